@@ -1,0 +1,130 @@
+"""Read-only memory maps that own their pages and count the views exported from them.
+
+A :class:`MappedFile` maps a whole file once and exposes it through the buffer protocol.
+Every NumPy view made from it (through a ``memoryview``) holds a buffer export, so the
+mapping is unmapped only when the last view is gone, and :meth:`MappedFile.close` refuses
+(``BufferError``) to unmap under a living view. The file descriptor is only needed while
+mapping: the caller closes it right after construction.
+"""
+
+from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_FillInfo
+from libc.errno cimport errno
+from libc.stdint cimport uint8_t
+from posix.mman cimport MAP_FAILED, MAP_SHARED, PROT_READ, mmap, munmap
+
+cdef extern from *:
+    """
+    #include <sys/mman.h>
+    #ifndef MAP_POPULATE
+    #define MAP_POPULATE 0
+    #endif
+    """
+    int MAP_POPULATE
+
+import os
+
+
+cdef class MappedFile:
+    """A read-only mapping of ``size`` bytes of an open file descriptor.
+
+    Parameters
+    ----------
+    fd : int
+        An open, readable file descriptor. It is not kept: close it after construction.
+    size : int
+        The number of bytes to map (the file's size). Zero maps nothing.
+    path : str
+        The file's path, kept for messages and pickling by the caller.
+    populate : bool
+        Pre-fault the pages at map time (``MAP_POPULATE`` on Linux). Cheaper than faulting
+        page by page when the whole file is read soon after; leave off for large files read
+        sparsely.
+    """
+
+    cdef const uint8_t* _addr
+    cdef Py_ssize_t _size
+    cdef Py_ssize_t _exports
+    cdef bint _closed
+    cdef readonly object path
+
+    def __cinit__(self, int fd, Py_ssize_t size, path, bint populate=False):
+        cdef void* addr
+        cdef int flags = MAP_SHARED
+        self._addr = NULL
+        self._size = 0
+        self._exports = 0
+        self._closed = False
+        self.path = path
+        if size < 0:
+            raise ValueError(f"negative mapping size {size}")
+        if populate:
+            flags |= MAP_POPULATE
+        if size > 0:
+            with nogil:
+                addr = mmap(NULL, <size_t>size, PROT_READ, flags, fd, 0)
+            if addr == MAP_FAILED:
+                raise OSError(errno, f"cannot memory-map {path!s}: {os.strerror(errno)}")
+            self._addr = <const uint8_t*>addr
+            self._size = size
+
+    def __dealloc__(self):
+        # Runs only once no view holds a reference (views keep a memoryview, which keeps us).
+        if self._addr != NULL:
+            munmap(<void*>self._addr, <size_t>self._size)
+            self._addr = NULL
+
+    def __getbuffer__(self, Py_buffer* buffer, int flags):
+        if self._closed:
+            raise ValueError(f"mapping of {self.path!s} is closed")
+        if flags & PyBUF_WRITABLE:
+            raise BufferError(f"mapping of {self.path!s} is read-only")
+        # A zero-length mapping still needs a valid, non-NULL pointer for the buffer protocol.
+        PyBuffer_FillInfo(buffer, self,
+                          <void*>(self._addr if self._addr != NULL else <const uint8_t*>b""),
+                          self._size, 1, flags)
+        self._exports += 1
+
+    def __releasebuffer__(self, Py_buffer* buffer):
+        self._exports -= 1
+
+    def __len__(self):
+        return self._size
+
+    @property
+    def size(self):
+        """Number of bytes mapped."""
+        return self._size
+
+    @property
+    def exports(self):
+        """Number of buffer exports (views) currently alive."""
+        return self._exports
+
+    @property
+    def closed(self):
+        """Whether :meth:`close` unmapped the file."""
+        return self._closed
+
+    def header(self, Py_ssize_t n):
+        """Return a copy of the first ``min(n, size)`` bytes."""
+        if self._closed:
+            raise ValueError(f"mapping of {self.path!s} is closed")
+        if n > self._size:
+            n = self._size
+        if n <= 0:
+            return b""
+        return (<const char*>self._addr)[:n]
+
+    def close(self):
+        """Unmap now. Raise ``BufferError`` if a view still uses the mapping."""
+        if self._closed:
+            return
+        if self._exports > 0:
+            raise BufferError(
+                f"cannot close {self.path!s}: {self._exports} view(s) of its tokens are still "
+                "alive; delete them (or copy what you keep) first"
+            )
+        if self._addr != NULL:
+            munmap(<void*>self._addr, <size_t>self._size)
+            self._addr = NULL
+        self._closed = True
