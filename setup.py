@@ -26,6 +26,10 @@ DIRECTIVES = {
 MODULES = [
     "gtok._mapping",
     "gtok._encode",
+    "gtok._chromtable",
+    "gtok._bedparse",
+    "gtok._radix",
+    "gtok._overlap",
 ]
 
 extensions = [

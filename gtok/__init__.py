@@ -2,13 +2,25 @@
 
 The public API is re-exported here; each name lives in the module that owns its job:
 
+- :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; SPEC §4-5);
 - :mod:`gtok.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
 
 from gtok import errors
 from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
+from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["GtokFile", "errors", "open_gtok", "read_gtok", "write_gtok", "__version__"]
+__all__ = [
+    "BatchEncoding",
+    "GtokFile",
+    "TokenizedRegionSet",
+    "Tokenizer",
+    "errors",
+    "open_gtok",
+    "read_gtok",
+    "write_gtok",
+    "__version__",
+]

@@ -17,6 +17,10 @@ __all__ = [
     "UnknownFlagError",
     "ShortFileError",
     "TrailingBytesError",
+    "InputFormatError",
+    "BedFormatError",
+    "CorruptGzipError",
+    "ConfigError",
 ]
 
 
@@ -55,3 +59,50 @@ class ShortFileError(GtokFormatError):
 
 class TrailingBytesError(GtokFormatError):
     """The data is not a whole number of ids: the file is truncated or corrupt."""
+
+
+class InputFormatError(GtokError, ValueError):
+    """A region file (BED, gzip, config) cannot be read as what it claims to be.
+
+    Attributes
+    ----------
+    path : str
+        The file (``"<regions>"`` for in-memory input).
+    problem : str
+        What is wrong, in words.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class BedFormatError(InputFormatError):
+    """A BED line is malformed: fewer than 3 fields, a coordinate that is not an integer in
+    0..2**32-1, start > end, or an empty chromosome name.
+
+    Attributes
+    ----------
+    line_number : int
+        1-based line number in the (decompressed) file, or the 1-based region number for
+        in-memory input.
+    line : str
+        The offending line (shortened when very long).
+    """
+
+    def __init__(self, path: str | os.PathLike, line_number: int, line: str,
+                 problem: str) -> None:
+        self.line_number = line_number
+        self.line = line
+        shown = line if len(line) <= 200 else line[:200] + "..."
+        super().__init__(path, f"line {line_number}: {problem}: {shown!r}")
+        self.problem = problem
+
+
+class CorruptGzipError(InputFormatError):
+    """Gzip-compressed input is truncated or corrupt; nothing from it is used."""
+
+
+class ConfigError(InputFormatError):
+    """A tokenizer config (gtars TOML) is invalid or points at a missing universe."""

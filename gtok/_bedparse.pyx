@@ -1,0 +1,277 @@
+"""The BED text parser: bytes in, (chromosome index, start, end) columns out, without the GIL.
+
+Rules (SPEC §4, §7), applied to every line:
+
+- ``\\n`` or ``\\r\\n`` line ends, a missing final newline is fine;
+- blank lines and lines starting with ``#``, ``track`` or ``browser`` are skipped anywhere;
+- fields are tab-separated (a line without any tab is split on runs of spaces); columns
+  1-3 are used and the rest are ignored;
+- the first data line is a column header, and skipped, when its 2nd and 3rd fields are both
+  words (non-numeric, with a letter);
+- coordinates are decimal integers in 0..2**32-1 with start <= end; anything else is a bad
+  line: the parser stops there (or counts and skips it, when asked).
+"""
+
+from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memchr, memcmp
+
+from gtok._chromtable cimport ChromTable
+
+# Problems with a line, as reported back to Python (see gtok.bedtext.BAD_LINE_REASONS).
+cdef enum:
+    OK = 0
+    TOO_FEW_FIELDS = 1
+    START_NOT_INTEGER = 2
+    END_NOT_INTEGER = 3
+    START_NEGATIVE = 4
+    END_NEGATIVE = 5
+    START_TOO_LARGE = 6
+    END_TOO_LARGE = 7
+    START_AFTER_END = 8
+    EMPTY_CHROM = 9
+    OUT_OF_MEMORY = 10
+
+# results of one coordinate parse
+cdef enum:
+    NUM_OK = 0
+    NUM_BAD = 1
+    NUM_NEGATIVE = 2
+    NUM_TOO_LARGE = 3
+
+
+cdef struct ParseState:
+    Py_ssize_t n_rows
+    Py_ssize_t n_bad
+    Py_ssize_t bad_line_no      # first bad line, 1-based
+    Py_ssize_t bad_begin        # its byte range in the buffer
+    Py_ssize_t bad_end
+    int bad_code
+    Py_ssize_t n_lines
+
+
+cdef inline int _parse_coord(const unsigned char* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef Py_ssize_t i
+    cdef bint negative = False
+    if n > 0 and s[0] == c'-':
+        negative = True
+        s += 1
+        n -= 1
+    if n <= 0:
+        return NUM_BAD
+    for i in range(n):
+        if s[i] < c'0' or s[i] > c'9':
+            return NUM_BAD
+        if v <= UINT32_MAX:
+            v = v * 10 + (s[i] - c'0')
+    if negative:
+        return NUM_NEGATIVE if v != 0 else NUM_BAD
+    if v > UINT32_MAX:
+        return NUM_TOO_LARGE
+    out[0] = <uint32_t>v
+    return NUM_OK
+
+
+cdef inline bint _is_word(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    # A column name such as "start" or "chromEnd": letters, digits and underscores, not
+    # starting with a digit (so "1.5" or "1e3" are malformed numbers, not words).
+    cdef Py_ssize_t i
+    cdef bint letter = False
+    for i in range(n):
+        if (s[i] >= c'a' and s[i] <= c'z') or (s[i] >= c'A' and s[i] <= c'Z') or s[i] == c'_':
+            letter = True
+        elif s[i] >= c'0' and s[i] <= c'9':
+            pass
+        else:
+            return False
+    return letter and not (s[0] >= c'0' and s[0] <= c'9')
+
+
+cdef inline bint _starts_with_word(const unsigned char* s, Py_ssize_t n,
+                                   const char* word, Py_ssize_t k) noexcept nogil:
+    if n < k or memcmp(s, word, k) != 0:
+        return False
+    return n == k or s[k] == c' ' or s[k] == c'\t'
+
+
+cdef inline bint _is_blank(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if s[i] != c' ' and s[i] != c'\t' and s[i] != c'\r':
+            return False
+    return True
+
+
+cdef inline Py_ssize_t _field_end(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                  bint tabs) noexcept nogil:
+    # index of the delimiter ending the field that starts at i (or n)
+    if tabs:
+        while i < n and s[i] != c'\t':
+            i += 1
+    else:
+        while i < n and s[i] != c' ':
+            i += 1
+    return i
+
+
+cdef inline Py_ssize_t _next_field(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                   bint tabs) noexcept nogil:
+    # start of the next field after the delimiter at i (or n when there is none)
+    if i >= n:
+        return n + 1
+    if tabs:
+        return i + 1
+    while i < n and s[i] == c' ':
+        i += 1
+    return i
+
+
+cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, ChromTable extra,
+                     bint add_chroms, bint header_allowed, int32_t* chrom, uint32_t* start,
+                     uint32_t* end) noexcept nogil:
+    """Parse one non-blank, non-comment line. Returns OK, a problem code, or -1 for a
+    column header to skip."""
+    cdef bint tabs = memchr(s, c'\t', n) != NULL
+    cdef Py_ssize_t a0 = 0, e0, a1, e1, a2, e2
+    cdef int r1, r2
+    cdef int32_t k
+    if not tabs:
+        while a0 < n and s[a0] == c' ':
+            a0 += 1
+    e0 = _field_end(s, a0, n, tabs)
+    a1 = _next_field(s, e0, n, tabs)
+    if a1 > n:
+        return TOO_FEW_FIELDS
+    e1 = _field_end(s, a1, n, tabs)
+    a2 = _next_field(s, e1, n, tabs)
+    if a2 > n:
+        return TOO_FEW_FIELDS
+    e2 = _field_end(s, a2, n, tabs)
+    if a2 == n and not tabs:
+        return TOO_FEW_FIELDS
+    r1 = _parse_coord(s + a1, e1 - a1, start)
+    r2 = _parse_coord(s + a2, e2 - a2, end)
+    if r1 != NUM_OK or r2 != NUM_OK:
+        if (header_allowed and e1 > a1 and e2 > a2
+                and _is_word(s + a1, e1 - a1) and _is_word(s + a2, e2 - a2)):
+            return -1
+        if r1 == NUM_BAD:
+            return START_NOT_INTEGER
+        if r1 == NUM_NEGATIVE:
+            return START_NEGATIVE
+        if r1 == NUM_TOO_LARGE:
+            return START_TOO_LARGE
+        if r2 == NUM_BAD:
+            return END_NOT_INTEGER
+        if r2 == NUM_NEGATIVE:
+            return END_NEGATIVE
+        return END_TOO_LARGE
+    if start[0] > end[0]:
+        return START_AFTER_END
+    if e0 == a0:
+        return EMPTY_CHROM
+    if add_chroms:
+        k = table.lookup_or_add(<const char*>(s + a0), e0 - a0)
+        if k < 0:
+            return OUT_OF_MEMORY
+    else:
+        k = table.lookup(<const char*>(s + a0), e0 - a0)
+        if k < 0 and extra is not None:
+            k = extra.lookup_or_add(<const char*>(s + a0), e0 - a0)
+            if k < 0:
+                return OUT_OF_MEMORY
+            k += <int32_t>table._n
+    chrom[0] = k
+    return OK
+
+
+cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, ChromTable extra,
+                 bint add_chroms, bint skip_bad, int32_t* chroms, uint32_t* starts,
+                 uint32_t* ends, Py_ssize_t capacity, ParseState* st) noexcept nogil:
+    cdef Py_ssize_t pos = 0, eol, line_end, line_no = 0
+    cdef const unsigned char* p
+    cdef const unsigned char* s
+    cdef Py_ssize_t m
+    cdef bint header_allowed = True
+    cdef int code
+    while pos < n:
+        line_no += 1
+        p = <const unsigned char*>memchr(buf + pos, c'\n', n - pos)
+        eol = n if p == NULL else p - buf
+        line_end = eol
+        if line_end > pos and buf[line_end - 1] == c'\r':
+            line_end -= 1
+        s = buf + pos
+        m = line_end - pos
+        pos = eol + 1
+        if (m == 0 or s[0] == c'#' or _is_blank(s, m)
+                or _starts_with_word(s, m, "track", 5)
+                or _starts_with_word(s, m, "browser", 7)):
+            continue
+        if st.n_rows >= capacity:  # cannot happen: capacity counts the lines
+            code = OUT_OF_MEMORY
+        else:
+            code = _parse_line(s, m, table, extra, add_chroms, header_allowed,
+                               chroms + st.n_rows, starts + st.n_rows, ends + st.n_rows)
+        header_allowed = False
+        if code == OK:
+            st.n_rows += 1
+        elif code == -1:
+            continue
+        else:
+            st.n_bad += 1
+            if st.n_bad == 1:
+                st.bad_line_no = line_no
+                st.bad_begin = s - buf
+                st.bad_end = line_end
+                st.bad_code = code
+            if not skip_bad or code == OUT_OF_MEMORY:
+                break
+    st.n_lines = line_no
+
+
+def count_lines(const unsigned char[::1] buf):
+    """An upper bound on the number of records in ``buf``: its newlines plus one."""
+    cdef Py_ssize_t n = buf.shape[0], pos = 0, count = 1
+    cdef const unsigned char* p
+    cdef const unsigned char* base = &buf[0] if n > 0 else NULL
+    with nogil:
+        while pos < n:
+            p = <const unsigned char*>memchr(base + pos, c'\n', n - pos)
+            if p == NULL:
+                break
+            count += 1
+            pos = (p - base) + 1
+    return count
+
+
+def parse_bed(const unsigned char[::1] buf, ChromTable table, ChromTable extra, bint add_chroms,
+              bint skip_bad, int32_t[::1] chroms, uint32_t[::1] starts, uint32_t[::1] ends):
+    """Parse BED text into the three output columns (each at least ``count_lines(buf)`` long).
+
+    Chromosome names are looked up in ``table``; with ``add_chroms`` new names are added to
+    it, otherwise a name not in ``table`` is added to ``extra`` and its index is offset by
+    ``len(table)`` (so unknown chromosomes keep distinct indices >= ``len(table)``).
+
+    Returns ``(n_rows, n_bad, n_lines, bad_line_no, bad_begin, bad_end, bad_code)``: the
+    first bad line's number, byte range and problem code (0 when every line was good).
+    """
+    cdef ParseState st
+    cdef Py_ssize_t n = buf.shape[0]
+    cdef Py_ssize_t capacity = min(chroms.shape[0], min(starts.shape[0], ends.shape[0]))
+    st.n_rows = 0
+    st.n_bad = 0
+    st.bad_line_no = 0
+    st.bad_begin = 0
+    st.bad_end = 0
+    st.bad_code = 0
+    st.n_lines = 0
+    if n == 0:
+        return 0, 0, 0, 0, 0, 0, 0
+    if capacity == 0:
+        raise ValueError("output columns are empty")
+    with nogil:
+        _parse(&buf[0], n, table, extra, add_chroms, skip_bad, &chroms[0], &starts[0],
+               &ends[0], capacity, &st)
+    return (st.n_rows, st.n_bad, st.n_lines, st.bad_line_no, st.bad_begin, st.bad_end,
+            st.bad_code)

@@ -1,0 +1,455 @@
+"""The chromosome-partitioned sorted-array overlap index, and the tokenize kernel.
+
+Layout. The distinct universe regions are sorted by (chromosome, start, end). Each
+chromosome's run is split into a few *components* (the idea of an augmented interval list):
+a region that contains at least half of the next 20 regions is moved to the next component,
+so long regions (a 170 Mb region among 1 kb ones) do not make every search scan. Each
+component stores four parallel uint32 arrays: ``starts``, ``ends``, ``maxend`` (the running
+maximum of ``ends`` within the component) and ``ids``; 16 bytes a region. A chromosome
+without long regions has one component, and a non-overlapping universe has
+``maxend == ends``.
+
+Search. A query [qs, qe) hits u when ``u.start < qe and u.end > qs`` (half-open, strict).
+In one component, the candidates with ``start < qe`` are a prefix (binary search on
+``starts``), and within it the first index whose ``maxend > qs`` bounds the rest (binary
+search on ``maxend``), so the scan visits only possible hits, plus the few regions nested
+inside them. Hits come out in (start, end) order; when two components of a chromosome both
+hit, the query's hits are sorted by (start, end) once.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+
+from gtok._radix cimport argsort_u64
+
+cdef enum:
+    WINDOW = 20         # how many following regions a region is compared with
+    MAX_LEVELS = 10     # components per chromosome at most (the last takes all the rest)
+
+
+cdef struct IdBuffer:
+    uint32_t* data
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef struct Hit:
+    uint32_t start
+    uint32_t end
+    uint32_t id
+
+
+cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
+    cdef Py_ssize_t cap
+    cdef uint32_t* data
+    if buf.n == buf.cap:
+        cap = 2 * buf.cap if buf.cap else 1024
+        data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
+        if data == NULL:
+            return -1
+        buf.data = data
+        buf.cap = cap
+    buf.data[buf.n] = value
+    buf.n += 1
+    return 0
+
+
+cdef int _cmp_hits(const void* a, const void* b) noexcept nogil:
+    cdef const Hit* x = <const Hit*>a
+    cdef const Hit* y = <const Hit*>b
+    if x.start != y.start:
+        return -1 if x.start < y.start else 1
+    if x.end != y.end:
+        return -1 if x.end < y.end else 1
+    return 0
+
+
+cdef inline Py_ssize_t _first_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                 uint32_t x) noexcept nogil:
+    # first index in [lo, hi) with a[i] >= x (hi if none)
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t _first_gt(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                 uint32_t x) noexcept nogil:
+    # first index in [lo, hi) with a[i] > x (hi if none)
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef class OverlapIndex:
+    """The universe's overlap index (see the module docstring). Build with
+    :func:`build_index`; it pickles as its arrays, so unpickling does not sort again."""
+
+    cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps
+    cdef const uint32_t* _starts
+    cdef const uint32_t* _ends
+    cdef const uint32_t* _maxend
+    cdef const uint32_t* _ids
+    cdef const int64_t* _comp_bounds
+    cdef const int64_t* _chrom_comps
+    cdef readonly Py_ssize_t n_chroms
+    cdef readonly Py_ssize_t n_regions
+
+    def __init__(self, starts, ends, maxend, ids, comp_bounds, chrom_comps):
+        self.starts = np.ascontiguousarray(starts, dtype=np.uint32)
+        self.ends = np.ascontiguousarray(ends, dtype=np.uint32)
+        self.maxend = np.ascontiguousarray(maxend, dtype=np.uint32)
+        self.ids = np.ascontiguousarray(ids, dtype=np.uint32)
+        self.comp_bounds = np.ascontiguousarray(comp_bounds, dtype=np.int64)
+        self.chrom_comps = np.ascontiguousarray(chrom_comps, dtype=np.int64)
+        n = self.starts.shape[0]
+        if not (self.ends.shape[0] == self.maxend.shape[0] == self.ids.shape[0] == n):
+            raise ValueError("index arrays differ in length")
+        if self.chrom_comps.shape[0] < 1 or self.comp_bounds.shape[0] < 1:
+            raise ValueError("empty component tables")
+        if (self.chrom_comps[0] != 0 or self.chrom_comps[-1] != self.comp_bounds.shape[0] - 1
+                or self.comp_bounds[0] != 0 or self.comp_bounds[-1] != n
+                or np.any(np.diff(self.chrom_comps) < 0) or np.any(np.diff(self.comp_bounds) < 0)):
+            raise ValueError("inconsistent component tables")
+        self.n_regions = n
+        self.n_chroms = self.chrom_comps.shape[0] - 1
+        self._starts = <const uint32_t*>self._ptr(self.starts)
+        self._ends = <const uint32_t*>self._ptr(self.ends)
+        self._maxend = <const uint32_t*>self._ptr(self.maxend)
+        self._ids = <const uint32_t*>self._ptr(self.ids)
+        self._comp_bounds = <const int64_t*>self._ptr(self.comp_bounds)
+        self._chrom_comps = <const int64_t*>self._ptr(self.chrom_comps)
+
+    cdef const void* _ptr(self, arr):
+        cdef const uint8_t[::1] view = arr.view(np.uint8)
+        if view.shape[0] == 0:
+            return NULL
+        return &view[0]
+
+    def __reduce__(self):
+        return (OverlapIndex, (self.starts, self.ends, self.maxend, self.ids, self.comp_bounds,
+                               self.chrom_comps))
+
+    @property
+    def nbytes(self):
+        """Bytes held by the index arrays."""
+        return sum(a.nbytes for a in (self.starts, self.ends, self.maxend, self.ids,
+                                      self.comp_bounds, self.chrom_comps))
+
+    cdef int _query(self, int32_t c, uint32_t qs, uint32_t qe, IdBuffer* out,
+                    Hit** scratch, Py_ssize_t* scratch_cap) noexcept nogil:
+        """Append the ids of the regions hit by [qs, qe) on chromosome c; return how many
+        (or -1 when out of memory)."""
+        cdef Py_ssize_t j, a, b, hi, lo, k, first = out.n, n_comps, h, hits
+        cdef int comps_hit = 0
+        cdef Hit* s
+        if c < 0 or c >= self.n_chroms:
+            return 0
+        n_comps = self._chrom_comps[c + 1] - self._chrom_comps[c]
+        for j in range(self._chrom_comps[c], self._chrom_comps[c + 1]):
+            a = self._comp_bounds[j]
+            b = self._comp_bounds[j + 1]
+            hi = _first_ge(self._starts, a, b, qe)
+            lo = _first_gt(self._maxend, a, hi, qs)
+            h = out.n
+            for k in range(lo, hi):
+                if self._ends[k] > qs:
+                    if _push(out, self._ids[k]) < 0:
+                        return -1
+            if out.n > h:
+                comps_hit += 1
+        hits = out.n - first
+        if comps_hit > 1:
+            # hits from several components: restore (start, end) order for this query
+            if hits > scratch_cap[0]:
+                s = <Hit*>realloc(scratch[0], hits * sizeof(Hit))
+                if s == NULL:
+                    return -1
+                scratch[0] = s
+                scratch_cap[0] = hits
+            s = scratch[0]
+            h = 0
+            for j in range(self._chrom_comps[c], self._chrom_comps[c + 1]):
+                a = self._comp_bounds[j]
+                b = self._comp_bounds[j + 1]
+                hi = _first_ge(self._starts, a, b, qe)
+                lo = _first_gt(self._maxend, a, hi, qs)
+                for k in range(lo, hi):
+                    if self._ends[k] > qs:
+                        s[h].start = self._starts[k]
+                        s[h].end = self._ends[k]
+                        s[h].id = self._ids[k]
+                        h += 1
+            qsort(s, hits, sizeof(Hit), _cmp_hits)
+            for h in range(hits):
+                out.data[first + h] = s[h].id
+        return hits
+
+    def tokenize(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
+                 const uint32_t[::1] ends, order, uint32_t unk_id, bint unk_per_region):
+        """Token ids of the query regions visited in ``order`` (an int64 array of row
+        indices, or None for row order). Chromosome indices outside the index hit nothing.
+        A query without a hit gives ``unk_id`` when ``unk_per_region``; otherwise a whole
+        result without any hit is ``[unk_id]``."""
+        cdef Py_ssize_t n = chroms.shape[0], m, i, r = 0, got
+        cdef const int64_t[::1] rows
+        cdef const int64_t* rows_ptr = NULL
+        cdef IdBuffer out
+        cdef Hit* scratch = NULL
+        cdef Py_ssize_t scratch_cap = 0
+        cdef bint failed = False
+        if starts.shape[0] != n or ends.shape[0] != n:
+            raise ValueError("query columns differ in length")
+        if order is None:
+            m = n
+        else:
+            rows = order
+            m = rows.shape[0]
+            if m:
+                rows_ptr = &rows[0]
+        out.data = NULL
+        out.n = 0
+        out.cap = 0
+        with nogil:
+            for i in range(m):
+                r = rows_ptr[i] if rows_ptr != NULL else i
+                if r < 0 or r >= n:
+                    failed = True
+                    break
+                got = self._query(chroms[r], starts[r], ends[r], &out, &scratch, &scratch_cap)
+                if got < 0 or (got == 0 and unk_per_region and _push(&out, unk_id) < 0):
+                    failed = True
+                    break
+            if not failed and out.n == 0:
+                failed = _push(&out, unk_id) < 0
+        free(scratch)
+        if failed:
+            free(out.data)
+            if r < 0 or r >= n:
+                raise IndexError(f"order holds row {r}, outside 0..{n - 1}")
+            raise MemoryError()
+        result = np.empty(out.n, dtype=np.uint32)
+        cdef uint32_t[::1] res = result
+        with nogil:
+            for i in range(out.n):
+                res[i] = out.data[i]
+        free(out.data)
+        return result
+
+
+def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
+                const int32_t[::1] chrom_rank):
+    """Row order of gtars' file tokenization: by (chromosome name as bytes, start), stably.
+
+    ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes, or -1 to
+    drop its rows (a chromosome absent from the universe contributes nothing). Returns the
+    int64 row indices of the kept rows, in order.
+    """
+    cdef Py_ssize_t n = chroms.shape[0], i, m = 0, n_ranks = chrom_rank.shape[0]
+    cdef int32_t c, rk
+    keys_arr = np.empty(n, dtype=np.uint64)
+    rows_arr = np.empty(n, dtype=np.int64)
+    order_arr = np.empty(n, dtype=np.int64)
+    cdef uint64_t[::1] keys = keys_arr
+    cdef int64_t[::1] rows = rows_arr
+    cdef int64_t[::1] order = order_arr
+    cdef int rc = 0
+    if starts.shape[0] != n:
+        raise ValueError("query columns differ in length")
+    with nogil:
+        for i in range(n):
+            c = chroms[i]
+            rk = chrom_rank[c] if 0 <= c < n_ranks else -1
+            if rk >= 0:
+                keys[m] = (<uint64_t>rk << 32) | starts[i]
+                rows[m] = i
+                m += 1
+        if m:
+            rc = argsort_u64(&keys[0], &order[0], m)
+            if rc == 0:
+                # order[] holds positions within the kept rows; map them back to row numbers
+                for i in range(m):
+                    keys[i] = <uint64_t>rows[order[i]]
+                for i in range(m):
+                    order[i] = <int64_t>keys[i]
+    if rc:
+        raise MemoryError()
+    return order_arr[:m]
+
+
+cdef void _sort_runs_by_end(const uint64_t* keys, const uint32_t* ends, int64_t* order,
+                            Py_ssize_t n) noexcept nogil:
+    # Within each run of equal (chromosome, start) keys, order rows by end; a stable
+    # insertion sort, so equal regions stay in row (file) order. Runs are short.
+    cdef Py_ssize_t a = 0, b, i, j
+    cdef int64_t row
+    while a < n:
+        b = a + 1
+        while b < n and keys[b] == keys[a]:
+            b += 1
+        for i in range(a + 1, b):
+            row = order[i]
+            j = i
+            while j > a and ends[order[j - 1]] > ends[row]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = row
+        a = b
+
+
+cdef Py_ssize_t _components(const uint32_t* s_start, const uint32_t* s_end,
+                            const uint32_t* s_id, Py_ssize_t a, Py_ssize_t b,
+                            int64_t* cur, int64_t* moved, uint32_t* o_start, uint32_t* o_end,
+                            uint32_t* o_max, uint32_t* o_id, Py_ssize_t pos,
+                            int64_t* comp_bounds, Py_ssize_t* n_comps) noexcept nogil:
+    """Split the sorted regions [a, b) of one chromosome into components and write them at
+    ``pos`` in the output arrays; return the new end position."""
+    cdef Py_ssize_t n_cur = b - a, n_moved, n_kept, t, u, look, covered, level, k
+    cdef int64_t i
+    cdef uint32_t mx
+    for t in range(n_cur):
+        cur[t] = a + t
+    level = 0
+    while n_cur > 0:
+        n_moved = 0
+        n_kept = 0
+        for t in range(n_cur):
+            i = cur[t]
+            covered = 0
+            look = n_cur - t - 1
+            if look > WINDOW:
+                look = WINDOW
+            if level < MAX_LEVELS - 1 and look >= WINDOW // 2:
+                for u in range(1, look + 1):
+                    if s_end[cur[t + u]] <= s_end[i]:
+                        covered += 1
+            if covered >= WINDOW // 2:
+                moved[n_moved] = i
+                n_moved += 1
+            else:
+                cur[n_kept] = i   # n_kept <= t: compacting in place is safe
+                n_kept += 1
+        mx = 0
+        for t in range(n_kept):
+            k = cur[t]
+            o_start[pos] = s_start[k]
+            o_end[pos] = s_end[k]
+            o_id[pos] = s_id[k]
+            if s_end[k] > mx:
+                mx = s_end[k]
+            o_max[pos] = mx
+            pos += 1
+        if n_kept:
+            n_comps[0] += 1
+            comp_bounds[n_comps[0]] = pos
+        for t in range(n_moved):
+            cur[t] = moved[t]
+        n_cur = n_moved
+        level += 1
+    return pos
+
+
+def build_index(const int32_t[::1] chroms, const uint32_t[::1] starts,
+                const uint32_t[::1] ends, Py_ssize_t n_chroms):
+    """Build the overlap index of universe rows given in file order.
+
+    Row ``i`` is on chromosome ``chroms[i]`` (0..n_chroms-1). A row equal to an earlier one
+    (same chromosome, start and end) is a duplicate: it is indexed once, under the id of its
+    first occurrence. The other rows get ids 0..N-1 in file order.
+
+    Returns ``(index, unique_rows)``: the :class:`OverlapIndex` and the int64 row numbers of
+    the N distinct regions in id order (region ``id`` is row ``unique_rows[id]``).
+    """
+    cdef Py_ssize_t n = chroms.shape[0], i, k, m, a, b, pos, n_comps = 0
+    cdef int32_t c
+    cdef int rc = 0
+    if starts.shape[0] != n or ends.shape[0] != n:
+        raise ValueError("universe columns differ in length")
+    keys_arr = np.empty(n, dtype=np.uint64)
+    order_arr = np.empty(n, dtype=np.int64)
+    row_id_arr = np.empty(n, dtype=np.int64)
+    cdef uint64_t[::1] keys = keys_arr
+    cdef int64_t[::1] order = order_arr
+    cdef int64_t[::1] row_id = row_id_arr
+    for i in range(n):
+        if not 0 <= chroms[i] < n_chroms:
+            raise ValueError(f"row {i} has chromosome index {chroms[i]}, outside 0..{n_chroms - 1}")
+    with nogil:
+        for i in range(n):
+            keys[i] = (<uint64_t>chroms[i] << 32) | starts[i]
+        if n:
+            rc = argsort_u64(&keys[0], &order[0], n)
+            if rc == 0:
+                _sort_runs_by_end(&keys[0], &ends[0], &order[0], n)
+                # duplicates are now adjacent, the first occurrence first: mark the others
+                for i in range(n):
+                    row_id[i] = 0
+                for k in range(1, n):
+                    if keys[k] == keys[k - 1] and ends[order[k]] == ends[order[k - 1]]:
+                        row_id[order[k]] = -1 - order[k - 1]   # a duplicate: refer back
+    if rc:
+        raise MemoryError()
+    # ids in file order for the distinct rows
+    is_unique = row_id_arr == 0
+    unique_rows = np.flatnonzero(is_unique).astype(np.int64)
+    m = unique_rows.shape[0]
+    row_id_arr[is_unique] = np.arange(m, dtype=np.int64)
+    s_start_arr = np.empty(m, dtype=np.uint32)
+    s_end_arr = np.empty(m, dtype=np.uint32)
+    s_id_arr = np.empty(m, dtype=np.uint32)
+    o_start_arr = np.empty(m, dtype=np.uint32)
+    o_end_arr = np.empty(m, dtype=np.uint32)
+    o_max_arr = np.empty(m, dtype=np.uint32)
+    o_id_arr = np.empty(m, dtype=np.uint32)
+    chrom_comps_arr = np.zeros(n_chroms + 1, dtype=np.int64)
+    comp_bounds_arr = np.zeros(m + 1, dtype=np.int64)
+    cur_arr = np.empty(m, dtype=np.int64)
+    moved_arr = np.empty(m, dtype=np.int64)
+    chrom_first_arr = np.full(n_chroms + 1, -1, dtype=np.int64)
+    cdef uint32_t[::1] s_start = s_start_arr, s_end = s_end_arr, s_id = s_id_arr
+    cdef uint32_t[::1] o_start = o_start_arr, o_end = o_end_arr, o_max = o_max_arr
+    cdef uint32_t[::1] o_id = o_id_arr
+    cdef int64_t[::1] chrom_comps = chrom_comps_arr, comp_bounds = comp_bounds_arr
+    cdef int64_t[::1] cur = cur_arr, moved = moved_arr, chrom_first = chrom_first_arr
+    cdef int32_t[::1] s_chrom
+    s_chrom_arr = np.empty(m, dtype=np.int32)
+    s_chrom = s_chrom_arr
+    with nogil:
+        # the distinct regions in sorted order
+        m = 0
+        for k in range(n):
+            i = order[k]
+            if row_id[i] >= 0:
+                s_start[m] = starts[i]
+                s_end[m] = ends[i]
+                s_id[m] = <uint32_t>row_id[i]
+                s_chrom[m] = chroms[i]
+                m += 1
+        # one chromosome after another (sorted by chromosome index), components each
+        pos = 0
+        a = 0
+        for c in range(n_chroms):
+            chrom_comps[c] = n_comps
+            b = a
+            while b < m and s_chrom[b] == c:
+                b += 1
+            if b > a:
+                pos = _components(&s_start[0], &s_end[0], &s_id[0], a, b, &cur[0], &moved[0],
+                                  &o_start[0], &o_end[0], &o_max[0], &o_id[0], pos,
+                                  &comp_bounds[0], &n_comps)
+            a = b
+        chrom_comps[n_chroms] = n_comps
+    index = OverlapIndex(o_start_arr, o_end_arr, o_max_arr, o_id_arr,
+                         comp_bounds_arr[:n_comps + 1].copy(), chrom_comps_arr)
+    return index, unique_rows

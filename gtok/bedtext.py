@@ -1,0 +1,107 @@
+"""BED input: bytes from a path (gzip sniffed), parsed into region columns.
+
+This module holds the policy around :mod:`gtok._bedparse` (the loop): how files are read,
+how gzip is detected (by its magic bytes, never by the file name; multi-member streams
+included), and how a bad line becomes a :class:`~gtok.errors.BedFormatError` naming the
+file, the line number and the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from gtok._bedparse import count_lines, parse_bed
+from gtok._chromtable import ChromTable
+from gtok.errors import BedFormatError, CorruptGzipError
+
+__all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# The parser's problem codes, in words.
+BAD_LINE_REASONS = {
+    1: "fewer than 3 fields (a BED line needs chrom, start and end, tab-separated)",
+    2: "start is not an integer",
+    3: "end is not an integer",
+    4: "start is negative",
+    5: "end is negative",
+    6: "start is 2**32 or larger",
+    7: "end is 2**32 or larger",
+    8: "start is greater than end",
+    9: "empty chromosome name",
+    10: "out of memory",
+}
+
+
+def read_text(path: str | os.PathLike) -> bytes:
+    """Return the bytes of a BED file, decompressed when they are gzip (sniffed by magic).
+
+    Raises ``FileNotFoundError``/``IsADirectoryError`` naming the path, and
+    :class:`~gtok.errors.CorruptGzipError` for a truncated or corrupt gzip stream.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise CorruptGzipError(path, f"truncated or corrupt gzip data ({exc})") from None
+    return data
+
+
+@dataclass(frozen=True)
+class RegionColumns:
+    """Parsed regions as columns (row ``i`` is ``chroms[i], starts[i], ends[i]``).
+
+    ``chroms`` holds indices into the chromosome table the parse used; with an ``extra``
+    table, names unknown to the main table have indices ``>= len(table)`` (into ``extra``).
+    ``n_skipped`` counts bad lines skipped on request.
+    """
+
+    chroms: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    n_skipped: int = 0
+    first_skipped: BedFormatError | None = None
+
+    def __len__(self) -> int:
+        return int(self.chroms.shape[0])
+
+
+def _bad_line(path: str, data: bytes, line_no: int, begin: int, end: int,
+              code: int) -> BedFormatError:
+    line = data[begin:end].decode("utf-8", "replace")
+    return BedFormatError(path, line_no, line, BAD_LINE_REASONS.get(code, f"problem {code}"))
+
+
+def parse_regions(data: bytes, path: str, table: ChromTable, *, add_chroms: bool = False,
+                  extra: ChromTable | None = None, skip_bad_lines: bool = False) -> RegionColumns:
+    """Parse BED text ``data`` (already decompressed) read from ``path``.
+
+    With ``add_chroms`` new chromosome names are added to ``table`` (building a universe);
+    otherwise a name missing from ``table`` is added to ``extra`` and gets an index
+    ``>= len(table)``, or gets -1 when there is no ``extra``. Raises :class:`~gtok.errors.BedFormatError` at the
+    first bad line, unless ``skip_bad_lines``, which counts them instead.
+    """
+    capacity = count_lines(data)
+    chroms = np.empty(capacity, dtype=np.int32)
+    starts = np.empty(capacity, dtype=np.uint32)
+    ends = np.empty(capacity, dtype=np.uint32)
+    n_rows, n_bad, _, bad_no, bad_begin, bad_end, code = parse_bed(
+        data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends)
+    first_bad = None
+    if n_bad:
+        first_bad = _bad_line(path, data, bad_no, bad_begin, bad_end, code)
+        if code == 10:
+            raise MemoryError(f"{path}: out of memory while parsing")
+        if not skip_bad_lines:
+            raise first_bad
+    if n_rows < capacity:
+        chroms, starts, ends = chroms[:n_rows], starts[:n_rows], ends[:n_rows]
+    return RegionColumns(chroms, starts, ends, n_bad, first_bad)

@@ -1,0 +1,168 @@
+"""The universe: the vocabulary's regions, their overlap index, and where they came from.
+
+A universe is read from a BED file (plain or gzip, sniffed) or from a gtars TOML config.
+Region ids are 0..N-1 in file order; a region that appears again (same chromosome, start and
+end) keeps its first id and is indexed once. (gtars indexes such a copy as well and then
+returns shifted ids for the regions after it; gtok does not copy that bug.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gtok._chromtable import ChromTable
+from gtok._overlap import OverlapIndex, build_index
+from gtok.bedtext import parse_regions, read_text
+from gtok.errors import ConfigError
+
+try:  # Python >= 3.11
+    import tomllib as _toml
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as _toml  # type: ignore[no-redef]
+
+__all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
+
+# Seven special tokens follow the regions, in this order (SPEC §4).
+SPECIAL_TOKEN_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
+DEFAULT_SPECIAL_TOKENS = {name: f"<{name}>" for name in SPECIAL_TOKEN_NAMES}
+TOKENIZER_TYPES = ("bits",)
+
+
+@dataclass(eq=False)
+class Universe:
+    """The regions (in id order), their chromosome table and overlap index.
+
+    Attributes
+    ----------
+    chroms : ChromTable
+        Chromosome names to indices (order of first appearance in the universe file).
+    region_chroms, region_starts, region_ends : numpy.ndarray
+        Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``.
+    index : OverlapIndex
+        The overlap search structure.
+    special_tokens : dict
+        Special-token name (``"unk"``...) to its string.
+    source : str or None
+        The file it was read from, for messages and manifests.
+    """
+
+    chroms: ChromTable
+    region_chroms: np.ndarray
+    region_starts: np.ndarray
+    region_ends: np.ndarray
+    index: OverlapIndex
+    special_tokens: dict = field(default_factory=lambda: dict(DEFAULT_SPECIAL_TOKENS))
+    source: str | None = None
+    n_rows: int = 0
+
+    def __post_init__(self) -> None:
+        names = self.chroms.names()
+        self.chrom_names = names
+        # gtars visits a file's regions by chromosome name as bytes; UTF-8 byte order is
+        # code point order, so sorting the str names gives the same ranks.
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)] = (
+            np.arange(len(names), dtype=np.int32))
+        self.chrom_rank = rank
+        self._fingerprint: str | None = None
+
+    @property
+    def n_regions(self) -> int:
+        """Number of distinct regions (N)."""
+        return int(self.region_starts.shape[0])
+
+    @property
+    def fingerprint(self) -> str:
+        """A 128-bit digest (hex) of the regions in id order and the special tokens.
+
+        Two universes with the same fingerprint give the same ids for every input.
+        """
+        if self._fingerprint is None:
+            h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
+            h.update(len(self.chrom_names).to_bytes(8, "little"))
+            for name in self.chrom_names:
+                raw = name.encode()
+                h.update(len(raw).to_bytes(8, "little") + raw)
+            h.update(self.n_regions.to_bytes(8, "little"))
+            for arr, dtype in ((self.region_chroms, "<i4"), (self.region_starts, "<u4"),
+                               (self.region_ends, "<u4")):
+                h.update(np.ascontiguousarray(arr, dtype=dtype).data)
+            for name in SPECIAL_TOKEN_NAMES:
+                raw = self.special_tokens[name].encode()
+                h.update(len(raw).to_bytes(8, "little") + raw)
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    @classmethod
+    def from_columns(cls, chroms: ChromTable, row_chroms: np.ndarray, row_starts: np.ndarray,
+                     row_ends: np.ndarray, special_tokens: dict | None = None,
+                     source: str | None = None) -> "Universe":
+        """Build from universe rows in file order (duplicates allowed)."""
+        index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
+        return cls(chroms, row_chroms[unique_rows], row_starts[unique_rows],
+                   row_ends[unique_rows], index,
+                   dict(special_tokens or DEFAULT_SPECIAL_TOKENS), source,
+                   int(row_chroms.shape[0]))
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("chrom_rank",)}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        fingerprint = state.pop("_fingerprint", None)
+        state.pop("chrom_names", None)
+        self.__dict__.update(state)
+        self.__post_init__()
+        self._fingerprint = fingerprint
+
+
+def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Universe:
+    """Read a universe from a BED file (plain or gzip; columns 1-3 used)."""
+    path = os.fspath(path)
+    data = read_text(path)
+    table = ChromTable()
+    cols = parse_regions(data, path, table, add_chroms=True)
+    return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens,
+                                 path)
+
+
+def load_config(path: str | os.PathLike) -> Universe:
+    """Read a gtars tokenizer config (TOML).
+
+    Keys: ``universe`` (path of the BED file, relative to the config's folder),
+    ``tokenizer_type`` (``"bits"``, the default; gtars' ``"ailist"`` orders hits
+    differently and is refused rather than silently given other ids), and
+    ``special_tokens`` (a list of ``{name = "unk", token = "<UNK>"}`` tables).
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        config = _toml.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
+        raise ConfigError(path, f"not a valid TOML tokenizer config ({exc})") from None
+    universe = config.get("universe")
+    if not isinstance(universe, str) or not universe:
+        raise ConfigError(path, "missing 'universe = \"path/to/universe.bed\"'")
+    kind = config.get("tokenizer_type", "bits")
+    if kind not in TOKENIZER_TYPES:
+        raise ConfigError(path, f"tokenizer_type {kind!r} is not supported (use \"bits\"; "
+                                "gtars' \"ailist\" orders each region's hits differently)")
+    specials = dict(DEFAULT_SPECIAL_TOKENS)
+    entries = config.get("special_tokens", [])
+    if not isinstance(entries, list):
+        raise ConfigError(path, "special_tokens must be a list of {name, token} tables")
+    for entry in entries:
+        if (not isinstance(entry, dict) or entry.get("name") not in SPECIAL_TOKEN_NAMES
+                or not isinstance(entry.get("token"), str)):
+            raise ConfigError(path, f"bad special token entry {entry!r}: expected "
+                                    f"{{name = one of {SPECIAL_TOKEN_NAMES}, token = \"...\"}}")
+        specials[entry["name"]] = entry["token"]
+    bed = os.path.join(os.path.dirname(os.path.abspath(path)), universe)
+    if not os.path.isfile(bed):
+        raise ConfigError(path, f"universe file {universe!r} not found (looked for {bed})")
+    return load_bed(bed, specials)
