@@ -126,15 +126,75 @@ cdef inline Py_ssize_t _next_field(const unsigned char* s, Py_ssize_t i, Py_ssiz
     return i
 
 
+cdef struct LastChrom:
+    # the previous line's chromosome: consecutive lines usually share it
+    const unsigned char* name
+    Py_ssize_t length
+    int32_t index
+
+
+cdef inline Py_ssize_t _fast_u32(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                 uint32_t* out) noexcept nogil:
+    # 1 to 9 decimal digits ending at a tab or the line end: the index after them, else -1
+    cdef Py_ssize_t j = i
+    cdef uint32_t v = 0
+    while i < n and s[i] >= c'0' and s[i] <= c'9':
+        v = v * 10 + (s[i] - c'0')
+        i += 1
+    if i == j or i - j > 9 or (i < n and s[i] != c'\t'):
+        return -1
+    out[0] = v
+    return i
+
+
+cdef int _chrom_index(const unsigned char* s, Py_ssize_t n, ChromTable table,
+                      ChromTable extra, bint add_chroms, LastChrom* last) noexcept nogil:
+    # index of chromosome name s[:n] (see parse_bed), or OUT_OF_MEMORY as -OUT_OF_MEMORY
+    cdef int32_t k
+    if last.name != NULL and last.length == n and memcmp(last.name, s, n) == 0:
+        return last.index
+    if add_chroms:
+        k = table.lookup_or_add(<const char*>s, n)
+        if k < 0:
+            return -OUT_OF_MEMORY
+    else:
+        k = table.lookup(<const char*>s, n)
+        if k < 0 and extra is not None:
+            k = extra.lookup_or_add(<const char*>s, n)
+            if k < 0:
+                return -OUT_OF_MEMORY
+            k += <int32_t>table._n
+    last.name = s
+    last.length = n
+    last.index = k
+    return k
+
+
 cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, ChromTable extra,
                      bint add_chroms, bint header_allowed, int32_t* chrom, uint32_t* start,
-                     uint32_t* end) noexcept nogil:
+                     uint32_t* end, LastChrom* last) noexcept nogil:
     """Parse one non-blank, non-comment line. Returns OK, a problem code, or -1 for a
     column header to skip."""
-    cdef bint tabs = memchr(s, c'\t', n) != NULL
     cdef Py_ssize_t a0 = 0, e0, a1, e1, a2, e2
     cdef int r1, r2
     cdef int32_t k
+    cdef bint tabs
+    # Fast path: "chrom<TAB>digits<TAB>digits" then a tab or the end, start <= end.
+    # Anything else (spaces, long numbers, errors) takes the general path below.
+    while a0 < n and s[a0] != c'\t' and s[a0] != c' ':
+        a0 += 1
+    if 0 < a0 < n and s[a0] == c'\t':
+        e1 = _fast_u32(s, a0 + 1, n, start)
+        if e1 > 0 and e1 < n:
+            e2 = _fast_u32(s, e1 + 1, n, end)
+            if e2 > 0 and start[0] <= end[0]:
+                k = _chrom_index(s, a0, table, extra, add_chroms, last)
+                if k == -OUT_OF_MEMORY:
+                    return OUT_OF_MEMORY
+                chrom[0] = k
+                return OK
+    tabs = memchr(s, c'\t', n) != NULL
+    a0 = 0
     if not tabs:
         while a0 < n and s[a0] == c' ':
             a0 += 1
@@ -170,17 +230,9 @@ cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, Chr
         return START_AFTER_END
     if e0 == a0:
         return EMPTY_CHROM
-    if add_chroms:
-        k = table.lookup_or_add(<const char*>(s + a0), e0 - a0)
-        if k < 0:
-            return OUT_OF_MEMORY
-    else:
-        k = table.lookup(<const char*>(s + a0), e0 - a0)
-        if k < 0 and extra is not None:
-            k = extra.lookup_or_add(<const char*>(s + a0), e0 - a0)
-            if k < 0:
-                return OUT_OF_MEMORY
-            k += <int32_t>table._n
+    k = _chrom_index(s + a0, e0 - a0, table, extra, add_chroms, last)
+    if k == -OUT_OF_MEMORY:
+        return OUT_OF_MEMORY
     chrom[0] = k
     return OK
 
@@ -194,6 +246,10 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     cdef Py_ssize_t m
     cdef bint header_allowed = True
     cdef int code
+    cdef LastChrom last
+    last.name = NULL
+    last.length = 0
+    last.index = -1
     while pos < n:
         line_no += 1
         p = <const unsigned char*>memchr(buf + pos, c'\n', n - pos)
@@ -205,14 +261,15 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
         m = line_end - pos
         pos = eol + 1
         if (m == 0 or s[0] == c'#' or _is_blank(s, m)
-                or _starts_with_word(s, m, "track", 5)
-                or _starts_with_word(s, m, "browser", 7)):
+                or (s[0] == c't' and _starts_with_word(s, m, "track", 5))
+                or (s[0] == c'b' and _starts_with_word(s, m, "browser", 7))):
             continue
         if st.n_rows >= capacity:  # cannot happen: capacity counts the lines
             code = OUT_OF_MEMORY
         else:
             code = _parse_line(s, m, table, extra, add_chroms, header_allowed,
-                               chroms + st.n_rows, starts + st.n_rows, ends + st.n_rows)
+                               chroms + st.n_rows, starts + st.n_rows, ends + st.n_rows,
+                               &last)
         header_allowed = False
         if code == OK:
             st.n_rows += 1
