@@ -319,12 +319,20 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
     cdef int32_t[::1] o_chroms = out_chroms
     cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
     cdef int rc = 0
+    cdef uint32_t max_start = 0
+    cdef unsigned int shift = 0
     with nogil:
+        for i in range(n):
+            if starts[i] > max_start:
+                max_start = starts[i]
+        # pack (rank, start) into as few bits as the data needs: fewer radix passes
+        while shift < 32 and (max_start >> shift) != 0:
+            shift += 1
         for i in range(n):
             c = chroms[i]
             rk = chrom_rank[c] if 0 <= c < n_ranks else -1
             if rk >= 0:
-                keys[m] = (<uint64_t>rk << 32) | starts[i]
+                keys[m] = (<uint64_t>rk << shift) | starts[i]
                 rows[m] = i
                 m += 1
         if m:
