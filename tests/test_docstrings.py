@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok._atomic",
-           "gtok._chromtable", "gtok.errors"]
+MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
+           "gtok._atomic", "gtok._chromtable", "gtok.errors"]
 
 
 @pytest.mark.parametrize("name", MODULES)
