@@ -4,6 +4,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 
 - :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; SPEC §4-5);
 - :mod:`gtok.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
+- :mod:`gtok.pack` -- packs: many documents in one file (``PackWriter``, ``GtokPack``);
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
@@ -12,6 +13,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 from gtok import errors
 from gtok.batch import BatchSummary, pretokenize
 from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
+from gtok.pack import GtokPack, PackWriter, write_pack
 from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
 
 __version__ = "0.1.0"
@@ -20,6 +22,8 @@ __all__ = [
     "BatchEncoding",
     "BatchSummary",
     "GtokFile",
+    "GtokPack",
+    "PackWriter",
     "TokenizedRegionSet",
     "Tokenizer",
     "errors",
@@ -27,5 +31,6 @@ __all__ = [
     "pretokenize",
     "read_gtok",
     "write_gtok",
+    "write_pack",
     "__version__",
 ]

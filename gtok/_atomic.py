@@ -12,6 +12,46 @@ import secrets
 from typing import BinaryIO, Iterator
 
 
+class AtomicFile:
+    """A file written under a temporary name next to ``path`` and renamed into place by
+    :meth:`commit`; :meth:`discard` (or a failure) removes it. For streaming writers."""
+
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.fsync = fsync
+        folder = os.path.dirname(self.path) or "."
+        os.makedirs(folder, exist_ok=True)
+        base = os.path.basename(self.path)
+        while True:
+            self.tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+            try:
+                fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_CLOEXEC", 0), 0o666)
+                break
+            except FileExistsError:  # pragma: no cover - 48 random bits collided
+                continue
+        self.file: BinaryIO = os.fdopen(fd, "w+b")
+
+    def commit(self) -> None:
+        """Flush, close and rename the temporary file to ``path``."""
+        try:
+            self.file.flush()
+            if self.fsync:
+                os.fsync(self.file.fileno())
+            self.file.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close and remove the temporary file; ``path`` is untouched."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[BinaryIO]:
     """Open a temporary file next to ``path`` for writing; rename it to ``path`` on success.
@@ -19,27 +59,18 @@ def atomic_output(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[B
     Missing parent folders are created. The temporary file is created with mode ``0o666``
     minus the umask, like an ordinary ``open(path, "wb")``. With ``fsync=True`` the data is
     flushed to stable storage before the rename (durable against power loss, slower).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "sub", "out.bin")
+    >>> with atomic_output(path) as f:
+    ...     _ = f.write(b"complete")
+    >>> open(path, "rb").read()
+    b'complete'
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    while True:
-        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                         0o666)
-            break
-        except FileExistsError:  # pragma: no cover - 48 random bits collided
-            continue
+    out = AtomicFile(path, fsync=fsync)
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
+        yield out.file
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        out.discard()
         raise
+    out.commit()

@@ -17,6 +17,11 @@ __all__ = [
     "UnknownFlagError",
     "ShortFileError",
     "TrailingBytesError",
+    "PackFormatError",
+    "ChecksumError",
+    "MissingTrailerError",
+    "CorruptIndexError",
+    "FingerprintMismatchError",
     "InputFormatError",
     "BedFormatError",
     "CorruptGzipError",
@@ -59,6 +64,42 @@ class ShortFileError(GtokFormatError):
 
 class TrailingBytesError(GtokFormatError):
     """The data is not a whole number of ids: the file is truncated or corrupt."""
+
+
+class PackFormatError(GtokFormatError):
+    """A gtok pack (many documents in one file) is damaged or not a pack."""
+
+
+class ChecksumError(PackFormatError):
+    """A pack's header, trailer or payload does not match its CRC32."""
+
+
+class MissingTrailerError(PackFormatError):
+    """A pack has no end marker: it was never finished (or was truncated)."""
+
+
+class CorruptIndexError(PackFormatError):
+    """A pack's document offsets are out of order or point outside its tokens."""
+
+
+class FingerprintMismatchError(GtokError, ValueError):
+    """Tokens made with one universe were given with a tokenizer of another.
+
+    Attributes
+    ----------
+    expected, found : str
+        The tokenizer's fingerprint and the one recorded with the tokens.
+    source : str
+        Where the recorded fingerprint came from (a pack or a manifest).
+    """
+
+    def __init__(self, source: str, expected: str, found: str) -> None:
+        self.source = source
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"{source}: tokenized with universe fingerprint {found}, but the tokenizer's "
+            f"universe has fingerprint {expected}: these ids mean other regions")
 
 
 class InputFormatError(GtokError, ValueError):

@@ -86,15 +86,14 @@ def _object_ids(arr: np.ndarray) -> np.ndarray:
     return arr.astype(np.uint32)
 
 
-def encode_ids(ids: Any) -> tuple[int, np.ndarray]:
-    """Validate ``ids`` and return ``(flag, array)``: the v1 width flag and the ids as a
-    little-endian ``uint16``/``uint32`` array, ready to write after the 5-byte header.
+def checked_ids(ids: Any) -> tuple[np.ndarray, int]:
+    """Validate ``ids``; return them as a native integer array with their maximum.
 
     Raises ``TypeError`` for non-integers and ``OverflowError`` for ids outside 0..2**32-1.
     """
     arr = _as_id_array(ids)
     if arr.size == 0:
-        return FLAG_U16, np.empty(0, dtype="<u2")
+        return arr, 0
     lo, hi = id_range(arr)
     if lo < 0:
         i = int(np.flatnonzero(arr < 0)[0])
@@ -102,17 +101,33 @@ def encode_ids(ids: Any) -> tuple[int, np.ndarray]:
     if hi > _MAX_U32:
         i = int(np.flatnonzero(arr > _MAX_U32)[0])
         raise OverflowError(f"ids must be in 0..{_MAX_U32}; ids[{i}] is {int(arr[i])}")
-    if hi <= _MAX_U16:
-        flag, target = FLAG_U16, np.dtype(np.uint16)
-    else:
-        flag, target = FLAG_U32, np.dtype(np.uint32)
-    if arr.dtype != target:
-        out = np.empty(arr.shape[0], dtype=target)
-        (narrow_to_u16 if flag == FLAG_U16 else narrow_to_u32)(arr, out)
+    return arr, int(hi)
+
+
+def narrow_ids(arr: np.ndarray, target: np.dtype) -> np.ndarray:
+    """``arr`` (checked by :func:`checked_ids` to fit ``target``) as a little-endian
+    ``uint16``/``uint32`` array; no copy when it already is one."""
+    target = np.dtype(target)
+    native = target.newbyteorder("=")
+    if arr.dtype != native or arr.size == 0:
+        out = np.empty(arr.shape[0], dtype=native)
+        if arr.size:
+            (narrow_to_u16 if native.itemsize == 2 else narrow_to_u32)(arr, out)
         arr = out
     if sys.byteorder == "big":  # pragma: no cover - no big-endian CI machine
-        arr = arr.astype(_DTYPES[flag])
-    return flag, arr
+        arr = arr.astype(native.newbyteorder("<"))
+    return arr
+
+
+def encode_ids(ids: Any) -> tuple[int, np.ndarray]:
+    """Validate ``ids`` and return ``(flag, array)``: the v1 width flag and the ids as a
+    little-endian ``uint16``/``uint32`` array, ready to write after the 5-byte header.
+
+    Raises ``TypeError`` for non-integers and ``OverflowError`` for ids outside 0..2**32-1.
+    """
+    arr, hi = checked_ids(ids)
+    flag = FLAG_U16 if hi <= _MAX_U16 else FLAG_U32
+    return flag, narrow_ids(arr, _DTYPES[flag])
 
 
 def write_gtok(path: str | os.PathLike, ids: Iterable[int], *, fsync: bool = False) -> None:
@@ -200,11 +215,9 @@ def _check_v1(mapping: MappedFile) -> tuple[np.dtype, int]:
     flag = head[4]
     dtype = _DTYPES.get(flag)
     if dtype is None:
-        if flag in _PACK_FLAGS:
-            raise UnknownFlagError(path, f"flag 0x{flag:02x} marks a gtok pack, which this "
-                                         "version of gtok cannot read")
         raise UnknownFlagError(path, f"unknown width flag 0x{flag:02x} (expected 0x01 for "
-                                     "uint16 ids or 0x02 for uint32 ids)")
+                                     "uint16 ids, 0x02 for uint32 ids, or 0x81/0x82 for a "
+                                     "pack)")
     payload = size - HEADER_SIZE
     if payload % dtype.itemsize:
         raise TrailingBytesError(
@@ -254,6 +267,9 @@ def read_gtok(path: str | os.PathLike) -> np.ndarray:
     (dtype('uint32'), [7, 70000], False)
     """
     mapping = map_file(path)
+    if _is_pack(mapping):
+        from gtok.pack import GtokPack
+        return GtokPack(mapping).tokens
     dtype, n = _check_v1(mapping)
     return _view(mapping, dtype, n, HEADER_SIZE)
 
@@ -288,11 +304,12 @@ class GtokFile:
 
     __slots__ = ("path", "version", "dtype", "n_tokens", "_mapping", "_tokens")
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, mapping: MappedFile | None = None) -> None:
         self._mapping = None
         self._tokens = None
         self.path = os.fspath(path)
-        mapping = map_file(self.path)
+        if mapping is None:
+            mapping = map_file(self.path)
         self.dtype, self.n_tokens = _check_v1(mapping)
         self.version = 1
         self._mapping = mapping
@@ -346,9 +363,20 @@ class GtokFile:
         return f"<GtokFile {self.path!r} v{self.version} {self.dtype.name}, {state}>"
 
 
-def open_gtok(path: str | os.PathLike) -> GtokFile:
-    """Open a ``.gtok`` file: header fields plus a zero-copy ``tokens`` view.
+def _is_pack(mapping: MappedFile) -> bool:
+    head = mapping.header(HEADER_SIZE)
+    return len(head) == HEADER_SIZE and head[:4] == MAGIC and head[4] in _PACK_FLAGS
 
-    See :class:`GtokFile`. Raises the same errors as :func:`read_gtok`.
+
+def open_gtok(path: str | os.PathLike) -> Any:
+    """Open a ``.gtok`` file or pack: header fields plus zero-copy views.
+
+    Returns a :class:`GtokFile` for a version-1 token file, or a
+    :class:`gtok.pack.GtokPack` for a pack (many documents; ``doc(i)``, ``names``...).
+    Raises the same errors as :func:`read_gtok`.
     """
-    return GtokFile(path)
+    mapping = map_file(path)
+    if _is_pack(mapping):
+        from gtok.pack import GtokPack
+        return GtokPack(mapping)
+    return GtokFile(path, mapping)

@@ -1,0 +1,465 @@
+"""Packs: many token documents (one per region set or cell) in one memory-mapped file.
+
+See ``FORMAT.md`` for the byte layout. In short: the ``.gtok`` magic with flag ``0x81``
+(uint16 ids) or ``0x82`` (uint32 ids), so gtars' reader rejects a pack cleanly; a 64-byte
+header with its own CRC32; the tokens from byte 64 (64-byte aligned); a uint64 document
+offset index; optional document names and a JSON metadata block; and a 48-byte trailer
+with the payload's CRC32 and an end marker, without which the file is incomplete.
+
+Opening is O(1) in the number of documents: it validates the magic, the header CRC, the
+sizes and the trailer (the full payload CRC is :meth:`GtokPack.verify`). Documents are
+zero-copy, read-only, dtype-aligned views of the mapping; a view keeps the mapping alive.
+Packs are written by :class:`PackWriter`, one document at a time, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from gtok._atomic import AtomicFile
+from gtok._mapping import MappedFile
+from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
+                         MissingTrailerError, PackFormatError, ShortFileError)
+
+__all__ = ["GtokPack", "PackWriter", "write_pack", "PACK_FLAGS", "PACK_VERSION"]
+
+PACK_FLAG_U16 = 0x81
+PACK_FLAG_U32 = 0x82
+PACK_FLAGS = (PACK_FLAG_U16, PACK_FLAG_U32)
+PACK_VERSION = 1
+FEATURE_NAMES = 1
+FEATURE_METADATA = 2
+ALIGN = 64
+END_MARKER = b"GTOKPACK"
+# magic, flag, version, features, data offset, tokens, documents, index offset,
+# fingerprint, vocab size, header CRC32 (of the 60 bytes before it)
+HEADER = struct.Struct("<4sBBHQQQQ16sII")
+# names offset/size, metadata offset/size, payload CRC32, trailer CRC32 (of the 36 bytes
+# before it), end marker
+TRAILER = struct.Struct("<QQQQII8s")
+assert HEADER.size == 64 and TRAILER.size == 48
+
+_DTYPES = {PACK_FLAG_U16: np.dtype("<u2"), PACK_FLAG_U32: np.dtype("<u4")}
+
+
+def _pad(n: int) -> int:
+    return (-n) % ALIGN
+
+
+class GtokPack:
+    """An open pack: documents as zero-copy views, names, metadata and the universe
+    fingerprint. Made by :func:`gtok.open_gtok` for a pack file.
+
+    Attributes
+    ----------
+    path : str
+    version : int
+        The pack format version (1).
+    dtype : numpy.dtype
+        ``uint16`` or ``uint32``.
+    n_tokens, n_docs : int
+    vocab_size : int or None
+        The tokenizer's vocabulary size recorded at writing (None if unknown).
+    fingerprint : str or None
+        The universe fingerprint recorded at writing (None if unknown).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gtok import open_gtok, write_pack
+    >>> path = os.path.join(tempfile.mkdtemp(), "cells.gtok")
+    >>> write_pack(path, [[1, 2, 3], [], [7]], names=["a", "b", "c"])
+    >>> with open_gtok(path) as pack:
+    ...     print(len(pack), pack.doc(0).tolist(), pack.names, pack.doc(2).flags.aligned)
+    3 [1, 2, 3] ['a', 'b', 'c'] True
+    """
+
+    __slots__ = ("path", "version", "dtype", "n_tokens", "n_docs", "vocab_size",
+                 "fingerprint", "_mapping", "_tokens", "_offsets", "_bounds", "_names",
+                 "_metadata", "_features", "_sections", "_payload_crc", "_data_offset",
+                 "_index_offset")
+
+    def __init__(self, mapping: MappedFile) -> None:
+        self._mapping = None
+        self._tokens = self._offsets = self._bounds = self._names = self._metadata = None
+        self.path = os.fspath(mapping.path)
+        size = mapping.size
+        if size < HEADER.size + TRAILER.size:
+            raise ShortFileError(self.path, f"pack is {size} bytes, shorter than its header "
+                                            "and trailer: truncated")
+        head = mapping.header(HEADER.size)
+        (_, flag, version, features, data_offset, n_tokens, n_docs, index_offset, fp,
+         vocab_size, crc) = HEADER.unpack(head)
+        if zlib.crc32(head[:60]) != crc:
+            raise ChecksumError(self.path, "pack header does not match its CRC32: corrupt")
+        if version != PACK_VERSION:
+            raise PackFormatError(self.path, f"pack format version {version} is not supported "
+                                             f"(this gtok reads version {PACK_VERSION})")
+        tail = bytes(memoryview(mapping)[size - TRAILER.size:])
+        (names_offset, names_size, meta_offset, meta_size, payload_crc, trailer_crc,
+         marker) = TRAILER.unpack(tail)
+        if marker != END_MARKER:
+            raise MissingTrailerError(self.path, "pack has no end marker: it was never "
+                                                 "finished, or it is truncated")
+        if zlib.crc32(tail[:36]) != trailer_crc:
+            raise ChecksumError(self.path, "pack trailer does not match its CRC32: corrupt")
+        dtype = _DTYPES.get(flag)
+        if dtype is None:  # pragma: no cover - open_gtok only sends pack flags here
+            raise PackFormatError(self.path, f"unknown pack flag 0x{flag:02x}")
+        body_end = size - TRAILER.size
+        data_end = data_offset + n_tokens * dtype.itemsize
+        index_end = index_offset + (n_docs + 1) * 8
+        problems = []
+        if data_offset < HEADER.size or data_offset % ALIGN:
+            problems.append(f"data offset {data_offset} is not a 64-byte boundary after the "
+                            "header")
+        if data_end > index_offset or index_offset % 8 or index_end > body_end:
+            problems.append(f"{n_tokens} tokens and {n_docs} documents do not fit in "
+                            f"{size} bytes")
+        for what, off, n, flag_bit in (("names", names_offset, names_size, FEATURE_NAMES),
+                                       ("metadata", meta_offset, meta_size, FEATURE_METADATA)):
+            if features & flag_bit and (off < index_end or off + n > body_end):
+                problems.append(f"{what} section [{off}, {off + n}) lies outside the file")
+        if problems:
+            raise PackFormatError(self.path, "; ".join(problems) + ": truncated or corrupt")
+        self.version = version
+        self.dtype = dtype
+        self.n_tokens = int(n_tokens)
+        self.n_docs = int(n_docs)
+        self.vocab_size = int(vocab_size) or None
+        self.fingerprint = fp.hex() if any(fp) else None
+        self._features = features
+        self._sections = (names_offset, names_size, meta_offset, meta_size)
+        self._payload_crc = payload_crc
+        self._data_offset = data_offset
+        self._index_offset = index_offset
+        self._mapping = mapping
+        first, last = (int(x) for x in self._offset_array()[[0, -1]])
+        if first != 0 or last != self.n_tokens:
+            raise CorruptIndexError(self.path, f"document offsets run from {first} to {last}, "
+                                               f"not 0 to {self.n_tokens}")
+
+    # ------------------------------------------------------------------ views
+
+    def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
+        if self._mapping is None:
+            raise ValueError(f"{self.path}: the pack is closed")
+        return np.frombuffer(memoryview(self._mapping), dtype=dtype, count=count,
+                             offset=offset)
+
+    def _offset_array(self) -> np.ndarray:
+        return self._view("<u8", self.n_docs + 1, self._index_offset)
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """Every document's tokens, concatenated (a read-only view)."""
+        if self._tokens is None:
+            self._tokens = self._view(self.dtype, self.n_tokens, self._data_offset)
+        return self._tokens
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Document boundaries (``uint64``, ``n_docs + 1``): document i is
+        ``tokens[offsets[i]:offsets[i + 1]]``."""
+        if self._offsets is None:
+            self._offsets = self._offset_array()
+        return self._offsets
+
+    def doc(self, i: int) -> np.ndarray:
+        """Document ``i`` (negative counts from the end): a read-only view, no copy."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._bounds = self.offsets.tolist()
+        n = self.n_docs
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"document {i} out of range (pack has {n})")
+        start, end = bounds[i], bounds[i + 1]
+        if not start <= end <= self.n_tokens:
+            raise CorruptIndexError(self.path, f"document {i} spans [{start}, {end}): offsets "
+                                               "are out of order or past the tokens")
+        return self.tokens[start:end]
+
+    __getitem__ = doc
+
+    def __len__(self) -> int:
+        return self.n_docs
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(self.n_docs):
+            yield self.doc(i)
+
+    def lengths(self) -> np.ndarray:
+        """Number of tokens of every document (``int64``)."""
+        return np.diff(self.offsets.astype(np.int64))
+
+    @property
+    def names(self) -> list[str] | None:
+        """Document names (e.g. source files or cell barcodes), or None if not stored."""
+        if not self._features & FEATURE_NAMES:
+            return None
+        if self._names is None:
+            off, size = self._sections[0], self._sections[1]
+            n = self.n_docs
+            raw = bytes(memoryview(self._mapping)[off:off + size])
+            ends = np.frombuffer(raw, dtype="<u8", count=n + 1)
+            text = raw[(n + 1) * 8:]
+            bounds = ends.tolist()
+            if bounds[0] != 0 or bounds[-1] != len(text) or any(
+                    a > b for a, b in zip(bounds, bounds[1:])):
+                raise CorruptIndexError(self.path, "document name offsets are inconsistent")
+            self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+        return list(self._names)
+
+    @property
+    def metadata(self) -> dict:
+        """The JSON metadata block (tokenizer settings, special ids, creator...)."""
+        if not self._features & FEATURE_METADATA:
+            return {}
+        if self._metadata is None:
+            off, size = self._sections[2], self._sections[3]
+            try:
+                self._metadata = json.loads(bytes(memoryview(self._mapping)[off:off + size]))
+            except ValueError as exc:
+                raise PackFormatError(self.path, f"metadata is not valid JSON ({exc})") from None
+        return dict(self._metadata)
+
+    def check_fingerprint(self, tokenizer: Any) -> None:
+        """Raise :class:`~gtok.errors.FingerprintMismatchError` if the pack was written for
+        another universe than ``tokenizer``'s (a pack without a fingerprint passes)."""
+        if self.fingerprint is not None and self.fingerprint != tokenizer.fingerprint:
+            raise FingerprintMismatchError(self.path, tokenizer.fingerprint, self.fingerprint)
+
+    def verify(self) -> None:
+        """Check the payload CRC32 and every document offset (reads the whole file).
+
+        Raises :class:`~gtok.errors.ChecksumError` or
+        :class:`~gtok.errors.CorruptIndexError`.
+        """
+        mv = memoryview(self._mapping)
+        try:
+            crc = zlib.crc32(mv[HEADER.size:self._mapping.size - TRAILER.size])
+        finally:
+            mv.release()
+        if crc != self._payload_crc:
+            raise ChecksumError(self.path, "pack payload does not match its CRC32: corrupt")
+        offsets = self.offsets
+        if np.any(offsets[1:] < offsets[:-1]):
+            i = int(np.flatnonzero(offsets[1:] < offsets[:-1])[0])
+            raise CorruptIndexError(self.path, f"document offsets are out of order at "
+                                               f"document {i}")
+        if self._features & FEATURE_NAMES:
+            self.names  # noqa: B018 - validates the name index
+
+    # ------------------------------------------------------------------ lifetime
+
+    @property
+    def closed(self) -> bool:
+        return self._mapping is None
+
+    def close(self) -> None:
+        """Unmap now; ``BufferError`` while views of the pack are alive elsewhere."""
+        if self._mapping is None:
+            return
+        self._tokens = self._offsets = None
+        self._mapping.close()
+        self._mapping = None
+
+    def __enter__(self) -> "GtokPack":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # as GtokFile: escaped views keep the mapping until they are gone
+        self._tokens = self._offsets = None
+        mapping, self._mapping = self._mapping, None
+        if mapping is not None and mapping.exports == 0:
+            mapping.close()
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        from gtok.gtokfile import open_gtok
+        return (open_gtok, (self.path,))
+
+    def __repr__(self) -> str:
+        return (f"<GtokPack {self.path!r} v{self.version} {self.dtype.name}, {self.n_docs} "
+                f"documents, {self.n_tokens} tokens>")
+
+
+class PackWriter:
+    """Write a pack one document at a time; atomic (nothing is visible until :meth:`close`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The pack to create (parent folders are created).
+    tokenizer : Tokenizer, optional
+        Records its fingerprint, vocab size and special-token ids, and picks the id width
+        (uint16 when the vocabulary fits). Ids are checked to be below its vocab size.
+    dtype : {"uint16", "uint32"}, optional
+        Id width when there is no tokenizer (default uint32).
+    metadata : dict, optional
+        Extra JSON-serialisable metadata (merged over the tokenizer's).
+    names : bool, default True
+        Store document names (a missing name is stored as "").
+    fsync : bool, default False
+        Flush to stable storage before the final rename.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gtok import PackWriter, open_gtok
+    >>> path = os.path.join(tempfile.mkdtemp(), "docs.gtok")
+    >>> with PackWriter(path, dtype="uint16") as w:
+    ...     w.add([5, 6], name="first")
+    ...     w.add(range(3), name="second")
+    >>> open_gtok(path).doc(1).tolist()
+    [0, 1, 2]
+    """
+
+    def __init__(self, path: str | os.PathLike, *, tokenizer: Any = None,
+                 dtype: str | np.dtype | None = None, metadata: dict | None = None,
+                 names: bool = True, fsync: bool = False) -> None:
+        self.path = os.fspath(path)
+        self._limit = None
+        meta: dict[str, Any] = {"creator": _creator()}
+        fingerprint = b"\0" * 16
+        vocab_size = 0
+        if tokenizer is not None:
+            vocab_size = int(tokenizer.vocab_size)
+            fingerprint = bytes.fromhex(tokenizer.fingerprint)
+            self._limit = vocab_size
+            meta["tokenizer"] = {
+                "universe": tokenizer.universe.source, "vocab_size": vocab_size,
+                "fingerprint": tokenizer.fingerprint,
+                "special_tokens": {name: {"token": getattr(tokenizer, f"{name}_token"),
+                                          "id": getattr(tokenizer, f"{name}_token_id")}
+                                   for name in ("unk", "pad", "mask", "cls", "eos", "bos",
+                                                "sep")}}
+            if dtype is None:
+                dtype = np.uint16 if vocab_size <= 0x10000 else np.uint32
+        self.dtype = np.dtype(dtype if dtype is not None else np.uint32).newbyteorder("<")
+        if self.dtype.kind != "u" or self.dtype.itemsize not in (2, 4):
+            raise TypeError(f"dtype must be uint16 or uint32, not {self.dtype}")
+        self._max = 0xFFFF if self.dtype.itemsize == 2 else 0xFFFFFFFF
+        self._flag = PACK_FLAG_U16 if self.dtype.itemsize == 2 else PACK_FLAG_U32
+        if metadata:
+            meta.update(metadata)
+        self._meta = json.dumps(meta, sort_keys=True).encode()
+        self._fingerprint = fingerprint
+        self._vocab_size = vocab_size
+        self._store_names = names
+        self._names: list[bytes] = []
+        self._offsets: list[int] = [0]
+        self._crc = 0
+        self._n_tokens = 0
+        self._out = AtomicFile(self.path, fsync=fsync)
+        self._out.file.write(b"\0" * HEADER.size)  # the header is written last
+        self._closed = False
+
+    def _write(self, data: Any) -> None:
+        self._out.file.write(data)
+        self._crc = zlib.crc32(data, self._crc)
+
+    def add(self, ids: Iterable[int], name: str | None = None) -> None:
+        """Append one document (its ids) with an optional name."""
+        from gtok.gtokfile import checked_ids, narrow_ids
+        if self._closed:
+            raise ValueError(f"{self.path}: the pack writer is closed")
+        arr, hi = checked_ids(ids)
+        if arr.size and hi > self._max:
+            raise OverflowError(f"id {hi} does not fit the pack's {self.dtype.name} ids")
+        if self._limit is not None and arr.size and hi >= self._limit:
+            raise ValueError(f"id {hi} is outside the tokenizer's vocabulary "
+                             f"(vocab_size {self._limit})")
+        arr = narrow_ids(arr, self.dtype)
+        if arr.size:
+            self._write(arr.data)
+        self._n_tokens += int(arr.size)
+        self._offsets.append(self._n_tokens)
+        if self._store_names:
+            self._names.append((name or "").encode("utf-8"))
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def close(self) -> None:
+        """Write the index, names, metadata, trailer and header; rename into place."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            pos = HEADER.size + self._n_tokens * self.dtype.itemsize
+            self._write(b"\0" * _pad(pos))
+            pos += _pad(pos)
+            index_offset = pos
+            self._write(np.asarray(self._offsets, dtype="<u8").data)
+            pos += 8 * len(self._offsets)
+            features = FEATURE_METADATA
+            names_offset = names_size = 0
+            if self._store_names:
+                features |= FEATURE_NAMES
+                ends = np.cumsum([0] + [len(n) for n in self._names], dtype=np.uint64)
+                block = ends.astype("<u8").tobytes() + b"".join(self._names)
+                names_offset, names_size = pos, len(block)
+                self._write(block)
+                pos += len(block)
+            meta_offset, meta_size = pos, len(self._meta)
+            self._write(self._meta)
+            pos += len(self._meta)
+            trailer = TRAILER.pack(names_offset, names_size, meta_offset, meta_size,
+                                   self._crc, 0, END_MARKER)
+            trailer = trailer[:36] + struct.pack("<I", zlib.crc32(trailer[:36])) + END_MARKER
+            self._out.file.write(trailer)
+            head = HEADER.pack(b"GTOK", self._flag, PACK_VERSION, features, HEADER.size,
+                               self._n_tokens, len(self._offsets) - 1, index_offset,
+                               self._fingerprint, self._vocab_size, 0)
+            head = head[:60] + struct.pack("<I", zlib.crc32(head[:60]))
+            self._out.file.seek(0)
+            self._out.file.write(head)
+            self._out.commit()
+        except BaseException:
+            self._out.discard()
+            raise
+
+    def abort(self) -> None:
+        """Give up: remove the temporary file; nothing appears at ``path``."""
+        if not self._closed:
+            self._closed = True
+            self._out.discard()
+
+    def __enter__(self) -> "PackWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # a writer dropped without close() leaves nothing behind
+        if not getattr(self, "_closed", True):
+            self.abort()
+
+
+def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
+               names: Sequence[str] | None = None, tokenizer: Any = None,
+               dtype: str | np.dtype | None = None, metadata: dict | None = None) -> None:
+    """Write documents (sequences of ids) to a pack in one call (see :class:`PackWriter`)."""
+    with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
+                    names=names is not None) as w:
+        for i, doc in enumerate(docs):
+            w.add(doc, None if names is None else names[i])
+        if names is not None and len(names) != len(w):
+            raise ValueError(f"{len(names)} names for {len(w)} documents")
+
+
+def _creator() -> str:
+    from gtok import __version__
+    return f"gtok {__version__}"
