@@ -30,6 +30,7 @@ MODULES = [
     "gtok._bedparse",
     "gtok._radix",
     "gtok._overlap",
+    "gtok._collate",
 ]
 
 extensions = [

@@ -5,6 +5,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 - :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; SPEC §4-5);
 - :mod:`gtok.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
 - :mod:`gtok.pack` -- packs: many documents in one file (``PackWriter``, ``GtokPack``);
+- :mod:`gtok.collate` -- padded / flat training batches and a ``collate_fn``;
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
@@ -12,6 +13,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 
 from gtok import errors
 from gtok.batch import BatchSummary, pretokenize
+from gtok.collate import PadCollator, flat_batch, pad_batch
 from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
 from gtok.pack import GtokPack, PackWriter, write_pack
 from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
@@ -23,11 +25,14 @@ __all__ = [
     "BatchSummary",
     "GtokFile",
     "GtokPack",
+    "PadCollator",
     "PackWriter",
     "TokenizedRegionSet",
     "Tokenizer",
     "errors",
+    "flat_batch",
     "open_gtok",
+    "pad_batch",
     "pretokenize",
     "read_gtok",
     "write_gtok",

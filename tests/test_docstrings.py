@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example", "gtok.pack",
+MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example", "gtok.pack", "gtok.collate",
            "gtok._atomic", "gtok._chromtable", "gtok.errors"]
 
 

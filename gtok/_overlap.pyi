@@ -1,0 +1,48 @@
+import numpy as np
+import numpy.typing as npt
+
+class OverlapIndex:
+    """The universe's overlap index: per chromosome, components of sorted regions."""
+
+    starts: npt.NDArray[np.uint32]
+    ends: npt.NDArray[np.uint32]
+    maxend: npt.NDArray[np.uint32]
+    ids: npt.NDArray[np.uint32]
+    comp_bounds: npt.NDArray[np.int64]
+    chrom_comps: npt.NDArray[np.int64]
+    n_chroms: int
+    n_regions: int
+    def __init__(
+        self,
+        starts: npt.ArrayLike,
+        ends: npt.ArrayLike,
+        maxend: npt.ArrayLike,
+        ids: npt.ArrayLike,
+        comp_bounds: npt.ArrayLike,
+        chrom_comps: npt.ArrayLike,
+    ) -> None: ...
+    @property
+    def nbytes(self) -> int: ...
+    def tokenize(
+        self,
+        chroms: npt.NDArray[np.int32],
+        starts: npt.NDArray[np.uint32],
+        ends: npt.NDArray[np.uint32],
+        order: npt.NDArray[np.int64] | None,
+        unk_id: int,
+        unk_per_region: bool,
+    ) -> npt.NDArray[np.uint32]: ...
+
+def gtars_order(
+    chroms: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.uint32],
+    ends: npt.NDArray[np.uint32],
+    chrom_rank: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint32],
+           npt.NDArray[np.uint32]]: ...
+def build_index(
+    chroms: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.uint32],
+    ends: npt.NDArray[np.uint32],
+    n_chroms: int,
+) -> tuple[OverlapIndex, npt.NDArray[np.int64]]: ...
