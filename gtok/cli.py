@@ -1,4 +1,4 @@
-"""The ``gtok`` command line: ``tokenize``, ``info``, ``decode``, ``verify``.
+"""The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``.
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
@@ -19,6 +19,7 @@ from gtok import __version__
 from gtok.batch import FileResult, pretokenize, read_manifests
 from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
+from gtok.pack import GtokPack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -90,11 +91,18 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
         inputs = [example_path(name) for name in SAMPLES]
         args.output = out
     else:
-        if args.universe is None or args.output is None or not (args.inputs or args.from_file):
+        if (args.universe is None or (args.output is None and args.pack is None)
+                or not (args.inputs or args.from_file)):
             print("gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
-                  "-o OUTDIR (see gtok tokenize --help)", file=sys.stderr)
+                  "-o OUTDIR or --pack FILE (see gtok tokenize --help)", file=sys.stderr)
             return EXIT_USAGE
         universe, inputs = args.universe, args.inputs
+    if args.pack:
+        if args.resume or args.shard:
+            print("gtok tokenize: --pack writes one pack in one run; --resume and --shard "
+                  "are for per-file outputs", file=sys.stderr)
+            return EXIT_USAGE
+        return _tokenize_to_pack(args, universe, inputs)
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     progress = None
@@ -133,6 +141,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             with open_gtok(path) as f:
+                if isinstance(f, GtokPack):
+                    fields = _pack_fields(path, f)
+                    for key, value in fields:
+                        print(f"{key + ':':<12} {value}")
+                    if len(args.files) > 1:
+                        print()
+                    continue
                 ids = f.tokens
                 lo = int(ids.min()) if len(ids) else None
                 hi = int(ids.max()) if len(ids) else None
@@ -150,6 +165,73 @@ def _cmd_info(args: argparse.Namespace) -> int:
         if len(args.files) > 1:
             print()
     return status
+
+
+def _pack_fields(path: str, pack: GtokPack) -> list[tuple[str, str]]:
+    ids = pack.tokens
+    lengths = pack.lengths()
+    fields = [
+        ("file", path), ("format", f"gtok pack v{pack.version}"),
+        ("width", f"{pack.dtype.itemsize * 8}-bit ({pack.dtype.name})"),
+        ("documents", f"{pack.n_docs}"), ("tokens", f"{pack.n_tokens}"),
+        ("doc length", (f"min {int(lengths.min())}, median {float(np.median(lengths)):g}, "
+                        f"max {int(lengths.max())}") if len(lengths) else "-"),
+        ("min id", f"{int(ids.min())}" if len(ids) else "None"),
+        ("max id", f"{int(ids.max())}" if len(ids) else "None"),
+        ("vocab size", f"{pack.vocab_size}"), ("fingerprint", f"{pack.fingerprint}"),
+        ("names", "yes" if pack.names is not None else "no"),
+        ("metadata", ", ".join(sorted(pack.metadata)) or "-"),
+        ("bytes", f"{os.path.getsize(path)}"),
+    ]
+    del ids
+    return fields
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from gtok.packing import pack_gtok_files
+    from gtok.tokenizer import Tokenizer
+    try:
+        tok = Tokenizer(args.universe) if args.universe else None
+        summary = pack_gtok_files(args.inputs, args.output, tokenizer=tok,
+                                  from_file=args.from_file)
+    except (OSError, ValueError) as exc:
+        print(f"gtok pack: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.quiet:
+        print(f"gtok pack: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> "
+              f"{summary.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]) -> int:
+    from gtok.packing import tokenize_to_pack
+    stream = sys.stderr
+    show = stream.isatty() and not args.quiet
+    start = time.monotonic()
+
+    def progress(path: str, done: int, total: int) -> None:
+        if show:
+            rate = done / max(time.monotonic() - start, 1e-9)
+            stream.write(f"\r[{done}/{total}] {100 * done / total:5.1f}%  {rate:.1f} files/s")
+            stream.flush()
+
+    try:
+        summary = tokenize_to_pack(universe, inputs, args.pack, jobs=args.jobs,
+                                   patterns=args.glob or None, from_file=args.from_file,
+                                   keep_order=args.keep_order, unk=args.unk,
+                                   skip_bad_lines=args.skip_bad_lines,
+                                   fail_fast=args.fail_fast, progress=progress)
+    except (OSError, ValueError) as exc:
+        print(f"\ngtok tokenize: {exc}" if show else f"gtok tokenize: {exc}", file=stream)
+        return EXIT_FAILED
+    if show:
+        stream.write("\n")
+    for path, error in summary.failed:
+        print(f"gtok: {path}: {error}", file=stream)
+    if not args.quiet:
+        print(f"gtok: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> {summary.path}"
+              f"; {len(summary.failed)} failed", file=stream)
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -274,13 +356,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "default); 'per_region': one <unk> per region without a hit")
     p.add_argument("--skip-bad-lines", action="store_true",
                    help="skip malformed lines (counted in the manifest) instead of failing")
+    p.add_argument("--pack", metavar="FILE",
+                   help="write one pack FILE (a document per input, named by its path) "
+                        "instead of a .gtok file per input")
     p.add_argument("--example", action="store_true",
                    help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
     p.set_defaults(func=_cmd_tokenize)
 
-    p = sub.add_parser("info", help="show a .gtok file's header and contents summary",
+    p = sub.add_parser(
+        "pack", help="pack many .gtok files into one pack",
+        description="Pack .gtok files (files, folders searched recursively, globs; packs "
+                    "contribute all their documents) into one pack FILE, a document per "
+                    "file named by its path without .gtok. With --universe, the pack records "
+                    "the universe fingerprint and every id is checked against its vocabulary.")
+    p.add_argument("output", metavar="FILE", help="the pack to write")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help=".gtok files, folders, globs")
+    p.add_argument("-u", "--universe", help="the universe the files were made with")
+    p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_cmd_pack)
+
+    p = sub.add_parser("info", help="show a .gtok file's or pack's header and summary",
                        description="Show format version, id width, token count, min/max id "
                                    "and size of .gtok files.")
     p.add_argument("files", nargs="+", metavar="FILE")

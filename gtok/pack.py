@@ -350,7 +350,8 @@ class PackWriter:
         self._flag = PACK_FLAG_U16 if self.dtype.itemsize == 2 else PACK_FLAG_U32
         if metadata:
             meta.update(metadata)
-        self._meta = json.dumps(meta, sort_keys=True).encode()
+        #: the JSON metadata block; may be updated until :meth:`close`
+        self.metadata = meta
         self._fingerprint = fingerprint
         self._vocab_size = vocab_size
         self._store_names = names
@@ -388,6 +389,11 @@ class PackWriter:
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
+    @property
+    def n_tokens(self) -> int:
+        """Tokens written so far."""
+        return self._n_tokens
+
     def close(self) -> None:
         """Write the index, names, metadata, trailer and header; rename into place."""
         if self._closed:
@@ -409,9 +415,10 @@ class PackWriter:
                 names_offset, names_size = pos, len(block)
                 self._write(block)
                 pos += len(block)
-            meta_offset, meta_size = pos, len(self._meta)
-            self._write(self._meta)
-            pos += len(self._meta)
+            meta = json.dumps(self.metadata, sort_keys=True).encode()
+            meta_offset, meta_size = pos, len(meta)
+            self._write(meta)
+            pos += len(meta)
             trailer = TRAILER.pack(names_offset, names_size, meta_offset, meta_size,
                                    self._crc, 0, END_MARKER)
             trailer = trailer[:36] + struct.pack("<I", zlib.crc32(trailer[:36])) + END_MARKER

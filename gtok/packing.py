@@ -1,0 +1,154 @@
+"""Building packs from many inputs: existing ``.gtok`` files, or BED files tokenized on the fly.
+
+``gtok pack`` and ``gtok tokenize --pack`` use these. Documents go into the pack in sorted
+input order, named by their path relative to their input root without the extension (as
+the batch command names its outputs). The pack is written atomically: an interrupted run
+leaves no pack.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from gtok import batch
+from gtok.errors import FingerprintMismatchError
+from gtok.gtokfile import open_gtok
+from gtok.pack import GtokPack, PackWriter
+from gtok.tokenizer import Tokenizer
+
+__all__ = ["pack_gtok_files", "tokenize_to_pack", "PackSummary"]
+
+
+@dataclass
+class PackSummary:
+    """What went into a pack: documents written, tokens, and inputs that failed."""
+
+    path: str
+    n_docs: int = 0
+    n_tokens: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _doc_name(path: str, root: str) -> str:
+    return batch.output_name(path, root)[: -len(".gtok")]
+
+
+def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
+                    tokenizer: Tokenizer | None = None,
+                    from_file: str | None = None) -> PackSummary:
+    """Pack ``.gtok`` files (files, folders searched recursively for ``*.gtok``, globs; a
+    pack among them contributes all its documents) into one pack at ``out``.
+
+    With a ``tokenizer``, the pack records its fingerprint, every id is checked to be below
+    its vocab size, and a folder's batch manifest (when present) must name the same universe.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [os.fspath(inputs)]
+    found = batch.find_inputs(inputs, patterns=["*.gtok"], from_file=from_file)
+    out = os.fspath(out)
+    found = [(p, r) for p, r in found if os.path.abspath(p) != os.path.abspath(out)]
+    if tokenizer is not None:
+        for root in sorted({r for _, r in found}):
+            for m in batch.read_manifests(root):
+                fp = m.get("universe", {}).get("fingerprint")
+                if fp and fp != tokenizer.fingerprint:
+                    raise FingerprintMismatchError(m["_path"], tokenizer.fingerprint, fp)
+    summary = PackSummary(out)
+    with PackWriter(out, tokenizer=tokenizer, dtype=None if tokenizer else np.uint32) as w:
+        for path, root in found:
+            with open_gtok(path) as f:
+                if isinstance(f, GtokPack):
+                    if tokenizer is not None:
+                        f.check_fingerprint(tokenizer)
+                    names = f.names or [""] * len(f)
+                    for i in range(len(f)):
+                        w.add(f.doc(i), name=names[i])
+                else:
+                    w.add(f.tokens, name=_doc_name(path, root))
+        summary.n_docs = len(w)
+        summary.n_tokens = w.n_tokens
+    return summary
+
+
+def _tokenize_ids(path: str, options: dict) -> tuple[str | None, Any]:
+    tok = batch._WORKER_TOKENIZER
+    assert tok is not None, "worker has no tokenizer"
+    try:
+        return None, tok.tokenize(path, **options).ids
+    except (OSError, ValueError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}", None
+
+
+def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
+                     out: str | os.PathLike, *, jobs: int | None = None,
+                     patterns: Sequence[str] | None = None, from_file: str | None = None,
+                     keep_order: bool = False, unk: str = "whole",
+                     skip_bad_lines: bool = False, fail_fast: bool = False,
+                     start_method: str | None = None,
+                     progress: Callable[[str, int, int], None] | None = None) -> PackSummary:
+    """Tokenize region files straight into one pack (one document per input, in sorted
+    order, named like the batch command's outputs). A failing input is left out and listed
+    in ``summary.failed`` (and in the pack's metadata); with ``fail_fast`` nothing is
+    written."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [os.fspath(inputs)]
+    found = batch.find_inputs(inputs, patterns=patterns, from_file=from_file)
+    plan = batch.plan_outputs(found, "")  # names must be distinct here too
+    names = {path: _doc_name(path, root) for path, root in found}
+    tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
+    options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
+    jobs = batch._default_jobs() if jobs is None else max(1, int(jobs))
+    paths = [p for p, _ in plan]
+    summary = PackSummary(os.fspath(out))
+    failed: list[dict] = []
+    w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
+    try:
+        saved, batch._WORKER_TOKENIZER = batch._WORKER_TOKENIZER, tok
+        try:
+            if jobs == 1 or len(paths) <= 1:
+                results: Iterable = (_tokenize_ids(p, options) for p in paths)
+                pool = None
+            else:
+                method = start_method or ("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+                pool = cf.ProcessPoolExecutor(
+                    max_workers=min(jobs, len(paths)),
+                    mp_context=multiprocessing.get_context(method),
+                    initializer=batch._init_worker,
+                    initargs=(None if method == "fork" else tok,))
+                results = pool.map(_tokenize_ids, paths, [options] * len(paths), chunksize=4)
+            try:
+                for k, (path, (error, ids)) in enumerate(zip(paths, results)):
+                    if error is not None:
+                        summary.failed.append((path, error))
+                        failed.append({"input": path, "error": error})
+                        if fail_fast:
+                            raise ValueError(f"{path}: {error}")
+                    else:
+                        w.add(ids, name=names[path])
+                    if progress is not None:
+                        progress(path, k + 1, len(paths))
+            finally:
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            batch._WORKER_TOKENIZER = saved
+        if failed:
+            w.metadata["failed"] = failed
+        summary.n_docs = len(w)
+        summary.n_tokens = w.n_tokens
+        w.close()
+    except BaseException:
+        w.abort()
+        raise
+    return summary
