@@ -59,6 +59,12 @@ def _as_id_array(ids: Any) -> np.ndarray:
             arr = np.asarray(ids)
         except OverflowError as exc:
             raise OverflowError(f"ids must be in 0..{_MAX_U32}: {exc}") from None
+        if isinstance(ids, (list, tuple)) and arr.ndim == 1 and arr.dtype.kind not in "iuO":
+            # Not an integer array: either a non-integer is in there, or NumPy promoted Python
+            # ints to float64 (it does for a list mixing ids >= 2**63 with smaller ones).
+            # Check element by element so that an out-of-range int gets OverflowError and a
+            # non-integer a TypeError naming its index. Only failing input comes here.
+            arr = np.asarray(ids, dtype=object)
     else:
         arr = ids
     if arr.ndim != 1:
