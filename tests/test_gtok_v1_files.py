@@ -375,3 +375,48 @@ def test_ints_numpy_promotes_to_float_are_overflow_not_type_errors(tmp_path, ids
 def test_type_error_names_the_index(tmp_path, ids, index):
     with pytest.raises(TypeError, match=rf"ids\[{index}\]"):
         write_gtok(tmp_path / "x.gtok", ids)
+
+
+class _Index:
+    """An integer-like object (implements __index__), as torch and NumPy scalars do."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __index__(self):
+        return self.v
+
+
+@pytest.mark.parametrize("ids", [
+    [0, 65535],
+    [0, 65536],
+    [2**32 - 1, 0, 7],
+    (1, 2, 3),
+    (70_000,),
+    [np.uint32(70_000), np.int64(3), np.uint8(5), 2**32 - 1],
+    [np.int8(1), np.uint16(65535)],
+    list(range(100_000)),
+], ids=lambda v: f"{type(v).__name__}{len(v)}")
+def test_lists_and_tuples_give_the_bytes_of_the_array(tmp_path, ids):
+    write_gtok(tmp_path / "l.gtok", ids)
+    write_gtok(tmp_path / "a.gtok", np.array([int(i) for i in ids], dtype=np.uint64))
+    assert (tmp_path / "l.gtok").read_bytes() == (tmp_path / "a.gtok").read_bytes()
+
+
+def test_objects_with_index_are_integers(tmp_path):
+    write_gtok(tmp_path / "x.gtok", [_Index(3), _Index(70_000), 1])
+    assert read_gtok(tmp_path / "x.gtok").tolist() == [3, 70_000, 1]
+
+
+@pytest.mark.parametrize("ids,exc,where", [
+    ([1, 2, np.int64(-1)], OverflowError, 2),
+    ([np.uint64(2**32), 1], OverflowError, 0),
+    ([1, np.float64(2.0)], TypeError, 1),
+    ([5, 6, 2**64 + 1], OverflowError, 2),
+    ((1, "2"), TypeError, 1),
+    ([True, False], TypeError, 0),
+], ids=repr)
+def test_list_errors_name_the_index(tmp_path, ids, exc, where):
+    with pytest.raises(exc, match=rf"ids\[{where}\]"):
+        write_gtok(tmp_path / "x.gtok", ids)
+    assert os.listdir(tmp_path) == []
