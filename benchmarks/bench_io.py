@@ -26,10 +26,12 @@ one full pass over the values (``.sum()``; ``sum(list)`` for gtars' list):
   lower bound: a real reader must parse the header);
 * the same two without the pass (``no pass`` rows), to split open/map from the arithmetic.
 
-Each figure is the median of ``--repeats`` (5) runs over all files (the minimum is shown too);
-the methods run round-robin within each repeat so drift hits all of them alike. Ratios are
-``other / gtok`` (above 1 means gtok is faster). Wall-clock times: run it on a quiet machine (on a
-2-core box, another process's build doubles some figures).
+Each figure is the median of ``--repeats`` (5) runs over all files (the minimum wall time and
+the median CPU time of this process are shown too); the methods run round-robin within each
+repeat so drift hits all of them alike. Ratios are ``other / gtok`` (above 1 means gtok is
+faster), on wall-clock time unless ``--clock cpu``. Run it on a quiet machine: on a 2-core box,
+another job's compiler doubles some wall-clock figures (the script warns when the load average
+says the machine was busy).
 
 Usage::
 
@@ -104,11 +106,19 @@ def version(dist: str) -> str:
         return "not installed"
 
 
-def time_once(fn: Callable[[], object]) -> float:
+def time_once(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall-clock, process CPU) seconds for one call of ``fn``."""
     gc.collect()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="work folder (default: a temporary folder, removed after)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="clock the ratios use: wall (default) or this process's CPU time, "
+                         "steadier on a machine shared with other jobs")
     args = ap.parse_args(argv)
+    load_before = load_average()
 
     have_gtars = write_tokens_to_gtok is not None
     arrays = make_ids(args.n_files, args.n_ids, args.seed)
@@ -177,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     writers.append(("numpy", "NumPy: `open` + header + `arr.astype(w).tofile(f)`", w_numpy))
 
-    write_times: dict[str, list[float]] = {tag: [] for tag, _, _ in writers}
+    write_times: dict[str, list[tuple[float, float]]] = {tag: [] for tag, _, _ in writers}
     for _ in range(args.repeats):
         for tag, _, fn in writers:
             paths = fresh("w-" + tag)
@@ -243,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         got = fn()
         if checks and got != expected_total:
             raise SystemExit(f"{tag} read a total of {got}, expected {expected_total}")
-    read_times: dict[str, list[float]] = {tag: [] for tag, _, _, _ in readers}
+    read_times: dict[str, list[tuple[float, float]]] = {tag: [] for tag, _, _, _ in readers}
     for _ in range(args.repeats):
         for tag, _, fn, _ in readers:
             read_times[tag].append(time_once(fn))
@@ -253,15 +267,21 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
 
     # ------------------------------------------------------------------------------ report
+    k = 0 if args.clock == "wall" else 1
+
     def table(title, rows, times, base="gtok"):
-        med = {tag: statistics.median(t) for tag, t in times.items()}
-        print(f"**{title}** ({args.n_files} files; median of {args.repeats})\n")
-        print("| method | median (s) | min (s) | per file (µs) | M ids/s | time / gtok's |")
-        print("|---|---:|---:|---:|---:|---:|")
+        wall = {tag: statistics.median(t[0] for t in ts) for tag, ts in times.items()}
+        cpu = {tag: statistics.median(t[1] for t in ts) for tag, ts in times.items()}
+        med = wall if k == 0 else cpu
+        print(f"**{title}** ({args.n_files} files; median of {args.repeats}; ratios on "
+              f"{args.clock} time)\n")
+        print("| method | median (s) | min (s) | CPU (s) | per file (µs) | M ids/s "
+              "| time / gtok's |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for tag, label, *_ in rows:
             m = med[tag]
-            print(f"| {label} | {m:.4f} | {min(times[tag]):.4f} | "
-                  f"{m / args.n_files * 1e6:,.0f} | {n_ids / m / 1e6:,.0f} | "
+            print(f"| {label} | {wall[tag]:.4f} | {min(t[0] for t in times[tag]):.4f} | "
+                  f"{cpu[tag]:.4f} | {m / args.n_files * 1e6:,.0f} | {n_ids / m / 1e6:,.0f} | "
                   f"{m / med[base]:.2f} |")
         print()
         return med
@@ -286,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| writing (list) no slower than gtars (list) | {r:.2f}x | "
               f"{'yes' if r >= 1 else 'NO'} |")
     print()
+    load_after = load_average()
+    if load_before is not None and max(load_before, load_after or 0) > 0.7:
+        print(f"**Warning:** the machine was busy (1-minute load average {load_before:.2f} "
+              f"before, {load_after:.2f} after, on {os.cpu_count()} cores): wall-clock "
+              "figures are unreliable; rerun on a quiet machine or with `--clock cpu`.\n")
     print(f"Machine: {machine()}; {platform.system()} {platform.release()}; "
           f"Python {platform.python_version()}; NumPy {np.__version__}; "
           f"gtok {version('gtok')}; gtars {version('gtars')}. "
