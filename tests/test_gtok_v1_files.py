@@ -17,7 +17,7 @@ import pytest
 import gtok.gtokfile
 from gtok import read_gtok, write_gtok
 
-CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conformance"
+CONFORMANCE = Path(__file__).absolute().parents[1].parent / "shared" / "data" / "conformance"
 needs_conformance = pytest.mark.skipif(not CONFORMANCE.is_dir(),
                                        reason=f"conformance data not found at {CONFORMANCE}")
 
