@@ -287,6 +287,8 @@ class GtokPack:
         return (open_gtok, (self.path,))
 
     def __repr__(self) -> str:
+        if self._mapping is None:
+            return f"<GtokPack {getattr(self, 'path', '?')!r}, closed>"
         return (f"<GtokPack {self.path!r} v{self.version} {self.dtype.name}, {self.n_docs} "
                 f"documents, {self.n_tokens} tokens>")
 
