@@ -134,6 +134,89 @@ def test_coordinate_limits_are_legal(tok, tmp_path):
     assert u.tokenize([("chr1", top - 1, top)]).ids.tolist() == [0]
 
 
+# ---------------------------------------------------------------------- in-memory input
+
+BAD_REGIONS = [
+    ("one_item", ("chr1",), "a region must be"),
+    ("two_items", ("chr1", 100), "a region must be"),
+    ("str_region", "chr1:100-200", "a region must be"),
+    ("none_region", None, "a region must be"),
+    ("str_start", ("chr1", "100", 300), "start is not an integer"),
+    ("word_start", ("chr1", "abc", 300), "start is not an integer"),
+    ("float_start", ("chr1", 1.5, 300), "start is not an integer"),
+    ("whole_floats", ("chr1", 150.0, 250.0), "start is not an integer"),
+    ("none_end", ("chr1", 100, None), "end is not an integer"),
+    ("bool_start", ("chr1", True, 300), "start is not an integer"),
+    ("negative_start", ("chr1", -5, 300), "start is negative"),
+    ("negative_end", ("chr1", 5, -300), "end is negative"),
+    ("start_2_32", ("chr1", 2**32, 2**32 + 1), "start is 2**32 or larger"),
+    ("end_2_32", ("chr1", 5, 2**32), "end is 2**32 or larger"),
+    ("end_2_70", ("chr1", 5, 2**70), "end is 2**32 or larger"),
+    ("start_after_end", ("chr1", 300, 250), "start is greater than end"),
+    ("empty_chrom", ("", 150, 160), "chromosome"),
+    ("none_chrom", (None, 150, 160), "chromosome"),
+]
+
+
+@pytest.mark.parametrize("name,region,problem", BAD_REGIONS, ids=[b[0] for b in BAD_REGIONS])
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_bad_region_in_memory(tok, name, region, problem, position):
+    good = [("chr1", 150, 350), ("chr2", 10, 20)]
+    regions = good[:position] + [region] + good[position:]
+    with pytest.raises(BedFormatError) as info:
+        tok.tokenize(regions)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.line_number == position + 1
+    assert err.path == "<regions>"
+    assert f"line {position + 1}" in str(err)
+    assert problem in str(err)
+    res = tok.tokenize(regions, skip_bad_lines=True)
+    assert res.n_skipped == 1
+    assert res.n_regions == 2
+    assert res.ids.tolist() == [0, 1, 2]
+
+
+def test_mixed_types_in_memory_blame_the_bad_region_only(tok):
+    """A list mixing good ints with a bad value must not make the good regions bad."""
+    regions = [("chr1", 150, 350), ("chr1", "x", 300), ("chr2", 10, 20), ("chr1", 2.5, 300)]
+    with pytest.raises(BedFormatError) as info:
+        tok.tokenize(regions)
+    assert info.value.line_number == 2
+    res = tok.tokenize(regions, skip_bad_lines=True)
+    assert (res.ids.tolist(), res.n_skipped, res.n_regions) == ([0, 1, 2], 2, 2)
+
+
+@pytest.mark.parametrize("kind", ["lists", "object_arrays", "float_array"])
+def test_bad_values_in_columns(tok, kind):
+    chroms = ["chr1", "chr1", "chr2"]
+    starts = [150, -5, 10]
+    ends = [350, 300, 20]
+    if kind == "object_arrays":
+        cols = (np.array(chroms, dtype=object), np.array(starts, dtype=object),
+                np.array(ends, dtype=object))
+        problem = "start is negative"
+    elif kind == "float_array":
+        cols = (chroms, np.array([150, 1.5, 10]), np.array(ends))
+        problem = "not an integer"
+    else:
+        cols = (chroms, starts, ends)
+        problem = "start is negative"
+    with pytest.raises(BedFormatError) as info:
+        tok.tokenize(cols)
+    if kind != "float_array":   # a float column: every entry is a float
+        assert info.value.line_number == 2
+    assert problem in str(info.value)
+    if kind != "float_array":
+        res = tok.tokenize(cols, skip_bad_lines=True)
+        assert (res.ids.tolist(), res.n_skipped) == ([0, 1, 2], 1)
+
+
+def test_columns_of_different_lengths(tok):
+    with pytest.raises(ValueError):
+        tok.tokenize((["chr1", "chr1"], np.array([100]), np.array([200, 300])))
+
+
 def test_bad_unk_mode(tok):
     with pytest.raises(ValueError, match="unk"):
         tok.tokenize([("chr1", 1, 2)], unk="each")
