@@ -271,13 +271,29 @@ class Tokenizer:
             return vocab.get(tokens, unk)
         return [vocab.get(t, unk) for t in tokens]
 
-    def encode(self, tokens: str | Iterable[str]) -> int | list[int]:
-        """Same as :meth:`convert_tokens_to_ids` (gtars' name)."""
+    def encode(self, tokens: str | Iterable[str]) -> list[int]:
+        """Token string(s) to a list of ids, as gtars: ``encode("chr1:100-200")`` is
+        ``[id]`` (a list even for one string, unlike :meth:`convert_tokens_to_ids`)."""
+        if isinstance(tokens, str):
+            return [self.convert_tokens_to_ids(tokens)]
         return self.convert_tokens_to_ids(tokens)
 
-    def get_special_tokens_mask(self, ids: Iterable[int]) -> list[int]:
-        """1 where an id is a special token, 0 where it is a region (as gtars)."""
-        arr = np.asarray(ids, dtype=np.int64)
+    def get_special_tokens_mask(self, tokens: Iterable[str] | Iterable[int]) -> list:
+        """Which tokens are special.
+
+        Token strings give booleans, as gtars (``["chr1:1-2", "<unk>"]`` -> ``[False,
+        True]``); ids give 0/1, as Hugging Face tokenizers (``[0, unk_id]`` -> ``[0, 1]``).
+        """
+        if isinstance(tokens, (str, bytes)):
+            raise TypeError("get_special_tokens_mask takes a sequence of tokens or ids, "
+                            "not a single string")
+        items = tokens.ids if isinstance(tokens, TokenizedRegionSet) else tokens
+        if not isinstance(items, np.ndarray):
+            items = list(items)
+            if any(isinstance(t, str) for t in items):
+                specials = {self._special(name) for name in SPECIAL_TOKEN_NAMES}
+                return [t in specials for t in items]
+        arr = np.asarray(items, dtype=np.int64)
         return (arr >= self._universe.n_regions).astype(np.int64).tolist()
 
     # ------------------------------------------------------------------ tokenizing

@@ -91,6 +91,22 @@ def test_decode_refuses_ids_outside_the_vocabulary(tok):
         tok.decode([1.5])
 
 
+def test_encode_a_single_token_gives_a_list(tok):
+    """gtars' encode("chr1:100-200") is [1], a list, unlike convert_tokens_to_ids."""
+    assert tok.encode("chr1:100-200") == [1]
+    assert tok.encode("nope") == [tok.unk_token_id]
+    assert tok.convert_tokens_to_ids("chr1:100-200") == 1
+
+
+def test_special_tokens_mask(tok):
+    # gtars' form: token strings in, booleans out
+    assert tok.get_special_tokens_mask(["chr1:100-200", "<unk>", "<sep>", "zzz"]) == \
+        [False, True, True, False]
+    # ids in, 0/1 out (the Hugging Face form)
+    assert tok.get_special_tokens_mask([0, N, N + 6, N - 1]) == [0, 1, 1, 0]
+    assert tok.get_special_tokens_mask([]) == []
+
+
 def test_get_vocab_matches_gtars(upath, tok):
     tokenizers = pytest.importorskip("gtars.tokenizers")
     ref = tokenizers.Tokenizer(upath)
@@ -101,6 +117,8 @@ def test_get_vocab_matches_gtars(upath, tok):
     tokens = ref.decode(ids) + ["chr9:1-2"]
     assert tok.convert_tokens_to_ids(tokens) == ref.convert_tokens_to_ids(tokens)
     assert tok.encode(tokens) == ref.encode(tokens)
+    assert tok.encode(tokens[0]) == ref.encode(tokens[0])
+    assert tok.get_special_tokens_mask(tokens) == ref.get_special_tokens_mask(tokens)
 
 
 # ====================================================================== results
