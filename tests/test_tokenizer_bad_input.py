@@ -513,3 +513,13 @@ def test_config_custom_special_tokens(tmp_path, universe_file):
     assert tok.decode([UNK, UNK + 6]) == ["<UNK>", "[SEP]"]
     assert tok.convert_tokens_to_ids("<UNK>") == UNK
     assert tok.tokenize([("chrZ", 1, 2)]).ids.tolist() == [UNK]
+
+
+def test_very_long_bad_line_is_shortened_in_the_message(tok, tmp_path):
+    line = "chr1\t5\t" + "9" * 20_000
+    path = write(tmp_path / "q.bed", f"{GOOD}{line}\n")
+    with pytest.raises(BedFormatError) as info:
+        tok.tokenize(path)
+    assert info.value.line == line                 # the attribute keeps all of it
+    assert len(str(info.value)) < 400
+    assert "line 2" in str(info.value) and os.fspath(path) in str(info.value)

@@ -308,3 +308,99 @@ def test_gtars_fixed_cases(gtars_mods, tmp_path, case):
     if qrows:   # gtars refuses an empty file (we give [unk])
         assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"] == \
             oracle(urows, qrows, sort=True)
+
+
+# ====================================================================== larger fixed cases
+
+
+def _np_oracle(urows, qrows, sort):
+    """The oracle with NumPy doing the scan (for inputs too big for the pure-Python one)."""
+    names = sorted({c for c, _, _ in urows} | {c for c, _, _ in qrows})
+    code = {c: i for i, c in enumerate(names)}
+    uc = np.array([code[c] for c, _, _ in urows])
+    us = np.array([s for _, s, _ in urows], dtype=np.int64)
+    ue = np.array([e for _, _, e in urows], dtype=np.int64)
+    ids = np.arange(len(urows))
+    q = list(qrows)
+    if sort:
+        q = sorted(q, key=lambda r: (r[0].encode(), r[1]))
+    out = []
+    for c, s, e in q:
+        hit = (uc == code[c]) & (us < e) & (ue > s)
+        h = ids[hit]
+        out.extend(h[np.lexsort((h, ue[hit], us[hit]))].tolist())
+    return out or [len(urows)]
+
+
+def _deep_universe(seed):
+    """Russian dolls (150 deep: more levels than the index's 10 components), long regions
+    over many short ones, 300 chromosomes (the chromosome table grows), unsorted."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for level in range(150):                       # nested dolls, each holding many
+        rows.append(("chr1", 100 * level, 10_000_000 - 100 * level))
+    for i in range(800):
+        s = int(rng.integers(0, 10_000_000))
+        rows.append(("chr1", s, s + int(rng.integers(0, 5000))))
+    for i in range(300):
+        c = f"scaffold_{i}" if i % 3 else f"chr{i}"
+        s = int(rng.integers(0, 100_000))
+        rows.append((c, s, s + int(rng.integers(0, 2000))))
+        rows.append((c, 0, 2**32 - 1))
+    for i in range(400):
+        s = int(rng.integers(0, 50_000))
+        rows.append(("chr2", s, s + int(rng.integers(0, 300))))
+    rows = list(dict.fromkeys(rows))
+    rng.shuffle(rows)
+    rows = [(c, int(s), int(e)) for c, s, e in rows]
+    names = sorted({c for c, _, _ in rows}) + ["chrUnknown"]
+    queries = []
+    for _ in range(1500):
+        c = names[int(rng.integers(0, len(names)))] if rng.random() < 0.3 else \
+            ("chr1" if rng.random() < 0.6 else "chr2")
+        s = int(rng.integers(0, 10_000_000 if c == "chr1" else 100_000))
+        queries.append((c, s, s + int(rng.choice([0, 1, 50, 5000, 200_000]))))
+    return rows, queries
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_oracle_deep_nesting_many_chromosomes(tmp_path, seed):
+    urows, qrows = _deep_universe(seed)
+    tok = Tokenizer(write_bed(tmp_path / "u.bed", urows))
+    n_comps, n_chroms = _component_count(tok)
+    assert n_comps > n_chroms and n_chroms == len({c for c, _, _ in urows})
+    idx = tok.universe.index
+    chr1 = tok.universe.chroms.index("chr1")
+    assert idx.chrom_comps[chr1 + 1] - idx.chrom_comps[chr1] == 10   # every level in use
+    assert tok.tokenize(qrows).ids.tolist() == _np_oracle(urows, qrows, sort=False)
+    q = write_bed(tmp_path / "q.bed", qrows)
+    assert tok.tokenize(q).ids.tolist() == _np_oracle(urows, qrows, sort=True)
+
+
+def test_gtars_deep_nesting_many_chromosomes(gtars_mods, tmp_path):
+    tokenizers, models = gtars_mods
+    urows, qrows = _deep_universe(3)
+    upath = write_bed(tmp_path / "u.bed", urows)
+    qpath = write_bed(tmp_path / "q.bed", qrows)
+    ref = tokenizers.Tokenizer(upath)
+    tok = Tokenizer(upath)
+    _check_vocab(tok, ref)
+    assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"]
+    assert tok(qrows)["input_ids"] == ref(_gtars_regions(models, qrows))["input_ids"]
+
+
+def test_gtars_equal_starts_keep_file_order(gtars_mods, tmp_path):
+    """The path order sorts by (chromosome, start) only, stably: equal starts keep the
+    file's order whatever their ends."""
+    tokenizers, _ = gtars_mods
+    urows = [("chr1", 0, 100), ("chr1", 100, 200), ("chr1", 150, 300), ("chr2", 0, 10)]
+    qrows = [("chr2", 5, 6), ("chr1", 90, 250), ("chr1", 90, 95), ("chr1", 90, 160),
+             ("chr1", 10, 20), ("chr2", 5, 6), ("chr1", 90, 95)]
+    upath = write_bed(tmp_path / "u.bed", urows)
+    qpath = write_bed(tmp_path / "q.bed", qrows)
+    ref = tokenizers.Tokenizer(upath)
+    tok = Tokenizer(upath)
+    assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"] == oracle(urows, qrows, sort=True)
+    rev = write_bed(tmp_path / "r.bed", qrows[::-1])
+    assert tok(rev)["input_ids"] == ref(rev)["input_ids"] == oracle(urows, qrows[::-1],
+                                                                   sort=True)
