@@ -389,15 +389,29 @@ def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:
 # ---------------------------------------------------------------------- in-memory input
 
 
+def _looks_like_region(x: Any) -> bool:
+    """A gtars-style region object, or a (chrom, start, end) tuple/list."""
+    if hasattr(x, "chr") and hasattr(x, "start") and hasattr(x, "end"):
+        return True
+    return (isinstance(x, (tuple, list)) and len(x) == 3 and isinstance(x[0], (str, bytes))
+            and isinstance(x[1], (int, np.integer)) and not isinstance(x[1], bool))
+
+
+def _is_columns(regions: Any) -> bool:
+    """``(chroms, starts, ends)`` columns, as opposed to a tuple of three regions."""
+    return (isinstance(regions, tuple) and len(regions) == 3
+            and not isinstance(regions[0], (str, bytes))
+            and all(hasattr(c, "__len__") for c in regions)
+            and not any(_looks_like_region(c) for c in regions))
+
+
 _SHAPE_PROBLEM = "a region must be (chrom, start, end) or have .chr, .start and .end"
 
 
 def _columns_from_memory(regions: Any, table: ChromTable,
                          skip_bad_lines: bool) -> RegionColumns:
     shape_bad: dict[int, str] = {}
-    if (isinstance(regions, tuple) and len(regions) == 3
-            and not isinstance(regions[0], (str, bytes))
-            and all(hasattr(c, "__len__") for c in regions)):
+    if _is_columns(regions):
         chroms, starts, ends = regions
     else:
         chroms, starts, ends = [], [], []

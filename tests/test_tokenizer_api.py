@@ -417,3 +417,23 @@ def test_constructors_agree(upath, tok):
 def test_from_config_on_conformance_data():
     tok = Tokenizer.from_config(CONFORMANCE / "gtars" / "tokenizer.toml")
     assert tok.fingerprint == Tokenizer.from_bed(CONFORMANCE / "gtars" / "peaks.bed").fingerprint
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_a_tuple_of_regions_is_not_mistaken_for_columns(tok, n):
+    """(r1, r2, r3) is three regions, not (chroms, starts, ends)."""
+    rows = [("chr1", 150, 350), ("chrX", 0, 15), ("chr2", 0, 510), ("chr10", 7, 8)][:n]
+    want = oracle(UNIVERSE, rows, sort=False)
+    assert tok.tokenize(tuple(rows)).ids.tolist() == want
+    assert tok.tokenize(tuple(list(r) for r in rows)).ids.tolist() == want
+    assert tok.tokenize(tuple(Region(*r) for r in rows)).ids.tolist() == want
+    # columns of three still are columns
+    cols = tuple(zip(*[("chr1", 150, 350), ("chrX", 0, 15), ("chr2", 0, 510)]))
+    assert tok.tokenize(cols).ids.tolist() == [3, 1, 2, 4, 0]
+
+
+def test_a_tuple_of_three_gtars_regions(tok):
+    models = pytest.importorskip("gtars.models")
+    rows = [("chr1", 150, 350), ("chrX", 0, 15), ("chr2", 0, 510)]
+    regions = tuple(models.Region(c, s, e, None) for c, s, e in rows)
+    assert tok.tokenize(regions).ids.tolist() == oracle(UNIVERSE, rows, sort=False)
