@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from _tok_helpers import write_bed
+from _tok_helpers import oracle, write_bed
 from gtok import Tokenizer
 from gtok.errors import BedFormatError, ConfigError, CorruptGzipError, InputFormatError
 
@@ -523,3 +527,66 @@ def test_very_long_bad_line_is_shortened_in_the_message(tok, tmp_path):
     assert info.value.line == line                 # the attribute keeps all of it
     assert len(str(info.value)) < 400
     assert "line 2" in str(info.value) and os.fspath(path) in str(info.value)
+
+
+# ====================================================================== property: good + bad
+
+_GOOD_ROWS = st.tuples(st.sampled_from(["chr1", "chr2", "chr3"]), st.integers(0, 500),
+                       st.integers(0, 300)).map(lambda t: (t[0], t[1], t[1] + t[2]))
+_EXAMPLES = int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60"))
+_NOISE = ["# comment", "", "track name=x", "browser hide", "  ", "\t"]
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.one_of(
+    _GOOD_ROWS.map(lambda r: ("good", r)),
+    st.sampled_from(BAD_LINES).map(lambda b: ("bad", b[1])),
+    st.sampled_from(_NOISE).map(lambda n: ("noise", n))), max_size=40),
+    crlf=st.booleans(), compressed=st.booleans())
+def test_property_bad_lines_anywhere(items, crlf, compressed):
+    eol = "\r\n" if crlf else "\n"
+    lines = [f"{x[0]}\t{x[1]}\t{x[2]}" if kind == "good" else x for kind, x in items]
+    good = [x for kind, x in items if kind == "good"]
+    bad_at = [i + 1 for i, (kind, _) in enumerate(items) if kind == "bad"]
+    with tempfile.TemporaryDirectory() as d:
+        u = write_bed(Path(d, "u.bed"), UNIVERSE)
+        tok = Tokenizer(u)
+        path = write(Path(d, "q.bed"), eol.join(lines), compressed)
+        if bad_at:
+            with pytest.raises(BedFormatError) as info:
+                tok.tokenize(path)
+            assert info.value.line_number == bad_at[0]
+            assert info.value.line == lines[bad_at[0] - 1]
+        else:
+            assert tok.tokenize(path).ids.tolist() == oracle(UNIVERSE, good, sort=True)
+        res = tok.tokenize(path, skip_bad_lines=True, keep_order=True)
+        assert res.ids.tolist() == oracle(UNIVERSE, good, sort=False)
+        assert (res.n_skipped, res.n_regions) == (len(bad_at), len(good))
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(items=st.lists(st.one_of(
+    _GOOD_ROWS.map(lambda r: ("good", r)),
+    st.sampled_from(BAD_REGIONS).map(lambda b: ("bad", b[1]))), max_size=30))
+def test_property_bad_regions_anywhere_in_memory(items):
+    tok = _property_tokenizer()
+    regions = [x for _, x in items]
+    good = [x for kind, x in items if kind == "good"]
+    bad_at = [i + 1 for i, (kind, _) in enumerate(items) if kind == "bad"]
+    if bad_at:
+        with pytest.raises(BedFormatError) as info:
+            tok.tokenize(regions)
+        assert info.value.line_number == bad_at[0]
+    res = tok.tokenize(regions, skip_bad_lines=True)
+    assert res.ids.tolist() == oracle(UNIVERSE, good, sort=False)
+    assert (res.n_skipped, res.n_regions) == (len(bad_at), len(good))
+
+
+_PROPERTY_TOK: list = []
+
+
+def _property_tokenizer():
+    if not _PROPERTY_TOK:
+        with tempfile.TemporaryDirectory() as d:
+            _PROPERTY_TOK.append(Tokenizer(write_bed(Path(d, "u.bed"), UNIVERSE)))
+    return _PROPERTY_TOK[0]

@@ -53,6 +53,7 @@ def columns(rows, kind):
 def in_memory_forms(rows):
     """The in-memory inputs gtok accepts, all meaning the same regions in the same order."""
     yield "tuples", [tuple(r) for r in rows]
+    yield "tuple_of_tuples", tuple(tuple(r) for r in rows)
     yield "lists", [list(r) for r in rows]
     yield "objects", [Obj(*r) for r in rows]
     yield "columns", columns(rows, "lists")
