@@ -402,7 +402,7 @@ def generate(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0,
     t2 = time.perf_counter()
     queries = []
     for i in range(n_files):
-        name, fmt, gz = query_name(i)
+        name = query_name(i)[0]
         text, n, fmt, gz = query_bytes(i, seed, universe)
         if gz:
             text = gzip.compress(text, compresslevel=6, mtime=0)

@@ -126,15 +126,84 @@ cdef inline Py_ssize_t _next_field(const unsigned char* s, Py_ssize_t i, Py_ssiz
     return i
 
 
+cdef struct LastChrom:
+    # the previous line's chromosome: consecutive lines usually share it
+    const unsigned char* name
+    Py_ssize_t length
+    int32_t index
+
+
+cdef inline Py_ssize_t _fast_u32(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                 uint32_t* out) noexcept nogil:
+    # 1 to 9 decimal digits ending at a tab or the line end: the index after them, else -1
+    cdef Py_ssize_t j = i
+    cdef uint32_t v = 0
+    cdef unsigned char d
+    while i < n:
+        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
+        if d > 9:
+            break
+        v = v * 10 + d
+        i += 1
+    if i == j or i - j > 9 or (i < n and s[i] != c'\t'):
+        return -1
+    out[0] = v
+    return i
+
+
+cdef int _chrom_index(const unsigned char* s, Py_ssize_t n, ChromTable table,
+                      ChromTable extra, bint add_chroms, LastChrom* last) noexcept nogil:
+    # index of chromosome name s[:n] (see parse_bed), or OUT_OF_MEMORY as -OUT_OF_MEMORY
+    cdef int32_t k
+    cdef Py_ssize_t i
+    if last.name != NULL and last.length == n:
+        i = 0
+        while i < n and last.name[i] == s[i]:
+            i += 1
+        if i == n:
+            return last.index
+    if add_chroms:
+        k = table.lookup_or_add(<const char*>s, n)
+        if k < 0:
+            return -OUT_OF_MEMORY
+    else:
+        k = table.lookup(<const char*>s, n)
+        if k < 0 and extra is not None:
+            k = extra.lookup_or_add(<const char*>s, n)
+            if k < 0:
+                return -OUT_OF_MEMORY
+            k += <int32_t>table._n
+    last.name = s
+    last.length = n
+    last.index = k
+    return k
+
+
 cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, ChromTable extra,
                      bint add_chroms, bint header_allowed, int32_t* chrom, uint32_t* start,
-                     uint32_t* end) noexcept nogil:
+                     uint32_t* end, LastChrom* last) noexcept nogil:
     """Parse one non-blank, non-comment line. Returns OK, a problem code, or -1 for a
     column header to skip."""
-    cdef bint tabs = memchr(s, c'\t', n) != NULL
     cdef Py_ssize_t a0 = 0, e0, a1, e1, a2, e2
     cdef int r1, r2
     cdef int32_t k
+    cdef bint tabs
+    # Fast path: "chrom<TAB>digits<TAB>digits" then a tab or the end, start <= end.
+    # Anything else (spaces, long numbers, errors) takes the general path below.
+    while a0 < n and s[a0] != c'\t' and s[a0] != c' ':
+        a0 += 1
+    if 0 < a0 < n and s[a0] == c'\t':
+        e1 = _fast_u32(s, a0 + 1, n, start)
+        if e1 > 0 and e1 < n:
+            e2 = _fast_u32(s, e1 + 1, n, end)
+            if e2 > 0 and start[0] <= end[0]:
+                k = _chrom_index(s, a0, table, extra, add_chroms, last)
+                if k == -OUT_OF_MEMORY:
+                    return OUT_OF_MEMORY
+                chrom[0] = k
+                return OK
+    tabs = memchr(s, c'\t', n) != NULL
+    a0 = 0
     if not tabs:
         while a0 < n and s[a0] == c' ':
             a0 += 1
@@ -170,19 +239,68 @@ cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, Chr
         return START_AFTER_END
     if e0 == a0:
         return EMPTY_CHROM
-    if add_chroms:
-        k = table.lookup_or_add(<const char*>(s + a0), e0 - a0)
-        if k < 0:
-            return OUT_OF_MEMORY
-    else:
-        k = table.lookup(<const char*>(s + a0), e0 - a0)
-        if k < 0 and extra is not None:
-            k = extra.lookup_or_add(<const char*>(s + a0), e0 - a0)
-            if k < 0:
-                return OUT_OF_MEMORY
-            k += <int32_t>table._n
+    k = _chrom_index(s + a0, e0 - a0, table, extra, add_chroms, last)
+    if k == -OUT_OF_MEMORY:
+        return OUT_OF_MEMORY
     chrom[0] = k
     return OK
+
+
+cdef inline Py_ssize_t _fast_line(const unsigned char* s, Py_ssize_t n, uint32_t* start,
+                                  uint32_t* end, Py_ssize_t* chrom_len) noexcept nogil:
+    """The common line, "chrom<TAB>digits<TAB>digits" and then a newline or more fields,
+    parsed in one pass. Returns the length of the line including its newline, or -1 to let
+    the general path decide (comments, spaces, long numbers, errors...)."""
+    cdef Py_ssize_t i = 0, j
+    cdef uint32_t v = 0
+    cdef unsigned char ch = s[0], d
+    cdef const unsigned char* p
+    if (ch == c'#' or ch == c't' or ch == c'b' or ch == c' ' or ch == c'\t' or ch == c'\r'
+            or ch == c'\n'):
+        return -1
+    while i < n and s[i] != c'\t' and s[i] != c'\n' and s[i] != c' ' and s[i] != c'\r':
+        i += 1
+    if i >= n or s[i] != c'\t':
+        return -1
+    chrom_len[0] = i
+    i += 1
+    j = i
+    while i < n:
+        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
+        if d > 9:
+            break
+        v = v * 10 + d
+        i += 1
+    if i == j or i - j > 9 or i >= n or s[i] != c'\t':
+        return -1
+    start[0] = v
+    i += 1
+    j = i
+    v = 0
+    while i < n:
+        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
+        if d > 9:
+            break
+        v = v * 10 + d
+        i += 1
+    if i == j or i - j > 9 or v < start[0]:
+        return -1
+    end[0] = v
+    if i >= n:
+        return n
+    ch = s[i]
+    if ch == c'\n':
+        return i + 1
+    if ch == c'\r':
+        if i + 1 == n:
+            return n
+        if s[i + 1] == c'\n':
+            return i + 2
+        return -1
+    if ch == c'\t':
+        p = <const unsigned char*>memchr(s + i, c'\n', n - i)
+        return n if p == NULL else (p - s) + 1
+    return -1
 
 
 cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, ChromTable extra,
@@ -194,8 +312,25 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     cdef Py_ssize_t m
     cdef bint header_allowed = True
     cdef int code
+    cdef LastChrom last
+    last.name = NULL
+    last.length = 0
+    last.index = -1
+    cdef Py_ssize_t advance, chrom_len
+    cdef int32_t k
     while pos < n:
         line_no += 1
+        if st.n_rows < capacity:
+            advance = _fast_line(buf + pos, n - pos, starts + st.n_rows, ends + st.n_rows,
+                                 &chrom_len)
+            if advance > 0:
+                k = _chrom_index(buf + pos, chrom_len, table, extra, add_chroms, &last)
+                if k != -OUT_OF_MEMORY:
+                    chroms[st.n_rows] = k
+                    st.n_rows += 1
+                    header_allowed = False
+                    pos += advance
+                    continue
         p = <const unsigned char*>memchr(buf + pos, c'\n', n - pos)
         eol = n if p == NULL else p - buf
         line_end = eol
@@ -205,14 +340,15 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
         m = line_end - pos
         pos = eol + 1
         if (m == 0 or s[0] == c'#' or _is_blank(s, m)
-                or _starts_with_word(s, m, "track", 5)
-                or _starts_with_word(s, m, "browser", 7)):
+                or (s[0] == c't' and _starts_with_word(s, m, "track", 5))
+                or (s[0] == c'b' and _starts_with_word(s, m, "browser", 7))):
             continue
         if st.n_rows >= capacity:  # cannot happen: capacity counts the lines
             code = OUT_OF_MEMORY
         else:
             code = _parse_line(s, m, table, extra, add_chroms, header_allowed,
-                               chroms + st.n_rows, starts + st.n_rows, ends + st.n_rows)
+                               chroms + st.n_rows, starts + st.n_rows, ends + st.n_rows,
+                               &last)
         header_allowed = False
         if code == OK:
             st.n_rows += 1
@@ -230,24 +366,16 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     st.n_lines = line_no
 
 
-def count_lines(const unsigned char[::1] buf):
-    """An upper bound on the number of records in ``buf``: its newlines plus one."""
-    cdef Py_ssize_t n = buf.shape[0], pos = 0, count = 1
-    cdef const unsigned char* p
-    cdef const unsigned char* base = &buf[0] if n > 0 else NULL
-    with nogil:
-        while pos < n:
-            p = <const unsigned char*>memchr(base + pos, c'\n', n - pos)
-            if p == NULL:
-                break
-            count += 1
-            pos = (p - base) + 1
-    return count
+def capacity_for(Py_ssize_t n_bytes):
+    """An upper bound on the number of records in ``n_bytes`` of BED text: every record
+    takes at least 6 bytes ("c\\t0\\t0\\n"; 5 for a last line without newline). Arrays of
+    this size cost no memory for the pages never written."""
+    return n_bytes // 6 + 1
 
 
 def parse_bed(const unsigned char[::1] buf, ChromTable table, ChromTable extra, bint add_chroms,
               bint skip_bad, int32_t[::1] chroms, uint32_t[::1] starts, uint32_t[::1] ends):
-    """Parse BED text into the three output columns (each at least ``count_lines(buf)`` long).
+    """Parse BED text into the three output columns (each ``capacity_for(len(buf))`` long).
 
     Chromosome names are looked up in ``table``; with ``add_chroms`` new names are added to
     it, otherwise a name not in ``table`` is added to ``extra`` and its index is offset by

@@ -6,6 +6,7 @@ cdef class ChromTable:
     cdef Py_ssize_t _names_len
     cdef Py_ssize_t _names_cap
     cdef Py_ssize_t* _offsets
+    cdef uint64_t* _heads
     cdef Py_ssize_t _n
     cdef Py_ssize_t _offsets_cap
     cdef int32_t* _slots

@@ -1,7 +1,7 @@
 """A small C hash table from chromosome names to dense indices 0..n-1.
 
 Parsing loops run without the GIL, so they cannot use a Python dict; this table stores the
-names in one growing byte buffer and maps them through open addressing (FNV-1a hash,
+names in one growing byte buffer and maps them through open addressing (a multiplicative hash,
 power-of-two slots, linear probing). Indices are given in order of first insertion.
 """
 
@@ -13,13 +13,32 @@ cdef enum:
     _MIN_SLOTS = 64
 
 
-cdef inline uint64_t _fnv1a(const char* s, Py_ssize_t n) noexcept nogil:
-    cdef uint64_t h = 1469598103934665603ULL
+cdef inline uint64_t _head(const char* s, Py_ssize_t n) noexcept nogil:
+    # the first (up to) 8 bytes of a name as one integer
+    cdef uint64_t w = 0
+    cdef Py_ssize_t j
+    for j in range(min(n, 8)):
+        w = (w << 8) | <unsigned char>s[j]
+    return w
+
+
+cdef inline uint64_t _hash(uint64_t head, const char* s, Py_ssize_t n) noexcept nogil:
+    # Names are short ("chr1", "chrUn_KI270742v1"): mix the 8-byte head and the length
+    # with one multiplication; longer names mix in their tail byte by byte.
+    cdef uint64_t h = (head ^ (<uint64_t>n << 56)) * 0x9E3779B97F4A7C15ULL
+    cdef Py_ssize_t j
+    for j in range(8, n):
+        h = (h ^ <unsigned char>s[j]) * 0x100000001B3ULL
+    return h ^ (h >> 29)
+
+
+cdef inline bint _same(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
+    # names are short: an inline loop beats a call to memcmp
     cdef Py_ssize_t i
     for i in range(n):
-        h ^= <unsigned char>s[i]
-        h *= 1099511628211ULL
-    return h
+        if a[i] != b[i]:
+            return False
+    return True
 
 
 cdef class ChromTable:
@@ -36,6 +55,7 @@ cdef class ChromTable:
     def __cinit__(self, names=()):
         self._names = NULL
         self._offsets = NULL
+        self._heads = NULL
         self._slots = NULL
         self._n = 0
         self._names_len = 0
@@ -45,7 +65,8 @@ cdef class ChromTable:
         if not self._grow_slots(_MIN_SLOTS):
             raise MemoryError()
         self._offsets = <Py_ssize_t*>malloc(8 * sizeof(Py_ssize_t))
-        if self._offsets == NULL:
+        self._heads = <uint64_t*>malloc(8 * sizeof(uint64_t))
+        if self._offsets == NULL or self._heads == NULL:
             raise MemoryError()
         self._offsets_cap = 8
         self._offsets[0] = 0
@@ -58,6 +79,7 @@ cdef class ChromTable:
     def __dealloc__(self):
         free(self._names)
         free(self._offsets)
+        free(self._heads)
         free(self._slots)
 
     cdef bint _grow_slots(self, Py_ssize_t n_slots) noexcept nogil:
@@ -68,7 +90,8 @@ cdef class ChromTable:
             return False
         memset(slots, 0xFF, n_slots * sizeof(int32_t))  # every slot -1
         for i in range(self._n):
-            h = _fnv1a(self._names + self._offsets[i], self._offsets[i + 1] - self._offsets[i])
+            h = _hash(self._heads[i], self._names + self._offsets[i],
+                      self._offsets[i + 1] - self._offsets[i])
             j = <Py_ssize_t>(h & <uint64_t>(n_slots - 1))
             while slots[j] >= 0:
                 j = (j + 1) & (n_slots - 1)
@@ -80,7 +103,8 @@ cdef class ChromTable:
 
     cdef int32_t lookup(self, const char* name, Py_ssize_t length) noexcept nogil:
         """Index of ``name``, or -1."""
-        cdef uint64_t h = _fnv1a(name, length)
+        cdef uint64_t head = _head(name, length)
+        cdef uint64_t h = _hash(head, name, length)
         cdef Py_ssize_t j = <Py_ssize_t>(h & <uint64_t>(self._n_slots - 1))
         cdef int32_t k
         cdef Py_ssize_t off
@@ -88,10 +112,11 @@ cdef class ChromTable:
             k = self._slots[j]
             if k < 0:
                 return -1
-            off = self._offsets[k]
-            if (self._offsets[k + 1] - off == length
-                    and memcmp(self._names + off, name, length) == 0):
-                return k
+            if self._heads[k] == head:
+                off = self._offsets[k]
+                if (self._offsets[k + 1] - off == length
+                        and (length <= 8 or _same(self._names + off + 8, name + 8, length - 8))):
+                    return k
             j = (j + 1) & (self._n_slots - 1)
 
     cdef int32_t add(self, const char* name, Py_ssize_t length) noexcept nogil:
@@ -99,6 +124,7 @@ cdef class ChromTable:
         cdef Py_ssize_t cap
         cdef char* names
         cdef Py_ssize_t* offsets
+        cdef uint64_t* heads
         cdef uint64_t h
         cdef Py_ssize_t j
         if self._n >= 0x7FFFFFF0:
@@ -119,12 +145,17 @@ cdef class ChromTable:
             if offsets == NULL:
                 return -2
             self._offsets = offsets
+            heads = <uint64_t*>realloc(self._heads, cap * sizeof(uint64_t))
+            if heads == NULL:
+                return -2
+            self._heads = heads
             self._offsets_cap = cap
         if length:
             memcpy(self._names + self._names_len, name, length)
         self._names_len += length
         self._offsets[self._n + 1] = self._names_len
-        h = _fnv1a(name, length)
+        self._heads[self._n] = _head(name, length)
+        h = _hash(self._heads[self._n], name, length)
         j = <Py_ssize_t>(h & <uint64_t>(self._n_slots - 1))
         while self._slots[j] >= 0:
             j = (j + 1) & (self._n_slots - 1)

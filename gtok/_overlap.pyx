@@ -92,6 +92,45 @@ cdef inline Py_ssize_t _first_gt(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi
     return lo
 
 
+cdef enum:
+    LINEAR_STEPS = 24   # a sorted query stream moves ~20 regions per query in a dense universe
+
+
+cdef inline Py_ssize_t _gallop_gt(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                  uint32_t x) noexcept nogil:
+    # _first_gt, searching forward from lo: a short linear scan (predictable branches) for
+    # the usual small step, then doubling steps and a binary search for a long jump
+    cdef Py_ssize_t step = 1, prev, stop = min(lo + LINEAR_STEPS, hi)
+    while lo < stop:
+        if a[lo] > x:
+            return lo
+        lo += 1
+    if lo >= hi or a[lo] > x:
+        return lo
+    prev = lo
+    while lo + step < hi and a[lo + step] <= x:
+        prev = lo + step
+        step *= 2
+    return _first_gt(a, prev + 1, min(lo + step, hi), x)
+
+
+cdef inline Py_ssize_t _gallop_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                  uint32_t x) noexcept nogil:
+    # _first_ge, searching forward from lo (see _gallop_gt)
+    cdef Py_ssize_t step = 1, prev, stop = min(lo + LINEAR_STEPS, hi)
+    while lo < stop:
+        if a[lo] >= x:
+            return lo
+        lo += 1
+    if lo >= hi or a[lo] >= x:
+        return lo
+    prev = lo
+    while lo + step < hi and a[lo + step] < x:
+        prev = lo + step
+        step *= 2
+    return _first_ge(a, prev + 1, min(lo + step, hi), x)
+
+
 cdef class OverlapIndex:
     """The universe's overlap index (see the module docstring). Build with
     :func:`build_index`; it pickles as its arrays, so unpickling does not sort again."""
@@ -148,9 +187,15 @@ cdef class OverlapIndex:
                                       self.comp_bounds, self.chrom_comps))
 
     cdef int _query(self, int32_t c, uint32_t qs, uint32_t qe, IdBuffer* out,
-                    Hit** scratch, Py_ssize_t* scratch_cap) noexcept nogil:
+                    Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
+                    uint32_t* cursor_qs) noexcept nogil:
         """Append the ids of the regions hit by [qs, qe) on chromosome c; return how many
-        (or -1 when out of memory)."""
+        (or -1 when out of memory).
+
+        ``cursor[j]`` remembers component j's last lower bound and ``cursor_qs[j]`` the
+        query start it was found for: the bound only grows with the query start, so when
+        queries come sorted (gtars' order) each search gallops a few steps from there
+        instead of a cache-missing binary search over the whole chromosome."""
         cdef Py_ssize_t j, a, b, hi, lo, k, first = out.n, n_comps, h, hits
         cdef int comps_hit = 0
         cdef Hit* s
@@ -160,8 +205,13 @@ cdef class OverlapIndex:
         for j in range(self._chrom_comps[c], self._chrom_comps[c + 1]):
             a = self._comp_bounds[j]
             b = self._comp_bounds[j + 1]
-            hi = _first_ge(self._starts, a, b, qe)
-            lo = _first_gt(self._maxend, a, hi, qs)
+            if qs >= cursor_qs[j]:
+                lo = _gallop_gt(self._maxend, cursor[j], b, qs)
+            else:
+                lo = _first_gt(self._maxend, a, b, qs)
+            cursor[j] = lo
+            cursor_qs[j] = qs
+            hi = _gallop_ge(self._starts, lo, b, qe)
             h = out.n
             for k in range(lo, hi):
                 if self._ends[k] > qs:
@@ -209,6 +259,13 @@ cdef class OverlapIndex:
         cdef Hit* scratch = NULL
         cdef Py_ssize_t scratch_cap = 0
         cdef bint failed = False
+        cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
+        cursor_arr = np.asarray(self.comp_bounds[:n_comps], dtype=np.intp).copy()
+        cursor_qs_arr = np.zeros(n_comps, dtype=np.uint32)
+        cdef Py_ssize_t[::1] cursor = cursor_arr
+        cdef uint32_t[::1] cursor_qs = cursor_qs_arr
+        cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
+        cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
         if starts.shape[0] != n or ends.shape[0] != n:
             raise ValueError("query columns differ in length")
         if order is None:
@@ -227,7 +284,8 @@ cdef class OverlapIndex:
                 if r < 0 or r >= n:
                     failed = True
                     break
-                got = self._query(chroms[r], starts[r], ends[r], &out, &scratch, &scratch_cap)
+                got = self._query(chroms[r], starts[r], ends[r], &out, &scratch, &scratch_cap,
+                                  cursor_ptr, cursor_qs_ptr)
                 if got < 0 or (got == 0 and unk_per_region and _push(&out, unk_id) < 0):
                     failed = True
                     break
@@ -249,43 +307,63 @@ cdef class OverlapIndex:
 
 
 def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
-                const int32_t[::1] chrom_rank):
-    """Row order of gtars' file tokenization: by (chromosome name as bytes, start), stably.
+                const uint32_t[::1] ends, const int32_t[::1] chrom_rank):
+    """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
 
     ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes, or -1 to
-    drop its rows (a chromosome absent from the universe contributes nothing). Returns the
-    int64 row indices of the kept rows, in order.
+    drop its rows (a chromosome absent from the universe contributes nothing).
+
+    Returns ``(rows, chroms, starts, ends)``: the int64 row numbers of the kept rows in
+    order, and their columns gathered in that order (contiguous, so the search that
+    follows reads them sequentially).
     """
     cdef Py_ssize_t n = chroms.shape[0], i, m = 0, n_ranks = chrom_rank.shape[0]
     cdef int32_t c, rk
+    cdef int64_t r
+    if starts.shape[0] != n or ends.shape[0] != n:
+        raise ValueError("query columns differ in length")
     keys_arr = np.empty(n, dtype=np.uint64)
     rows_arr = np.empty(n, dtype=np.int64)
     order_arr = np.empty(n, dtype=np.int64)
+    out_chroms = np.empty(n, dtype=np.int32)
+    out_starts = np.empty(n, dtype=np.uint32)
+    out_ends = np.empty(n, dtype=np.uint32)
     cdef uint64_t[::1] keys = keys_arr
     cdef int64_t[::1] rows = rows_arr
     cdef int64_t[::1] order = order_arr
+    cdef int32_t[::1] o_chroms = out_chroms
+    cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
     cdef int rc = 0
-    if starts.shape[0] != n:
-        raise ValueError("query columns differ in length")
+    cdef uint32_t max_start = 0
+    cdef unsigned int shift = 0
     with nogil:
+        for i in range(n):
+            if starts[i] > max_start:
+                max_start = starts[i]
+        # pack (rank, start) into as few bits as the data needs: fewer radix passes
+        while shift < 32 and (max_start >> shift) != 0:
+            shift += 1
         for i in range(n):
             c = chroms[i]
             rk = chrom_rank[c] if 0 <= c < n_ranks else -1
             if rk >= 0:
-                keys[m] = (<uint64_t>rk << 32) | starts[i]
+                keys[m] = (<uint64_t>rk << shift) | starts[i]
                 rows[m] = i
                 m += 1
         if m:
             rc = argsort_u64(&keys[0], &order[0], m)
             if rc == 0:
-                # order[] holds positions within the kept rows; map them back to row numbers
+                # order[] holds positions among the kept rows: map back to row numbers and
+                # gather the columns
                 for i in range(m):
-                    keys[i] = <uint64_t>rows[order[i]]
-                for i in range(m):
-                    order[i] = <int64_t>keys[i]
+                    r = rows[order[i]]
+                    order[i] = r
+                    o_chroms[i] = chroms[r]
+                    o_starts[i] = starts[r]
+                    o_ends[i] = ends[r]
     if rc:
         raise MemoryError()
-    return order_arr[:m]
+    return order_arr[:m], out_chroms[:m], out_starts[:m], out_ends[:m]
 
 
 cdef void _sort_runs_by_end(const uint64_t* keys, const uint32_t* ends, int64_t* order,
@@ -330,7 +408,10 @@ cdef Py_ssize_t _components(const uint32_t* s_start, const uint32_t* s_end,
             look = n_cur - t - 1
             if look > WINDOW:
                 look = WINDOW
-            if level < MAX_LEVELS - 1 and look >= WINDOW // 2:
+            # a region that ends before the next one starts covers nothing: the usual,
+            # non-overlapping case costs one comparison
+            if (level < MAX_LEVELS - 1 and look >= WINDOW // 2
+                    and s_start[cur[t + 1]] < s_end[i]):
                 for u in range(1, look + 1):
                     if s_end[cur[t + u]] <= s_end[i]:
                         covered += 1

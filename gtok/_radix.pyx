@@ -48,12 +48,19 @@ cdef int argsort_u64(uint64_t* keys, int64_t* order, Py_ssize_t n) noexcept nogi
         free(keys2)
         free(order2)
         return -1
+    # only the digits below the largest key's highest bit can differ
+    cdef uint64_t largest = 0
+    cdef Py_ssize_t n_digits = 0
+    for i in range(n):
+        largest |= keys[i]
+    while n_digits < N_DIGITS and (largest >> (n_digits * DIGIT_BITS)) != 0:
+        n_digits += 1
     memset(hist, 0, N_DIGITS * N_BUCKETS * sizeof(Py_ssize_t))
     for i in range(n):
-        for d in range(N_DIGITS):
+        for d in range(n_digits):
             hist[d * N_BUCKETS + ((keys[i] >> (d * DIGIT_BITS)) & (N_BUCKETS - 1))] += 1
     ksrc, kdst, osrc, odst = keys, keys2, order, order2
-    for d in range(N_DIGITS):
+    for d in range(n_digits):
         shift = d * DIGIT_BITS
         # a digit shared by every key does not reorder anything
         if hist[d * N_BUCKETS + ((ksrc[0] >> shift) & (N_BUCKETS - 1))] == n:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gtok._bedparse import count_lines, parse_bed
+from gtok._bedparse import capacity_for, parse_bed
 from gtok._chromtable import ChromTable
 from gtok.errors import BedFormatError, CorruptGzipError
 
@@ -89,7 +89,7 @@ def parse_regions(data: bytes, path: str, table: ChromTable, *, add_chroms: bool
     ``>= len(table)``, or gets -1 when there is no ``extra``. Raises :class:`~gtok.errors.BedFormatError` at the
     first bad line, unless ``skip_bad_lines``, which counts them instead.
     """
-    capacity = count_lines(data)
+    capacity = capacity_for(len(data))
     chroms = np.empty(capacity, dtype=np.int32)
     starts = np.empty(capacity, dtype=np.uint32)
     ends = np.empty(capacity, dtype=np.uint32)

@@ -349,13 +349,12 @@ class Tokenizer:
             sort = False
             extra = None
             cols = _columns_from_memory(regions, u.chroms, skip_bad_lines)
-        order = None
+        chroms, starts, ends = cols.chroms, cols.starts, cols.ends
         if sort:
             rank = u.chrom_rank if extra is None or len(extra) == 0 else _ranks_with(
                 u.chrom_names, extra.names())
-            order = gtars_order(cols.chroms, cols.starts, rank)
-        ids = u.index.tokenize(cols.chroms, cols.starts, cols.ends, order, self.unk_token_id,
-                               per_region)
+            _, chroms, starts, ends = gtars_order(chroms, starts, ends, rank)
+        ids = u.index.tokenize(chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known),
                                   cols.n_skipped)

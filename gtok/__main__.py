@@ -1,0 +1,7 @@
+"""``python -m gtok`` runs the ``gtok`` command line."""
+
+import sys
+
+from gtok.cli import main
+
+sys.exit(main())

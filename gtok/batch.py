@@ -1,0 +1,502 @@
+"""Batch pretokenization: many BED files to ``.gtok`` files, in parallel, safely, resumably.
+
+This is the job users run once per universe (``gtok tokenize`` and :func:`pretokenize`):
+
+- **Inputs** are files, folders (searched recursively for region files, hidden entries
+  skipped), glob patterns and lists of paths. They are sorted by path, and each output
+  mirrors its input's path relative to its *input root* (the folder given, the non-glob
+  head of a pattern, or the file's own folder), with the extension (``.bed``, ``.bed.gz``,
+  ``.narrowPeak``...) replaced by ``.gtok``. Two inputs that would write the same output
+  are an error before any work starts.
+- **Parallel**: worker processes share the tokenizer built once in the parent (inherited
+  with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``).
+- **Safe**: every output is written atomically (temporary file + rename), so a crash,
+  Ctrl-C or a killed worker never leaves a partial ``.gtok``; a failing input is recorded
+  with its error and the batch goes on (or stops, with ``fail_fast``).
+- **Manifest**: ``gtok-manifest.json`` in the output folder (``gtok-manifest.K-of-N.json``
+  for shard K of N) records the gtok version, the universe path and fingerprint, the vocab
+  size, the settings and, per input, path, size, regions, tokens, regions on unknown
+  chromosomes, output, status and error. It is rewritten atomically every few seconds and
+  at the end, so it is always valid JSON.
+- **Resume**: an input is skipped when a manifest in the output folder records it as done
+  with the same universe fingerprint and settings, and its output still has the recorded
+  size and is newer than the input.
+- **Shards**: ``shard=(K, N)`` takes every N-th input of the sorted list starting at the
+  K-th (1-based), so N machines can share one output folder.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import fnmatch
+import glob
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from gtok._atomic import atomic_output
+from gtok.gtokfile import open_gtok, write_gtok
+from gtok.tokenizer import Tokenizer
+
+__all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
+           "REGION_FILE_SUFFIXES", "MANIFEST_NAME", "read_manifests"]
+
+#: Names a folder search picks up (case-insensitive, optionally followed by ``.gz``).
+REGION_FILE_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".gappedpeak", ".bedgraph")
+MANIFEST_NAME = "gtok-manifest.json"
+MANIFEST_FORMAT = "gtok-manifest/1"
+_SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
+
+
+@dataclass
+class FileResult:
+    """What happened to one input (one manifest entry)."""
+
+    input: str
+    output: str
+    input_size: int = 0
+    status: str = "pending"  # "ok", "error", "skipped" (resumed), "pending" (not reached)
+    regions: int = 0
+    tokens: int = 0
+    unknown_chrom_regions: int = 0
+    skipped_lines: int = 0
+    output_size: int = 0
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    """The outcome of :func:`pretokenize`."""
+
+    results: list[FileResult]
+    manifest: str
+    fingerprint: str
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def n_ok(self) -> int:
+        """Inputs tokenized in this run."""
+        return sum(r.status == "ok" for r in self.results)
+
+    @property
+    def n_skipped(self) -> int:
+        """Inputs skipped because a complete output from an earlier run was kept."""
+        return sum(r.status == "skipped" for r in self.results)
+
+    @property
+    def n_failed(self) -> int:
+        """Inputs that failed (their error is in the manifest)."""
+        return sum(r.status == "error" for r in self.results)
+
+    @property
+    def n_pending(self) -> int:
+        """Inputs not reached (interrupted, or stopped by ``fail_fast``)."""
+        return sum(r.status == "pending" for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        """Every input has a complete output."""
+        return self.n_failed == 0 and self.n_pending == 0
+
+    @property
+    def regions(self) -> int:
+        return sum(r.regions for r in self.results if r.status == "ok")
+
+    def __repr__(self) -> str:
+        return (f"BatchSummary(ok={self.n_ok}, skipped={self.n_skipped}, "
+                f"failed={self.n_failed}, pending={self.n_pending}, manifest={self.manifest!r})")
+
+
+# --------------------------------------------------------------------------- finding inputs
+
+
+def _is_region_file(name: str, patterns: Sequence[str] | None) -> bool:
+    if patterns:
+        return any(fnmatch.fnmatch(name, p) for p in patterns)
+    low = name.lower()
+    if low.endswith(".gz"):
+        low = low[:-3]
+    return low.endswith(REGION_FILE_SUFFIXES)
+
+
+def _has_magic(s: str) -> bool:
+    return glob.has_magic(s)
+
+
+def _glob_root(pattern: str) -> str:
+    """The folder part of a pattern before its first wildcard."""
+    parts = pattern.split(os.sep)
+    head = []
+    for part in parts:
+        if _has_magic(part):
+            break
+        head.append(part)
+    root = os.sep.join(head) if head else "."
+    return root or os.sep
+
+
+def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
+                from_file: str | None = None) -> list[tuple[str, str]]:
+    """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
+
+    Raises ``FileNotFoundError`` for an input that names nothing (a missing file, or a
+    pattern or folder that matches no region file), so typos surface before any work.
+    """
+    found: list[tuple[str, str]] = []
+    items = list(inputs)
+    if from_file is not None:
+        with open(from_file, encoding="utf-8") as f:
+            items += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    for item in items:
+        if os.path.isdir(item):
+            matches = []
+            for folder, dirs, files in os.walk(item, followlinks=True):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                matches += [os.path.join(folder, n) for n in files
+                            if not n.startswith(".") and _is_region_file(n, patterns)]
+            if not matches:
+                raise FileNotFoundError(f"{item}: folder holds no region files "
+                                        "(.bed, .narrowPeak, ...; use --glob for others)")
+            found += [(m, item) for m in matches]
+        elif _has_magic(item):
+            matches = [m for m in glob.glob(item, recursive=True) if os.path.isfile(m)]
+            if not matches:
+                raise FileNotFoundError(f"{item}: pattern matches no file")
+            root = _glob_root(item)
+            found += [(m, root) for m in matches]
+        else:
+            # a named file is taken whatever its name; a missing one fails here
+            if not os.path.exists(item):
+                raise FileNotFoundError(f"{item}: no such file or folder")
+            found.append((item, os.path.dirname(item) or "."))
+    found.sort(key=lambda pair: pair[0])
+    return found
+
+
+def output_name(input_path: str, root: str) -> str:
+    """The input's path relative to its root, with the region-file extension (and any
+    ``.gz``) replaced by ``.gtok``."""
+    rel = os.path.relpath(input_path, root)
+    if rel.startswith(os.pardir):
+        rel = os.path.basename(input_path)
+    base = rel
+    if base.lower().endswith(".gz"):
+        base = base[:-3]
+    stem, ext = os.path.splitext(base)
+    if ext and os.sep not in ext:
+        base = stem
+    return base + ".gtok"
+
+
+def plan_outputs(found: Sequence[tuple[str, str]], out_dir: str) -> list[tuple[str, str]]:
+    """``(input, output)`` pairs; raise ``ValueError`` listing inputs that share an output."""
+    plan: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    clashes: list[str] = []
+    for path, root in found:
+        out = os.path.join(out_dir, output_name(path, root))
+        key = os.path.normcase(os.path.abspath(out))
+        if key in seen:
+            if os.path.abspath(seen[key]) == os.path.abspath(path):
+                continue  # the same file named twice
+            clashes.append(f"{seen[key]} and {path} -> {out}")
+        else:
+            seen[key] = path
+            plan.append((path, out))
+    if clashes:
+        raise ValueError("inputs would write the same output:\n  " + "\n  ".join(clashes[:20])
+                         + (f"\n  ... and {len(clashes) - 20} more" if len(clashes) > 20 else ""))
+    return plan
+
+
+# --------------------------------------------------------------------------- manifests
+
+
+def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
+    if shard is None or shard[1] == 1:
+        return os.path.join(out_dir, MANIFEST_NAME)
+    return os.path.join(out_dir, f"gtok-manifest.{shard[0]}-of-{shard[1]}.json")
+
+
+def read_manifests(out_dir: str) -> list[dict]:
+    """Every gtok manifest in ``out_dir`` (shards included), parsed; unreadable ones are
+    skipped (a resume then redoes their files, which is always safe)."""
+    manifests = []
+    try:
+        names = sorted(os.listdir(out_dir))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        if name.startswith("gtok-manifest") and name.endswith(".json"):
+            try:
+                with open(os.path.join(out_dir, name), encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT:
+                data["_path"] = os.path.join(out_dir, name)
+                manifests.append(data)
+    return manifests
+
+
+def _write_manifest(path: str, header: dict, results: Sequence[FileResult]) -> None:
+    doc = dict(header)
+    doc["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    doc["counts"] = {s: sum(r.status == s for r in results)
+                     for s in ("ok", "skipped", "error", "pending")}
+    doc["files"] = [asdict(r) for r in results]
+    with atomic_output(path) as f:
+        f.write(json.dumps(doc, indent=1).encode())
+        f.write(b"\n")
+
+
+def _previous_entries(out_dir: str, fingerprint: str, settings: dict) -> dict[str, dict]:
+    """Done entries of earlier runs with the same universe and settings, by output path."""
+    done: dict[str, dict] = {}
+    for m in read_manifests(out_dir):
+        if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
+            continue
+        for entry in m.get("files", []):
+            if entry.get("status") in ("ok", "skipped"):
+                done[os.path.abspath(entry["output"])] = entry
+    return done
+
+
+def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
+    try:
+        out = os.stat(output_path)
+        inp = os.stat(input_path)
+    except OSError:
+        return False
+    return (out.st_size == entry.get("output_size") and inp.st_size == entry.get("input_size")
+            and out.st_mtime_ns >= inp.st_mtime_ns)
+
+
+def _remove_stale_temporaries(out_dir: str) -> None:
+    # Temporary files of a run that was killed (never visible as .gtok files).
+    for folder, _dirs, files in os.walk(out_dir):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp") and ".gtok." in name:
+                try:
+                    os.unlink(os.path.join(folder, name))
+                except OSError:
+                    pass
+
+
+# --------------------------------------------------------------------------- workers
+
+_WORKER_TOKENIZER: Tokenizer | None = None
+
+
+def _init_worker(tokenizer: Tokenizer | None) -> None:
+    global _WORKER_TOKENIZER
+    if tokenizer is not None:  # spawn/forkserver: the pickled arrays; fork: inherited
+        _WORKER_TOKENIZER = tokenizer
+    # Ctrl-C goes to the whole process group: the parent decides what to do
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _tokenize_one(input_path: str, output_path: str, options: dict) -> dict:
+    """Tokenize one input and write its output; never raises for a bad input."""
+    tok = _WORKER_TOKENIZER
+    assert tok is not None, "worker has no tokenizer"
+    result: dict[str, Any] = {}
+    try:
+        result["input_size"] = os.path.getsize(input_path)
+        tokens = tok.tokenize(input_path, **options)
+        write_gtok(output_path, tokens.ids)
+        result.update(status="ok", regions=tokens.n_regions, tokens=len(tokens),
+                      unknown_chrom_regions=tokens.n_unknown_chrom,
+                      skipped_lines=tokens.n_skipped,
+                      output_size=os.path.getsize(output_path))
+    except (OSError, ValueError, MemoryError) as exc:
+        result.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
+                out_dir: str | os.PathLike, *, jobs: int | None = None, resume: bool = False,
+                fail_fast: bool = False, shard: tuple[int, int] | None = None,
+                patterns: Sequence[str] | None = None, from_file: str | None = None,
+                keep_order: bool = False, unk: str = "whole", skip_bad_lines: bool = False,
+                start_method: str | None = None,
+                progress: Callable[[FileResult, int, int], None] | None = None) -> BatchSummary:
+    """Tokenize many region files into ``.gtok`` files under ``out_dir``.
+
+    Parameters
+    ----------
+    universe : path or Tokenizer
+        The universe (BED, BED.gz, gtars TOML) or a ready :class:`~gtok.Tokenizer`.
+    inputs : str or iterable of str
+        Files, folders (recursive), glob patterns.
+    out_dir : path
+        Where the ``.gtok`` files and the manifest go (created if missing).
+    jobs : int, optional
+        Worker processes (default: the cores available to this process; 1 runs in-process).
+    resume : bool
+        Skip inputs already done by an earlier run with the same universe and settings.
+    fail_fast : bool
+        Stop at the first failing input (the others stay ``pending``).
+    shard : (K, N), optional
+        Do only the K-th of N interleaved parts of the sorted input list (1 <= K <= N).
+    patterns : list of str, optional
+        File-name globs for folder searches (default: ``.bed``, ``.narrowPeak``, ... and
+        their ``.gz``).
+    from_file : str, optional
+        A file listing one input path per line.
+    keep_order, unk, skip_bad_lines
+        Passed to :meth:`Tokenizer.tokenize` for every input.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How worker processes start (default: ``fork`` where available).
+    progress : callable, optional
+        Called as ``progress(result, done, total)`` after each input.
+
+    Returns
+    -------
+    BatchSummary
+        Per-input results, the manifest path and counts; ``summary.ok`` is True when every
+        input has a complete output.
+    """
+    t0 = time.perf_counter()
+    out_dir = os.fspath(out_dir)
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [os.fspath(inputs)]
+    if shard is not None:
+        k, n = shard
+        if not (isinstance(k, int) and isinstance(n, int) and 1 <= k <= n):
+            raise ValueError(f"shard must be (K, N) with 1 <= K <= N, not {shard!r}")
+    jobs = _default_jobs() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
+    if unk not in ("whole", "per_region"):
+        raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
+
+    plan = plan_outputs(find_inputs(inputs, patterns=patterns, from_file=from_file), out_dir)
+    if shard is not None:
+        plan = plan[shard[0] - 1::shard[1]]
+    tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
+    os.makedirs(out_dir, exist_ok=True)
+    _remove_stale_temporaries(out_dir)
+
+    from gtok import __version__
+    header = {
+        "format": MANIFEST_FORMAT,
+        "gtok_version": __version__,
+        "universe": {"path": tok.universe.source, "fingerprint": tok.fingerprint,
+                     "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions},
+        "settings": dict(options),
+        "shard": list(shard) if shard else None,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    mpath = manifest_path(out_dir, shard)
+    previous = _previous_entries(out_dir, tok.fingerprint, options) if resume else {}
+    results: list[FileResult] = []
+    todo: list[int] = []
+    for path, out in plan:
+        r = FileResult(input=path, output=out)
+        entry = previous.get(os.path.abspath(out))
+        if entry is not None and os.path.abspath(entry["input"]) == os.path.abspath(path) \
+                and _still_complete(entry, path, out):
+            for key in ("input_size", "regions", "tokens", "unknown_chrom_regions",
+                        "skipped_lines", "output_size"):
+                setattr(r, key, entry.get(key, 0))
+            r.status = "skipped"
+        else:
+            todo.append(len(results))
+        results.append(r)
+
+    summary = BatchSummary(results, mpath, tok.fingerprint)
+    _write_manifest(mpath, header, results)
+    done = len(results) - len(todo)
+    last_save = time.monotonic()
+
+    def record(i: int, outcome: dict) -> bool:
+        nonlocal done, last_save
+        r = results[i]
+        for key, value in outcome.items():
+            setattr(r, key, value)
+        done += 1
+        if progress is not None:
+            progress(r, done, len(results))
+        if time.monotonic() - last_save > _SAVE_EVERY:
+            _write_manifest(mpath, header, results)
+            last_save = time.monotonic()
+        return r.status == "error" and fail_fast
+
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            global _WORKER_TOKENIZER
+            saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
+            try:
+                for i in todo:
+                    if record(i, _tokenize_one(results[i].input, results[i].output, options)):
+                        break
+            finally:
+                _WORKER_TOKENIZER = saved
+        else:
+            _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method, record)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        summary.seconds = time.perf_counter() - t0
+        _write_manifest(mpath, header, results)
+    return summary
+
+
+def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
+              jobs: int, start_method: str | None, record: Callable[[int, dict], bool]) -> None:
+    if start_method is None:
+        start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(start_method)
+    global _WORKER_TOKENIZER
+    saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
+    # with fork the workers inherit the index (shared pages); otherwise it is pickled once
+    # per worker as arrays, not re-read or re-parsed
+    initarg = None if start_method == "fork" else tok
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                                  initargs=(initarg,))
+    pending: dict[cf.Future, int] = {}
+    queue = list(reversed(todo))
+    stop = False
+    try:
+        # keep a bounded number of tasks in flight, so fail_fast and Ctrl-C stop quickly
+        while (queue or pending) and not stop:
+            while queue and len(pending) < 2 * jobs:
+                i = queue.pop()
+                pending[pool.submit(_tokenize_one, results[i].input, results[i].output,
+                                    options)] = i
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                i = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except cf.process.BrokenProcessPool:
+                    # a worker was killed: its output was never renamed into place; this
+                    # input and the rest stay pending for a rerun with resume
+                    results[i].error = "a worker process died; rerun with --resume"
+                    stop = True
+                    continue
+                if record(i, outcome):
+                    stop = True
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORKER_TOKENIZER = saved

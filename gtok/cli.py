@@ -1,0 +1,324 @@
+"""The ``gtok`` command line: ``tokenize``, ``info``, ``decode``, ``verify``.
+
+Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
+it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Sequence, TextIO
+
+import numpy as np
+
+from gtok import __version__
+from gtok.batch import FileResult, pretokenize, read_manifests
+from gtok.errors import GtokError
+from gtok.gtokfile import open_gtok
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Progress:
+    """A one-line progress display on a terminal: files, regions/s and ETA."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool, verbose: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.verbose = verbose
+        self.start = time.monotonic()
+        self.regions = 0
+        self.last_draw = 0.0
+
+    def __call__(self, result: FileResult, done: int, total: int) -> None:
+        if result.status == "ok":
+            self.regions += result.regions
+        if self.verbose or result.status == "error":
+            self._clear()
+            if result.status == "error":
+                print(f"gtok: {result.input}: {result.error}", file=self.stream)
+            else:
+                print(f"{result.status}: {result.input} -> {result.output} "
+                      f"({result.regions} regions, {result.tokens} tokens)", file=self.stream)
+        now = time.monotonic()
+        if self.enabled and (now - self.last_draw > 0.1 or done == total):
+            self.last_draw = now
+            elapsed = max(now - self.start, 1e-9)
+            rate = self.regions / elapsed
+            eta = (elapsed / done) * (total - done) if done else 0.0
+            line = (f"[{done}/{total}] {100 * done / max(total, 1):5.1f}%  "
+                    f"{rate / 1e6:.2f} M regions/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+            self.stream.write("\r" + line[: 79].ljust(79))
+            self.stream.flush()
+
+    def _clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 79 + "\r")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, not {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def _cmd_tokenize(args: argparse.Namespace) -> int:
+    if args.example:
+        from gtok.example import SAMPLES, example_path
+        if args.universe is not None or args.inputs or args.output is not None:
+            out = args.output or args.universe
+            if args.inputs or (args.output and args.universe):
+                print("gtok tokenize --example takes only an output folder", file=sys.stderr)
+                return EXIT_USAGE
+        else:
+            out = "gtok-example"
+        universe = example_path("universe.bed")
+        inputs = [example_path(name) for name in SAMPLES]
+        args.output = out
+    else:
+        if args.universe is None or args.output is None or not (args.inputs or args.from_file):
+            print("gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
+                  "-o OUTDIR (see gtok tokenize --help)", file=sys.stderr)
+            return EXIT_USAGE
+        universe, inputs = args.universe, args.inputs
+    stream = sys.stderr
+    show = stream.isatty() and not args.quiet
+    progress = None
+    try:
+        summary_holder = {}
+
+        def progress_cb(result: FileResult, done: int, total: int) -> None:
+            if "p" not in summary_holder:
+                summary_holder["p"] = Progress(total, stream, show, args.verbose)
+            summary_holder["p"](result, done, total)
+
+        summary = pretokenize(
+            universe, inputs, args.output, jobs=args.jobs, resume=args.resume,
+            fail_fast=args.fail_fast, shard=args.shard, patterns=args.glob or None,
+            from_file=args.from_file, keep_order=args.keep_order, unk=args.unk,
+            skip_bad_lines=args.skip_bad_lines, progress=progress_cb)
+        progress = summary_holder.get("p")
+    except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
+        print(f"gtok tokenize: {exc}", file=sys.stderr)
+        return EXIT_FAILED if isinstance(exc, GtokError) else EXIT_USAGE
+    if progress is not None:
+        progress.close()
+    if not args.quiet:
+        print(f"gtok: {summary.n_ok} tokenized, {summary.n_skipped} already done, "
+              f"{summary.n_failed} failed, {summary.n_pending} not done; "
+              f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
+              f"manifest {summary.manifest}", file=stream)
+    if summary.interrupted:
+        print("gtok: interrupted; rerun with --resume to finish", file=stream)
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            with open_gtok(path) as f:
+                ids = f.tokens
+                lo = int(ids.min()) if len(ids) else None
+                hi = int(ids.max()) if len(ids) else None
+                fields = [("file", path), ("format", f"gtok v{f.version} (gtars-compatible)"),
+                          ("width", f"{f.dtype.itemsize * 8}-bit ({f.dtype.name})"),
+                          ("tokens", f"{f.n_tokens}"), ("min id", f"{lo}"), ("max id", f"{hi}"),
+                          ("bytes", f"{os.path.getsize(path)}")]
+                del ids
+        except (OSError, ValueError) as exc:
+            print(f"gtok info: {exc}", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
+        for key, value in fields:
+            print(f"{key + ':':<8} {value}")
+        if len(args.files) > 1:
+            print()
+    return status
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from gtok.tokenizer import Tokenizer
+    try:
+        tok = Tokenizer(args.universe)
+        with open_gtok(args.file) as f:
+            ids = np.array(f.tokens, dtype=np.int64)
+        lines = tok.decode(ids)
+    except (OSError, ValueError) as exc:
+        print(f"gtok decode: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    out = sys.stdout
+    n = tok.universe.n_regions
+    try:
+        for token_id, text in zip(ids.tolist(), lines):
+            if token_id < n:
+                chrom, _, span = text.rpartition(":")
+                start, _, end = span.partition("-")
+                out.write(f"{chrom}\t{start}\t{end}\n" if not args.ids
+                          else f"{chrom}\t{start}\t{end}\t{token_id}\n")
+            else:
+                out.write(f"{text}\n" if not args.ids else f"{text}\t{token_id}\n")
+    except BrokenPipeError:  # `gtok decode ... | head`
+        sys.stderr.close()
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from gtok.tokenizer import Tokenizer
+    try:
+        tok = Tokenizer(args.universe)
+    except (OSError, ValueError) as exc:
+        print(f"gtok verify: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    problems: list[str] = []
+    files: list[str] = []
+    for target in args.targets:
+        if os.path.isdir(target):
+            manifests = read_manifests(target)
+            if not manifests:
+                problems.append(f"{target}: no gtok manifest (cannot check which universe made "
+                                "these files)")
+            for m in manifests:
+                fp = m.get("universe", {}).get("fingerprint")
+                if fp != tok.fingerprint:
+                    problems.append(f"{m['_path']}: made with universe fingerprint {fp}, but "
+                                    f"{args.universe} has {tok.fingerprint}")
+                for entry in m.get("files", []):
+                    if entry.get("status") not in ("ok", "skipped"):
+                        problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
+                                        f"{': ' + entry['error'] if entry.get('error') else ''})")
+                    elif not os.path.exists(entry.get("output", "")):
+                        problems.append(f"{entry.get('output')}: listed in the manifest but "
+                                        "missing")
+            for folder, dirs, names in os.walk(target):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files += [os.path.join(folder, n) for n in sorted(names)
+                          if n.endswith(".gtok") and not n.startswith(".")]
+        else:
+            files.append(target)
+    for path in files:
+        try:
+            with open_gtok(path) as f:
+                ids = f.tokens
+                if len(ids) and int(ids.max()) >= tok.vocab_size:
+                    bad = int(np.flatnonzero(ids >= tok.vocab_size)[0])
+                    problems.append(f"{path}: id {int(ids[bad])} at position {bad} is outside "
+                                    f"the vocabulary (vocab_size {tok.vocab_size})")
+                del ids
+        except (OSError, ValueError) as exc:
+            problems.append(str(exc))
+    for p in problems:
+        print(f"gtok verify: {p}", file=sys.stderr)
+    if not args.quiet:
+        print(f"gtok verify: {len(files)} file(s) checked, {len(problems)} problem(s)")
+    return EXIT_OK if not problems else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gtok",
+        description="Pre-tokenize genomic region sets (BED) against a universe into .gtok "
+                    "files, gtars-compatible, fast and safe.",
+        epilog="Run 'gtok COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"gtok {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "tokenize", help="tokenize BED files into .gtok files (parallel, resumable)",
+        description="Tokenize region files (BED, BED.gz, narrowPeak, ...) against UNIVERSE "
+                    "into .gtok files under OUTDIR, mirroring each input's path relative to "
+                    "its folder (or pattern root). Writes are atomic; a manifest "
+                    "(gtok-manifest.json) records the universe fingerprint, the settings and "
+                    "every input's outcome.",
+        epilog="examples:\n  gtok tokenize universe.bed peaks/ -o tokens/ -j 8\n"
+               "  gtok tokenize universe.bed 'data/**/*.bed.gz' -o tokens/ --resume\n"
+               "  gtok tokenize universe.bed --from-file list.txt -o tokens/ --shard 3/10\n"
+               "  gtok tokenize --example out/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("universe", nargs="?", metavar="UNIVERSE",
+                   help="universe BED (plain or gzip) or gtars TOML config")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="files, folders (searched recursively) or glob patterns")
+    p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder")
+    p.add_argument("-j", "--jobs", type=int, default=None,
+                   help="worker processes (default: the cores available)")
+    p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
+    p.add_argument("--glob", action="append", metavar="PATTERN",
+                   help="file-name pattern for folder searches (repeatable; default: *.bed, "
+                        "*.narrowPeak, *.broadPeak, ... and their .gz)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip inputs done by an earlier run with the same universe and settings")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing input")
+    p.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="do only part K of N of the sorted inputs (for cluster array jobs)")
+    p.add_argument("--keep-order", action="store_true",
+                   help="keep each file's region order (default: gtars' order, sorted by "
+                        "chromosome name then start)")
+    p.add_argument("--unk", choices=("whole", "per_region"), default="whole",
+                   help="'whole': [<unk>] only for a file without any hit (gtars 0.10, the "
+                        "default); 'per_region': one <unk> per region without a hit")
+    p.add_argument("--skip-bad-lines", action="store_true",
+                   help="skip malformed lines (counted in the manifest) instead of failing")
+    p.add_argument("--example", action="store_true",
+                   help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
+    p.set_defaults(func=_cmd_tokenize)
+
+    p = sub.add_parser("info", help="show a .gtok file's header and contents summary",
+                       description="Show format version, id width, token count, min/max id "
+                                   "and size of .gtok files.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("decode", help="print a .gtok file's regions as BED",
+                       description="Print the universe regions of a .gtok file's ids as BED "
+                                   "lines (chrom, start, end) on stdout; special tokens are "
+                                   "printed by name (<unk>, <pad>, ...).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-u", "--universe", required=True, help="the universe the file was made with")
+    p.add_argument("--ids", action="store_true", help="add the token id as a 4th column")
+    p.set_defaults(func=_cmd_decode)
+
+    p = sub.add_parser("verify", help="check .gtok files or an output folder against a universe",
+                       description="Check that .gtok files are complete and valid, that every "
+                                   "id is below the universe's vocab size, and (for a folder) "
+                                   "that its manifests were made with this universe and list "
+                                   "no failed or missing file.")
+    p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
+    p.add_argument("-u", "--universe", required=True, help="the universe to check against")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("gtok: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The examples in the public docstrings run and give what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
+           "gtok._atomic", "gtok._chromtable", "gtok.errors"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_some_examples_exist() -> None:
+    total = 0
+    for name in MODULES:
+        finder = doctest.DocTestFinder()
+        total += sum(len(t.examples) for t in finder.find(importlib.import_module(name)))
+    assert total >= 10
