@@ -386,6 +386,9 @@ def test_threads_in_memory_columns(tmp_path):
         inputs.append((np.array([x[0] for x in fields]), np.array([int(x[1]) for x in fields]),
                        np.array([int(x[2]) for x in fields])))
     sequential = [tok.tokenize(x).ids for x in inputs]
+    # the C parser at scale agrees with Python's reading of the same files
+    for f, ids in zip(files, sequential):
+        np.testing.assert_array_equal(tok.tokenize(f, keep_order=True).ids, ids)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda x: tok.tokenize(x).ids, inputs * 2))
     for k, ids in enumerate(results):
