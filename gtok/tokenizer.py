@@ -271,13 +271,29 @@ class Tokenizer:
             return vocab.get(tokens, unk)
         return [vocab.get(t, unk) for t in tokens]
 
-    def encode(self, tokens: str | Iterable[str]) -> int | list[int]:
-        """Same as :meth:`convert_tokens_to_ids` (gtars' name)."""
+    def encode(self, tokens: str | Iterable[str]) -> list[int]:
+        """Token string(s) to a list of ids, as gtars: ``encode("chr1:100-200")`` is
+        ``[id]`` (a list even for one string, unlike :meth:`convert_tokens_to_ids`)."""
+        if isinstance(tokens, str):
+            return [self.convert_tokens_to_ids(tokens)]
         return self.convert_tokens_to_ids(tokens)
 
-    def get_special_tokens_mask(self, ids: Iterable[int]) -> list[int]:
-        """1 where an id is a special token, 0 where it is a region (as gtars)."""
-        arr = np.asarray(ids, dtype=np.int64)
+    def get_special_tokens_mask(self, tokens: Iterable[str] | Iterable[int]) -> list:
+        """Which tokens are special.
+
+        Token strings give booleans, as gtars (``["chr1:1-2", "<unk>"]`` -> ``[False,
+        True]``); ids give 0/1, as Hugging Face tokenizers (``[0, unk_id]`` -> ``[0, 1]``).
+        """
+        if isinstance(tokens, (str, bytes)):
+            raise TypeError("get_special_tokens_mask takes a sequence of tokens or ids, "
+                            "not a single string")
+        items = tokens.ids if isinstance(tokens, TokenizedRegionSet) else tokens
+        if not isinstance(items, np.ndarray):
+            items = list(items)
+            if any(isinstance(t, str) for t in items):
+                specials = {self._special(name) for name in SPECIAL_TOKEN_NAMES}
+                return [t in specials for t in items]
+        arr = np.asarray(items, dtype=np.int64)
         return (arr >= self._universe.n_regions).astype(np.int64).tolist()
 
     # ------------------------------------------------------------------ tokenizing
@@ -372,57 +388,114 @@ def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:
 # ---------------------------------------------------------------------- in-memory input
 
 
+def _looks_like_region(x: Any) -> bool:
+    """A gtars-style region object, or a (chrom, start, end) tuple/list."""
+    if hasattr(x, "chr") and hasattr(x, "start") and hasattr(x, "end"):
+        return True
+    return (isinstance(x, (tuple, list)) and len(x) == 3 and isinstance(x[0], (str, bytes))
+            and isinstance(x[1], (int, np.integer)) and not isinstance(x[1], bool))
+
+
+def _is_columns(regions: Any) -> bool:
+    """``(chroms, starts, ends)`` columns, as opposed to a tuple of three regions."""
+    return (isinstance(regions, tuple) and len(regions) == 3
+            and not isinstance(regions[0], (str, bytes))
+            and all(hasattr(c, "__len__") for c in regions)
+            and not any(_looks_like_region(c) for c in regions))
+
+
+_SHAPE_PROBLEM = "a region must be (chrom, start, end) or have .chr, .start and .end"
+
+
 def _columns_from_memory(regions: Any, table: ChromTable,
                          skip_bad_lines: bool) -> RegionColumns:
-    if (isinstance(regions, tuple) and len(regions) == 3
-            and not isinstance(regions[0], (str, bytes))
-            and all(hasattr(c, "__len__") for c in regions)):
+    shape_bad: dict[int, str] = {}
+    if _is_columns(regions):
         chroms, starts, ends = regions
     else:
         chroms, starts, ends = [], [], []
         for k, r in enumerate(regions):
             if hasattr(r, "chr") and hasattr(r, "start") and hasattr(r, "end"):
                 c, s, e = r.chr, r.start, r.end
+            elif isinstance(r, (str, bytes)):
+                # indexable, but "chr1:1-2"[0:3] is not a region
+                c = s = e = None
+                shape_bad[k] = repr(r)
             else:
                 try:
                     c, s, e = r[0], r[1], r[2]
                 except (TypeError, IndexError, KeyError):
-                    raise BedFormatError(_IN_MEMORY, k + 1, repr(r),
-                                         "a region must be (chrom, start, end) or have "
-                                         ".chr, .start and .end") from None
+                    c = s = e = None
+                    shape_bad[k] = repr(r)
             chroms.append(c)
             starts.append(s)
             ends.append(e)
-    return _validate_columns(chroms, starts, ends, table, skip_bad_lines)
+    return _validate_columns(chroms, starts, ends, table, skip_bad_lines, shape_bad)
+
+
+def _as_int(v: Any) -> int | None:
+    """``v`` as a Python int when it is an integer (not a bool), else None."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        return None
+    return int(v)
 
 
 def _as_coords(values: Any, which: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates as int64, plus a mask of entries that are not integers."""
-    arr = np.asarray(values)
+    arr = np.asarray(values) if not isinstance(values, (list, tuple)) else None
+    if arr is None:
+        # A Python list: np.asarray would coerce a mix ([100, "x"], [100, 1.5]) to one
+        # type and make the good entries look bad, so look at the entries as given
+        # unless they are all integers.
+        try:
+            arr = np.asarray(values)
+        except (ValueError, TypeError):
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+        # (np.asarray also turns True into 1 among ints: a bool is not a coordinate)
+        if arr.dtype.kind not in "iu" or not set(map(type, values)).isdisjoint(
+                (bool, np.bool_)):
+            items = list(values)
+        else:
+            items = None
+    else:
+        items = None if arr.dtype.kind in "iu" else arr.tolist()
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"the {which} column has shape {arr.shape}, expected ({n},)")
-    if arr.dtype.kind in "iu":
+    if items is None:
         if arr.dtype == np.uint64:
             big = arr > _MAX_COORD
             return np.where(big, _MAX_COORD + 1, arr).astype(np.int64), np.zeros(n, bool)
         return arr.astype(np.int64, copy=False), np.zeros(n, bool)
-    # object / float / str columns: check element by element
+    # object / float / str / mixed: check element by element
     out = np.zeros(n, dtype=np.int64)
     bad = np.zeros(n, dtype=bool)
-    for i, v in enumerate(arr.tolist()):
-        if isinstance(v, bool) or not isinstance(v, int):
+    for i, v in enumerate(items):
+        x = _as_int(v)
+        if x is None:
             bad[i] = True
         else:
-            out[i] = min(max(v, -1), _MAX_COORD + 1)
+            out[i] = min(max(x, -1), _MAX_COORD + 1)
     return out, bad
 
 
 def _validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: ChromTable,
-                      skip_bad_lines: bool) -> RegionColumns:
+                      skip_bad_lines: bool,
+                      shape_bad: dict[int, str] | None = None) -> RegionColumns:
     n = len(chroms)
+    chrom_idx, chrom_bad = _chrom_indices(chroms, table)
     s, s_bad = _as_coords(starts, "start", n)
     e, e_bad = _as_coords(ends, "end", n)
+    malformed = np.zeros(n, dtype=bool)
+    if shape_bad:
+        malformed[np.fromiter(shape_bad, dtype=np.int64, count=len(shape_bad))] = True
+        # a malformed region's placeholder values are not separate problems
+        s_bad &= ~malformed
+        e_bad &= ~malformed
+        chrom_bad &= ~malformed
     problems = [
+        (malformed, _SHAPE_PROBLEM),
+        (chrom_bad, "chromosome name is missing or empty"),
         (s_bad, "start is not an integer"), (e_bad, "end is not an integer"),
         (s < 0, "start is negative"), (e < 0, "end is negative"),
         (s > _MAX_COORD, "start is 2**32 or larger"), (e > _MAX_COORD, "end is 2**32 or larger"),
@@ -436,10 +509,10 @@ def _validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: Chro
             i = int(np.flatnonzero(mask)[0])
             if i < first_at:
                 first_at = i
-                first = BedFormatError(_IN_MEMORY, i + 1, _region_text(chroms, starts, ends, i),
-                                       problem)
+                text = (shape_bad[i] if shape_bad and i in shape_bad
+                        else _region_text(chroms, starts, ends, i))
+                first = BedFormatError(_IN_MEMORY, i + 1, text, problem)
             bad |= mask
-    chrom_idx = _chrom_indices(chroms, table)
     if first is not None and not skip_bad_lines:
         raise first
     keep = ~bad
@@ -454,14 +527,48 @@ def _region_text(chroms: Any, starts: Any, ends: Any, i: int) -> str:
     return f"{chroms[i]!s}\t{starts[i]!s}\t{ends[i]!s}"
 
 
-def _chrom_indices(chroms: Any, table: ChromTable) -> np.ndarray:
-    """Universe chromosome index of each name (-1 when absent), via the distinct names."""
-    arr = np.asarray(chroms)
-    if arr.shape[0] == 0:
-        return np.empty(0, dtype=np.int32)
-    if arr.dtype.kind not in "UOS":
-        arr = arr.astype(str)
-    names, inverse = np.unique(arr, return_inverse=True)
-    lookup = np.array([table.index(x if isinstance(x, (str, bytes)) else str(x))
-                       for x in names.tolist()], dtype=np.int32)
-    return lookup[inverse.ravel()]
+def _is_missing_name(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and x != x) or (
+        isinstance(x, (str, bytes)) and len(x) == 0)
+
+
+def _chrom_indices(chroms: Any, table: ChromTable) -> tuple[np.ndarray, np.ndarray]:
+    """Universe chromosome index of each name (-1 when absent), via the distinct names;
+    and a mask of missing names (None, NaN, empty)."""
+    n = len(chroms)
+    if n == 0:
+        return np.empty(0, dtype=np.int32), np.zeros(0, dtype=bool)
+    arr = np.asarray(chroms) if not isinstance(chroms, (list, tuple)) else None
+    if arr is None:
+        try:
+            arr = np.asarray(chroms)
+        except (ValueError, TypeError):
+            arr = None
+        if arr is not None and (arr.ndim != 1 or arr.shape[0] != n):
+            arr = None
+        if arr is None:
+            arr = np.empty(n, dtype=object)
+            arr[:] = list(chroms)
+    if arr.ndim != 1:
+        raise ValueError(f"the chromosome column has shape {arr.shape}, expected ({n},)")
+    if arr.dtype.kind in "US":
+        missing = arr == arr.dtype.type()
+        names, inverse = np.unique(arr, return_inverse=True)
+        lookup = np.array([table.index(x) for x in names.tolist()], dtype=np.int32)
+        return lookup[inverse.ravel()], missing
+    # objects (possibly mixed str / bytes / None) or numbers: one entry at a time
+    missing = np.zeros(n, dtype=bool)
+    out = np.empty(n, dtype=np.int32)
+    seen: dict[Any, int] = {}
+    for i, x in enumerate(arr.tolist()):
+        if _is_missing_name(x):
+            missing[i] = True
+            out[i] = -1
+            continue
+        if not isinstance(x, (str, bytes)):
+            x = str(x)
+        k = seen.get(x)
+        if k is None:
+            k = seen[x] = table.index(x)
+        out[i] = k
+    return out, missing
