@@ -17,7 +17,7 @@ class AtomicFile:
     :meth:`commit`; :meth:`discard` (or a failure) removes it. For streaming writers."""
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = False) -> None:
-        self.path = os.fspath(path)
+        self.path = os.fsdecode(path)
         self.fsync = fsync
         folder = os.path.dirname(self.path) or "."
         os.makedirs(folder, exist_ok=True)

@@ -185,7 +185,7 @@ def write_gtok(path: str | os.PathLike, ids: Iterable[int], *, fsync: bool = Fal
     >>> read_gtok(path).tolist()
     [42, 101, 999]
     """
-    if not isinstance(path, (str, os.PathLike)):
+    if not isinstance(path, (str, bytes, os.PathLike)):
         if isinstance(ids, (str, os.PathLike)):
             raise TypeError(
                 "write_gtok takes (path, ids), in that order, like gtars' "

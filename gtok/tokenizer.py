@@ -99,7 +99,7 @@ class BatchEncoding(dict):
 
 
 def _is_path(x: Any) -> bool:
-    return isinstance(x, (str, os.PathLike))
+    return isinstance(x, (str, bytes, os.PathLike))
 
 
 class Tokenizer:
@@ -135,7 +135,7 @@ class Tokenizer:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        path = os.fspath(path)
+        path = os.fsdecode(path)
         if path.lower().endswith(".toml"):
             universe = load_config(path)
         else:
@@ -340,7 +340,7 @@ class Tokenizer:
         per_region = unk == "per_region"
         u = self._universe
         if _is_path(regions):
-            path = os.fspath(regions)
+            path = os.fsdecode(regions)
             sort = not keep_order
             extra = ChromTable() if (per_region and sort) else None
             cols = parse_regions(read_text(path), path, u.chroms, extra=extra,

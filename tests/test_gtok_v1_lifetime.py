@@ -378,3 +378,16 @@ def test_torch_from_numpy(sample):
     assert t.to(torch.int64).tolist() == ids
     emb_ready = torch.as_tensor(read_gtok(path).astype(np.int64))
     assert emb_ready.dtype == torch.int64 and emb_ready.tolist() == ids
+
+
+def test_writing_through_a_torch_tensor_copies_on_write(tmp_path):
+    # torch.from_numpy ignores the read-only flag; a write must neither crash nor reach the file
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "t.gtok"
+    write_gtok(path, [1, 2, 70000])
+    with pytest.warns(UserWarning):
+        tensor = torch.from_numpy(read_gtok(path))
+    tensor[0] = 7
+    assert tensor.tolist() == [7, 2, 70000]
+    assert read_gtok(path).tolist() == [1, 2, 70000]
+    assert open(path, "rb").read() == b"GTOK\x02" + np.array([1, 2, 70000], "<u4").tobytes()
