@@ -7,6 +7,7 @@ checks on (CI runs the test suite against such a build as well as against the no
 
 import os
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -31,12 +32,19 @@ MODULES = [
     "gtok._radix",
     "gtok._overlap",
     "gtok._collate",
+    "gtok._docindex",
 ]
+
+# Only gtok._docindex uses NumPy's C API (to make document views cheaply).
+NUMPY_MODULES = {"gtok._docindex"}
 
 extensions = [
     Extension(
         name,
         [name.replace(".", "/") + ".pyx"],
+        include_dirs=[numpy.get_include()] if name in NUMPY_MODULES else [],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+        if name in NUMPY_MODULES else [],
         extra_compile_args=["-O3"] if os.name != "nt" else [],
     )
     for name in MODULES

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from gtok._atomic import AtomicFile
+from gtok._docindex import DocumentIndex
 from gtok._mapping import MappedFile
 from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
                          MissingTrailerError, PackFormatError, ShortFileError)
@@ -173,19 +174,10 @@ class GtokPack:
 
     def doc(self, i: int) -> np.ndarray:
         """Document ``i`` (negative counts from the end): a read-only view, no copy."""
-        bounds = self._bounds
-        if bounds is None:
-            bounds = self._bounds = self.offsets.tolist()
-        n = self.n_docs
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"document {i} out of range (pack has {n})")
-        start, end = bounds[i], bounds[i + 1]
-        if not start <= end <= self.n_tokens:
-            raise CorruptIndexError(self.path, f"document {i} spans [{start}, {end}): offsets "
-                                               "are out of order or past the tokens")
-        return self.tokens[start:end]
+        index = self._bounds
+        if index is None:
+            index = self._bounds = DocumentIndex(self.tokens, self.offsets, self.path)
+        return index[i]
 
     __getitem__ = doc
 
@@ -268,7 +260,7 @@ class GtokPack:
         """Unmap now; ``BufferError`` while views of the pack are alive elsewhere."""
         if self._mapping is None:
             return
-        self._tokens = self._offsets = None
+        self._tokens = self._offsets = self._bounds = None
         self._mapping.close()
         self._mapping = None
 
@@ -277,7 +269,7 @@ class GtokPack:
 
     def __exit__(self, *exc_info: object) -> None:
         # as GtokFile: escaped views keep the mapping until they are gone
-        self._tokens = self._offsets = None
+        self._tokens = self._offsets = self._bounds = None
         mapping, self._mapping = self._mapping, None
         if mapping is not None and mapping.exports == 0:
             mapping.close()
