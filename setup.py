@@ -35,8 +35,8 @@ MODULES = [
     "gtok._docindex",
 ]
 
-# Only gtok._docindex uses NumPy's C API (to make document views cheaply).
-NUMPY_MODULES = {"gtok._docindex"}
+# Modules that use NumPy's C API (document views, per-document data pointers).
+NUMPY_MODULES = {"gtok._docindex", "gtok._collate"}
 
 extensions = [
     Extension(

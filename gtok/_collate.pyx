@@ -1,15 +1,17 @@
 """Batch kernels: documents of token ids into padded or flat training batches, without the GIL.
 
-Each document is read through a pointer, its element type and its length (collected under the
-GIL by :mod:`gtok.collate`); the kernels then truncate (head, a random window, or a random
-ordered subset, each document with its own 64-bit seed) and write int32 or int64 output.
+:func:`classify` reads each document's element type, length and data pointer through the
+NumPy C API (documents of another type or layout are converted by :mod:`gtok.collate`
+first); :func:`fill` then truncates (head, a random window, or a random ordered subset, each
+document with its own 64-bit seed) and writes int32 or int64 output with the GIL released.
 """
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+cimport numpy as cnp
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
-cdef extern from "Python.h":
-    void* PyLong_AsVoidPtr(object)
+cnp.import_array()
 
 ctypedef fused out_t:
     int32_t
@@ -20,6 +22,7 @@ cdef enum:
     RANDOM_WINDOW = 1
     RANDOM_SUBSET = 2
 
+# element kinds of input documents
 cdef enum:
     T_U16 = 0
     T_U32 = 1
@@ -46,6 +49,32 @@ cdef inline int64_t _get(const void* src, int kind, Py_ssize_t i) noexcept nogil
     return (<const int64_t*>src)[i]
 
 
+cdef inline void _copy_run(const void* src, int kind, Py_ssize_t start, Py_ssize_t count,
+                           out_t* dst) noexcept nogil:
+    # one loop per element type, so the compiler vectorises the widening copy
+    cdef Py_ssize_t i
+    cdef const uint16_t* s16
+    cdef const uint32_t* s32
+    cdef const int32_t* i32
+    cdef const int64_t* i64
+    if kind == T_U16:
+        s16 = <const uint16_t*>src + start
+        for i in range(count):
+            dst[i] = <out_t>s16[i]
+    elif kind == T_U32:
+        s32 = <const uint32_t*>src + start
+        for i in range(count):
+            dst[i] = <out_t>s32[i]
+    elif kind == T_I32:
+        i32 = <const int32_t*>src + start
+        for i in range(count):
+            dst[i] = <out_t>i32[i]
+    else:
+        i64 = <const int64_t*>src + start
+        for i in range(count):
+            dst[i] = <out_t>i64[i]
+
+
 cdef Py_ssize_t _copy_doc(const void* src, int kind, Py_ssize_t n, out_t* dst, Py_ssize_t take,
                           int mode, uint64_t seed) noexcept nogil:
     """Write ``take`` (<= n) of the document's ids to dst; return ``take``."""
@@ -55,8 +84,7 @@ cdef Py_ssize_t _copy_doc(const void* src, int kind, Py_ssize_t n, out_t* dst, P
     if take >= n or mode == HEAD or mode == RANDOM_WINDOW:
         if take < n and mode == RANDOM_WINDOW:
             start = <Py_ssize_t>(_splitmix64(&state) % <uint64_t>(n - take + 1))
-        for i in range(take):
-            dst[i] = <out_t>_get(src, kind, start + i)
+        _copy_run(src, kind, start, take, dst)
         return take
     # RANDOM_SUBSET: selection sampling (Knuth's algorithm S) keeps the document's order
     for i in range(n):
@@ -69,19 +97,21 @@ cdef Py_ssize_t _copy_doc(const void* src, int kind, Py_ssize_t n, out_t* dst, P
     return chosen
 
 
-cdef void _pad(const void** src, const int* kinds, const Py_ssize_t* n, const int64_t* take,
+cdef void _pad(const void** src, const int8_t* kinds, const int64_t* n, const int64_t* take,
                const uint64_t* seeds, Py_ssize_t batch, int mode, out_t* out, Py_ssize_t width,
                out_t pad, uint8_t* mask) noexcept nogil:
     cdef Py_ssize_t b, j, got
+    cdef out_t* row
     for b in range(batch):
-        got = _copy_doc(src[b], kinds[b], n[b], out + b * width, take[b], mode, seeds[b])
+        row = out + b * width
+        got = _copy_doc(src[b], kinds[b], n[b], row, take[b], mode, seeds[b])
         for j in range(got, width):
-            out[b * width + j] = pad
-        for j in range(width):
-            mask[b * width + j] = j < got
+            row[j] = pad
+        memset(mask + b * width, 1, got)
+        memset(mask + b * width + got, 0, width - got)
 
 
-cdef void _flat(const void** src, const int* kinds, const Py_ssize_t* n, const int64_t* take,
+cdef void _flat(const void** src, const int8_t* kinds, const int64_t* n, const int64_t* take,
                 const uint64_t* seeds, Py_ssize_t batch, int mode, out_t* out,
                 const int64_t* cu) noexcept nogil:
     cdef Py_ssize_t b
@@ -89,82 +119,115 @@ cdef void _flat(const void** src, const int* kinds, const Py_ssize_t* n, const i
         _copy_doc(src[b], kinds[b], n[b], out + cu[b], take[b], mode, seeds[b])
 
 
-def fill(list docs, list kinds, const int64_t[::1] take, const uint64_t[::1] seeds, int mode,
-         out, pad, mask, cu):
-    """Fill ``out`` from ``docs`` (contiguous 1-D arrays of the given kind codes).
+cdef int8_t _kind(cnp.ndarray arr) noexcept:
+    # the kernel's element kind of a 1-D C-contiguous native array, or -1
+    if cnp.PyArray_NDIM(arr) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        return -1
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        return -1
+    t = cnp.PyArray_TYPE(arr)
+    if t == cnp.NPY_UINT16:
+        return T_U16
+    if t == cnp.NPY_UINT32:
+        return T_U32
+    if t == cnp.NPY_INT32:
+        return T_I32
+    if t == cnp.NPY_INT64:
+        return T_I64
+    return -1
+
+
+def classify(list docs):
+    """``(kinds, lengths)``: each document's element kind (-1 when it is not a 1-D
+    contiguous uint16/uint32/int32/int64 NumPy array and needs converting) and length."""
+    cdef Py_ssize_t batch = len(docs), b
+    kinds_arr = cnp.PyArray_EMPTY(1, [batch], cnp.NPY_INT8, 0)
+    lengths_arr = cnp.PyArray_ZEROS(1, [batch], cnp.NPY_INT64, 0)
+    cdef int8_t[::1] kinds = kinds_arr
+    cdef int64_t[::1] lengths = lengths_arr
+    for b in range(batch):
+        doc = docs[b]
+        if isinstance(doc, cnp.ndarray):
+            kinds[b] = _kind(<cnp.ndarray>doc)
+            if kinds[b] >= 0:
+                lengths[b] = cnp.PyArray_DIM(<cnp.ndarray>doc, 0)
+        else:
+            kinds[b] = -1
+    return kinds_arr, lengths_arr
+
+
+def fill(list docs, const int8_t[::1] kinds, const int64_t[::1] take,
+         const uint64_t[::1] seeds, int mode, cnp.ndarray out, pad, mask, cu):
+    """Fill ``out`` from ``docs`` (classified by :func:`classify`, every kind >= 0).
 
     Padded form: ``out`` is (B, width) and ``mask`` (B, width) uint8 (``cu`` is None).
     Flat form: ``out`` is 1-D, ``cu`` the int64 cumulative lengths (``mask`` is None).
     """
     cdef Py_ssize_t batch = len(docs), b, width = 0
     cdef const void** src = <const void**>malloc(max(batch, 1) * sizeof(void*))
-    cdef int* kind = <int*>malloc(max(batch, 1) * sizeof(int))
-    cdef Py_ssize_t* n = <Py_ssize_t*>malloc(max(batch, 1) * sizeof(Py_ssize_t))
-    cdef int32_t[:, ::1] o32
-    cdef int64_t[:, ::1] o64
-    cdef int32_t[::1] f32
-    cdef int64_t[::1] f64
+    cdef int64_t* n = <int64_t*>malloc(max(batch, 1) * sizeof(int64_t))
     cdef uint8_t[:, ::1] m
     cdef const int64_t[::1] cuv
-    cdef int32_t pad32
-    cdef int64_t pad64
-    if src == NULL or kind == NULL or n == NULL:
+    cdef cnp.ndarray doc
+    cdef bint wide = out.dtype.itemsize == 8
+    cdef int32_t pad32 = 0
+    cdef int64_t pad64 = 0
+    if src == NULL or n == NULL:
         free(src)
-        free(kind)
         free(n)
         raise MemoryError()
     try:
-        if take.shape[0] != batch or seeds.shape[0] != batch:
-            raise ValueError("take and seeds need one entry per document")
+        if kinds.shape[0] != batch or take.shape[0] != batch or seeds.shape[0] != batch:
+            raise ValueError("kinds, take and seeds need one entry per document")
+        if out.dtype.num not in (cnp.NPY_INT32, cnp.NPY_INT64) or not out.flags.c_contiguous:
+            raise ValueError("out must be a C-contiguous int32 or int64 array")
         if cu is None:
             m = mask
             width = m.shape[1]
-            if out.shape[0] != batch or out.shape[1] != width or m.shape[0] != batch:
+            if out.ndim != 2 or out.shape[0] != batch or out.shape[1] != width \
+                    or m.shape[0] != batch:
                 raise ValueError("output and mask must be (batch, width)")
+            if wide:
+                pad64 = pad
+            else:
+                pad32 = pad
         else:
             cuv = cu
-            if cuv.shape[0] != batch + 1 or cuv[0] != 0 or cuv[batch] != out.shape[0]:
+            if (out.ndim != 1 or cuv.shape[0] != batch + 1 or cuv[0] != 0
+                    or cuv[batch] != out.shape[0]):
                 raise ValueError("cu must be the batch's cumulative lengths")
         for b in range(batch):
             doc = docs[b]
-            kind[b] = kinds[b]
-            if (doc.ndim != 1 or not doc.flags.c_contiguous
-                    or doc.dtype.itemsize != (2 if kind[b] == T_U16 else 8 if kind[b] == T_I64
-                                              else 4)):
+            if kinds[b] < 0 or _kind(doc) != kinds[b]:
                 raise ValueError(f"document {b} is not a contiguous array of its kind")
-            src[b] = PyLong_AsVoidPtr(doc.ctypes.data)
-            n[b] = doc.shape[0]
+            src[b] = cnp.PyArray_DATA(doc)
+            n[b] = cnp.PyArray_DIM(doc, 0)
             if not 0 <= take[b] <= n[b] or (cu is None and take[b] > width):
                 raise ValueError(f"take[{b}] = {take[b]} does not fit")
             if cu is not None and cuv[b + 1] - cuv[b] != take[b]:
                 raise ValueError("cu must be the batch's cumulative lengths")
+        if batch == 0:
+            return
         if cu is None:
-            if out.dtype.itemsize == 4:
-                o32 = out
-                pad32 = pad
-                if batch and width:
-                    with nogil:
-                        _pad(src, kind, n, &take[0], &seeds[0], batch, mode, &o32[0, 0],
-                             width, pad32, &m[0, 0])
-            else:
-                o64 = out
-                pad64 = pad
-                if batch and width:
-                    with nogil:
-                        _pad(src, kind, n, &take[0], &seeds[0], batch, mode, &o64[0, 0],
-                             width, pad64, &m[0, 0])
-        else:
-            if out.shape[0] == 0 or batch == 0:
+            if width == 0:
                 return
-            if out.dtype.itemsize == 4:
-                f32 = out
+            if wide:
                 with nogil:
-                    _flat(src, kind, n, &take[0], &seeds[0], batch, mode, &f32[0], &cuv[0])
+                    _pad(src, &kinds[0], n, &take[0], &seeds[0], batch, mode,
+                         <int64_t*>cnp.PyArray_DATA(out), width, pad64, &m[0, 0])
             else:
-                f64 = out
                 with nogil:
-                    _flat(src, kind, n, &take[0], &seeds[0], batch, mode, &f64[0], &cuv[0])
+                    _pad(src, &kinds[0], n, &take[0], &seeds[0], batch, mode,
+                         <int32_t*>cnp.PyArray_DATA(out), width, pad32, &m[0, 0])
+        elif out.shape[0]:
+            if wide:
+                with nogil:
+                    _flat(src, &kinds[0], n, &take[0], &seeds[0], batch, mode,
+                          <int64_t*>cnp.PyArray_DATA(out), &cuv[0])
+            else:
+                with nogil:
+                    _flat(src, &kinds[0], n, &take[0], &seeds[0], batch, mode,
+                          <int32_t*>cnp.PyArray_DATA(out), &cuv[0])
     finally:
         free(src)
-        free(kind)
         free(n)

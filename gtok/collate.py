@@ -14,13 +14,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gtok._collate import fill
+from gtok._collate import classify, fill
 
 __all__ = ["pad_batch", "flat_batch", "PadCollator", "PaddedBatch", "FlatBatch", "TRUNCATIONS"]
 
 TRUNCATIONS = ("head", "random_window", "random_subset")
-_KINDS = {np.dtype(np.uint16): 0, np.dtype(np.uint32): 1, np.dtype(np.int32): 2,
-          np.dtype(np.int64): 3}
 
 
 @dataclass
@@ -42,33 +40,32 @@ class FlatBatch:
 
 
 def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
-             rng: np.random.Generator | int | None) -> tuple[list, list, np.ndarray, np.ndarray,
-                                                              int]:
+             rng: np.random.Generator | int | None) -> tuple[list, np.ndarray, np.ndarray,
+                                                              np.ndarray, int]:
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
     if max_len is not None and max_len < 0:
         raise ValueError(f"max_len must be >= 0, not {max_len}")
-    arrays, kinds = [], []
-    for i, doc in enumerate(docs):
-        arr = np.asarray(doc)
+    docs = list(docs)
+    kinds, n = classify(docs)
+    for i in np.flatnonzero(kinds < 0).tolist():  # lists, other dtypes, strided views
+        arr = np.asarray(docs[i])
         if arr.ndim != 1:
             raise ValueError(f"document {i} has shape {arr.shape}; documents are 1-D")
-        if arr.dtype not in _KINDS:
-            if arr.dtype.kind not in "iu" and arr.size:
-                raise TypeError(f"document {i} holds {arr.dtype}, not integer ids")
-            arr = arr.astype(np.int64)
-        arr = np.ascontiguousarray(arr)
-        arrays.append(arr)
-        kinds.append(_KINDS[arr.dtype])
-    n = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=len(arrays))
+        if arr.dtype.kind not in "iu" and arr.size:
+            raise TypeError(f"document {i} holds {arr.dtype}, not integer ids")
+        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63:
+            raise OverflowError(f"document {i} holds ids beyond int64")
+        docs[i] = np.ascontiguousarray(arr, dtype=np.int64)
+    if np.any(kinds < 0):
+        kinds, n = classify(docs)
     take = n if max_len is None else np.minimum(n, max_len)
     if truncation == "head" or not np.any(take < n):
-        seeds = np.zeros(len(arrays), dtype=np.uint64)
+        seeds = np.zeros(len(docs), dtype=np.uint64)
     else:
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        seeds = gen.integers(0, 2**63, size=len(arrays), dtype=np.uint64)
-    mode = TRUNCATIONS.index(truncation)
-    return arrays, kinds, np.ascontiguousarray(take), seeds, mode
+        seeds = gen.integers(0, 2**63, size=len(docs), dtype=np.uint64)
+    return docs, kinds, np.ascontiguousarray(take), seeds, TRUNCATIONS.index(truncation)
 
 
 def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
