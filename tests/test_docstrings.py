@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example", "gtok.pack",
+           "gtok.dataset",
            "gtok._atomic", "gtok._chromtable", "gtok.errors"]
 
 
