@@ -415,6 +415,29 @@ def test_works_in_forked_and_spawned_processes(tmp_path: Path, method: str) -> N
 
 
 def test_import_does_not_import_torch() -> None:
-    code = ("import sys, gtok, gtok.dataset; "
+    code = ("import sys, gtok, gtok.dataset, gtok.torchdata; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_torchdata_without_torch_says_how_to_install() -> None:
+    code = "\n".join([
+        "import sys; sys.modules['torch'] = None  # as if torch were not installed",
+        "import gtok.torchdata as td",
+        "print(td.rank_indices(4, shuffle=False, num_replicas=2, rank=1).tolist())",
+        "for name in ('GtokSampler', 'GtokIterableDataset'):",
+        "    try:",
+        "        exec(f'from gtok.torchdata import {name}')",
+        "    except ImportError as exc:",
+        "        print(exc)",
+        "try:",
+        "    td.to_tensor([1])",
+        "except ImportError as exc:",
+        "    print(exc)",
+    ])
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    assert out[0] == "[1, 3]"
+    assert len(out) == 4
+    for line, name in zip(out[1:], ("GtokSampler", "GtokIterableDataset", "to_tensor")):
+        assert name in line and "pip install torch" in line
