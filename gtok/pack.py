@@ -208,6 +208,9 @@ class GtokPack:
         if self._names is None:
             off, size = self._sections[0], self._sections[1]
             n = self.n_docs
+            if size < (n + 1) * 8:
+                raise CorruptIndexError(self.path, f"names section is {size} bytes, too small "
+                                                   f"for the offsets of {n} names")
             raw = bytes(memoryview(self._mapping)[off:off + size])
             ends = np.frombuffer(raw, dtype="<u8", count=n + 1)
             text = raw[(n + 1) * 8:]
@@ -215,7 +218,11 @@ class GtokPack:
             if bounds[0] != 0 or bounds[-1] != len(text) or any(
                     a > b for a, b in zip(bounds, bounds[1:])):
                 raise CorruptIndexError(self.path, "document name offsets are inconsistent")
-            self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+            try:
+                self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+            except UnicodeDecodeError as exc:
+                raise PackFormatError(self.path, f"a document name is not valid UTF-8 "
+                                                 f"({exc.reason}): corrupt") from None
         return list(self._names)
 
     @property
@@ -455,9 +462,13 @@ def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
     with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
                     names=names is not None) as w:
         for i, doc in enumerate(docs):
+            if names is not None and i >= len(names):
+                raise ValueError(f"{len(names)} names for more documents than that; "
+                                 "nothing was written")
             w.add(doc, None if names is None else names[i])
         if names is not None and len(names) != len(w):
-            raise ValueError(f"{len(names)} names for {len(w)} documents")
+            raise ValueError(f"{len(names)} names for {len(w)} documents; nothing was "
+                             "written")
 
 
 def _creator() -> str:
