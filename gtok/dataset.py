@@ -16,10 +16,10 @@ Decisions
   write) and manifests are skipped. A list keeps its order; a manifest gives the outputs of
   its ``ok`` and ``skipped`` entries in manifest order. A pack contributes its documents in
   pack order, where it stands.
-- **Opening.** Construction reads the first 5 bytes of every file (a pack and a token file
-  differ there, and a file that is not a ``.gtok`` file fails now, naming it) and opens each
-  pack (O(1): header and trailer). No token of a version-1 file is read until it is asked
-  for, and ``len()`` is then a sum.
+- **Opening.** Construction reads the first 5 bytes of every file (a pack and a token
+  file differ there, and a file that is not a ``.gtok`` file fails now, naming it) and
+  opens each pack (O(1): header, trailer, and no pre-faulting of its pages). No token of
+  a version-1 file is read until it is asked for, and ``len()`` is then a sum.
 - **Views.** ``ds[i]`` memory-maps a version-1 file on each call (no descriptor is kept; the
   view keeps its own mapping alive, so it outlives the dataset) or returns a view of an open
   pack. Ids are ``uint16`` or ``uint32`` as stored; a version-1 view is unaligned (byte 5).
@@ -554,7 +554,10 @@ def _peek_is_pack(path: str) -> bool:
 
 
 def _open_pack(path: str) -> GtokPack:
-    mapping = map_file(path)
+    # Mapped lazily: opening stays O(1) even for packs below the pre-fault limit (a
+    # dataset over many packs would otherwise read them all when it is made, and again in
+    # each spawned worker); documents are faulted in as they are read.
+    mapping = map_file(path, populate=False)
     if not _is_pack(mapping):
         raise SourceChangedError(path, "is no longer a pack")
     return GtokPack(mapping)
