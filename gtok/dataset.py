@@ -479,41 +479,42 @@ def _load_manifest(path: str) -> dict:
 def _manifest_outputs(path: str, data: dict, *, strict: bool = True) -> list[str]:
     """Absolute paths of the manifest's done (``ok``/``skipped``) outputs, in its order.
 
-    The batch command records each output as ``os.path.join(out_dir, name)`` with
-    ``out_dir`` as it was given (relative to the working folder of that run), and the
-    manifest sits in ``out_dir``. A relative output is therefore resolved inside the
-    manifest's folder: the leading components that spelled ``out_dir`` are dropped (their
-    number is found once, from the first output that exists). If none exists, ``strict``
+    The batch command records each output as ``os.path.join(out_dir, name)``, with
+    ``out_dir`` as it was given (relative to that run's working folder, or absolute), and
+    the manifest sits in ``out_dir``. Outputs are therefore resolved inside the manifest's
+    folder: the leading components that spelled ``out_dir`` are dropped, their number
+    found once, from the first output that exists. So a manifest works from any working
+    folder, and after its folder was moved or copied. If no output exists, ``strict``
     raises ``FileNotFoundError``; otherwise the manifest covers nothing (``[]``).
     """
     mdir = os.path.dirname(os.path.abspath(path))
     outputs = [e["output"] for e in data["files"]
                if isinstance(e, dict) and e.get("status") in _DONE
-               and isinstance(e.get("output"), str)]
-    drop: int | None = None
+               and isinstance(e.get("output"), str) and e["output"]]
+    drop = None
     for out in outputs:
-        if not os.path.isabs(out):
-            drop = _leading_parts_to_drop(out, mdir)
-            if drop is not None:
-                break
-    resolved = []
-    for out in outputs:
-        if os.path.isabs(out):
-            resolved.append(os.path.normpath(out))
-        elif drop is None:
-            if strict:
-                raise FileNotFoundError(f"{path}: its output {out!r} is not in {mdir} (the "
-                                        "manifest's folder)")
-            return []
-        else:
-            resolved.append(os.path.join(mdir, *os.path.normpath(out).split(os.sep)[drop:]))
-    return resolved
+        drop = _leading_parts_to_drop(out, mdir)
+        if drop is not None:
+            break
+    if drop is None:
+        if outputs and strict:
+            raise FileNotFoundError(f"{path}: none of its outputs (e.g. {outputs[0]!r}) is "
+                                    f"in {mdir}, the manifest's folder")
+        return []
+    return [os.path.join(mdir, *_parts(out)[drop:]) for out in outputs]
+
+
+def _parts(out: str) -> list[str]:
+    """The components of a path, without the root (``/a/b`` -> ``["a", "b"]``)."""
+    return [p for p in os.path.normpath(out).split(os.sep) if p]
 
 
 def _leading_parts_to_drop(out: str, mdir: str) -> int | None:
-    parts = os.path.normpath(out).split(os.sep)
-    here = os.path.abspath(out)  # relative to this process's working folder
-    if os.path.isfile(here) and here.startswith(mdir + os.sep):
+    """How many leading components of ``out`` spell the manifest's folder, or None when
+    ``out`` is not found under ``mdir``."""
+    parts = _parts(out)
+    here = os.path.abspath(out)  # as recorded: absolute, or relative to the working folder
+    if here.startswith(mdir + os.sep) and os.path.isfile(here):
         return len(parts) - len(os.path.relpath(here, mdir).split(os.sep))
     for k in [*range(1, len(parts)), 0]:
         if os.path.isfile(os.path.join(mdir, *parts[k:])):

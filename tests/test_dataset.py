@@ -185,8 +185,21 @@ def test_manifest_statuses_and_order(tmp_path: Path, tok: Tokenizer) -> None:
     shard.write_text(json.dumps(data))
     mpath.unlink()
     ds = GtokDataset(shard)
+    assert os.path.isabs(files[0]["output"])
     assert ds.files == [files[3]["output"], files[0]["output"]]
-    assert ds[0].tolist() == gtok.read_gtok(files[3]["output"]).tolist()
+    want = [gtok.read_gtok(files[k]["output"]).tolist() for k in (3, 0)]
+    assert [x.tolist() for x in ds] == want
+    # absolute outputs, and the folder moved: resolved inside the manifest's folder
+    moved = tmp_path / "elsewhere" / "tok"
+    shutil.move(str(out), str(moved))
+    ds = GtokDataset(moved / shard.name)
+    assert ds.files == [str(moved / "s03.gtok"), str(moved / "s00.gtok")]
+    assert [x.tolist() for x in ds] == want
+    # a manifest none of whose outputs exist says so
+    for f in moved.glob("*.gtok"):
+        f.unlink()
+    with pytest.raises(FileNotFoundError, match="none of its outputs"):
+        GtokDataset(moved / shard.name)
 
 
 def test_bad_sources(tmp_path: Path) -> None:
