@@ -81,13 +81,13 @@ class GtokPack:
     """
 
     __slots__ = ("path", "version", "dtype", "n_tokens", "n_docs", "vocab_size",
-                 "fingerprint", "_mapping", "_tokens", "_offsets", "_bounds", "_names",
+                 "fingerprint", "_mapping", "_tokens", "_offsets", "_names",
                  "_metadata", "_features", "_sections", "_payload_crc", "_data_offset",
                  "_index_offset")
 
     def __init__(self, mapping: MappedFile) -> None:
         self._mapping = None
-        self._tokens = self._offsets = self._bounds = self._names = self._metadata = None
+        self._tokens = self._offsets = self._names = self._metadata = None
         self.path = os.fspath(mapping.path)
         size = mapping.size
         if size < HEADER.size + TRAILER.size:
@@ -173,15 +173,14 @@ class GtokPack:
 
     def doc(self, i: int) -> np.ndarray:
         """Document ``i`` (negative counts from the end): a read-only view, no copy."""
-        bounds = self._bounds
-        if bounds is None:
-            bounds = self._bounds = self.offsets.tolist()
         n = self.n_docs
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError(f"document {i} out of range (pack has {n})")
-        start, end = bounds[i], bounds[i + 1]
+        # two offsets read from the mapped index: no per-document Python objects, so the
+        # first access stays O(1) however many documents the pack holds
+        start, end = self.offsets[i:i + 2].tolist()
         if not start <= end <= self.n_tokens:
             raise CorruptIndexError(self.path, f"document {i} spans [{start}, {end}): offsets "
                                                "are out of order or past the tokens")
