@@ -147,10 +147,13 @@ class GtokPack:
 
     # ------------------------------------------------------------------ views
 
-    def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
+    def _live(self) -> MappedFile:
         if self._mapping is None:
             raise ValueError(f"{self.path}: the pack is closed")
-        return np.frombuffer(memoryview(self._mapping), dtype=dtype, count=count,
+        return self._mapping
+
+    def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
+        return np.frombuffer(memoryview(self._live()), dtype=dtype, count=count,
                              offset=offset)
 
     def _offset_array(self) -> np.ndarray:
@@ -210,7 +213,7 @@ class GtokPack:
             if size < (n + 1) * 8:
                 raise CorruptIndexError(self.path, f"names section is {size} bytes, too small "
                                                    f"for the offsets of {n} names")
-            raw = bytes(memoryview(self._mapping)[off:off + size])
+            raw = bytes(memoryview(self._live())[off:off + size])
             ends = np.frombuffer(raw, dtype="<u8", count=n + 1)
             text = raw[(n + 1) * 8:]
             bounds = ends.tolist()
@@ -232,7 +235,7 @@ class GtokPack:
         if self._metadata is None:
             off, size = self._sections[2], self._sections[3]
             try:
-                self._metadata = json.loads(bytes(memoryview(self._mapping)[off:off + size]))
+                self._metadata = json.loads(bytes(memoryview(self._live())[off:off + size]))
             except ValueError as exc:
                 raise PackFormatError(self.path, f"metadata is not valid JSON ({exc})") from None
         return dict(self._metadata)
@@ -249,9 +252,10 @@ class GtokPack:
         Raises :class:`~gtok.errors.ChecksumError` or
         :class:`~gtok.errors.CorruptIndexError`.
         """
-        mv = memoryview(self._mapping)
+        mapping = self._live()
+        mv = memoryview(mapping)
         try:
-            crc = zlib.crc32(mv[HEADER.size:self._mapping.size - TRAILER.size])
+            crc = zlib.crc32(mv[HEADER.size:mapping.size - TRAILER.size])
         finally:
             mv.release()
         if crc != self._payload_crc:

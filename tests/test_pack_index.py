@@ -48,3 +48,15 @@ def test_out_of_order_offsets_still_a_typed_error(tmp_path: Path) -> None:
         pack.doc(0)
     with pytest.raises(CorruptIndexError, match="document 1"):
         pack.doc(1)
+
+
+def test_closed_pack_says_closed(tmp_path: Path) -> None:
+    path = tmp_path / "p.gtok"
+    with PackWriter(path, dtype="uint16") as w:
+        w.add([1], name="a")
+    pack = open_gtok(path)
+    pack.close()
+    for use in (lambda: pack.doc(0), lambda: pack.names, lambda: pack.metadata,
+                pack.verify, lambda: pack.tokens):
+        with pytest.raises(ValueError, match="closed"):
+            use()
