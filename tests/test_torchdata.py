@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import multiprocessing
+import os
 import pickle
 import warnings
 from pathlib import Path
@@ -115,6 +116,7 @@ def test_sampler_two_ranks_equal_counts_union_all_and_epochs(source: Path) -> No
 @pytest.mark.parametrize("workers,method", [(0, None)] + [(2, m) for m in _methods()])
 def test_dataloader_with_sampler_every_document_once(source: Path, workers: int,
                                                      method: str | None) -> None:
+    fds = len(os.listdir("/proc/self/fd"))
     ds = GtokDataset(source)
     sampler = GtokSampler(ds, seed=1)
     loader = _loader(ds, workers, method, sampler=sampler)
@@ -123,6 +125,8 @@ def test_dataloader_with_sampler_every_document_once(source: Path, workers: int,
         seen = _ids(list(loader))
         assert sorted(seen) == list(range(N))
         assert seen == rank_indices(N, epoch=epoch, seed=1).tolist()
+    if workers == 0:
+        assert len(os.listdir("/proc/self/fd")) == fds  # nothing kept open
 
 
 def _run_sampler(ds: GtokDataset, workers: int, state: dict | None, stop: int | None,
