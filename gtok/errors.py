@@ -22,6 +22,8 @@ __all__ = [
     "MissingTrailerError",
     "CorruptIndexError",
     "FingerprintMismatchError",
+    "SourceChangedError",
+    "UncheckedUniverseWarning",
     "InputFormatError",
     "BedFormatError",
     "CorruptGzipError",
@@ -85,21 +87,65 @@ class CorruptIndexError(PackFormatError):
 class FingerprintMismatchError(GtokError, ValueError):
     """Tokens made with one universe were given with a tokenizer of another.
 
+    Also raised when the files of one dataset record different universes (then
+    ``reference`` names the file whose fingerprint ``expected`` is).
+
     Attributes
     ----------
     expected, found : str
         The tokenizer's fingerprint and the one recorded with the tokens.
     source : str
         Where the recorded fingerprint came from (a pack or a manifest).
+    reference : str
+        What ``expected`` belongs to (default: "the tokenizer's universe").
+
+    Examples
+    --------
+    >>> err = FingerprintMismatchError("tokens/gtok-manifest.json", "aa11", "bb22")
+    >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+    tokens/gtok-manifest.json: tokenized with universe fingerprint bb22, but the tokenizer's
+    universe has fingerprint aa11: these ids mean other regions
     """
 
-    def __init__(self, source: str, expected: str, found: str) -> None:
+    def __init__(self, source: str, expected: str, found: str, *,
+                 reference: str = "the tokenizer's universe") -> None:
         self.source = source
         self.expected = expected
         self.found = found
+        self.reference = reference
         super().__init__(
-            f"{source}: tokenized with universe fingerprint {found}, but the tokenizer's "
-            f"universe has fingerprint {expected}: these ids mean other regions")
+            f"{source}: tokenized with universe fingerprint {found}, but {reference} "
+            f"has fingerprint {expected}: these ids mean other regions")
+
+
+class SourceChangedError(GtokError, RuntimeError):
+    """The files behind a dataset changed after it was made.
+
+    A :class:`~gtok.GtokDataset` pickles as its source (a folder or manifest is listed again
+    in the new process, e.g. a DataLoader worker); this is raised when that listing, or a
+    file's kind or document count, no longer matches what the dataset was built from, since
+    the same index would then give another document.
+
+    Attributes
+    ----------
+    path : str
+        The folder, manifest or file that changed.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class UncheckedUniverseWarning(UserWarning):
+    """A dataset was given a tokenizer, but some of its files record no universe.
+
+    A version-1 ``.gtok`` file is only ids (gtars' format has no header room for more); its
+    universe is known from a pack header or from the gtok manifest of the batch run that
+    wrote it. Files with neither cannot be checked against the tokenizer. Silence with
+    ``warnings.simplefilter("ignore", UncheckedUniverseWarning)`` once you know they match.
+    """
 
 
 class InputFormatError(GtokError, ValueError):

@@ -203,8 +203,11 @@ def write_gtok(path: str | os.PathLike, ids: Iterable[int], *, fsync: bool = Fal
 # --------------------------------------------------------------------------------- reading
 
 
-def map_file(path: str | os.PathLike) -> MappedFile:
+def map_file(path: str | os.PathLike, populate: bool | None = None) -> MappedFile:
     """Memory-map a whole regular file read-only; the descriptor is closed before returning.
+
+    ``populate``: pre-fault the pages now (True), or as they are touched (False); default
+    (None): for files up to :data:`POPULATE_LIMIT` bytes.
 
     Raises ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` naming the path,
     and ``OSError`` for anything that is not a regular file (a FIFO is never opened for
@@ -218,7 +221,9 @@ def map_file(path: str | os.PathLike) -> MappedFile:
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a .gtok file", path)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
-        return MappedFile(fd, st.st_size, path, st.st_size <= POPULATE_LIMIT)
+        if populate is None:
+            populate = st.st_size <= POPULATE_LIMIT
+        return MappedFile(fd, st.st_size, path, bool(populate))
     finally:
         os.close(fd)
 

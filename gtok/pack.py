@@ -148,10 +148,13 @@ class GtokPack:
 
     # ------------------------------------------------------------------ views
 
-    def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
+    def _live(self) -> MappedFile:
         if self._mapping is None:
             raise ValueError(f"{self.path}: the pack is closed")
-        return np.frombuffer(memoryview(self._mapping), dtype=dtype, count=count,
+        return self._mapping
+
+    def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
+        return np.frombuffer(memoryview(self._live()), dtype=dtype, count=count,
                              offset=offset)
 
     def _offset_array(self) -> np.ndarray:
@@ -200,14 +203,21 @@ class GtokPack:
         if self._names is None:
             off, size = self._sections[0], self._sections[1]
             n = self.n_docs
-            raw = bytes(memoryview(self._mapping)[off:off + size])
+            if size < (n + 1) * 8:
+                raise CorruptIndexError(self.path, f"names section is {size} bytes, too small "
+                                                   f"for the offsets of {n} names")
+            raw = bytes(memoryview(self._live())[off:off + size])
             ends = np.frombuffer(raw, dtype="<u8", count=n + 1)
             text = raw[(n + 1) * 8:]
             bounds = ends.tolist()
             if bounds[0] != 0 or bounds[-1] != len(text) or any(
                     a > b for a, b in zip(bounds, bounds[1:])):
                 raise CorruptIndexError(self.path, "document name offsets are inconsistent")
-            self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+            try:
+                self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+            except UnicodeDecodeError as exc:
+                raise PackFormatError(self.path, f"a document name is not valid UTF-8 "
+                                                 f"({exc.reason}): corrupt") from None
         return list(self._names)
 
     @property
@@ -218,7 +228,7 @@ class GtokPack:
         if self._metadata is None:
             off, size = self._sections[2], self._sections[3]
             try:
-                self._metadata = json.loads(bytes(memoryview(self._mapping)[off:off + size]))
+                self._metadata = json.loads(bytes(memoryview(self._live())[off:off + size]))
             except ValueError as exc:
                 raise PackFormatError(self.path, f"metadata is not valid JSON ({exc})") from None
         return dict(self._metadata)
@@ -235,9 +245,10 @@ class GtokPack:
         Raises :class:`~gtok.errors.ChecksumError` or
         :class:`~gtok.errors.CorruptIndexError`.
         """
-        mv = memoryview(self._mapping)
+        mapping = self._live()
+        mv = memoryview(mapping)
         try:
-            crc = zlib.crc32(mv[HEADER.size:self._mapping.size - TRAILER.size])
+            crc = zlib.crc32(mv[HEADER.size:mapping.size - TRAILER.size])
         finally:
             mv.release()
         if crc != self._payload_crc:
@@ -456,9 +467,13 @@ def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
     with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
                     names=names is not None) as w:
         for i, doc in enumerate(docs):
+            if names is not None and i >= len(names):
+                raise ValueError(f"{len(names)} names for more documents than that; "
+                                 "nothing was written")
             w.add(doc, None if names is None else names[i])
         if names is not None and len(names) != len(w):
-            raise ValueError(f"{len(names)} names for {len(w)} documents")
+            raise ValueError(f"{len(names)} names for {len(w)} documents; nothing was "
+                             "written")
 
 
 def _creator() -> str:

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example", "gtok.pack", "gtok.collate",
+MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
+           "gtok.pack", "gtok.collate", "gtok.dataset",
            "gtok._atomic", "gtok._chromtable", "gtok.errors"]
 
 

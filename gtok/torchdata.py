@@ -1,0 +1,187 @@
+"""PyTorch helpers: a resumable distributed sampler, a sharded iterable dataset, tensors.
+
+Importing this module does not import torch; :class:`GtokSampler` and
+:class:`GtokIterableDataset` import it when first used (an ``ImportError`` that says how
+to install it if it is missing). :func:`rank_indices`, the order both of them use, needs
+only NumPy (for JAX or plain loops).
+
+Map-style training (a :class:`~gtok.GtokDataset` and a sampler)::
+
+    from torch.utils.data import DataLoader
+    from gtok import GtokDataset
+    from gtok.torchdata import GtokSampler
+
+    ds = GtokDataset("tokens/", tokenizer=tok)          # folder, manifest, packs...
+    sampler = GtokSampler(ds, shuffle=True, seed=0)     # rank/world size from torch.distributed
+    loader = DataLoader(ds, batch_size=32, sampler=sampler, num_workers=4,
+                        collate_fn=collate)             # e.g. gtok.collate.PadCollator(...)
+    for epoch in range(start_epoch, n_epochs):
+        sampler.set_epoch(epoch)                        # also sets ds.set_epoch(epoch)
+        for step, batch in enumerate(loader):
+            ...
+            if step % 1000 == 999:                      # checkpoint mid-epoch
+                state = sampler.state_dict(consumed=(step + 1) * 32)
+
+    # resume: build the same sampler, then
+    sampler.load_state_dict(state)                      # the next pass starts where it stopped
+
+Iterable-style training (the dataset shards itself by rank, then by worker)::
+
+    from gtok.torchdata import GtokIterableDataset
+    ids = GtokIterableDataset("tokens/", shuffle=True, seed=0, batch_size=32)
+    loader = DataLoader(ids, batch_size=32, num_workers=4, collate_fn=collate)
+    for epoch in ...:
+        ids.set_epoch(epoch)
+        for step, batch in enumerate(loader):
+            ...
+            state = ids.state_dict(consumed=(step + 1) * 32)
+
+Rules both follow (the same as ``torch.utils.data.DistributedSampler``, but with an order
+that is a pure function of ``(seed, epoch)`` through NumPy's ``SeedSequence``, so
+``seed=0, epoch=1`` and ``seed=1, epoch=0`` differ):
+
+- **Ranks.** Each of ``num_replicas`` ranks gets ``ceil(n / num_replicas)`` indices (the
+  shuffled order is padded by wrapping around to a multiple of ``num_replicas``), or
+  ``floor(n / num_replicas)`` with ``drop_last=True`` (the tail is dropped). Rank ``r``
+  takes positions ``r, r + num_replicas, ...`` of the (padded) order.
+- **Resume.** A state is ``(seed, epoch, consumed)``: ``consumed`` samples of this rank's
+  order for that epoch were used. After ``load_state_dict`` the next pass over that epoch
+  starts at sample ``consumed``; a later pass, or ``set_epoch`` with another epoch, starts
+  at 0 again. Every rank consumes the same number of samples per step, so one state (say
+  rank 0's) resumes every rank.
+- **Counting.** ``state_dict()`` counts what was yielded, which is exact only when the
+  process that calls it iterated itself (the sampler always does; the iterable dataset
+  with ``num_workers=0``). DataLoader workers prefetch, so with workers pass
+  ``state_dict(consumed=n)``, ``n`` = samples your loop took from the current pass (e.g.
+  ``(step + 1) * batch_size``); the DataLoader keeps the order, so that is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from gtok._torchdata import GtokIterableDataset, GtokSampler
+
+__all__ = ["GtokSampler", "GtokIterableDataset", "rank_indices", "samples_per_rank",
+           "to_tensor"]
+
+_LAZY = ("GtokSampler", "GtokIterableDataset")
+
+
+def __getattr__(name: str) -> Any:
+    # GtokSampler and GtokIterableDataset subclass torch classes: built on first access
+    if name in _LAZY:
+        _require_torch(f"gtok.torchdata.{name}")
+        from gtok import _torchdata
+        value = getattr(_torchdata, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gtok.torchdata' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _require_torch(what: str) -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(f"{what} needs PyTorch, which is not installed here: "
+                          "pip install torch (or pip install 'gtok[torch]')") from exc
+    return torch
+
+
+def samples_per_rank(n: int, num_replicas: int = 1, drop_last: bool = False) -> int:
+    """How many indices each rank gets in an epoch over ``n`` documents.
+
+    ``ceil(n / num_replicas)`` (the order is padded by wrapping around), or
+    ``n // num_replicas`` with ``drop_last`` (the tail is dropped).
+
+    >>> samples_per_rank(10, 3), samples_per_rank(10, 3, drop_last=True)
+    (4, 3)
+    """
+    n = _nonneg("n", n)
+    num_replicas = _nonneg("num_replicas", num_replicas)
+    if num_replicas < 1:
+        raise ValueError(f"num_replicas must be >= 1, not {num_replicas}")
+    return n // num_replicas if drop_last else math.ceil(n / num_replicas)
+
+
+def rank_indices(n: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True,
+                 num_replicas: int = 1, rank: int = 0, drop_last: bool = False) -> np.ndarray:
+    """The document indices rank ``rank`` visits in epoch ``epoch``, in order.
+
+    The full order is ``np.random.default_rng([seed, epoch]).permutation(n)`` (or
+    ``arange(n)`` without ``shuffle``), padded by wrapping around to a multiple of
+    ``num_replicas`` (or cut to one with ``drop_last``); rank ``r`` takes every
+    ``num_replicas``-th index from position ``r``. A pure function of its arguments.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, :func:`samples_per_rank` long.
+
+    Examples
+    --------
+    >>> rank_indices(5, shuffle=False, num_replicas=2, rank=1).tolist()
+    [1, 3, 0]
+    >>> a = rank_indices(8, epoch=0, seed=1); b = rank_indices(8, epoch=1, seed=1)
+    >>> sorted(a.tolist()) == sorted(b.tolist()) == list(range(8)), a.tolist() != b.tolist()
+    (True, True)
+    """
+    num_samples = samples_per_rank(n, num_replicas, drop_last)
+    rank = _nonneg("rank", rank)
+    if rank >= num_replicas:
+        raise ValueError(f"rank must be in 0..{num_replicas - 1}, not {rank}")
+    seed = _nonneg("seed", seed)
+    epoch = _nonneg("epoch", epoch)
+    if shuffle:
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+    else:
+        order = np.arange(n, dtype=np.int64)
+    total = num_samples * num_replicas
+    if total > n:  # pad by wrapping around (n > 0 here)
+        order = np.resize(order, total)
+    return order[rank:total:num_replicas].astype(np.int64, copy=False)
+
+
+def to_tensor(ids: Any, dtype: Any = None) -> "torch.Tensor":
+    """Token ids (a ``GtokDataset`` view, a list, an array) as a torch tensor.
+
+    One copy, into ``int64`` (what ``torch.nn.Embedding`` takes) or ``dtype``; the result
+    is writable and owns its memory, whatever the input (a read-only, unaligned view of a
+    mapped file included).
+
+    >>> to_tensor([3, 1, 2])
+    tensor([3, 1, 2])
+    """
+    torch = _require_torch("gtok.torchdata.to_tensor")
+    if dtype is None:
+        dtype = torch.int64
+    if isinstance(ids, torch.Tensor):
+        return ids.to(dtype=dtype, copy=True)
+    arr = np.asarray(ids)
+    if arr.dtype.kind not in "iu":
+        if arr.size:
+            raise TypeError(f"token ids must be integers, not {arr.dtype}")
+        arr = arr.astype(np.int64)
+    # astype copies into aligned, writable, native int64 memory
+    return torch.from_numpy(arr.astype(np.int64)).to(dtype=dtype)
+
+
+def _nonneg(name: str, value: Any) -> int:
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    if v < 0:
+        raise ValueError(f"{name} must be >= 0, not {v}")
+    return v
