@@ -133,9 +133,9 @@ cdef struct LastChrom:
     int32_t index
 
 
-cdef inline Py_ssize_t _fast_u32(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                                 uint32_t* out) noexcept nogil:
-    # 1 to 9 decimal digits ending at a tab or the line end: the index after them, else -1
+cdef inline Py_ssize_t _digits(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                               uint32_t* out) noexcept nogil:
+    # 1 to 9 decimal digits from i (so no overflow): the index after them, else -1
     cdef Py_ssize_t j = i
     cdef uint32_t v = 0
     cdef unsigned char d
@@ -145,7 +145,7 @@ cdef inline Py_ssize_t _fast_u32(const unsigned char* s, Py_ssize_t i, Py_ssize_
             break
         v = v * 10 + d
         i += 1
-    if i == j or i - j > 9 or (i < n and s[i] != c'\t'):
+    if i == j or i - j > 9:
         return -1
     out[0] = v
     return i
@@ -188,22 +188,7 @@ cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, Chr
     cdef int r1, r2
     cdef int32_t k
     cdef bint tabs
-    # Fast path: "chrom<TAB>digits<TAB>digits" then a tab or the end, start <= end.
-    # Anything else (spaces, long numbers, errors) takes the general path below.
-    while a0 < n and s[a0] != c'\t' and s[a0] != c' ':
-        a0 += 1
-    if 0 < a0 < n and s[a0] == c'\t':
-        e1 = _fast_u32(s, a0 + 1, n, start)
-        if e1 > 0 and e1 < n:
-            e2 = _fast_u32(s, e1 + 1, n, end)
-            if e2 > 0 and start[0] <= end[0]:
-                k = _chrom_index(s, a0, table, extra, add_chroms, last)
-                if k == -OUT_OF_MEMORY:
-                    return OUT_OF_MEMORY
-                chrom[0] = k
-                return OK
     tabs = memchr(s, c'\t', n) != NULL
-    a0 = 0
     if not tabs:
         while a0 < n and s[a0] == c' ':
             a0 += 1
@@ -251,9 +236,9 @@ cdef inline Py_ssize_t _fast_line(const unsigned char* s, Py_ssize_t n, uint32_t
     """The common line, "chrom<TAB>digits<TAB>digits" and then a newline or more fields,
     parsed in one pass. Returns the length of the line including its newline, or -1 to let
     the general path decide (comments, spaces, long numbers, errors...)."""
-    cdef Py_ssize_t i = 0, j
+    cdef Py_ssize_t i = 0
     cdef uint32_t v = 0
-    cdef unsigned char ch = s[0], d
+    cdef unsigned char ch = s[0]
     cdef const unsigned char* p
     if (ch == c'#' or ch == c't' or ch == c'b' or ch == c' ' or ch == c'\t' or ch == c'\r'
             or ch == c'\n'):
@@ -263,27 +248,11 @@ cdef inline Py_ssize_t _fast_line(const unsigned char* s, Py_ssize_t n, uint32_t
     if i >= n or s[i] != c'\t':
         return -1
     chrom_len[0] = i
-    i += 1
-    j = i
-    while i < n:
-        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
-        if d > 9:
-            break
-        v = v * 10 + d
-        i += 1
-    if i == j or i - j > 9 or i >= n or s[i] != c'\t':
+    i = _digits(s, i + 1, n, start)
+    if i < 0 or i >= n or s[i] != c'\t':
         return -1
-    start[0] = v
-    i += 1
-    j = i
-    v = 0
-    while i < n:
-        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
-        if d > 9:
-            break
-        v = v * 10 + d
-        i += 1
-    if i == j or i - j > 9 or v < start[0]:
+    i = _digits(s, i + 1, n, &v)
+    if i < 0 or v < start[0]:
         return -1
     end[0] = v
     if i >= n:

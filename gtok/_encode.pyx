@@ -47,21 +47,16 @@ def id_range(const id_t[::1] ids):
     return lo, hi
 
 
-def narrow_to_u16(const id_t[::1] ids, uint16_t[::1] out):
-    """Copy ``ids`` into ``out`` as uint16. The caller has checked the range."""
+ctypedef fused narrow_t:
+    uint16_t
+    uint32_t
+
+
+def narrow(const id_t[::1] ids, narrow_t[::1] out):
+    """Copy ``ids`` into ``out`` (uint16 or uint32). The caller has checked the range."""
     cdef Py_ssize_t i, n = ids.shape[0]
     if out.shape[0] != n:
         raise ValueError("output length differs from input length")
     with nogil:
         for i in range(n):
-            out[i] = <uint16_t>ids[i]
-
-
-def narrow_to_u32(const id_t[::1] ids, uint32_t[::1] out):
-    """Copy ``ids`` into ``out`` as uint32. The caller has checked the range."""
-    cdef Py_ssize_t i, n = ids.shape[0]
-    if out.shape[0] != n:
-        raise ValueError("output length differs from input length")
-    with nogil:
-        for i in range(n):
-            out[i] = <uint32_t>ids[i]
+            out[i] = <narrow_t>ids[i]

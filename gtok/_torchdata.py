@@ -15,7 +15,8 @@ import torch
 import torch.utils.data
 
 from gtok.dataset import GtokDataset
-from gtok.torchdata import _nonneg, rank_indices, samples_per_rank
+from gtok.dataset import _check_nonneg
+from gtok.torchdata import rank_indices, samples_per_rank
 
 __all__ = ["GtokSampler", "GtokIterableDataset"]
 
@@ -30,8 +31,8 @@ def _dist_defaults(num_replicas: int | None, rank: int | None) -> tuple[int, int
         num_replicas = dist.get_world_size() if ready else 1
     if rank is None:
         rank = dist.get_rank() if ready else 0
-    num_replicas = _nonneg("num_replicas", num_replicas)
-    rank = _nonneg("rank", rank)
+    num_replicas = _check_nonneg("num_replicas", num_replicas)
+    rank = _check_nonneg("rank", rank)
     if num_replicas < 1:
         raise ValueError(f"num_replicas must be >= 1, not {num_replicas}")
     if rank >= num_replicas:
@@ -80,7 +81,7 @@ class _Position:
         return self._offset
 
     def _set_epoch(self, epoch: int) -> None:
-        epoch = _nonneg("epoch", epoch)
+        epoch = _check_nonneg("epoch", epoch)
         if epoch != self.epoch:
             self._offset = 0
         self.epoch = epoch
@@ -93,7 +94,7 @@ class _Position:
     def _state(self, consumed: int | None) -> dict[str, Any]:
         if consumed is None:
             consumed = self._yielded
-        consumed = _nonneg("consumed", consumed)
+        consumed = _check_nonneg("consumed", consumed)
         position = self._offset + consumed
         if position > self.num_samples:
             raise ValueError(f"consumed={consumed} from a pass that started at sample "
@@ -118,7 +119,7 @@ class _Position:
                 raise ValueError(
                     f"the state was saved with {key}={state[key]!r}, this one has {key}="
                     f"{mine!r}: the order would differ, so it cannot resume exactly")
-        seed, epoch, consumed = (_nonneg(k, v) for k, v in
+        seed, epoch, consumed = (_check_nonneg(k, v) for k, v in
                                  (("seed", seed), ("epoch", epoch), ("consumed", consumed)))
         if consumed > self.num_samples:
             raise ValueError(f"consumed={consumed} is past the end of the epoch "
@@ -171,14 +172,14 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
                  num_replicas: int | None = None, rank: int | None = None,
                  drop_last: bool = False) -> None:
         if isinstance(dataset_or_len, (int, np.integer)):
-            self.n = _nonneg("dataset_or_len", dataset_or_len)
+            self.n = _check_nonneg("dataset_or_len", dataset_or_len)
             self._dataset = None
         else:
             self.n = len(dataset_or_len)
             self._dataset = dataset_or_len
         self.num_replicas, self.rank = _dist_defaults(num_replicas, rank)
         self.shuffle = bool(shuffle)
-        self.seed = _nonneg("seed", seed)
+        self.seed = _check_nonneg("seed", seed)
         self.drop_last = bool(drop_last)
         self._init_position()
 
@@ -289,7 +290,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
                  rank: int | None = None, world_size: int | None = None,
                  drop_last: bool = False, tokenizer: Any = None,
                  shuffle_regions: bool = False, batch_size: int = 1) -> None:
-        self.seed = _nonneg("seed", seed)
+        self.seed = _check_nonneg("seed", seed)
         if isinstance(source, GtokDataset):
             if tokenizer is not None or shuffle_regions:
                 raise ValueError("give tokenizer= and shuffle_regions= to the GtokDataset "
@@ -302,7 +303,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
         self.num_replicas, self.rank = _dist_defaults(world_size, rank)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.batch_size = _nonneg("batch_size", batch_size)
+        self.batch_size = _check_nonneg("batch_size", batch_size)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {self.batch_size}")
         self._init_position()

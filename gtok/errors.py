@@ -12,6 +12,7 @@ import os
 
 __all__ = [
     "GtokError",
+    "FileFormatError",
     "GtokFormatError",
     "BadMagicError",
     "UnknownFlagError",
@@ -35,13 +36,13 @@ class GtokError(Exception):
     """Base class of every gtok-specific exception."""
 
 
-class GtokFormatError(GtokError, ValueError):
-    """A ``.gtok`` file is not a valid token file.
+class FileFormatError(GtokError, ValueError):
+    """A file's content is not what it should be (the base of the two kinds below).
 
     Attributes
     ----------
     path : str
-        The file.
+        The file (``"<regions>"`` for in-memory region input).
     problem : str
         What is wrong, in words.
     """
@@ -50,6 +51,10 @@ class GtokFormatError(GtokError, ValueError):
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class GtokFormatError(FileFormatError):
+    """A ``.gtok`` file or pack is not a valid token file."""
 
 
 class BadMagicError(GtokFormatError):
@@ -148,21 +153,8 @@ class UncheckedUniverseWarning(UserWarning):
     """
 
 
-class InputFormatError(GtokError, ValueError):
-    """A region file (BED, gzip, config) cannot be read as what it claims to be.
-
-    Attributes
-    ----------
-    path : str
-        The file (``"<regions>"`` for in-memory input).
-    problem : str
-        What is wrong, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike, problem: str) -> None:
-        self.path = os.fspath(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+class InputFormatError(FileFormatError):
+    """A region file (BED, gzip, config) cannot be read as what it claims to be."""
 
 
 class BedFormatError(InputFormatError):

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from gtok._atomic import atomic_output
-from gtok._encode import id_range, narrow_to_u16, narrow_to_u32
+from gtok._encode import id_range, narrow
 from gtok._mapping import MappedFile
 from gtok.errors import (BadMagicError, ShortFileError, TrailingBytesError,
                          UnknownFlagError)
@@ -134,7 +134,7 @@ def narrow_ids(arr: np.ndarray, target: np.dtype) -> np.ndarray:
     if arr.dtype != native or arr.size == 0:
         out = np.empty(arr.shape[0], dtype=native)
         if arr.size:
-            (narrow_to_u16 if native.itemsize == 2 else narrow_to_u32)(arr, out)
+            narrow(arr, out)
         arr = out
     if sys.byteorder == "big":  # pragma: no cover - no big-endian CI machine
         arr = arr.astype(native.newbyteorder("<"))
@@ -301,7 +301,49 @@ def read_gtok(path: str | os.PathLike) -> np.ndarray:
     return _view(mapping, dtype, n, HEADER_SIZE)
 
 
-class GtokFile:
+class MappedViews:
+    """Lifetime rules shared by :class:`GtokFile` and :class:`gtok.pack.GtokPack`: an
+    object that owns a memory map (``self._mapping``) and hands out views of it."""
+
+    __slots__ = ()
+
+    def _drop_views(self) -> None:  # pragma: no cover - each subclass drops its own
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file was closed."""
+        return self._mapping is None
+
+    def close(self) -> None:
+        """Unmap the file now.
+
+        Raises ``BufferError`` if a view is still alive elsewhere (the mapping is then left
+        intact, and the file stays open). Closing twice is harmless.
+        """
+        if self._mapping is None:
+            return
+        self._drop_views()
+        self._mapping.close()
+        self._mapping = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Leaving the block releases this object's hold on the mapping. Views that escaped
+        # the block keep the pages mapped until they are garbage; that is not an error here
+        # (use close() to insist on unmapping now).
+        self._drop_views()
+        mapping, self._mapping = self._mapping, None
+        if mapping is not None and mapping.exports == 0:
+            mapping.close()
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (open_gtok, (self.path,))
+
+
+class GtokFile(MappedViews):
     """An open ``.gtok`` file: its header fields and a zero-copy view of its ids.
 
     Made by :func:`open_gtok`. Use it as a context manager or call :meth:`close`. It pickles
@@ -350,40 +392,11 @@ class GtokFile:
             self._tokens = _view(self._mapping, self.dtype, self.n_tokens, HEADER_SIZE)
         return self._tokens
 
-    @property
-    def closed(self) -> bool:
-        """Whether the file was closed."""
-        return self._mapping is None
-
     def __len__(self) -> int:
         return self.n_tokens
 
-    def close(self) -> None:
-        """Unmap the file now.
-
-        Raises ``BufferError`` if a view of the tokens is still alive elsewhere (the
-        mapping is then left intact, and the file stays open). Closing twice is harmless.
-        """
-        if self._mapping is None:
-            return
+    def _drop_views(self) -> None:
         self._tokens = None
-        self._mapping.close()
-        self._mapping = None
-
-    def __enter__(self) -> "GtokFile":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        # Leaving the block releases this object's hold on the mapping. Views that escaped
-        # the block keep the pages mapped until they are garbage; that is not an error here
-        # (use close() to insist on unmapping now).
-        self._tokens = None
-        mapping, self._mapping = self._mapping, None
-        if mapping is not None and mapping.exports == 0:
-            mapping.close()
-
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (open_gtok, (self.path,))
 
     def __repr__(self) -> str:
         state = "closed" if self._mapping is None else f"{self.n_tokens} tokens"

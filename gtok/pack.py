@@ -25,6 +25,7 @@ import numpy as np
 from gtok._atomic import AtomicFile
 from gtok._docindex import DocumentIndex
 from gtok._mapping import MappedFile
+from gtok.gtokfile import MappedViews, checked_ids, narrow_ids
 from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
                          MissingTrailerError, PackFormatError, ShortFileError)
 
@@ -53,7 +54,7 @@ def _pad(n: int) -> int:
     return (-n) % ALIGN
 
 
-class GtokPack:
+class GtokPack(MappedViews):
     """An open pack: documents as zero-copy views, names, metadata and the universe
     fingerprint. Made by :func:`gtok.open_gtok` for a pack file.
 
@@ -263,31 +264,8 @@ class GtokPack:
 
     # ------------------------------------------------------------------ lifetime
 
-    @property
-    def closed(self) -> bool:
-        return self._mapping is None
-
-    def close(self) -> None:
-        """Unmap now; ``BufferError`` while views of the pack are alive elsewhere."""
-        if self._mapping is None:
-            return
+    def _drop_views(self) -> None:
         self._tokens = self._offsets = self._bounds = None
-        self._mapping.close()
-        self._mapping = None
-
-    def __enter__(self) -> "GtokPack":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        # as GtokFile: escaped views keep the mapping until they are gone
-        self._tokens = self._offsets = self._bounds = None
-        mapping, self._mapping = self._mapping, None
-        if mapping is not None and mapping.exports == 0:
-            mapping.close()
-
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        from gtok.gtokfile import open_gtok
-        return (open_gtok, (self.path,))
 
     def __repr__(self) -> str:
         if self._mapping is None:
@@ -374,7 +352,6 @@ class PackWriter:
 
     def add(self, ids: Iterable[int], name: str | None = None) -> None:
         """Append one document (its ids) with an optional name."""
-        from gtok.gtokfile import checked_ids, narrow_ids
         if self._closed:
             raise ValueError(f"{self.path}: the pack writer is closed")
         arr, hi = checked_ids(ids)

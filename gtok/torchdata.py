@@ -59,10 +59,11 @@ that is a pure function of ``(seed, epoch)`` through NumPy's ``SeedSequence``, s
 from __future__ import annotations
 
 import math
-import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from gtok.dataset import _check_nonneg
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -108,8 +109,8 @@ def samples_per_rank(n: int, num_replicas: int = 1, drop_last: bool = False) -> 
     >>> samples_per_rank(10, 3), samples_per_rank(10, 3, drop_last=True)
     (4, 3)
     """
-    n = _nonneg("n", n)
-    num_replicas = _nonneg("num_replicas", num_replicas)
+    n = _check_nonneg("n", n)
+    num_replicas = _check_nonneg("num_replicas", num_replicas)
     if num_replicas < 1:
         raise ValueError(f"num_replicas must be >= 1, not {num_replicas}")
     return n // num_replicas if drop_last else math.ceil(n / num_replicas)
@@ -138,11 +139,11 @@ def rank_indices(n: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True,
     (True, True)
     """
     num_samples = samples_per_rank(n, num_replicas, drop_last)
-    rank = _nonneg("rank", rank)
+    rank = _check_nonneg("rank", rank)
     if rank >= num_replicas:
         raise ValueError(f"rank must be in 0..{num_replicas - 1}, not {rank}")
-    seed = _nonneg("seed", seed)
-    epoch = _nonneg("epoch", epoch)
+    seed = _check_nonneg("seed", seed)
+    epoch = _check_nonneg("epoch", epoch)
     if shuffle:
         order = np.random.default_rng([seed, epoch]).permutation(n)
     else:
@@ -177,11 +178,3 @@ def to_tensor(ids: Any, dtype: Any = None) -> "torch.Tensor":
     return torch.from_numpy(arr.astype(np.int64)).to(dtype=dtype)
 
 
-def _nonneg(name: str, value: Any) -> int:
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, not {v}")
-    return v
