@@ -427,13 +427,14 @@ def test_works_in_forked_and_spawned_processes(tmp_path: Path, method: str) -> N
         assert pool.apply(_child_sums, (ds,)) == want
 
 
-def test_import_does_not_import_torch() -> None:
+def test_import_does_not_import_torch(tmp_path) -> None:
+    # run outside the repository root: `python -c` puts the working folder on sys.path
     code = ("import sys, gtok, gtok.dataset, gtok.torchdata; "
             "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
 
-def test_torchdata_without_torch_says_how_to_install() -> None:
+def test_torchdata_without_torch_says_how_to_install(tmp_path) -> None:
     code = "\n".join([
         "import sys; sys.modules['torch'] = None  # as if torch were not installed",
         "import gtok.torchdata as td",
@@ -449,7 +450,7 @@ def test_torchdata_without_torch_says_how_to_install() -> None:
         "    print(exc)",
     ])
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True).stdout.splitlines()
+                         text=True, cwd=tmp_path).stdout.splitlines()
     assert out[0] == "[1, 3]"
     assert len(out) == 4
     for line, name in zip(out[1:], ("GtokSampler", "GtokIterableDataset", "to_tensor")):
