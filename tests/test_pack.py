@@ -364,7 +364,7 @@ def test_every_header_byte_flip_is_caught(tmp_path: Path, dtype: str) -> None:
     good = _sample_pack(tmp_path, dtype).read_bytes()
     bad_path = tmp_path / "bad.gtok"
     for pos in range(HEADER.size):
-        for mask in (0xFF,):
+        for mask in (0xFF, *(1 << b for b in range(8))):
             raw = bytearray(good)
             raw[pos] ^= mask
             bad_path.write_bytes(bytes(raw))
@@ -372,6 +372,29 @@ def test_every_header_byte_flip_is_caught(tmp_path: Path, dtype: str) -> None:
                 _expect_typed(bad_path)
             except BaseException as exc:
                 raise AssertionError(f"header byte {pos} ^ 0x{mask:02x}: {exc!r}") from exc
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32"])
+def test_pack_flag_without_its_high_bit_is_not_a_token_stream(tmp_path: Path,
+                                                              dtype: str) -> None:
+    """0x81/0x82 are one bit away from the v1 flags 0x01/0x02; a v1 file has no CRC, so
+    the reader must recognise the damaged pack rather than return its bytes as ids."""
+    path = _sample_pack(tmp_path, dtype)
+    raw = bytearray(path.read_bytes())
+    raw[4] &= 0x7F
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ChecksumError, match="flag byte 0x0[12] is damaged") as info:
+        read_gtok(path)
+    _check_typed(info.value, path)
+    with pytest.raises(ChecksumError):
+        GtokDataset(path)[0]
+    # a genuine v1 file of the same size that ends with the same 8 bytes (but whose
+    # header bytes are ids, not a pack header) is still a token stream
+    raw[5:64] = bytes(range(1, 60))
+    ids = np.frombuffer(bytes(raw[5:]), dtype=np.dtype(dtype).newbyteorder("<"))
+    write_gtok(path, ids)
+    assert path.read_bytes().endswith(b"GTOKPACK")
+    assert read_gtok(path).tolist() == ids.tolist()
 
 
 def test_every_proper_prefix_is_refused(tmp_path: Path) -> None:
