@@ -54,7 +54,7 @@ def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
             raise ValueError(f"document {i} has shape {arr.shape}; documents are 1-D")
         if arr.dtype.kind not in "iu" and arr.size:
             raise TypeError(f"document {i} holds {arr.dtype}, not integer ids")
-        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63:
+        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() >= 2**63:
             raise OverflowError(f"document {i} holds ids beyond int64")
         docs[i] = np.ascontiguousarray(arr, dtype=np.int64)
     if np.any(kinds < 0):

@@ -303,6 +303,17 @@ def test_errors() -> None:
         PadCollator(0, return_tensors="tf")
 
 
+def test_uint64_ids_beyond_int64_are_refused() -> None:
+    """2**63 is the first uint64 that int64 cannot hold (it used to wrap to -2**63)."""
+    for fn in (lambda d: pad_batch(d, 0), lambda d: flat_batch(d)):
+        for bad in (2**63, 2**64 - 1):
+            with pytest.raises(OverflowError, match="document 1 holds ids beyond int64"):
+                fn([[1], np.array([5, bad], dtype=np.uint64)])
+    top = np.array([2**63 - 1], dtype=np.uint64)
+    assert pad_batch([top], 0).input_ids.tolist() == [[2**63 - 1]]
+    assert flat_batch([[2**63 - 1]]).input_ids.tolist() == [2**63 - 1]
+
+
 # ------------------------------------------------------------------------ PadCollator
 
 DOCS = [np.array([5, 6, 7, 8], np.uint16), np.array([9], np.uint16), np.array([], np.uint16),
