@@ -314,6 +314,35 @@ def test_uint64_ids_beyond_int64_are_refused() -> None:
     assert flat_batch([[2**63 - 1]]).input_ids.tolist() == [2**63 - 1]
 
 
+def test_ids_beyond_int32_are_refused_for_an_int32_batch() -> None:
+    """uint32 and int64 ids that int32 cannot hold raise, naming the document, instead of
+    wrapping to other (negative) ids."""
+    from gtok._collate import classify
+    from gtok.collate import _KIND_I64, _KIND_U32
+    kinds, _ = classify([np.zeros(1, np.uint32), np.zeros(1, np.int64)])
+    assert kinds.tolist() == [_KIND_U32, _KIND_I64]
+    fns = (lambda d, **kw: pad_batch(d, 0, dtype=np.int32, **kw),
+           lambda d, **kw: flat_batch(d, dtype=np.int32, **kw))
+    bad_docs = [np.array([1, 2**31], np.uint32), np.array([2**32 - 1], np.uint32),
+                np.array([5, 2**31], np.int64), np.array([-2**31 - 1], np.int64),
+                [1, 2**40], np.array([2**31], ">u4"), np.array([2**31, 0], np.uint64),
+                np.array([0, 0, 2**31, 0], np.uint32)[::2]]
+    for fn in fns:
+        for bad in bad_docs:
+            with pytest.raises(OverflowError, match="document 1 holds id .* int32"):
+                fn([[1], bad])
+            with pytest.raises(OverflowError):  # even where truncation would drop it
+                fn([bad], max_len=1)
+    edge = [np.array([2**31 - 1], np.uint32), np.array([-2**31, 2**31 - 1], np.int64)]
+    assert flat_batch(edge, dtype=np.int32).input_ids.tolist() == [2**31 - 1, -2**31,
+                                                                  2**31 - 1]
+    b = pad_batch([np.array([2**31 - 1], np.uint32), np.array([-2**31], np.int64)], 0,
+                  dtype=np.int32)
+    assert b.input_ids.tolist() == [[2**31 - 1], [-2**31]]
+    for bad in bad_docs:  # an int64 batch holds them all
+        assert pad_batch([bad], 0).input_ids.tolist() == [np.asarray(bad).tolist()]
+
+
 # ------------------------------------------------------------------------ PadCollator
 
 DOCS = [np.array([5, 6, 7, 8], np.uint16), np.array([9], np.uint16), np.array([], np.uint16),
