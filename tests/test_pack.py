@@ -334,6 +334,23 @@ def test_failed_rewrite_keeps_the_existing_pack(tmp_path: Path) -> None:
     assert view.tolist() == [1, 2]
 
 
+def test_metadata_that_is_not_strict_json_writes_nothing(tmp_path: Path) -> None:
+    """The metadata block is JSON for any reader: no sets, no NaN or Infinity tokens
+    (Python's json writes those by default); a failure at close leaves nothing."""
+    path = tmp_path / "p.gtok"
+    write_pack(path, [[1]], metadata={"old": True})
+    before = path.read_bytes()
+    for bad in ({"x": {1}}, {"x": float("nan")}, {"x": [float("inf")]}):
+        with pytest.raises((TypeError, ValueError)):
+            write_pack(path, [[2]], metadata=bad)
+        w = PackWriter(path)
+        w.add([3])
+        w.metadata["late"] = bad
+        with pytest.raises((TypeError, ValueError)):
+            w.close()
+    assert _files(tmp_path) == ["p.gtok"] and path.read_bytes() == before
+
+
 # ------------------------------------------------------------------------ damage
 
 
