@@ -15,10 +15,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from gtok._collate import classify, fill
+from gtok._encode import id_range
 
 __all__ = ["pad_batch", "flat_batch", "PadCollator", "PaddedBatch", "FlatBatch", "TRUNCATIONS"]
 
 TRUNCATIONS = ("head", "random_window", "random_subset")
+# element kinds of gtok._collate.classify whose ids may not fit an int32 batch
+_KIND_U32, _KIND_I64 = 1, 3
+_I32 = np.iinfo(np.int32)
 
 
 @dataclass
@@ -39,9 +43,16 @@ class FlatBatch:
     cu_seqlens: np.ndarray
 
 
+def _output_dtype(dtype: Any) -> np.dtype:
+    out = np.dtype(dtype)
+    if out not in (np.dtype(np.int32), np.dtype(np.int64)):
+        raise TypeError(f"dtype must be int32 or int64, not {out}")
+    return out
+
+
 def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
-             rng: np.random.Generator | int | None) -> tuple[list, np.ndarray, np.ndarray,
-                                                              np.ndarray, int]:
+             rng: np.random.Generator | int | None,
+             out_dtype: np.dtype) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, int]:
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
     if max_len is not None and max_len < 0:
@@ -54,11 +65,18 @@ def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
             raise ValueError(f"document {i} has shape {arr.shape}; documents are 1-D")
         if arr.dtype.kind not in "iu" and arr.size:
             raise TypeError(f"document {i} holds {arr.dtype}, not integer ids")
-        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63:
+        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() >= 2**63:
             raise OverflowError(f"document {i} holds ids beyond int64")
         docs[i] = np.ascontiguousarray(arr, dtype=np.int64)
     if np.any(kinds < 0):
         kinds, n = classify(docs)
+    if out_dtype.itemsize == 4:  # uint32 and int64 ids may not fit: refuse, never wrap
+        for i in np.flatnonzero((kinds == _KIND_U32) | (kinds == _KIND_I64)).tolist():
+            lo, hi = id_range(docs[i])
+            if lo < _I32.min or hi > _I32.max:
+                bad = int(lo) if lo < _I32.min else int(hi)
+                raise OverflowError(f"document {i} holds id {bad}, which does not fit an "
+                                    "int32 batch (use dtype=np.int64)")
     take = n if max_len is None else np.minimum(n, max_len)
     if truncation == "head" or not np.any(take < n):
         seeds = np.zeros(len(docs), dtype=np.uint64)
@@ -86,7 +104,8 @@ def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
     rng : numpy Generator or int seed, optional
         Randomness for the random truncations.
     dtype : int32 or int64
-        Output id type (int64 for ``torch.nn.Embedding``).
+        Output id type (int64 for ``torch.nn.Embedding``). A document id that the type
+        cannot hold raises ``OverflowError`` (never wraps).
     pad_to : int, optional
         Width L (at least the longest truncated document); default: the longest.
 
@@ -98,15 +117,13 @@ def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
     >>> b.input_ids.tolist(), b.attention_mask.tolist(), b.lengths.tolist()
     ([[5, 6, 7], [9, 0, 0]], [[True, True, True], [True, False, False]], [3, 1])
     """
-    arrays, kinds, take, seeds, mode = _prepare(docs, max_len, truncation, rng)
+    out_dtype = _output_dtype(dtype)
+    arrays, kinds, take, seeds, mode = _prepare(docs, max_len, truncation, rng, out_dtype)
     width = int(take.max()) if take.size else 0
     if pad_to is not None:
         if pad_to < width:
             raise ValueError(f"pad_to={pad_to} is shorter than the longest document ({width})")
         width = pad_to
-    out_dtype = np.dtype(dtype)
-    if out_dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
-        raise TypeError(f"dtype must be int32 or int64, not {out_dtype}")
     info = np.iinfo(out_dtype)
     if not info.min <= pad_id <= info.max:
         raise OverflowError(f"pad_id {pad_id} does not fit {out_dtype}")
@@ -126,12 +143,11 @@ def flat_batch(docs: Sequence[Any], *, max_len: int | None = None, truncation: s
     >>> b.input_ids.tolist(), b.cu_seqlens.tolist()
     ([1, 2, 4], [0, 2, 3])
     """
-    arrays, kinds, take, seeds, mode = _prepare(docs, max_len, truncation, rng)
+    out_dtype = _output_dtype(dtype)
+    arrays, kinds, take, seeds, mode = _prepare(docs, max_len, truncation, rng, out_dtype)
     cu = np.zeros(len(arrays) + 1, dtype=np.int64)
     np.cumsum(take, out=cu[1:])
-    out = np.empty(int(cu[-1]), dtype=np.dtype(dtype))
-    if out.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
-        raise TypeError(f"dtype must be int32 or int64, not {out.dtype}")
+    out = np.empty(int(cu[-1]), dtype=out_dtype)
     fill(arrays, kinds, take, seeds, mode, out, 0, None, cu)
     return FlatBatch(out, cu)
 

@@ -18,6 +18,7 @@ import errno
 import os
 import stat
 import sys
+import zlib
 from typing import Any, Iterable
 
 import numpy as np
@@ -245,12 +246,40 @@ def _check_v1(mapping: MappedFile) -> tuple[np.dtype, int]:
         raise UnknownFlagError(path, f"unknown width flag 0x{flag:02x} (expected 0x01 for "
                                      "uint16 ids, 0x02 for uint32 ids, or 0x81/0x82 for a "
                                      "pack)")
+    _refuse_damaged_pack(mapping, flag)
     payload = size - HEADER_SIZE
     if payload % dtype.itemsize:
         raise TrailingBytesError(
             path, f"{payload} data bytes is not a whole number of {dtype.itemsize}-byte ids "
             f"({payload % dtype.itemsize} trailing byte(s)): the file is truncated or corrupt")
     return dtype, payload // dtype.itemsize
+
+
+def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
+    """Raise ``ChecksumError`` for a pack whose flag byte lost its high bit.
+
+    Flags 0x81/0x82 differ from the version-1 flags 0x01/0x02 by one bit, and a version-1
+    file has no checksum, so one flipped bit would otherwise turn a damaged pack into a
+    token stream of header, index and trailer bytes, read without an error. A file that
+    ends with the pack end marker and whose first 60 bytes, with the pack flag put back,
+    match the header CRC32 is such a pack (a gtars file matches both by chance with
+    probability below 2**-90).
+    """
+    from gtok.pack import END_MARKER, HEADER, TRAILER
+    size = mapping.size
+    if size < HEADER.size + TRAILER.size:
+        return
+    with memoryview(mapping) as mv:
+        if bytes(mv[size - len(END_MARKER):]) != END_MARKER:
+            return
+    head = mapping.header(HEADER.size)
+    restored = head[:4] + bytes((flag | 0x80,)) + head[5:60]
+    if zlib.crc32(restored) == int.from_bytes(head[60:64], "little"):
+        from gtok.errors import ChecksumError
+        raise ChecksumError(mapping.path, f"flag byte 0x{flag:02x} is damaged: the file is a "
+                                          f"pack (its header CRC32 matches flag "
+                                          f"0x{flag | 0x80:02x} and it ends with the pack end "
+                                          "marker), not a version-1 token stream")
 
 
 def _view(mapping: MappedFile, dtype: np.dtype, count: int, offset: int) -> np.ndarray:

@@ -397,7 +397,8 @@ class PackWriter:
                 names_offset, names_size = pos, len(block)
                 self._write(block)
                 pos += len(block)
-            meta = json.dumps(self.metadata, sort_keys=True).encode()
+            # strict JSON (no NaN/Infinity tokens), so any JSON reader can read it
+            meta = json.dumps(self.metadata, sort_keys=True, allow_nan=False).encode()
             meta_offset, meta_size = pos, len(meta)
             self._write(meta)
             pos += len(meta)
