@@ -115,6 +115,9 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"gtok tokenize: {exc}", file=sys.stderr)
         return EXIT_FAILED if isinstance(exc, GtokError) else EXIT_USAGE
+    except OSError as exc:  # the output folder is a file, not writable, the disk is full...
+        print(f"gtok tokenize: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if progress is not None:
         progress.close()
     if not args.quiet:
