@@ -496,7 +496,15 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 if record(i, outcome):
                     stop = True
     finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        _WORKER_TOKENIZER = saved
+        try:
+            for fut in pending:
+                fut.cancel()
+            # workers finish the file they are on (and any already handed to them)
+            pool.shutdown(wait=True, cancel_futures=True)
+            # those outputs are complete: record them (after Ctrl-C or fail_fast) rather
+            # than call them pending while their .gtok file is there
+            for fut, i in pending.items():
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    record(i, fut.result())
+        finally:
+            _WORKER_TOKENIZER = saved

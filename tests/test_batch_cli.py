@@ -403,7 +403,6 @@ def test_bad_inputs_are_reported_and_the_rest_completes(tok, with_bad, tmp_path,
     assert hidden_leftovers(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: results of files finished after the stop are not recorded")
 def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     # inputs are sorted by path: bad_line.bed comes before every good*.bed
     summary = pretokenize(tok, [str(with_bad["src"])], tmp_path / "o1", jobs=1, fail_fast=True)

@@ -185,7 +185,6 @@ def test_killed_worker_mid_run(workload, tmp_path):
     _resume_and_check(workload, out, m)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: files finished after Ctrl-C are not recorded")
 @pytest.mark.parametrize("target", ["group", "parent"])
 def test_ctrl_c_mid_run(workload, tmp_path, target):
     """Ctrl-C in a terminal signals the whole process group; ``kill -INT`` the parent."""
@@ -267,7 +266,6 @@ def _two_blocked_workers(p: subprocess.Popen) -> list[int]:
     return workers(p.pid)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: files finished after Ctrl-C are not recorded")
 def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "out"
