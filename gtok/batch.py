@@ -490,7 +490,8 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 except cf.process.BrokenProcessPool:
                     # a worker was killed: its output was never renamed into place; this
                     # input and the rest stay pending for a rerun with resume
-                    results[i].error = "a worker process died; rerun with --resume"
+                    results[i].error = ("a worker process died (killed by a signal, or by "
+                                        "the out-of-memory killer); rerun with --resume")
                     stop = True
                     continue
                 if record(i, outcome):

@@ -125,6 +125,9 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
               f"{summary.n_failed} failed, {summary.n_pending} not done; "
               f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
               f"manifest {summary.manifest}", file=stream)
+    died = [r for r in summary.results if r.status == "pending" and r.error]
+    if died:  # a worker was killed (by a signal, or the out-of-memory killer)
+        print(f"gtok: {died[0].error}", file=stream)
     if summary.interrupted:
         print("gtok: interrupted; rerun with --resume to finish", file=stream)
         return EXIT_INTERRUPTED

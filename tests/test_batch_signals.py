@@ -161,7 +161,6 @@ def _resume_and_check(workload: dict, out: Path, first: dict) -> None:
     assert hidden_leftovers(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a dead worker is not reported")
 def test_killed_worker_mid_run(workload, tmp_path):
     out = tmp_path / "out"
     p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
