@@ -146,14 +146,18 @@ def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
     """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
 
     Raises ``FileNotFoundError`` for an input that names nothing (a missing file, or a
-    pattern or folder that matches no region file), so typos surface before any work.
+    pattern or folder that matches no region file), so typos surface before any work. A
+    missing file *listed in* ``from_file`` is kept instead: such lists are made by other
+    programs, often for thousands of files, and the file fails on its own (it is reported
+    in the manifest) without stopping the rest.
     """
     found: list[tuple[str, str]] = []
-    items = list(inputs)
+    items = [(item, False) for item in inputs]
     if from_file is not None:
         with open(from_file, encoding="utf-8") as f:
-            items += [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    for item in items:
+            items += [(line.strip(), True) for line in f
+                      if line.strip() and not line.startswith("#")]
+    for item, listed in items:
         if os.path.isdir(item):
             matches = []
             for folder, dirs, files in os.walk(item, followlinks=True):
@@ -172,7 +176,7 @@ def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
             found += [(m, root) for m in matches]
         else:
             # a named file is taken whatever its name; a missing one fails here
-            if not os.path.exists(item):
+            if not listed and not os.path.exists(item):
                 raise FileNotFoundError(f"{item}: no such file or folder")
             found.append((item, os.path.dirname(item) or "."))
     found.sort(key=lambda pair: pair[0])

@@ -367,7 +367,6 @@ def with_bad(tmp_path: Path) -> dict[str, Path]:
     return {"src": src, "good": good, "malformed": malformed, "truncated": trunc}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a missing file in --from-file stops the whole run")
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_bad_inputs_are_reported_and_the_rest_completes(tok, with_bad, tmp_path, jobs):
     listing = tmp_path / "list.txt"
