@@ -282,13 +282,26 @@ def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
             and out.st_mtime_ns >= inp.st_mtime_ns)
 
 
-def _remove_stale_temporaries(out_dir: str) -> None:
-    # Temporary files of a run that was killed (never visible as .gtok files).
-    for folder, _dirs, files in os.walk(out_dir):
-        for name in files:
-            if name.startswith(".") and name.endswith(".tmp") and ".gtok." in name:
+def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
+    """Remove the temporary files a killed earlier run left for these outputs (hidden
+    ``.NAME.gtok.<12 hex>.tmp`` next to each; never visible as ``.gtok`` files).
+
+    Only this run's outputs: the temporaries of other outputs in the folder may belong to
+    another shard writing there right now.
+    """
+    by_folder: dict[str, set[str]] = {}
+    for out in outputs:
+        by_folder.setdefault(os.path.dirname(out) or ".", set()).add(os.path.basename(out))
+    for folder, names in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if (entry.startswith(".") and entry.endswith(".tmp")
+                    and entry[1:-4].rpartition(".")[0] in names):
                 try:
-                    os.unlink(os.path.join(folder, name))
+                    os.unlink(os.path.join(folder, entry))
                 except OSError:
                     pass
 
@@ -397,7 +410,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         plan = plan[shard[0] - 1::shard[1]]
     tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
     os.makedirs(out_dir, exist_ok=True)
-    _remove_stale_temporaries(out_dir)
+    _remove_stale_temporaries(out for _, out in plan)
 
     from gtok import __version__
     header = {

@@ -556,7 +556,6 @@ def test_resume_without_a_manifest_or_with_a_broken_one(tok, mixed, tmp_path):
     assert load_manifest(out / "gtok-manifest.json")["counts"]["ok"] == len(MIXED_OUTPUTS)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a run deletes the temporaries of concurrent shards")
 def test_stale_temporaries_are_removed_but_not_other_shards(tok, tmp_path):
     src = tmp_path / "src"
     for k in range(4):
