@@ -15,9 +15,10 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   with its error and the batch goes on (or stops, with ``fail_fast``).
 - **Manifest**: ``gtok-manifest.json`` in the output folder (``gtok-manifest.K-of-N.json``
   for shard K of N) records the gtok version, the universe path and fingerprint, the vocab
-  size, the settings and, per input, path, size, regions, tokens, regions on unknown
-  chromosomes, output, status and error. It is rewritten atomically every few seconds and
-  at the end, so it is always valid JSON.
+  size, the settings and, per input, path (absolute), size, regions, tokens, regions on
+  unknown chromosomes, output (relative to the manifest's folder, so the folder can move),
+  status and error. It is rewritten atomically every few seconds and at the end, so it is
+  always valid JSON.
 - **Resume**: an input is skipped when a manifest in the output folder records it as done
   with the same universe fingerprint and settings, and its output still has the recorded
   size and is newer than the input.
@@ -222,6 +223,10 @@ def plan_outputs(found: Sequence[tuple[str, str]], out_dir: str) -> list[tuple[s
 # --------------------------------------------------------------------------- manifests
 
 
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else path
+
+
 def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
     if shard is None or shard[1] == 1:
         return os.path.join(out_dir, MANIFEST_NAME)
@@ -249,26 +254,40 @@ def read_manifests(out_dir: str) -> list[dict]:
     return manifests
 
 
-def _write_manifest(path: str, header: dict, results: Sequence[FileResult]) -> None:
+def _write_manifest(path: str, header: dict, results: Sequence[FileResult],
+                    names: Sequence[tuple[str, str]]) -> None:
+    """Write the manifest; ``names`` holds each result's (absolute input, output relative
+    to the manifest's folder), the forms the manifest records."""
     doc = dict(header)
     doc["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     doc["counts"] = {s: sum(r.status == s for r in results)
                      for s in ("ok", "skipped", "error", "pending")}
-    doc["files"] = [asdict(r) for r in results]
+    files = []
+    for r, (input_path, output_name) in zip(results, names):
+        entry = asdict(r)
+        entry["input"], entry["output"] = input_path, output_name
+        files.append(entry)
+    doc["files"] = files
     with atomic_output(path) as f:
         f.write(json.dumps(doc, indent=1).encode())
         f.write(b"\n")
 
 
+def entry_output(manifest: dict, entry: dict) -> str:
+    """The path of a manifest entry's output (recorded relative to the manifest's folder)."""
+    return os.path.join(os.path.dirname(manifest["_path"]), entry["output"])
+
+
 def _previous_entries(out_dir: str, fingerprint: str, settings: dict) -> dict[str, dict]:
-    """Done entries of earlier runs with the same universe and settings, by output path."""
+    """Done entries of earlier runs with the same universe and settings, by absolute output
+    path."""
     done: dict[str, dict] = {}
     for m in read_manifests(out_dir):
         if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
             continue
         for entry in m.get("files", []):
             if entry.get("status") in ("ok", "skipped"):
-                done[os.path.abspath(entry["output"])] = entry
+                done[os.path.abspath(entry_output(m, entry))] = entry
     return done
 
 
@@ -416,7 +435,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     header = {
         "format": MANIFEST_FORMAT,
         "gtok_version": __version__,
-        "universe": {"path": tok.universe.source, "fingerprint": tok.fingerprint,
+        "universe": {"path": _absolute(tok.universe.source), "fingerprint": tok.fingerprint,
                      "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions},
         "settings": dict(options),
         "shard": list(shard) if shard else None,
@@ -425,11 +444,14 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     mpath = manifest_path(out_dir, shard)
     previous = _previous_entries(out_dir, tok.fingerprint, options) if resume else {}
     results: list[FileResult] = []
+    names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
     for path, out in plan:
         r = FileResult(input=path, output=out)
+        input_path = os.path.abspath(path)
+        names.append((input_path, os.path.relpath(out, out_dir)))
         entry = previous.get(os.path.abspath(out))
-        if entry is not None and os.path.abspath(entry["input"]) == os.path.abspath(path) \
+        if entry is not None and os.path.abspath(entry["input"]) == input_path \
                 and _still_complete(entry, path, out):
             for key in ("input_size", "regions", "tokens", "unknown_chrom_regions",
                         "skipped_lines", "output_size"):
@@ -440,7 +462,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         results.append(r)
 
     summary = BatchSummary(results, mpath, tok.fingerprint)
-    _write_manifest(mpath, header, results)
+    _write_manifest(mpath, header, results, names)
     done = len(results) - len(todo)
     last_save = time.monotonic()
 
@@ -453,7 +475,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         if progress is not None:
             progress(r, done, len(results))
         if time.monotonic() - last_save > _SAVE_EVERY:
-            _write_manifest(mpath, header, results)
+            _write_manifest(mpath, header, results, names)
             last_save = time.monotonic()
         return r.status == "error" and fail_fast
 
@@ -473,7 +495,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
-        _write_manifest(mpath, header, results)
+        _write_manifest(mpath, header, results, names)
     return summary
 
 

@@ -16,7 +16,7 @@ from typing import Sequence, TextIO
 import numpy as np
 
 from gtok import __version__
-from gtok.batch import FileResult, pretokenize, read_manifests
+from gtok.batch import FileResult, entry_output, pretokenize, read_manifests
 from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
 
@@ -208,9 +208,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                     if entry.get("status") not in ("ok", "skipped"):
                         problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
                                         f"{': ' + entry['error'] if entry.get('error') else ''})")
-                    elif not os.path.exists(entry.get("output", "")):
-                        problems.append(f"{entry.get('output')}: listed in the manifest but "
-                                        "missing")
+                    elif not os.path.exists(entry_output(m, entry)):
+                        problems.append(f"{entry_output(m, entry)}: listed in the manifest "
+                                        "but missing")
             for folder, dirs, names in os.walk(target):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 files += [os.path.join(folder, n) for n in sorted(names)

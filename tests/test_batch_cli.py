@@ -601,6 +601,8 @@ def test_manifest_fields(universe, tok, with_bad, tmp_path):
     assert [e["input"] for e in m["files"]] == sorted(e["input"] for e in m["files"])
     for e in m["files"]:
         assert set(e) == keys
+        assert os.path.isabs(e["input"]) and not os.path.isabs(e["output"])
+        assert e["output"] == Path(e["input"]).name.split(".")[0] + ".gtok"
         assert e["input_size"] == os.path.getsize(e["input"])
         if e["status"] == "ok":
             res = tok.tokenize(e["input"])
@@ -621,7 +623,6 @@ def test_manifest_fields(universe, tok, with_bad, tmp_path):
     assert "ok=6" in repr(s) and "failed=2" in repr(s)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: manifest paths are relative to the first run's working folder")
 def test_manifest_paths_work_from_another_folder(universe, mixed, tmp_path, monkeypatch):
     """Relative paths on the command line: verify and resume from elsewhere still work."""
     monkeypatch.chdir(tmp_path)
@@ -630,5 +631,8 @@ def test_manifest_paths_work_from_another_folder(universe, mixed, tmp_path, monk
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert cli("verify", tmp_path / "tokens", "-u", universe, "-q") == 0
+    m = load_manifest(tmp_path / "tokens" / "gtok-manifest.json")
+    assert m["universe"]["path"] == str(universe)
+    assert {e["input"] for e in m["files"]} == {str(p) for p in mixed_pairs(mixed).values()}
     s = pretokenize(str(universe), [str(mixed)], tmp_path / "tokens", resume=True, jobs=1)
     assert s.n_skipped == len(MIXED_OUTPUTS)
