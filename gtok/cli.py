@@ -16,7 +16,7 @@ from typing import Sequence, TextIO
 import numpy as np
 
 from gtok import __version__
-from gtok.batch import FileResult, entry_output, pretokenize, read_manifests
+from gtok.batch import FileResult, entry_output, manifest_path, pretokenize, read_manifests
 from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
 
@@ -199,6 +199,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             if not manifests:
                 problems.append(f"{target}: no gtok manifest (cannot check which universe made "
                                 "these files)")
+            shards: dict[int, set[int]] = {}
+            for m in manifests:
+                if isinstance(m.get("shard"), list) and len(m["shard"]) == 2:
+                    shards.setdefault(int(m["shard"][1]), set()).add(int(m["shard"][0]))
+            for n, ks in sorted(shards.items()):
+                for k in sorted(set(range(1, n + 1)) - ks):
+                    problems.append(f"{target}: shard {k}/{n} has not run (no "
+                                    f"{os.path.basename(manifest_path(target, (k, n)))})")
             for m in manifests:
                 fp = m.get("universe", {}).get("fingerprint")
                 if fp != tok.fingerprint:
@@ -305,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check that .gtok files are complete and valid, that every "
                                    "id is below the universe's vocab size, and (for a folder) "
                                    "that its manifests were made with this universe and list "
-                                   "no failed or missing file.")
+                                   "no failed or missing file (after sharded runs: that "
+                                   "every shard ran).")
     p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
