@@ -339,12 +339,32 @@ def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
 _WORKER_TOKENIZER: Tokenizer | None = None
 
 
-def _init_worker(tokenizer: Tokenizer | None) -> None:
+def _init_worker(tokenizer: Tokenizer | None, parent: int | None) -> None:
     global _WORKER_TOKENIZER
+    _exit_with_parent(parent)
     if tokenizer is not None:  # spawn/forkserver: the pickled arrays; fork: inherited
         _WORKER_TOKENIZER = tokenizer
     # Ctrl-C goes to the whole process group: the parent decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_with_parent(parent: int | None) -> None:
+    """On Linux, have the kernel kill this worker when the process that started it dies.
+
+    Otherwise a parent killed outright (SIGKILL, the out-of-memory killer, a job
+    scheduler's time limit) leaves its workers behind forever, each waiting for work on a
+    queue that the other workers keep open.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
 
 
 def _tokenize_one(input_path: str, output_path: str, options: dict) -> dict:
@@ -522,8 +542,9 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # with fork the workers inherit the index (shared pages); otherwise it is pickled once
     # per worker as arrays, not re-read or re-parsed
     initarg = None if start_method == "fork" else tok
+    parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                  initargs=(initarg,))
+                                  initargs=(initarg, parent))
     pending: dict[cf.Future, int] = {}
     queue = list(reversed(todo))
     stop = False

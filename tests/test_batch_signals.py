@@ -184,6 +184,22 @@ def test_killed_worker_mid_run(workload, tmp_path):
     _resume_and_check(workload, out, m)
 
 
+def test_killed_parent_takes_its_workers_along(workload, tmp_path):
+    """SIGKILL of the command (the OOM killer, a scheduler's hard limit): the workers must
+    not live on as orphans, and a rerun finishes the job."""
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    assert len(pool) == 2
+    os.kill(p.pid, signal.SIGKILL)
+    assert finish(p)[0] == -signal.SIGKILL
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="orphaned workers")
+    check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")          # still valid JSON
+    _resume_and_check(workload, out, m)
+
+
 @pytest.mark.parametrize("target", ["group", "parent"])
 def test_ctrl_c_mid_run(workload, tmp_path, target):
     """Ctrl-C in a terminal signals the whole process group; ``kill -INT`` the parent."""
