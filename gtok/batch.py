@@ -346,6 +346,9 @@ def _init_worker(tokenizer: Tokenizer | None, parent: int | None) -> None:
         _WORKER_TOKENIZER = tokenizer
     # Ctrl-C goes to the whole process group: the parent decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a forked worker inherits the command line's SIGTERM handler; a worker must simply
+    # die on SIGTERM (the pool stops broken workers with it)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _exit_with_parent(parent: int | None) -> None:

@@ -2,14 +2,16 @@
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C is).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Sequence, TextIO
 
@@ -21,6 +23,19 @@ from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+_SIGTERM_SEEN = threading.Event()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's time limit), handled as Ctrl-C is."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _SIGTERM_SEEN.set()
+    raise _Terminated()
 
 
 class Progress:
@@ -129,8 +144,9 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     if died:  # a worker was killed (by a signal, or the out-of-memory killer)
         print(f"gtok: {died[0].error}", file=stream)
     if summary.interrupted:
-        print("gtok: interrupted; rerun with --resume to finish", file=stream)
-        return EXIT_INTERRUPTED
+        how = "terminated (SIGTERM)" if _SIGTERM_SEEN.is_set() else "interrupted"
+        print(f"gtok: {how}; rerun with --resume to finish", file=stream)
+        return EXIT_TERMINATED if _SIGTERM_SEEN.is_set() else EXIT_INTERRUPTED
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -328,11 +344,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    # SIGTERM stops a run as Ctrl-C does: workers finish their file, the manifest is
+    # written, exit 143 (workers reset it to the default: see gtok.batch)
+    previous = None
+    _SIGTERM_SEEN.clear()
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
+    except _Terminated:
+        print("gtok: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("gtok: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -227,6 +227,33 @@ def test_ctrl_c_mid_run(workload, tmp_path, target):
     _resume_and_check(workload, out, m)
 
 
+@pytest.mark.parametrize("target", ["group", "parent"])
+def test_sigterm_mid_run(workload, tmp_path, target):
+    """SIGTERM (``kill PID``, a scheduler's time limit, often sent to every process of the
+    job) stops the run as Ctrl-C does, with exit 143; workers it reaches just die."""
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    if target == "group":
+        os.killpg(p.pid, signal.SIGTERM)
+    else:
+        os.kill(p.pid, signal.SIGTERM)
+    rc, err = finish(p)
+    assert rc == 143, err
+    assert "terminated" in err and "--resume" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    names = check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"]["pending"] >= 1
+    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
+                if e["status"] == "ok"}
+    assert recorded <= names
+    if target == "parent":                  # the workers finished their files
+        assert len(names - recorded) <= 1 and hidden_leftovers(out) == []
+    _resume_and_check(workload, out, m)
+
+
 def test_ctrl_c_single_process(workload, tmp_path):
     out = tmp_path / "out"
     p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "1")

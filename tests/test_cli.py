@@ -318,3 +318,11 @@ def test_verify_subprocess_exit_codes(tok, done):
     (done / "s4.gtok").write_bytes(b"GTOK\x01\x00")
     r = run_cli("verify", done, "-u", tok.universe.source)
     assert r.returncode == 1 and "s4.gtok" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_in_process_main_restores_the_sigterm_handler(tmp_path):
+    import signal
+    before = signal.getsignal(signal.SIGTERM)
+    write_gtok(tmp_path / "x.gtok", [1])
+    assert cli("info", tmp_path / "x.gtok") == 0
+    assert signal.getsignal(signal.SIGTERM) is before
