@@ -88,7 +88,8 @@ def mixed_pairs(root: Path) -> dict[str, Path]:
 # ------------------------------------------------------------------------ outputs = contract
 
 
-@pytest.mark.parametrize("jobs,start_method", [(1, None), (2, "fork"), (2, "spawn")])
+@pytest.mark.parametrize("jobs,start_method", [(1, None), (2, "fork"), (2, "spawn"),
+                                               (2, "forkserver")])
 def test_outputs_equal_tokenize_and_write_gtok(tok, mixed, tmp_path, jobs, start_method):
     out = tmp_path / "out"
     summary = pretokenize(tok, [str(mixed)], out, jobs=jobs, start_method=start_method)

@@ -326,3 +326,29 @@ def test_in_process_main_restores_the_sigterm_handler(tmp_path):
     write_gtok(tmp_path / "x.gtok", [1])
     assert cli("info", tmp_path / "x.gtok") == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_progress_line_and_verbose(tok, tmp_path, capsys):
+    import io
+
+    from gtok.batch import FileResult
+    from gtok.cli import Progress
+    stream = io.StringIO()
+    p = Progress(3, stream, enabled=True, verbose=False)
+    p(FileResult("a.bed", "a.gtok", status="ok", regions=10), 1, 3)
+    p(FileResult("b.bed", "b.gtok", status="error", error="BedFormatError: b.bed: line 2"), 2, 3)
+    p(FileResult("c.bed", "c.gtok", status="ok", regions=10), 3, 3)
+    p.close()
+    text = stream.getvalue()
+    assert text.startswith("\r[1/3]") and "\r[3/3] 100.0%" in text and text.endswith("\n")
+    assert "gtok: b.bed: BedFormatError: b.bed: line 2\n" in text
+    assert all(len(line) <= 80 for line in text.replace("\r", "\n").splitlines())
+    # not a terminal: no progress line; -v prints one line per input
+    src = tmp_path / "src"
+    write_bed(src / "v1.bed", 20, 1)
+    write_bed(src / "v2.bed", 20, 2)
+    assert cli("tokenize", tok.universe.source, src, "-o", tmp_path / "o", "-v", "-j", "1") == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert re.search(r"ok: \S*v1\.bed -> \S*v1\.gtok \(20 regions, \d+ tokens\)", err), err
+    assert "2 tokenized, 0 already done, 0 failed, 0 not done" in err
