@@ -24,6 +24,10 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   size and is newer than the input.
 - **Shards**: ``shard=(K, N)`` takes every N-th input of the sorted list starting at the
   K-th (1-based), so N machines can share one output folder.
+- **Signals** (in the main thread): SIGINT or SIGTERM stops handing out work; the files in
+  progress are finished and recorded, the manifest is written, and the summary says
+  ``interrupted`` (``stopped_by_signal``). A second signal kills the workers at once. A
+  SIGTERM whose handler is the default then ends the process, as its sender asked.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -52,6 +57,7 @@ REGION_FILE_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".gappedpeak", ".be
 MANIFEST_NAME = "gtok-manifest.json"
 MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
+_POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 
 
 @dataclass
@@ -79,6 +85,8 @@ class BatchSummary:
     fingerprint: str
     seconds: float = 0.0
     interrupted: bool = False
+    #: SIGINT or SIGTERM when a signal stopped the run (``interrupted`` is then True)
+    stopped_by_signal: int | None = None
 
     @property
     def n_ok(self) -> int:
@@ -334,6 +342,63 @@ def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
                     pass
 
 
+# --------------------------------------------------------------------------- signals
+
+
+class _StopRequest:
+    """While a batch runs in the main thread, SIGINT and SIGTERM ask it to stop instead of
+    raising wherever the parent happens to be.
+
+    An exception raised asynchronously inside ``concurrent.futures`` (in ``submit``, in
+    ``wait``) can leave one of its locks held, and the pool's shutdown then waits forever:
+    so the handler only records the request; the dispatch loop checks it between waits.
+    A second signal means "now": in-process it raises ``KeyboardInterrupt`` at once; with
+    workers, the loop kills them (writes are atomic, so nothing partial appears). Signals
+    the program ignores stay ignored. Outside the main thread nothing is changed.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, *, raise_on_second: bool) -> None:
+        self.signum: int | None = None
+        self.count = 0
+        self.raise_on_second = raise_on_second
+        self.saved: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+                    self.saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+        elif self.raise_on_second:
+            raise KeyboardInterrupt
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def urgent(self) -> bool:
+        return self.count >= 2
+
+    def redeliver(self) -> None:
+        """Once the manifest is written: a SIGTERM whose handler was the default ends the
+        process, as its sender asked (a program that handles SIGTERM itself, like the
+        ``gtok`` command, sees ``summary.stopped_by_signal`` instead)."""
+        if self.signum == signal.SIGTERM and self.saved.get(signal.SIGTERM) is signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 # --------------------------------------------------------------------------- workers
 
 _WORKER_TOKENIZER: Tokenizer | None = None
@@ -515,28 +580,40 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
             save_every = max(_SAVE_EVERY, 20 * (last_save - now))
         return r.status == "error" and fail_fast
 
+    in_process = jobs == 1 or len(todo) <= 1
+    stop = _StopRequest(raise_on_second=in_process)
     try:
-        if jobs == 1 or len(todo) <= 1:
-            global _WORKER_TOKENIZER
-            saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
-            try:
-                for i in todo:
-                    if record(i, _tokenize_one(results[i].input, results[i].output, options)):
-                        break
-            finally:
-                _WORKER_TOKENIZER = saved
-        else:
-            _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method, record)
+        with stop:
+            if in_process:
+                global _WORKER_TOKENIZER
+                saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
+                try:
+                    for i in todo:
+                        if stop.requested:
+                            break
+                        outcome = _tokenize_one(results[i].input, results[i].output, options)
+                        if record(i, outcome):
+                            break
+                finally:
+                    _WORKER_TOKENIZER = saved
+            else:
+                _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
+                          record, stop)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
         _write_manifest(mpath, header, results, names)
+    if stop.requested:
+        summary.interrupted = True
+        summary.stopped_by_signal = stop.signum
+        stop.redeliver()
     return summary
 
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
-              jobs: int, start_method: str | None, record: Callable[[int, dict], bool]) -> None:
+              jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
+              stop: _StopRequest) -> None:
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(start_method)
@@ -550,15 +627,16 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                                   initargs=(initarg, parent))
     pending: dict[cf.Future, int] = {}
     queue = list(reversed(todo))
-    stop = False
+    done_early = False
     try:
         # keep a bounded number of tasks in flight, so fail_fast and Ctrl-C stop quickly
-        while (queue or pending) and not stop:
+        while (queue or pending) and not (done_early or stop.requested):
             while queue and len(pending) < 2 * jobs:
                 i = queue.pop()
                 pending[pool.submit(_tokenize_one, results[i].input, results[i].output,
                                     options)] = i
-            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            # a timeout, so that a stop request is seen within _POLL seconds
+            finished, _ = cf.wait(pending, timeout=_POLL, return_when=cf.FIRST_COMPLETED)
             for fut in finished:
                 i = pending.pop(fut)
                 try:
@@ -568,15 +646,22 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     # input and the rest stay pending for a rerun with resume
                     results[i].error = ("a worker process died (killed by a signal, or by "
                                         "the out-of-memory killer); rerun with --resume")
-                    stop = True
+                    done_early = True
                     continue
                 if record(i, outcome):
-                    stop = True
+                    done_early = True
     finally:
         try:
             for fut in pending:
                 fut.cancel()
-            # workers finish the file they are on (and any already handed to them)
+            # workers finish the file they are on (and any already handed to them); a
+            # second signal kills them instead
+            while not all(fut.done() for fut in pending):
+                if stop.urgent:
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.kill()
+                    break
+                cf.wait(pending, timeout=_POLL)
             pool.shutdown(wait=True, cancel_futures=True)
             # those outputs are complete: record them (after Ctrl-C or fail_fast) rather
             # than call them pending while their .gtok file is there

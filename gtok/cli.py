@@ -26,15 +26,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 
-_SIGTERM_SEEN = threading.Event()
-
-
 class _Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a job scheduler's time limit), handled as Ctrl-C is."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    _SIGTERM_SEEN.set()
+    # (while pretokenize runs, its own handler takes SIGTERM and stops the batch cleanly)
     raise _Terminated()
 
 
@@ -144,9 +141,10 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     if died:  # a worker was killed (by a signal, or the out-of-memory killer)
         print(f"gtok: {died[0].error}", file=stream)
     if summary.interrupted:
-        how = "terminated (SIGTERM)" if _SIGTERM_SEEN.is_set() else "interrupted"
+        term = summary.stopped_by_signal == signal.SIGTERM
+        how = "terminated (SIGTERM)" if term else "interrupted"
         print(f"gtok: {how}; rerun with --resume to finish", file=stream)
-        return EXIT_TERMINATED if _SIGTERM_SEEN.is_set() else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if term else EXIT_INTERRUPTED
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -347,7 +345,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM stops a run as Ctrl-C does: workers finish their file, the manifest is
     # written, exit 143 (workers reset it to the default: see gtok.batch)
     previous = None
-    _SIGTERM_SEEN.clear()
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:

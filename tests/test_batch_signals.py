@@ -340,6 +340,73 @@ def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_pa
     assert gtok_files(out) == d["want"]
 
 
+def test_second_ctrl_c_stops_at_once(with_fifos, tmp_path):
+    """The workers are stuck on their files (FIFOs nobody writes): the first Ctrl-C waits
+    for them, the second kills them; no output appears, everything stays pending."""
+    d = with_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    pool = _two_blocked_workers(p)
+    os.killpg(p.pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert p.poll() is None and all(alive(w) for w in pool)   # still waiting for them
+    os.killpg(p.pid, signal.SIGINT)
+    rc, err = finish(p, timeout=30)
+    assert rc == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"] == {"ok": 0, "skipped": 0, "error": 0, "pending": 12}
+    assert visible_outputs(out) == []
+
+
+def test_pretokenize_in_process_turns_ctrl_c_into_a_summary(tmp_path):
+    """The Python API: Ctrl-C (here a SIGINT to this very process) during a parallel run
+    returns an interrupted summary; the caller's SIGINT handler is back afterwards."""
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(40):
+        write_bed(src / f"p{k:02d}.bed", 2000, k)
+    before = signal.getsignal(signal.SIGINT)
+    calls = []
+
+    def progress(result, done, total):
+        calls.append(done)
+        if done == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, progress=progress)
+    assert s.interrupted and s.stopped_by_signal == signal.SIGINT
+    assert s.n_pending >= 1 and s.n_ok >= 3 and not s.ok
+    assert signal.getsignal(signal.SIGINT) is before
+    assert {p.name for p in visible_outputs(tmp_path / "out")} == {
+        Path(r.output).name for r in s.results if r.status == "ok"}
+
+
+def test_sigterm_in_a_program_that_does_not_handle_it_still_ends_it(tmp_path):
+    """A script calling pretokenize gets SIGTERM: the batch stops cleanly, the manifest is
+    written, and then the process dies of SIGTERM as it would have without gtok."""
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(30):
+        write_bed(src / f"t{k:02d}.bed", 2000, k)
+    script = (
+        "import os, signal, sys\n"
+        "from gtok import pretokenize\n"
+        "def progress(r, done, total):\n"
+        "    if done == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"pretokenize({str(universe)!r}, [{str(src)!r}], {str(tmp_path / 'out')!r}, jobs=2,\n"
+        "            progress=progress)\n"
+        "print('still running')\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == -signal.SIGTERM, r.stderr
+    assert "still running" not in r.stdout and "Traceback" not in r.stderr
+    m = load_manifest(tmp_path / "out" / "gtok-manifest.json")
+    assert m["counts"]["ok"] >= 3 and m["counts"]["pending"] >= 1
+
+
 def test_killed_worker_stops_the_run_without_hanging(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "out"
