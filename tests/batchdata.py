@@ -18,6 +18,11 @@ import numpy as np
 from gtok import Tokenizer, write_gtok
 
 CHROMS = ("chr1", "chr2", "chr10", "chrX")
+
+#: Working folder of ``python -m gtok`` subprocesses: not the repository root, whose
+#: ``gtok/`` source folder (no compiled extensions after a non-editable install, as in CI)
+#: would shadow the installed package on ``sys.path[0]``.
+SUBPROCESS_CWD = Path(__file__).resolve().parent
 CHROM_LEN = 2_000_000
 
 
@@ -97,7 +102,8 @@ def statuses(manifest: dict) -> dict[str, str]:
 def run_cli(*args: str, cwd: Path | str | None = None, timeout: float = 60,
             **kwargs) -> subprocess.CompletedProcess:
     """``python -m gtok ARGS`` in a subprocess, text output captured."""
-    return subprocess.run([sys.executable, "-m", "gtok", *map(os.fspath, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gtok", *map(os.fspath, args)],
+                          cwd=SUBPROCESS_CWD if cwd is None else cwd,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -136,9 +138,8 @@ def test_command_line_matches_api(universe, tok, mixed, tmp_path):
     want = expected_for(tok, mixed_pairs(mixed), tmp_path)
     assert gtok_files(tmp_path / "cli") == want
 
-    script = shutil.which("gtok", path=os.path.dirname(os.sys.executable))
+    script = shutil.which("gtok", path=os.path.dirname(sys.executable))
     assert script, "the console script 'gtok' is not installed next to python"
-    import subprocess
     r = subprocess.run([script, "tokenize", str(universe), str(mixed / "a.bed"), "-o",
                         str(tmp_path / "script"), "-q"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == "" and r.stdout == ""

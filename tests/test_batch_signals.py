@@ -27,8 +27,8 @@ import pytest
 
 from gtok import Tokenizer, pretokenize, read_gtok
 
-from batchdata import (bed_text, gtok_files, hidden_leftovers, load_manifest, make_universe,
-                       output_of, reference_bytes, write_bed)
+from batchdata import (SUBPROCESS_CWD, bed_text, gtok_files, hidden_leftovers, load_manifest,
+                       make_universe, output_of, reference_bytes, write_bed)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="uses /proc to find worker processes")
@@ -88,7 +88,8 @@ def wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
 
 def start_cli(*args, cwd=None) -> subprocess.Popen:
     """``python -m gtok ARGS`` in its own session (its own process group, as a shell job)."""
-    return subprocess.Popen([sys.executable, "-m", "gtok", *map(os.fspath, args)], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "gtok", *map(os.fspath, args)],
+                            cwd=SUBPROCESS_CWD if cwd is None else cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
@@ -400,7 +401,7 @@ def test_sigterm_in_a_program_that_does_not_handle_it_still_ends_it(tmp_path):
         "            progress=progress)\n"
         "print('still running')\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, cwd=SUBPROCESS_CWD)
     assert r.returncode == -signal.SIGTERM, r.stderr
     assert "still running" not in r.stdout and "Traceback" not in r.stderr
     m = load_manifest(tmp_path / "out" / "gtok-manifest.json")

@@ -18,7 +18,8 @@ from gtok import Tokenizer, pretokenize, read_gtok, write_gtok
 from gtok.cli import main
 from gtok.example import SAMPLES, example_path
 
-from batchdata import gtok_files, make_universe, reference_bytes, run_cli, write_bed
+from batchdata import (SUBPROCESS_CWD, gtok_files, make_universe, reference_bytes, run_cli,
+                       write_bed)
 
 SUBCOMMANDS = ("tokenize", "info", "decode", "verify")
 
@@ -73,7 +74,8 @@ def test_help_from_the_console_script_and_python_m():
     assert script, "console script 'gtok' not installed"
     for cmd in ([script, "--help"], [sys.executable, "-m", "gtok", "--help"],
                 [script, "tokenize", "--help"]):
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           cwd=SUBPROCESS_CWD)
         assert r.returncode == 0 and r.stdout.startswith("usage: gtok") and r.stderr == ""
 
 
@@ -226,7 +228,8 @@ def test_decode_into_head_has_no_traceback(tok, tmp_path):
     write_gtok(path, np.arange(200_000) % tok.universe.n_regions)
     cmd = (f"{sys.executable} -m gtok decode {path} -u {tok.universe.source} | head -n 3; "
            "exit ${PIPESTATUS[0]}")
-    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60,
+                       cwd=SUBPROCESS_CWD)
     assert r.stderr == ""
     assert r.stdout.splitlines() == ["\t".join(re.split("[:-]", s))
                                      for s in tok.decode([0, 1, 2])]
