@@ -15,14 +15,19 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   with its error and the batch goes on (or stops, with ``fail_fast``).
 - **Manifest**: ``gtok-manifest.json`` in the output folder (``gtok-manifest.K-of-N.json``
   for shard K of N) records the gtok version, the universe path and fingerprint, the vocab
-  size, the settings and, per input, path, size, regions, tokens, regions on unknown
-  chromosomes, output, status and error. It is rewritten atomically every few seconds and
-  at the end, so it is always valid JSON.
+  size, the settings and, per input, path (absolute), size, regions, tokens, regions on
+  unknown chromosomes, output (relative to the manifest's folder, so the folder can move),
+  status and error. It is rewritten atomically every few seconds and at the end, so it is
+  always valid JSON.
 - **Resume**: an input is skipped when a manifest in the output folder records it as done
   with the same universe fingerprint and settings, and its output still has the recorded
   size and is newer than the input.
 - **Shards**: ``shard=(K, N)`` takes every N-th input of the sorted list starting at the
   K-th (1-based), so N machines can share one output folder.
+- **Signals** (in the main thread): SIGINT or SIGTERM stops handing out work; the files in
+  progress are finished and recorded, the manifest is written, and the summary says
+  ``interrupted`` (``stopped_by_signal``). A second signal kills the workers at once. A
+  SIGTERM whose handler is the default then ends the process, as its sender asked.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from gtok._atomic import atomic_output
@@ -51,6 +57,7 @@ REGION_FILE_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".gappedpeak", ".be
 MANIFEST_NAME = "gtok-manifest.json"
 MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
+_POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 
 
 @dataclass
@@ -78,6 +85,8 @@ class BatchSummary:
     fingerprint: str
     seconds: float = 0.0
     interrupted: bool = False
+    #: SIGINT or SIGTERM when a signal stopped the run (``interrupted`` is then True)
+    stopped_by_signal: int | None = None
 
     @property
     def n_ok(self) -> int:
@@ -146,14 +155,18 @@ def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
     """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
 
     Raises ``FileNotFoundError`` for an input that names nothing (a missing file, or a
-    pattern or folder that matches no region file), so typos surface before any work.
+    pattern or folder that matches no region file), so typos surface before any work. A
+    missing file *listed in* ``from_file`` is kept instead: such lists are made by other
+    programs, often for thousands of files, and the file fails on its own (it is reported
+    in the manifest) without stopping the rest.
     """
     found: list[tuple[str, str]] = []
-    items = list(inputs)
+    items = [(item, False) for item in inputs]
     if from_file is not None:
         with open(from_file, encoding="utf-8") as f:
-            items += [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    for item in items:
+            items += [(line.strip(), True) for line in f
+                      if line.strip() and not line.startswith("#")]
+    for item, listed in items:
         if os.path.isdir(item):
             matches = []
             for folder, dirs, files in os.walk(item, followlinks=True):
@@ -172,7 +185,7 @@ def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
             found += [(m, root) for m in matches]
         else:
             # a named file is taken whatever its name; a missing one fails here
-            if not os.path.exists(item):
+            if not listed and not os.path.exists(item):
                 raise FileNotFoundError(f"{item}: no such file or folder")
             found.append((item, os.path.dirname(item) or "."))
     found.sort(key=lambda pair: pair[0])
@@ -218,6 +231,10 @@ def plan_outputs(found: Sequence[tuple[str, str]], out_dir: str) -> list[tuple[s
 # --------------------------------------------------------------------------- manifests
 
 
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else path
+
+
 def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
     if shard is None or shard[1] == 1:
         return os.path.join(out_dir, MANIFEST_NAME)
@@ -245,26 +262,49 @@ def read_manifests(out_dir: str) -> list[dict]:
     return manifests
 
 
-def _write_manifest(path: str, header: dict, results: Sequence[FileResult]) -> None:
+def _write_manifest(path: str, header: dict, results: Sequence[FileResult],
+                    names: Sequence[tuple[str, str]]) -> None:
+    """Write the manifest; ``names`` holds each result's (absolute input, output relative
+    to the manifest's folder), the forms the manifest records.
+
+    One file entry per line: with 10^5 inputs this takes a fraction of a second (the
+    parent, which hands out the work, is busy meanwhile).
+    """
     doc = dict(header)
     doc["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     doc["counts"] = {s: sum(r.status == s for r in results)
                      for s in ("ok", "skipped", "error", "pending")}
-    doc["files"] = [asdict(r) for r in results]
+    encode = _ENTRY_ENCODER.encode
+    lines = []
+    for r, (input_path, output_name) in zip(results, names):
+        entry = dict(r.__dict__)
+        entry["input"], entry["output"] = input_path, output_name
+        lines.append(encode(entry))
+    head = json.dumps(doc, indent=1)
+    files = ('[\n  ' + ',\n  '.join(lines) + '\n ]') if lines else '[]'
+    text = head[:-2] + ',\n "files": ' + files + '\n}\n'
     with atomic_output(path) as f:
-        f.write(json.dumps(doc, indent=1).encode())
-        f.write(b"\n")
+        f.write(text.encode())
+
+
+_ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
+
+
+def entry_output(manifest: dict, entry: dict) -> str:
+    """The path of a manifest entry's output (recorded relative to the manifest's folder)."""
+    return os.path.join(os.path.dirname(manifest["_path"]), entry["output"])
 
 
 def _previous_entries(out_dir: str, fingerprint: str, settings: dict) -> dict[str, dict]:
-    """Done entries of earlier runs with the same universe and settings, by output path."""
+    """Done entries of earlier runs with the same universe and settings, by absolute output
+    path."""
     done: dict[str, dict] = {}
     for m in read_manifests(out_dir):
         if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
             continue
         for entry in m.get("files", []):
             if entry.get("status") in ("ok", "skipped"):
-                done[os.path.abspath(entry["output"])] = entry
+                done[os.path.abspath(entry_output(m, entry))] = entry
     return done
 
 
@@ -278,15 +318,85 @@ def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
             and out.st_mtime_ns >= inp.st_mtime_ns)
 
 
-def _remove_stale_temporaries(out_dir: str) -> None:
-    # Temporary files of a run that was killed (never visible as .gtok files).
-    for folder, _dirs, files in os.walk(out_dir):
-        for name in files:
-            if name.startswith(".") and name.endswith(".tmp") and ".gtok." in name:
+def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
+    """Remove the temporary files a killed earlier run left for these outputs (hidden
+    ``.NAME.gtok.<12 hex>.tmp`` next to each; never visible as ``.gtok`` files).
+
+    Only this run's outputs: the temporaries of other outputs in the folder may belong to
+    another shard writing there right now.
+    """
+    by_folder: dict[str, set[str]] = {}
+    for out in outputs:
+        by_folder.setdefault(os.path.dirname(out) or ".", set()).add(os.path.basename(out))
+    for folder, names in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if (entry.startswith(".") and entry.endswith(".tmp")
+                    and entry[1:-4].rpartition(".")[0] in names):
                 try:
-                    os.unlink(os.path.join(folder, name))
+                    os.unlink(os.path.join(folder, entry))
                 except OSError:
                     pass
+
+
+# --------------------------------------------------------------------------- signals
+
+
+class _StopRequest:
+    """While a batch runs in the main thread, SIGINT and SIGTERM ask it to stop instead of
+    raising wherever the parent happens to be.
+
+    An exception raised asynchronously inside ``concurrent.futures`` (in ``submit``, in
+    ``wait``) can leave one of its locks held, and the pool's shutdown then waits forever:
+    so the handler only records the request; the dispatch loop checks it between waits.
+    A second signal means "now": in-process it raises ``KeyboardInterrupt`` at once; with
+    workers, the loop kills them (writes are atomic, so nothing partial appears). Signals
+    the program ignores stay ignored. Outside the main thread nothing is changed.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, *, raise_on_second: bool) -> None:
+        self.signum: int | None = None
+        self.count = 0
+        self.raise_on_second = raise_on_second
+        self.saved: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+                    self.saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+        elif self.raise_on_second:
+            raise KeyboardInterrupt
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def urgent(self) -> bool:
+        return self.count >= 2
+
+    def redeliver(self) -> None:
+        """Once the manifest is written: a SIGTERM whose handler was the default ends the
+        process, as its sender asked (a program that handles SIGTERM itself, like the
+        ``gtok`` command, sees ``summary.stopped_by_signal`` instead)."""
+        if self.signum == signal.SIGTERM and self.saved.get(signal.SIGTERM) is signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 # --------------------------------------------------------------------------- workers
@@ -294,12 +404,35 @@ def _remove_stale_temporaries(out_dir: str) -> None:
 _WORKER_TOKENIZER: Tokenizer | None = None
 
 
-def _init_worker(tokenizer: Tokenizer | None) -> None:
+def _init_worker(tokenizer: Tokenizer | None, parent: int | None) -> None:
     global _WORKER_TOKENIZER
+    _exit_with_parent(parent)
     if tokenizer is not None:  # spawn/forkserver: the pickled arrays; fork: inherited
         _WORKER_TOKENIZER = tokenizer
     # Ctrl-C goes to the whole process group: the parent decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a forked worker inherits the command line's SIGTERM handler; a worker must simply
+    # die on SIGTERM (the pool stops broken workers with it)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_with_parent(parent: int | None) -> None:
+    """On Linux, have the kernel kill this worker when the process that started it dies.
+
+    Otherwise a parent killed outright (SIGKILL, the out-of-memory killer, a job
+    scheduler's time limit) leaves its workers behind forever, each waiting for work on a
+    queue that the other workers keep open.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
 
 
 def _tokenize_one(input_path: str, output_path: str, options: dict) -> dict:
@@ -393,13 +526,13 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         plan = plan[shard[0] - 1::shard[1]]
     tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
     os.makedirs(out_dir, exist_ok=True)
-    _remove_stale_temporaries(out_dir)
+    _remove_stale_temporaries(out for _, out in plan)
 
     from gtok import __version__
     header = {
         "format": MANIFEST_FORMAT,
         "gtok_version": __version__,
-        "universe": {"path": tok.universe.source, "fingerprint": tok.fingerprint,
+        "universe": {"path": _absolute(tok.universe.source), "fingerprint": tok.fingerprint,
                      "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions},
         "settings": dict(options),
         "shard": list(shard) if shard else None,
@@ -408,11 +541,14 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     mpath = manifest_path(out_dir, shard)
     previous = _previous_entries(out_dir, tok.fingerprint, options) if resume else {}
     results: list[FileResult] = []
+    names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
     for path, out in plan:
         r = FileResult(input=path, output=out)
+        input_path = os.path.abspath(path)
+        names.append((input_path, os.path.relpath(out, out_dir)))
         entry = previous.get(os.path.abspath(out))
-        if entry is not None and os.path.abspath(entry["input"]) == os.path.abspath(path) \
+        if entry is not None and os.path.abspath(entry["input"]) == input_path \
                 and _still_complete(entry, path, out):
             for key in ("input_size", "regions", "tokens", "unknown_chrom_regions",
                         "skipped_lines", "output_size"):
@@ -423,45 +559,61 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         results.append(r)
 
     summary = BatchSummary(results, mpath, tok.fingerprint)
-    _write_manifest(mpath, header, results)
+    _write_manifest(mpath, header, results, names)
     done = len(results) - len(todo)
     last_save = time.monotonic()
+    save_every = _SAVE_EVERY
 
     def record(i: int, outcome: dict) -> bool:
-        nonlocal done, last_save
+        nonlocal done, last_save, save_every
         r = results[i]
         for key, value in outcome.items():
             setattr(r, key, value)
         done += 1
         if progress is not None:
             progress(r, done, len(results))
-        if time.monotonic() - last_save > _SAVE_EVERY:
-            _write_manifest(mpath, header, results)
+        now = time.monotonic()
+        if now - last_save > save_every:
+            _write_manifest(mpath, header, results, names)
             last_save = time.monotonic()
+            # huge batches: spend at most ~5 % of the parent's time on the manifest
+            save_every = max(_SAVE_EVERY, 20 * (last_save - now))
         return r.status == "error" and fail_fast
 
+    in_process = jobs == 1 or len(todo) <= 1
+    stop = _StopRequest(raise_on_second=in_process)
     try:
-        if jobs == 1 or len(todo) <= 1:
-            global _WORKER_TOKENIZER
-            saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
-            try:
-                for i in todo:
-                    if record(i, _tokenize_one(results[i].input, results[i].output, options)):
-                        break
-            finally:
-                _WORKER_TOKENIZER = saved
-        else:
-            _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method, record)
+        with stop:
+            if in_process:
+                global _WORKER_TOKENIZER
+                saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
+                try:
+                    for i in todo:
+                        if stop.requested:
+                            break
+                        outcome = _tokenize_one(results[i].input, results[i].output, options)
+                        if record(i, outcome):
+                            break
+                finally:
+                    _WORKER_TOKENIZER = saved
+            else:
+                _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
+                          record, stop)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
-        _write_manifest(mpath, header, results)
+        _write_manifest(mpath, header, results, names)
+    if stop.requested:
+        summary.interrupted = True
+        summary.stopped_by_signal = stop.signum
+        stop.redeliver()
     return summary
 
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
-              jobs: int, start_method: str | None, record: Callable[[int, dict], bool]) -> None:
+              jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
+              stop: _StopRequest) -> None:
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(start_method)
@@ -470,19 +622,21 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # with fork the workers inherit the index (shared pages); otherwise it is pickled once
     # per worker as arrays, not re-read or re-parsed
     initarg = None if start_method == "fork" else tok
+    parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                  initargs=(initarg,))
+                                  initargs=(initarg, parent))
     pending: dict[cf.Future, int] = {}
     queue = list(reversed(todo))
-    stop = False
+    done_early = False
     try:
         # keep a bounded number of tasks in flight, so fail_fast and Ctrl-C stop quickly
-        while (queue or pending) and not stop:
+        while (queue or pending) and not (done_early or stop.requested):
             while queue and len(pending) < 2 * jobs:
                 i = queue.pop()
                 pending[pool.submit(_tokenize_one, results[i].input, results[i].output,
                                     options)] = i
-            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            # a timeout, so that a stop request is seen within _POLL seconds
+            finished, _ = cf.wait(pending, timeout=_POLL, return_when=cf.FIRST_COMPLETED)
             for fut in finished:
                 i = pending.pop(fut)
                 try:
@@ -490,13 +644,29 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 except cf.process.BrokenProcessPool:
                     # a worker was killed: its output was never renamed into place; this
                     # input and the rest stay pending for a rerun with resume
-                    results[i].error = "a worker process died; rerun with --resume"
-                    stop = True
+                    results[i].error = ("a worker process died (killed by a signal, or by "
+                                        "the out-of-memory killer); rerun with --resume")
+                    done_early = True
                     continue
                 if record(i, outcome):
-                    stop = True
+                    done_early = True
     finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        _WORKER_TOKENIZER = saved
+        try:
+            for fut in pending:
+                fut.cancel()
+            # workers finish the file they are on (and any already handed to them); a
+            # second signal kills them instead
+            while not all(fut.done() for fut in pending):
+                if stop.urgent:
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.kill()
+                    break
+                cf.wait(pending, timeout=_POLL)
+            pool.shutdown(wait=True, cancel_futures=True)
+            # those outputs are complete: record them (after Ctrl-C or fail_fast) rather
+            # than call them pending while their .gtok file is there
+            for fut, i in pending.items():
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    record(i, fut.result())
+        finally:
+            _WORKER_TOKENIZER = saved

@@ -2,26 +2,38 @@
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C is).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Sequence, TextIO
 
 import numpy as np
 
 from gtok import __version__
-from gtok.batch import FileResult, pretokenize, read_manifests
+from gtok.batch import FileResult, entry_output, manifest_path, pretokenize, read_manifests
 from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
 from gtok.pack import GtokPack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's time limit), handled as Ctrl-C is."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # (while pretokenize runs, its own handler takes SIGTERM and stops the batch cleanly)
+    raise _Terminated()
 
 
 class Progress:
@@ -123,6 +135,9 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"gtok tokenize: {exc}", file=sys.stderr)
         return EXIT_FAILED if isinstance(exc, GtokError) else EXIT_USAGE
+    except OSError as exc:  # the output folder is a file, not writable, the disk is full...
+        print(f"gtok tokenize: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if progress is not None:
         progress.close()
     if not args.quiet:
@@ -130,9 +145,14 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
               f"{summary.n_failed} failed, {summary.n_pending} not done; "
               f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
               f"manifest {summary.manifest}", file=stream)
+    died = [r for r in summary.results if r.status == "pending" and r.error]
+    if died:  # a worker was killed (by a signal, or the out-of-memory killer)
+        print(f"gtok: {died[0].error}", file=stream)
     if summary.interrupted:
-        print("gtok: interrupted; rerun with --resume to finish", file=stream)
-        return EXIT_INTERRUPTED
+        term = summary.stopped_by_signal == signal.SIGTERM
+        how = "terminated (SIGTERM)" if term else "interrupted"
+        print(f"gtok: {how}; rerun with --resume to finish", file=stream)
+        return EXIT_TERMINATED if term else EXIT_INTERRUPTED
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
@@ -275,6 +295,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             if not manifests:
                 problems.append(f"{target}: no gtok manifest (cannot check which universe made "
                                 "these files)")
+            shards: dict[int, set[int]] = {}
+            for m in manifests:
+                if isinstance(m.get("shard"), list) and len(m["shard"]) == 2:
+                    shards.setdefault(int(m["shard"][1]), set()).add(int(m["shard"][0]))
+            for n, ks in sorted(shards.items()):
+                for k in sorted(set(range(1, n + 1)) - ks):
+                    problems.append(f"{target}: shard {k}/{n} has not run (no "
+                                    f"{os.path.basename(manifest_path(target, (k, n)))})")
             for m in manifests:
                 fp = m.get("universe", {}).get("fingerprint")
                 if fp != tok.fingerprint:
@@ -284,9 +312,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                     if entry.get("status") not in ("ok", "skipped"):
                         problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
                                         f"{': ' + entry['error'] if entry.get('error') else ''})")
-                    elif not os.path.exists(entry.get("output", "")):
-                        problems.append(f"{entry.get('output')}: listed in the manifest but "
-                                        "missing")
+                    elif not os.path.exists(entry_output(m, entry)):
+                        problems.append(f"{entry_output(m, entry)}: listed in the manifest "
+                                        "but missing")
             for folder, dirs, names in os.walk(target):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 files += [os.path.join(folder, n) for n in sorted(names)
@@ -397,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check that .gtok files are complete and valid, that every "
                                    "id is below the universe's vocab size, and (for a folder) "
                                    "that its manifests were made with this universe and list "
-                                   "no failed or missing file.")
+                                   "no failed or missing file (after sharded runs: that "
+                                   "every shard ran).")
     p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
@@ -411,11 +440,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    # SIGTERM stops a run as Ctrl-C does: workers finish their file, the manifest is
+    # written, exit 143 (workers reset it to the default: see gtok.batch)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
+    except _Terminated:
+        print("gtok: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("gtok: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

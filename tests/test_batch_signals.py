@@ -1,0 +1,434 @@
+"""A killed worker and Ctrl-C during ``gtok tokenize`` (SPEC §7: "a crash or Ctrl-C during
+batch pretokenization: no partial .gtok visible; rerun resumes and finishes").
+
+Two kinds of test:
+
+- on a real workload (48 files of 60,000 regions, ~1 s with two workers), the signal
+  lands while workers are tokenizing and writing: every visible ``.gtok`` must read cleanly
+  and equal the reference bytes, the exit code says what happened, and ``--resume`` finishes
+  with the uninterrupted run's bytes, skipping what was recorded done;
+- deterministically, with named pipes (FIFOs) as inputs: a worker reading one blocks until
+  the test writes to it, so the test knows exactly what is in flight when it signals.
+
+Linux only (``/proc`` is used to find the worker processes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gtok import Tokenizer, pretokenize, read_gtok
+
+from batchdata import (SUBPROCESS_CWD, bed_text, gtok_files, hidden_leftovers, load_manifest,
+                       make_universe, output_of, reference_bytes, write_bed)
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="uses /proc to find worker processes")
+
+N_FILES, N_LINES, N_CONTENTS = 48, 60_000, 4
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def workers(pid: int) -> list[int]:
+    """The pool's worker processes: forked children running the parent's command line."""
+    mine = cmdline(pid)
+    return [c for c in children(pid) if cmdline(c) == mine]
+
+
+def wchan(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+def start_cli(*args, cwd=None) -> subprocess.Popen:
+    """``python -m gtok ARGS`` in its own session (its own process group, as a shell job)."""
+    return subprocess.Popen([sys.executable, "-m", "gtok", *map(os.fspath, args)],
+                            cwd=SUBPROCESS_CWD if cwd is None else cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(p: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise AssertionError("gtok tokenize hung") from None
+    return p.returncode, err
+
+
+def visible_outputs(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*.gtok") if not p.name.startswith("."))
+
+
+def check_visible_outputs(out: Path, want: dict[str, bytes]) -> set[str]:
+    """Every visible .gtok reads cleanly and has the reference bytes; returns their names."""
+    names = set()
+    for p in visible_outputs(out):
+        name = p.relative_to(out).as_posix()
+        read_gtok(p)                                   # complete and valid
+        assert p.read_bytes() == want[name], f"{name}: not the reference bytes"
+        names.add(name)
+    return names
+
+
+# ------------------------------------------------------------------------ the real workload
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory) -> dict:
+    """48 inputs of 60k regions (4 distinct contents), their reference bytes and the bytes
+    of an uninterrupted run."""
+    base = tmp_path_factory.mktemp("workload")
+    universe = make_universe(base / "universe.bed", n_per_chrom=5_000)
+    tok = Tokenizer(universe)
+    src = base / "src"
+    src.mkdir()
+    texts = [bed_text(N_LINES, 500 + k).encode() for k in range(N_CONTENTS)]
+    want = {}
+    for k in range(N_FILES):
+        path = src / f"w{k:03d}.bed"
+        path.write_bytes(texts[k % N_CONTENTS])
+        if k < N_CONTENTS:
+            ref = reference_bytes(tok, path, base)
+        want[f"w{k:03d}.gtok"] = want[f"w{k % N_CONTENTS:03d}.gtok"] if k >= N_CONTENTS \
+            else ref
+    clean = base / "clean"
+    assert pretokenize(tok, [str(src)], clean, jobs=2).ok
+    assert gtok_files(clean) == want
+    return {"universe": universe, "src": src, "want": want, "base": base}
+
+
+def _resume_and_check(workload: dict, out: Path, first: dict) -> None:
+    """Rerun with --resume: the rest is done, what was recorded done is skipped, and the
+    folder equals the uninterrupted run's."""
+    done_before = {e["input"] for e in first["files"] if e["status"] == "ok"}
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2",
+                  "--resume")
+    rc, err = finish(p)
+    assert rc == 0, err
+    m = load_manifest(out / "gtok-manifest.json")
+    for e in m["files"]:
+        assert e["status"] == ("skipped" if e["input"] in done_before else "ok"), e
+    assert m["counts"]["skipped"] == len(done_before)
+    assert gtok_files(out) == workload["want"]
+    assert hidden_leftovers(out) == []
+
+
+def test_killed_worker_mid_run(workload, tmp_path):
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    assert len(pool) == 2, pool
+    os.kill(pool[0], signal.SIGKILL)
+    rc, err = finish(p)
+    assert rc == 1, err
+    assert "Traceback" not in err
+    assert "worker" in err and "--resume" in err       # says what happened and what to do
+    # no worker is left behind
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    names = check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"]["pending"] >= 1 and m["counts"]["error"] == 0
+    for e in m["files"]:
+        if e["status"] == "ok":
+            assert output_of(out, e).relative_to(out).as_posix() in names
+    assert len(names) < N_FILES
+    _resume_and_check(workload, out, m)
+
+
+def test_killed_parent_takes_its_workers_along(workload, tmp_path):
+    """SIGKILL of the command (the OOM killer, a scheduler's hard limit): the workers must
+    not live on as orphans, and a rerun finishes the job."""
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    assert len(pool) == 2
+    os.kill(p.pid, signal.SIGKILL)
+    assert finish(p)[0] == -signal.SIGKILL
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="orphaned workers")
+    check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")          # still valid JSON
+    _resume_and_check(workload, out, m)
+
+
+@pytest.mark.parametrize("target", ["group", "parent"])
+def test_ctrl_c_mid_run(workload, tmp_path, target):
+    """Ctrl-C in a terminal signals the whole process group; ``kill -INT`` the parent."""
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    if target == "group":
+        os.killpg(p.pid, signal.SIGINT)
+    else:
+        os.kill(p.pid, signal.SIGINT)
+    rc, err = finish(p)
+    assert rc == 130, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    names = check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"]["pending"] >= 1 and m["counts"]["ok"] >= 2
+    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
+                if e["status"] == "ok"}
+    # the workers finished their current file and the parent recorded it
+    assert recorded <= names
+    assert len(names - recorded) <= 1       # (at most a result arriving with the signal)
+    assert hidden_leftovers(out) == []      # nobody was killed: no temporary is left
+    _resume_and_check(workload, out, m)
+
+
+@pytest.mark.parametrize("target", ["group", "parent"])
+def test_sigterm_mid_run(workload, tmp_path, target):
+    """SIGTERM (``kill PID``, a scheduler's time limit, often sent to every process of the
+    job) stops the run as Ctrl-C does, with exit 143; workers it reaches just die."""
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    pool = workers(p.pid)
+    if target == "group":
+        os.killpg(p.pid, signal.SIGTERM)
+    else:
+        os.kill(p.pid, signal.SIGTERM)
+    rc, err = finish(p)
+    assert rc == 143, err
+    assert "terminated" in err and "--resume" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    names = check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"]["pending"] >= 1
+    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
+                if e["status"] == "ok"}
+    assert recorded <= names
+    if target == "parent":                  # the workers finished their files
+        assert len(names - recorded) <= 1 and hidden_leftovers(out) == []
+    _resume_and_check(workload, out, m)
+
+
+def test_ctrl_c_single_process(workload, tmp_path):
+    out = tmp_path / "out"
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "1")
+    wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
+    os.killpg(p.pid, signal.SIGINT)
+    rc, err = finish(p)
+    assert rc == 130, err
+    assert "Traceback" not in err
+    names = check_visible_outputs(out, workload["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
+                if e["status"] == "ok"}
+    # in-process, the signal may land between a file's rename and its record
+    assert recorded <= names and len(names - recorded) <= 1
+    assert hidden_leftovers(out) == []
+    _resume_and_check(workload, out, m)
+
+
+# ------------------------------------------------------------------------ deterministic
+
+
+@pytest.fixture
+def with_fifos(tmp_path) -> dict:
+    """Two FIFOs that sort first, then 10 ordinary inputs."""
+    universe = make_universe(tmp_path / "universe.bed")
+    tok = Tokenizer(universe)
+    src = tmp_path / "src"
+    fifos = [src / "000_fifo_a.bed", src / "001_fifo_b.bed"]
+    texts = [bed_text(300, 70), bed_text(300, 71)]
+    want = {}
+    for fifo, text in zip(fifos, texts):
+        plain = write_bed(tmp_path / "plain" / fifo.name, text=text)
+        want[fifo.name.replace(".bed", ".gtok")] = reference_bytes(tok, plain, tmp_path)
+    src.mkdir()
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    for k in range(10):
+        path = write_bed(src / f"{k + 2:03d}_file.bed", 100, k)
+        want[path.name.replace(".bed", ".gtok")] = reference_bytes(tok, path, tmp_path)
+    return {"universe": universe, "src": src, "fifos": fifos, "texts": texts, "want": want}
+
+
+def _feed(fifo: Path, text: str) -> None:
+    with open(fifo, "w") as f:          # opens once the worker has opened it for reading
+        f.write(text)
+
+
+def _two_blocked_workers(p: subprocess.Popen) -> list[int]:
+    wait_for(lambda: len(workers(p.pid)) == 2
+             and all(wchan(w) == "wait_for_partner" for w in workers(p.pid)),
+             what="both workers to block on their FIFO")
+    return workers(p.pid)
+
+
+def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_path):
+    d = with_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    _two_blocked_workers(p)
+    os.killpg(p.pid, signal.SIGINT)
+    time.sleep(0.3)                     # let the parent take the signal first
+    for fifo, text in zip(d["fifos"], d["texts"]):
+        _feed(fifo, text)
+    rc, err = finish(p)
+    assert rc == 130, err
+    names = check_visible_outputs(out, d["want"])
+    m = load_manifest(out / "gtok-manifest.json")
+    st = {Path(e["input"]).name: e["status"] for e in m["files"]}
+    # the two files being read when Ctrl-C came were finished and recorded
+    assert st["000_fifo_a.bed"] == st["001_fifo_b.bed"] == "ok"
+    # a queued one may have run too; most were never started
+    assert m["counts"]["pending"] >= 8
+    for e in m["files"]:
+        assert (e["status"] == "ok") == (output_of(out, e).relative_to(out).as_posix()
+                                         in names), e
+    # the FIFOs are recorded done and newer than their output: --resume skips them (else
+    # it would block on them), and does the rest
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--resume")
+    rc, err = finish(p, timeout=30)
+    assert rc == 0, err
+    m = load_manifest(out / "gtok-manifest.json")
+    st = {Path(e["input"]).name: e["status"] for e in m["files"]}
+    assert st["000_fifo_a.bed"] == st["001_fifo_b.bed"] == "skipped"
+    assert gtok_files(out) == d["want"]
+
+
+def test_second_ctrl_c_stops_at_once(with_fifos, tmp_path):
+    """The workers are stuck on their files (FIFOs nobody writes): the first Ctrl-C waits
+    for them, the second kills them; no output appears, everything stays pending."""
+    d = with_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    pool = _two_blocked_workers(p)
+    os.killpg(p.pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert p.poll() is None and all(alive(w) for w in pool)   # still waiting for them
+    os.killpg(p.pid, signal.SIGINT)
+    rc, err = finish(p, timeout=30)
+    assert rc == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"] == {"ok": 0, "skipped": 0, "error": 0, "pending": 12}
+    assert visible_outputs(out) == []
+
+
+def test_pretokenize_in_process_turns_ctrl_c_into_a_summary(tmp_path):
+    """The Python API: Ctrl-C (here a SIGINT to this very process) during a parallel run
+    returns an interrupted summary; the caller's SIGINT handler is back afterwards."""
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(40):
+        write_bed(src / f"p{k:02d}.bed", 2000, k)
+    before = signal.getsignal(signal.SIGINT)
+    calls = []
+
+    def progress(result, done, total):
+        calls.append(done)
+        if done == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, progress=progress)
+    assert s.interrupted and s.stopped_by_signal == signal.SIGINT
+    assert s.n_pending >= 1 and s.n_ok >= 3 and not s.ok
+    assert signal.getsignal(signal.SIGINT) is before
+    assert {p.name for p in visible_outputs(tmp_path / "out")} == {
+        Path(r.output).name for r in s.results if r.status == "ok"}
+
+
+def test_sigterm_in_a_program_that_does_not_handle_it_still_ends_it(tmp_path):
+    """A script calling pretokenize gets SIGTERM: the batch stops cleanly, the manifest is
+    written, and then the process dies of SIGTERM as it would have without gtok."""
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(30):
+        write_bed(src / f"t{k:02d}.bed", 2000, k)
+    script = (
+        "import os, signal, sys\n"
+        "from gtok import pretokenize\n"
+        "def progress(r, done, total):\n"
+        "    if done == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"pretokenize({str(universe)!r}, [{str(src)!r}], {str(tmp_path / 'out')!r}, jobs=2,\n"
+        "            progress=progress)\n"
+        "print('still running')\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60, cwd=SUBPROCESS_CWD)
+    assert r.returncode == -signal.SIGTERM, r.stderr
+    assert "still running" not in r.stdout and "Traceback" not in r.stderr
+    m = load_manifest(tmp_path / "out" / "gtok-manifest.json")
+    assert m["counts"]["ok"] >= 3 and m["counts"]["pending"] >= 1
+
+
+def test_killed_worker_stops_the_run_without_hanging(with_fifos, tmp_path):
+    d = with_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    pool = _two_blocked_workers(p)
+    os.kill(pool[0], signal.SIGKILL)
+    # the other worker is still blocked on its FIFO: the run must stop anyway
+    rc, err = finish(p, timeout=30)
+    assert rc == 1, err
+    assert "worker" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"] == {"ok": 0, "skipped": 0, "error": 0, "pending": 12}
+    assert visible_outputs(out) == []
+    # the FIFOs are replaced by ordinary files with the same text; resume does everything
+    for fifo, text in zip(d["fifos"], d["texts"]):
+        fifo.unlink()
+        fifo.write_text(text)
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--resume")
+    rc, err = finish(p)
+    assert rc == 0, err
+    assert load_manifest(out / "gtok-manifest.json")["counts"]["ok"] == 12
+    assert gtok_files(out) == d["want"]
+    assert hidden_leftovers(out) == []
