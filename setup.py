@@ -35,8 +35,8 @@ MODULES = [
     "gtok._docindex",
 ]
 
-# Modules that use NumPy's C API (document views, per-document data pointers).
-NUMPY_MODULES = {"gtok._docindex", "gtok._collate"}
+# Modules that use NumPy's C API (views of mappings and documents, data pointers).
+NUMPY_MODULES = {"gtok._mapping", "gtok._docindex", "gtok._collate"}
 
 extensions = [
     Extension(

@@ -1,4 +1,8 @@
 import os
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 class MappedFile:
     """A read-only memory map of a file that counts the buffer views exported from it."""
@@ -14,4 +18,7 @@ class MappedFile:
     @property
     def closed(self) -> bool: ...
     def header(self, n: int) -> bytes: ...
+    def view(self, dtype: np.dtype, count: int, offset: int) -> npt.NDArray[Any]: ...
     def close(self) -> None: ...
+
+def map_path(path: str, populate_limit: int) -> MappedFile: ...

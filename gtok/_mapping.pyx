@@ -7,10 +7,26 @@ mapping is unmapped only when the last view is gone, and :meth:`MappedFile.close
 mapping: the caller closes it right after construction.
 """
 
+cimport numpy as cnp
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_FillInfo
-from libc.errno cimport errno
+from cpython.ref cimport Py_INCREF
+from libc.errno cimport EINVAL, EISDIR, errno
 from libc.stdint cimport uint8_t
+from posix.fcntl cimport O_CLOEXEC, O_NONBLOCK, O_RDONLY
+from posix.fcntl cimport open as c_open
 from posix.mman cimport MAP_FAILED, mmap, munmap
+from posix.stat cimport S_ISDIR, S_ISREG, fstat, struct_stat
+from posix.unistd cimport close as c_close
+
+cnp.import_array()
+
+cdef extern from "Python.h":
+    object PyMemoryView_FromObject(object)
+
+cdef extern from "numpy/arrayobject.h":
+    # steals a reference to descr; returns a new reference
+    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp* dims,
+                                cnp.npy_intp* strides, void* data, int flags, object obj)
 
 cdef extern from *:
     """
@@ -133,6 +149,28 @@ cdef class MappedFile:
             return b""
         return (<const char*>self._addr)[:n]
 
+    def view(self, cnp.dtype dtype, Py_ssize_t count, Py_ssize_t offset):
+        """A read-only 1-D array of ``count`` items of ``dtype`` from byte ``offset``.
+
+        Its base is a ``memoryview`` of this mapping (a buffer export), so the mapping lives
+        as long as the array, and :meth:`close` refuses while it does.
+        """
+        cdef cnp.npy_intp n = count
+        if self._closed:
+            raise ValueError(f"mapping of {self.path!s} is closed")
+        if count < 0 or offset < 0 or offset + count * dtype.itemsize > self._size:
+            raise ValueError(f"{count} items of {dtype} at byte {offset} do not fit in the "
+                             f"{self._size} bytes of {self.path!s}")
+        holder = PyMemoryView_FromObject(self)
+        Py_INCREF(dtype)  # PyArray_NewFromDescr steals a reference
+        arr = PyArray_NewFromDescr(
+            cnp.ndarray, dtype, 1, &n, NULL,
+            <void*>((self._addr if self._addr != NULL else <const uint8_t*>b"") + offset),
+            cnp.NPY_ARRAY_C_CONTIGUOUS, None)
+        Py_INCREF(holder)  # PyArray_SetBaseObject steals a reference
+        cnp.PyArray_SetBaseObject(arr, holder)
+        return arr
+
     def close(self):
         """Unmap now. Raise ``BufferError`` if a view still uses the mapping."""
         if self._closed:
@@ -147,3 +185,34 @@ cdef class MappedFile:
             munmap(<void*>self._addr, <size_t>self._size)
             self._addr = NULL
         self._closed = True
+
+
+def map_path(path, Py_ssize_t populate_limit):
+    """Map the whole regular file at ``path``; the descriptor is closed before returning.
+
+    Files of at most ``populate_limit`` bytes are pre-faulted. Errors are ``OSError``
+    subclasses naming the path (``FileNotFoundError``, ``IsADirectoryError``,
+    ``PermissionError``...). A FIFO or device is refused without being read, so it cannot
+    hang.
+    """
+    cdef bytes raw = os.fsencode(path)
+    cdef const char* cpath = raw
+    cdef int fd
+    cdef int err
+    cdef struct_stat st
+    with nogil:
+        fd = c_open(cpath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    if fd < 0:
+        err = errno
+        raise OSError(err, os.strerror(err), path)
+    try:
+        if fstat(fd, &st) != 0:
+            err = errno
+            raise OSError(err, os.strerror(err), path)
+        if S_ISDIR(st.st_mode):
+            raise IsADirectoryError(EISDIR, "is a folder, not a .gtok file", path)
+        if not S_ISREG(st.st_mode):
+            raise OSError(EINVAL, "not a regular file", path)
+        return MappedFile(fd, st.st_size, path, st.st_size <= populate_limit)
+    finally:
+        c_close(fd)

@@ -241,7 +241,7 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
                                    keep_order=args.keep_order, unk=args.unk,
                                    skip_bad_lines=args.skip_bad_lines,
                                    fail_fast=args.fail_fast, progress=progress)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         print(f"\ngtok tokenize: {exc}" if show else f"gtok tokenize: {exc}", file=stream)
         return EXIT_FAILED
     if show:

@@ -14,9 +14,7 @@ no open file descriptor, and the mapping lives as long as any view of it (see
 from __future__ import annotations
 
 import array
-import errno
 import os
-import stat
 import sys
 import zlib
 from typing import Any, Iterable
@@ -25,7 +23,7 @@ import numpy as np
 
 from gtok._atomic import atomic_output
 from gtok._encode import id_range, narrow
-from gtok._mapping import MappedFile
+from gtok._mapping import MappedFile, map_path
 from gtok.errors import (BadMagicError, ShortFileError, TrailingBytesError,
                          UnknownFlagError)
 
@@ -214,19 +212,11 @@ def map_file(path: str | os.PathLike, populate: bool | None = None) -> MappedFil
     and ``OSError`` for anything that is not a regular file (a FIFO is never opened for
     reading, so it cannot hang).
     """
-    path = os.fspath(path)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a folder, not a .gtok file", path)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        if populate is None:
-            populate = st.st_size <= POPULATE_LIMIT
-        return MappedFile(fd, st.st_size, path, bool(populate))
-    finally:
-        os.close(fd)
+    if populate is None:
+        limit = POPULATE_LIMIT
+    else:
+        limit = sys.maxsize if populate else -1
+    return map_path(os.fspath(path), limit)
 
 
 def _check_v1(mapping: MappedFile) -> tuple[np.dtype, int]:
@@ -283,9 +273,9 @@ def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
 
 
 def _view(mapping: MappedFile, dtype: np.dtype, count: int, offset: int) -> np.ndarray:
-    # The memoryview holds a buffer export for as long as the array (its .base) lives, so the
-    # mapping can neither be unmapped by close() nor freed while the view exists.
-    return np.frombuffer(memoryview(mapping), dtype=dtype, count=count, offset=offset)
+    # The array's base holds a buffer export of the mapping, so the mapping can neither be
+    # unmapped by close() nor freed while the view exists.
+    return mapping.view(dtype, count, offset)
 
 
 def read_gtok(path: str | os.PathLike) -> np.ndarray:

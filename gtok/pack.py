@@ -155,8 +155,7 @@ class GtokPack(MappedViews):
         return self._mapping
 
     def _view(self, dtype: Any, count: int, offset: int) -> np.ndarray:
-        return np.frombuffer(memoryview(self._live()), dtype=dtype, count=count,
-                             offset=offset)
+        return self._live().view(np.dtype(dtype), count, offset)
 
     def _offset_array(self) -> np.ndarray:
         return self._view("<u8", self.n_docs + 1, self._index_offset)

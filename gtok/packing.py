@@ -125,10 +125,10 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
                     max_workers=min(jobs, len(paths)),
                     mp_context=multiprocessing.get_context(method),
                     initializer=batch._init_worker,
-                    initargs=(None if method == "fork" else tok,))
+                    initargs=(None if method == "fork" else tok, os.getpid()))
                 results = pool.map(_tokenize_ids, paths, [options] * len(paths), chunksize=4)
             try:
-                for k, (path, (error, ids)) in enumerate(zip(paths, results)):
+                for k, (path, (error, ids)) in enumerate(_guard(zip(paths, results))):
                     if error is not None:
                         summary.failed.append((path, error))
                         failed.append({"input": path, "error": error})
@@ -152,3 +152,12 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
         w.abort()
         raise
     return summary
+
+
+def _guard(pairs: Iterable) -> Iterable:
+    """Turn a worker's death into a clear error (nothing is written: the pack is aborted)."""
+    try:
+        yield from pairs
+    except cf.process.BrokenProcessPool:
+        raise RuntimeError("a worker process died (killed, or out of memory); no pack was "
+                           "written") from None
