@@ -210,7 +210,7 @@ def map_path(path, Py_ssize_t populate_limit):
             err = errno
             raise OSError(err, os.strerror(err), path)
         if S_ISDIR(st.st_mode):
-            raise IsADirectoryError(EISDIR, "is a folder, not a .gtok file", path)
+            raise IsADirectoryError(EISDIR, "is a folder, not a file", path)
         if not S_ISREG(st.st_mode):
             raise OSError(EINVAL, "not a regular file", path)
         return MappedFile(fd, st.st_size, path, st.st_size <= populate_limit)

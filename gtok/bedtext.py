@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from gtok._bedparse import capacity_for, parse_bed
 from gtok._chromtable import ChromTable
+from gtok._mapping import map_path
 from gtok.errors import BedFormatError, CorruptGzipError
 
 __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
@@ -38,21 +41,36 @@ BAD_LINE_REASONS = {
 }
 
 
-def read_text(path: str | os.PathLike) -> bytes:
-    """Return the bytes of a BED file, decompressed when they are gzip (sniffed by magic).
+def read_text(path: str | os.PathLike) -> bytes | memoryview:
+    """The bytes of a BED file, decompressed when they are gzip (sniffed by magic).
 
-    Raises ``FileNotFoundError``/``IsADirectoryError`` naming the path, and
-    :class:`~gtok.errors.CorruptGzipError` for a truncated or corrupt gzip stream.
+    A regular file is memory-mapped, not copied: the result is then a read-only
+    ``memoryview`` of the mapping (unmapped once the view is released); a pipe such as
+    ``<(zcat x.bed.gz)`` is read. Raises ``FileNotFoundError``/``IsADirectoryError`` naming
+    the path, and :class:`~gtok.errors.CorruptGzipError` for a truncated or corrupt gzip
+    stream.
     """
     path = os.fspath(path)
+    if stat.S_ISREG(os.stat(path).st_mode):
+        mapping = map_path(path, sys.maxsize)  # read whole and soon: pre-fault the pages
+        if mapping.header(2) != GZIP_MAGIC:
+            return memoryview(mapping)
+        try:
+            with memoryview(mapping) as raw:
+                return _gunzip(raw, path)
+        finally:
+            mapping.close()
+    # a pipe (`<(zcat x.bed.gz)`), a device or a folder: read it (open names the problem)
     with open(path, "rb") as f:
         data = f.read()
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise CorruptGzipError(path, f"truncated or corrupt gzip data ({exc})") from None
-    return data
+    return _gunzip(data, path) if data[:2] == GZIP_MAGIC else data
+
+
+def _gunzip(data: bytes | memoryview, path: str) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise CorruptGzipError(path, f"truncated or corrupt gzip data ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -76,11 +94,11 @@ class RegionColumns:
 
 def _bad_line(path: str, data: bytes, line_no: int, begin: int, end: int,
               code: int) -> BedFormatError:
-    line = data[begin:end].decode("utf-8", "replace")
+    line = bytes(data[begin:end]).decode("utf-8", "replace")
     return BedFormatError(path, line_no, line, BAD_LINE_REASONS.get(code, f"problem {code}"))
 
 
-def parse_regions(data: bytes, path: str, table: ChromTable, *, add_chroms: bool = False,
+def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *, add_chroms: bool = False,
                   extra: ChromTable | None = None, skip_bad_lines: bool = False) -> RegionColumns:
     """Parse BED text ``data`` (already decompressed) read from ``path``.
 
