@@ -93,31 +93,37 @@ cdef inline Py_ssize_t _first_gt(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi
 
 
 cdef enum:
-    LINEAR_STEPS = 24   # a sorted query stream moves ~20 regions per query in a dense universe
+    BLOCK = 8           # skip-ahead stride before the short linear scan
+    BLOCK_STEPS = 4     # a sorted query stream moves ~20 regions per query in a dense universe
 
 
 cdef inline Py_ssize_t _gallop_gt(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
                                   uint32_t x) noexcept nogil:
-    # _first_gt, searching forward from lo: a short linear scan (predictable branches) for
-    # the usual small step, then doubling steps and a binary search for a long jump
-    cdef Py_ssize_t step = 1, prev, stop = min(lo + LINEAR_STEPS, hi)
-    while lo < stop:
-        if a[lo] > x:
-            return lo
+    # _first_gt, searching forward from lo: skip ahead by blocks of 8 (a few predictable
+    # branches for the usual step of ~20 regions), scan the last block linearly; a long
+    # jump falls back to doubling steps and a binary search
+    cdef Py_ssize_t step = 1, prev, k
+    for k in range(BLOCK_STEPS):
+        if lo + BLOCK < hi and a[lo + BLOCK - 1] <= x:
+            lo += BLOCK
+        else:
+            break
+    else:
+        if lo < hi and a[lo] <= x:
+            prev = lo
+            while lo + step < hi and a[lo + step] <= x:
+                prev = lo + step
+                step *= 2
+            return _first_gt(a, prev + 1, min(lo + step, hi), x)
+    while lo < hi and a[lo] <= x:
         lo += 1
-    if lo >= hi or a[lo] > x:
-        return lo
-    prev = lo
-    while lo + step < hi and a[lo + step] <= x:
-        prev = lo + step
-        step *= 2
-    return _first_gt(a, prev + 1, min(lo + step, hi), x)
+    return lo
 
 
 cdef inline Py_ssize_t _gallop_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
                                   uint32_t x) noexcept nogil:
-    # _first_ge, searching forward from lo (see _gallop_gt)
-    cdef Py_ssize_t step = 1, prev, stop = min(lo + LINEAR_STEPS, hi)
+    # _first_ge, searching forward from lo: the answer is usually within a few regions
+    cdef Py_ssize_t step = 1, prev, stop = min(lo + BLOCK, hi)
     while lo < stop:
         if a[lo] >= x:
             return lo
