@@ -25,6 +25,8 @@ from gtok.errors import BedFormatError, CorruptGzipError
 __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Input files up to this size are pre-faulted when mapped (they are read whole, at once).
+_POPULATE_LIMIT = sys.maxsize
 
 # The parser's problem codes, in words.
 BAD_LINE_REASONS = {
@@ -52,7 +54,7 @@ def read_text(path: str | os.PathLike) -> bytes | memoryview:
     """
     path = os.fspath(path)
     if stat.S_ISREG(os.stat(path).st_mode):
-        mapping = map_path(path, sys.maxsize)  # read whole and soon: pre-fault the pages
+        mapping = map_path(path, _POPULATE_LIMIT)
         if mapping.header(2) != GZIP_MAGIC:
             return memoryview(mapping)
         try:
