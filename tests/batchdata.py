@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from gtok import Tokenizer, write_gtok
+from gtok.cli import main
 
 CHROMS = ("chr1", "chr2", "chr10", "chrX")
 
@@ -110,3 +112,21 @@ def run_cli(*args: str, cwd: Path | str | None = None, timeout: float = 60,
 def output_of(out_dir: Path, entry: dict) -> Path:
     """A manifest entry's output file (recorded relative to the manifest's folder)."""
     return Path(out_dir) / entry["output"]
+
+
+def cli(*args) -> int:
+    """Run ``gtok ARGS`` in-process; return the exit code (argparse's SystemExit too)."""
+    try:
+        return main([os.fspath(a) for a in args])
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+@pytest.fixture
+def universe(tmp_path: Path) -> Path:
+    return make_universe(tmp_path / "universe.bed")
+
+
+@pytest.fixture
+def tok(universe: Path) -> Tokenizer:
+    return Tokenizer(universe)

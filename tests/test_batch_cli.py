@@ -22,26 +22,9 @@ import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
 from gtok.cli import main
 
-from batchdata import (gtok_files, hidden_leftovers, load_manifest, make_universe,
-                       output_of, reference_bytes, run_cli, statuses, write_bed)
-
-
-def cli(*args) -> int:
-    """Run ``gtok ARGS`` in-process; return the exit code (argparse's SystemExit too)."""
-    try:
-        return main([os.fspath(a) for a in args])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-
-
-@pytest.fixture
-def universe(tmp_path: Path) -> Path:
-    return make_universe(tmp_path / "universe.bed")
-
-
-@pytest.fixture
-def tok(universe: Path) -> Tokenizer:
-    return Tokenizer(universe)
+from batchdata import (cli, gtok_files, hidden_leftovers, load_manifest,  # noqa: F401
+                       make_universe, output_of, reference_bytes, run_cli, statuses, tok,
+                       universe, write_bed)
 
 
 @pytest.fixture

@@ -18,27 +18,10 @@ from gtok import Tokenizer, pretokenize, read_gtok, write_gtok
 from gtok.cli import main
 from gtok.example import SAMPLES, example_path
 
-from batchdata import (SUBPROCESS_CWD, gtok_files, make_universe, reference_bytes, run_cli,
-                       write_bed)
+from batchdata import (SUBPROCESS_CWD, cli, gtok_files, make_universe,  # noqa: F401
+                       reference_bytes, run_cli, tok, universe, write_bed)
 
 SUBCOMMANDS = ("tokenize", "info", "decode", "verify")
-
-
-def cli(*args) -> int:
-    try:
-        return main([os.fspath(a) for a in args])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-
-
-@pytest.fixture
-def universe(tmp_path: Path) -> Path:
-    return make_universe(tmp_path / "universe.bed")
-
-
-@pytest.fixture
-def tok(universe: Path) -> Tokenizer:
-    return Tokenizer(universe)
 
 
 @pytest.fixture
