@@ -10,6 +10,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 - :mod:`gtok.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
   imported here);
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
+- :mod:`gtok.fragments` -- single-cell fragment files to per-cell ids or a pack;
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
@@ -19,6 +20,7 @@ from gtok.batch import BatchSummary, pretokenize
 from gtok.collate import PadCollator, flat_batch, pad_batch
 from gtok.dataset import GtokDataset
 from gtok.errors import UncheckedUniverseWarning
+from gtok.fragments import CellTokens, FragmentSummary, tokenize_fragment_file, tokenize_fragments
 from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
 from gtok.pack import GtokPack, PackWriter, write_pack
 from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
@@ -28,6 +30,8 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchEncoding",
     "BatchSummary",
+    "CellTokens",
+    "FragmentSummary",
     "GtokDataset",
     "GtokFile",
     "GtokPack",
@@ -42,6 +46,8 @@ __all__ = [
     "pad_batch",
     "pretokenize",
     "read_gtok",
+    "tokenize_fragment_file",
+    "tokenize_fragments",
     "write_gtok",
     "write_pack",
     "__version__",
