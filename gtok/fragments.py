@@ -256,8 +256,11 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
             else:
                 _stream_plain_mapped(mapping, feeder, chunk_size)
         except BaseException as exc:
-            # the traceback's frames hold views of the mapping: drop them so it can close
-            error = exc.with_traceback(None)
+            # the tracebacks' frames hold views of the mapping: drop them so it can close
+            error = exc
+            while exc is not None:
+                exc.__traceback__ = None
+                exc = exc.__context__
         finally:
             mapping.close()
         if error is not None:
@@ -313,10 +316,9 @@ def _stream_gzip_mapped(mapping: Any, feeder: _Feeder, chunk_size: int,
         def reads() -> Iterator[Any]:
             nonlocal done
             for pos in range(0, n, read_size):
-                part = mv[pos:pos + read_size]
+                part = bytes(mv[pos:pos + read_size])   # a small copy: no view outlives mv
                 done = pos + len(part)
                 yield part
-                del part
 
         texts = _inflate(reads(), feeder.path, chunk_size)
         try:
