@@ -164,6 +164,77 @@ cdef int _cmp_u32(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
+cdef inline Py_ssize_t _digits_tab(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                                   uint32_t* out) noexcept nogil:
+    # 1 to 9 decimal digits from i followed by a tab: the tab's index, else -1
+    cdef Py_ssize_t j = i
+    cdef uint32_t v = 0
+    cdef unsigned char d
+    while i < n:
+        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
+        if d > 9:
+            break
+        v = v * 10 + d
+        i += 1
+    if i == j or i - j > 9 or i >= n or s[i] != c'\t':
+        return -1
+    out[0] = v
+    return i
+
+
+cdef inline bint _fast_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
+                              Py_ssize_t* e, uint32_t* start, uint32_t* end) noexcept nogil:
+    """The common line, "chrom<TAB>digits<TAB>digits<TAB>barcode[<TAB>...]", in one pass;
+    False lets the general path decide (spaces, long numbers, problems...)."""
+    cdef Py_ssize_t i = 0
+    while i < n and s[i] != c'\t' and s[i] != c' ':
+        i += 1
+    if i == 0 or i >= n or s[i] != c'\t':
+        return False
+    a[0] = 0
+    e[0] = i
+    i = _digits_tab(s, i + 1, n, start)
+    if i < 0:
+        return False
+    i = _digits_tab(s, i + 1, n, end)
+    if i < 0 or end[0] < start[0]:
+        return False
+    i += 1
+    a[3] = i
+    while i < n and s[i] != c'\t':
+        i += 1
+    e[3] = i
+    return i > a[3]
+
+
+cdef int _slow_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a, Py_ssize_t* e,
+                      uint32_t* start, uint32_t* end, bint header_allowed) noexcept nogil:
+    """Any line: its fields and coordinates, or SKIP (a column header) or a problem."""
+    cdef int k = _split4(s, n, a, e), r1, r2
+    if k < 3:
+        return TOO_FEW_FIELDS
+    r1 = _coord(s + a[1], e[1] - a[1], start)
+    r2 = _coord(s + a[2], e[2] - a[2], end)
+    if r1 != NUM_OK or r2 != NUM_OK:
+        if (header_allowed and _is_word(s + a[1], e[1] - a[1])
+                and _is_word(s + a[2], e[2] - a[2])):
+            return SKIP
+        if r1 != NUM_OK:
+            return (START_NOT_INTEGER if r1 == NUM_BAD else
+                    START_NEGATIVE if r1 == NUM_NEGATIVE else START_TOO_LARGE)
+        return (END_NOT_INTEGER if r2 == NUM_BAD else
+                END_NEGATIVE if r2 == NUM_NEGATIVE else END_TOO_LARGE)
+    if k < 4:
+        return TOO_FEW_FIELDS
+    if start[0] > end[0]:
+        return START_AFTER_END
+    if e[0] == a[0]:
+        return EMPTY_CHROM
+    if e[3] == a[3]:
+        return EMPTY_BARCODE
+    return OK
+
+
 cdef class FragmentTokenizer:
     """Streams fragment text into per-cell token buffers (see the module docstring).
 
@@ -255,32 +326,15 @@ cdef class FragmentTokenizer:
         """Parse and tokenize one non-blank, non-comment line; OK, SKIP or a problem."""
         cdef Py_ssize_t a[4]
         cdef Py_ssize_t e[4]
-        cdef int k = _split4(s, n, a, e), r1, r2, got
+        cdef int code, got
         cdef uint32_t start = 0, end = 0
         cdef int32_t cell, c
-        cdef bint header_allowed = self.header_allowed
+        if not _fast_fields(s, n, a, e, &start, &end):
+            code = _slow_fields(s, n, a, e, &start, &end, self.header_allowed)
+            self.header_allowed = False
+            if code != OK:
+                return code
         self.header_allowed = False
-        if k < 3:
-            return TOO_FEW_FIELDS
-        r1 = _coord(s + a[1], e[1] - a[1], &start)
-        r2 = _coord(s + a[2], e[2] - a[2], &end)
-        if r1 != NUM_OK or r2 != NUM_OK:
-            if (header_allowed and _is_word(s + a[1], e[1] - a[1])
-                    and _is_word(s + a[2], e[2] - a[2])):
-                return SKIP
-            if r1 != NUM_OK:
-                return (START_NOT_INTEGER if r1 == NUM_BAD else
-                        START_NEGATIVE if r1 == NUM_NEGATIVE else START_TOO_LARGE)
-            return (END_NOT_INTEGER if r2 == NUM_BAD else
-                    END_NEGATIVE if r2 == NUM_NEGATIVE else END_TOO_LARGE)
-        if k < 4:
-            return TOO_FEW_FIELDS
-        if start > end:
-            return START_AFTER_END
-        if e[0] == a[0]:
-            return EMPTY_CHROM
-        if e[3] == a[3]:
-            return EMPTY_BARCODE
         # the cell: consecutive lines often share it (files grouped by barcode)
         n = e[3] - a[3]
         if last_bc[0] != NULL and last_bc_len[0] == n and _same(last_bc[0], s + a[3], n):

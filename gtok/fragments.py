@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import queue
 import stat
+import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -47,6 +49,11 @@ from gtok.errors import CorruptGzipError, FragmentFormatError
 from gtok.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 
+try:  # ISA-L's inflate, when installed (the optional extra gtok[fast]), else zlib's
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - depends on the environment
+    _zlib = zlib  # type: ignore[misc]
+
 __all__ = ["tokenize_fragments", "tokenize_fragment_file", "CellTokens", "FragmentSummary",
            "read_barcodes", "BAD_LINE_REASONS"]
 
@@ -54,6 +61,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: bytes of text parsed per call (plain files), and of compressed input read at a time
 CHUNK_SIZE = 8 << 20
 GZIP_READ_SIZE = 1 << 20
+#: gzip files larger than this are inflated by a background thread, ahead of the parser
+_THREAD_ABOVE = 1 << 20
 
 # The parser's problem codes, in words.
 BAD_LINE_REASONS = {
@@ -196,11 +205,22 @@ class _Feeder:
                 raise self.first_bad
         return used
 
-    def text(self, chunk: Any) -> None:
+    def text(self, chunk: bytes) -> None:
         """Parse a chunk of a text stream (lines may span chunks)."""
-        buf = self.carry + chunk if self.carry else chunk
-        used = self.feed(buf, False)
-        self.carry = bytes(buf[used:])
+        if self.carry:
+            # the line begun in the previous chunk: completed and parsed on its own
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                self.carry += chunk
+                return
+            head = self.carry + chunk[:nl + 1]
+            self.carry = b""
+            used = self.feed(head, False)
+            if used < len(head):  # (only after a bad line that stopped the parse)
+                return
+            chunk = memoryview(chunk)[nl + 1:]
+        used = self.feed(chunk, False)
+        self.carry = bytes(chunk[used:])
 
     def finish(self) -> None:
         if self.carry:
@@ -214,14 +234,14 @@ class _Feeder:
 
 def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]:
     """Decompress gzip (every member of a multi-member stream), ``out_size`` bytes at most
-    at a time."""
-    d = zlib.decompressobj(31)
+    at a time. Uses ISA-L (``pip install isal``, ~1.6x faster) when it is installed."""
+    d = _zlib.decompressobj(31)
     for raw in chunks:
         data = raw
         while True:
             try:
                 out = d.decompress(data, out_size)
-            except zlib.error as exc:
+            except _zlib.error as exc:
                 raise CorruptGzipError(path, f"corrupt gzip data ({exc})") from None
             if out:
                 yield out
@@ -232,7 +252,7 @@ def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]
                 if not data.strip(b"\0"):  # zero padding after the last member
                     d = None
                     break
-                d = zlib.decompressobj(31)  # the next member
+                d = _zlib.decompressobj(31)  # the next member
                 continue
             data = d.unconsumed_tail
             if not data and len(out) < out_size:
@@ -242,6 +262,49 @@ def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]
     if not d.eof:
         raise CorruptGzipError(path, "truncated gzip data (the stream ends before its end "
                                      "marker)")
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
+    """``items``, produced by a background thread up to ``depth`` ahead: gzip is inflated
+    (zlib releases the GIL) while the parser works on the previous chunk (also without
+    the GIL). Errors in the thread are raised here; closing stops and joins the thread."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=run, name="gtok-inflate", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None:
@@ -321,6 +384,8 @@ def _stream_gzip_mapped(mapping: Any, feeder: _Feeder, chunk_size: int,
                 yield part
 
         texts = _inflate(reads(), feeder.path, chunk_size)
+        if n > _THREAD_ABOVE:
+            texts = _ahead(texts)
         try:
             for text in texts:
                 feeder.text(text)
