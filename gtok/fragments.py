@@ -22,9 +22,9 @@ Semantics (gtars 0.10's by default; the differences are listed in README.md):
   counted and skipped with ``skip_bad_lines=True``); truncated or corrupt gzip raises
   :class:`~gtok.errors.CorruptGzipError`, and no pack is written.
 
-The file is streamed: a regular file is memory-mapped and parsed in place, gzip is
-decompressed a chunk at a time, and memory holds only the token ids (4 bytes each) and a
-small record per cell. The parsing and search loops (:mod:`gtok._fragments`) run without
+The file is streamed: a regular file is memory-mapped and parsed in place, gzip is read
+and decompressed a block at a time (by a background thread, ahead of the parser), and
+memory holds only the token ids (4 bytes each) and a small record per cell. The parsing and search loops (:mod:`gtok._fragments`) run without
 the GIL.
 """
 
@@ -309,27 +309,28 @@ def _ahead(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
 
 def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None:
     st = os.stat(path)
-    if stat.S_ISREG(st.st_mode):
+    regular = stat.S_ISREG(st.st_mode)
+    if regular:
         feeder.total = st.st_size
         mapping = map_path(path, 0)
-        error = None
-        try:
-            if mapping.header(2) == GZIP_MAGIC:
-                _stream_gzip_mapped(mapping, feeder, chunk_size, read_size)
-            else:
+        if mapping.header(2) != GZIP_MAGIC:
+            error = None
+            try:
                 _stream_plain_mapped(mapping, feeder, chunk_size)
-        except BaseException as exc:
-            # the tracebacks' frames hold views of the mapping: drop them so it can close
-            error = exc
-            while exc is not None:
-                exc.__traceback__ = None
-                exc = exc.__context__
-        finally:
-            mapping.close()
-        if error is not None:
-            raise error
-        return
-    # a pipe (`<(zcat x)`), a device or a folder: read it (open names the problem)
+            except BaseException as exc:
+                # the tracebacks' frames hold views of the mapping: drop them so it closes
+                error = exc
+                while exc is not None:
+                    exc.__traceback__ = None
+                    exc = exc.__context__
+            finally:
+                mapping.close()
+            if error is not None:
+                raise error
+            return
+        mapping.close()
+    # gzip, and pipes (`<(zcat x)`), devices, folders (open names the problem): read in
+    # blocks, so memory holds a few blocks, never the file or its text
     with open(path, "rb") as f:
         first = f.read(read_size)
         done = len(first)
@@ -342,10 +343,17 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
                 block = f.read(read_size)
                 done += len(block)
 
-        texts = _inflate(reads(), path, chunk_size) if first[:2] == GZIP_MAGIC else reads()
-        for text in texts:
-            feeder.text(text)
-            feeder.report(done)
+        texts = reads()
+        if first[:2] == GZIP_MAGIC:
+            texts = _inflate(texts, path, chunk_size)
+            if not regular or st.st_size > _THREAD_ABOVE:
+                texts = _ahead(texts)
+        try:
+            for text in texts:
+                feeder.text(text)
+                feeder.report(done)
+        finally:
+            texts.close()   # (stops and joins the inflating thread before f closes)
         feeder.finish()
         feeder.report(done)
 
@@ -369,31 +377,6 @@ def _stream_plain_mapped(mapping: Any, feeder: _Feeder, chunk_size: int) -> None
             feeder.report(pos)
             if end == n:
                 break
-
-
-def _stream_gzip_mapped(mapping: Any, feeder: _Feeder, chunk_size: int,
-                        read_size: int) -> None:
-    n = len(mapping)
-    done = 0
-    with memoryview(mapping) as mv:
-        def reads() -> Iterator[Any]:
-            nonlocal done
-            for pos in range(0, n, read_size):
-                part = bytes(mv[pos:pos + read_size])   # a small copy: no view outlives mv
-                done = pos + len(part)
-                yield part
-
-        texts = _inflate(reads(), feeder.path, chunk_size)
-        if n > _THREAD_ABOVE:
-            texts = _ahead(texts)
-        try:
-            for text in texts:
-                feeder.text(text)
-                feeder.report(done)
-        finally:
-            texts.close()
-    feeder.finish()
-    feeder.report(done)
 
 
 # ---------------------------------------------------------------------- the API
