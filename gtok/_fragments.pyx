@@ -187,6 +187,7 @@ cdef inline bint _fast_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* 
     """The common line, "chrom<TAB>digits<TAB>digits<TAB>barcode[<TAB>...]", in one pass;
     False lets the general path decide (spaces, long numbers, problems...)."""
     cdef Py_ssize_t i = 0
+    cdef const unsigned char* p
     while i < n and s[i] != c'\t' and s[i] != c' ':
         i += 1
     if i == 0 or i >= n or s[i] != c'\t':
@@ -201,10 +202,9 @@ cdef inline bint _fast_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* 
         return False
     i += 1
     a[3] = i
-    while i < n and s[i] != c'\t':
-        i += 1
-    e[3] = i
-    return i > a[3]
+    p = <const unsigned char*>memchr(s + i, c'\t', n - i)   # the barcode's end
+    e[3] = n if p == NULL else p - s
+    return e[3] > i
 
 
 cdef int _slow_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a, Py_ssize_t* e,
