@@ -205,7 +205,10 @@ def run_once(lib: str, universe: Path, fragments: Path, pin: bool, tmp: Path) ->
     if pin:
         cmd = ["taskset", "-c", str(sorted(os.sched_getaffinity(0))[0])] + cmd
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # OpenBLAS' idle threads (NumPy's) spin for a while after import: keep them out of both
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     out, err = proc.stdout.read(), proc.stderr.read()
