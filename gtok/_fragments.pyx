@@ -21,6 +21,7 @@ table is the allow-list. Line rules (the policy and messages live in gtok.fragme
   goes on when asked.
 """
 
+cimport cython
 import numpy as np
 
 from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
@@ -235,6 +236,7 @@ cdef int _slow_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a, Py_ss
     return OK
 
 
+@cython.final
 cdef class FragmentTokenizer:
     """Streams fragment text into per-cell token buffers (see the module docstring).
 
