@@ -448,7 +448,7 @@ def _cmd_fragments(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, fragments: int) -> None:
         nonlocal last
         now = time.monotonic()
-        if now - last < 0.1 and done != total:
+        if now - last < 0.1:
             return
         last = now
         rate = fragments / max(now - start, 1e-9)
