@@ -25,7 +25,9 @@ SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", 
                     deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-BARCODES = ["AAACGAACAGTCACGC-1", "AAACTGCAGGCATTGA-1", "TTTGTGTTCGCTTAGC-1", "C", "Zz-2"]
+# (two share their first 16 bytes: the hash table must compare whole barcodes)
+BARCODES = ["AAACGAACAGTCACGC-1", "AAACTGCAGGCATTGA-1", "TTTGTGTTCGCTTAGC-1", "C", "Zz-2",
+            "AAACGAACAGTCACGC-2"]
 
 
 # ---------------------------------------------------------------------- the oracle
@@ -414,3 +416,22 @@ def test_plain_zlib_when_isal_is_absent(tmp_path, tok, monkeypatch):
     Path(path).write_bytes(data[:-100])
     with pytest.raises(CorruptGzipError):
         tokenize_fragments(tok, path)
+
+
+def test_many_cells(tmp_path, tok):
+    """Thousands of barcodes (the cell tables grow), interleaved as in a position-sorted
+    file; each cell's ids equal those of its fragments tokenized one by one."""
+    rng = np.random.default_rng(5)
+    n_cells, n = 3000, 20000
+    names = [f"{''.join(rng.choice(list('ACGT'), 16))}-{k}" for k in range(n_cells)]
+    cells = rng.integers(0, n_cells, n)
+    starts = np.sort(rng.integers(0, 1_990_000, n))
+    frags = [("chr2", int(s), int(s) + 300, names[c]) for s, c in zip(starts, cells)]
+    path = write_fragments(tmp_path / "f.tsv", frags, gz=True)
+    got = tokenize_fragments(tok, path, as_lists=True)
+    expected: dict[str, list[int]] = {}
+    for c, s, e, bc in frags:
+        ids = tok.tokenize([(c, s, e)], unk="per_region").ids.tolist()
+        expected.setdefault(bc, []).extend(ids)
+    assert got == expected and list(got) == list(expected)
+    assert got.summary.cells == len(set(cells.tolist()))
