@@ -236,7 +236,13 @@ def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]
     """Decompress gzip (every member of a multi-member stream), ``out_size`` bytes at most
     at a time. Uses ISA-L (``pip install isal``, ~1.6x faster) when it is installed."""
     d = _zlib.decompressobj(31)
+    padding = False
     for raw in chunks:
+        if padding:  # only zeros may follow the zeros after the last member
+            if bytes(raw).strip(b"\0"):
+                raise CorruptGzipError(path, "corrupt gzip data (data after the zero "
+                                             "padding that ends the stream)")
+            continue
         data = raw
         while True:
             try:
@@ -250,16 +256,14 @@ def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]
                 if not data:
                     break
                 if not data.strip(b"\0"):  # zero padding after the last member
-                    d = None
+                    padding = True
                     break
                 d = _zlib.decompressobj(31)  # the next member
                 continue
             data = d.unconsumed_tail
             if not data and len(out) < out_size:
                 break
-        if d is None:
-            return
-    if not d.eof:
+    if not padding and not d.eof:
         raise CorruptGzipError(path, "truncated gzip data (the stream ends before its end "
                                      "marker)")
 

@@ -435,3 +435,17 @@ def test_many_cells(tmp_path, tok):
         expected.setdefault(bc, []).extend(ids)
     assert got == expected and list(got) == list(expected)
     assert got.summary.cells == len(set(cells.tolist()))
+
+
+def test_gzip_zero_padding(tmp_path, tok):
+    """Zeros after the last member are padding (as gzip allows); data after them is not."""
+    frags = [("chr1", 1000 + k, 1500 + k, "A") for k in range(50)]
+    plain = write_fragments(tmp_path / "f.tsv", frags)
+    expected = as_lists(tokenize_fragments(tok, plain))
+    data = gzip.compress(fragment_text(frags).encode())
+    path = tmp_path / "g.gz"
+    path.write_bytes(data + b"\0" * 300)
+    assert as_lists(tokenize_fragments(tok, path, chunk_size=64)) == expected
+    path.write_bytes(data + b"\0" * 300 + b"garbage")
+    with pytest.raises(CorruptGzipError):
+        tokenize_fragments(tok, path, chunk_size=64)
