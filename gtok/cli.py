@@ -13,7 +13,13 @@ import signal
 import sys
 import threading
 import time
-from typing import Sequence, TextIO
+from typing import TYPE_CHECKING, Sequence, TextIO
+
+# The command does no linear algebra: one OpenBLAS thread (unless the user says otherwise)
+# saves ~60 ms of start-up and keeps a spare core free for the work. It must be set before
+# NumPy loads, so only a fresh ``gtok`` process (not a program importing this module) sets it.
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
@@ -21,7 +27,9 @@ from gtok import __version__
 from gtok.batch import FileResult, entry_output, manifest_path, pretokenize, read_manifests
 from gtok.errors import GtokError
 from gtok.gtokfile import open_gtok
-from gtok.pack import GtokPack
+
+if TYPE_CHECKING:
+    from gtok.pack import GtokPack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
@@ -157,6 +165,8 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from gtok.pack import GtokPack  # loaded by open_gtok for a pack anyway
+
     status = EXIT_OK
     for path in args.files:
         try:
