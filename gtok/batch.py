@@ -515,6 +515,9 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     jobs = _default_jobs() if jobs is None else int(jobs)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(result, done, total) or None, "
+                        f"not {progress!r}")
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")

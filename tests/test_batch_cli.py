@@ -286,6 +286,8 @@ def test_bad_arguments(tok, mixed, tmp_path):
     for shard in [(0, 2), (3, 2), (1, 0)]:
         with pytest.raises(ValueError, match="shard"):
             pretokenize(tok, [str(mixed)], tmp_path / "o", shard=shard)
+    with pytest.raises(TypeError, match="progress"):  # checked before any work
+        pretokenize(tok, [str(mixed)], tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()
     assert cli("tokenize", tok.universe.source, mixed, "-o", tmp_path / "o", "-j", "0") == 2
 
