@@ -299,6 +299,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     problems: list[str] = []
     files: list[str] = []
+    listed: set[str] = set()  # outputs named by a manifest
+    sizes: dict[str, int] = {}  # and the sizes it recorded
     for target in args.targets:
         if os.path.isdir(target):
             manifests = read_manifests(target)
@@ -319,16 +321,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                     problems.append(f"{m['_path']}: made with universe fingerprint {fp}, but "
                                     f"{args.universe} has {tok.fingerprint}")
                 for entry in m.get("files", []):
+                    out = entry_output(m, entry)
+                    listed.add(os.path.abspath(out))
                     if entry.get("status") not in ("ok", "skipped"):
                         problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
                                         f"{': ' + entry['error'] if entry.get('error') else ''})")
-                    elif not os.path.exists(entry_output(m, entry)):
-                        problems.append(f"{entry_output(m, entry)}: listed in the manifest "
-                                        "but missing")
+                    elif not os.path.exists(out):
+                        problems.append(f"{out}: listed in the manifest but missing")
+                    elif entry.get("output_size"):
+                        sizes[os.path.abspath(out)] = int(entry["output_size"])
             for folder, dirs, names in os.walk(target):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files += [os.path.join(folder, n) for n in sorted(names)
-                          if n.endswith(".gtok") and not n.startswith(".")]
+                found = [os.path.join(folder, n) for n in sorted(names)
+                         if n.endswith(".gtok") and not n.startswith(".")]
+                if manifests:
+                    problems += [f"{f}: not in any manifest of {target} (which universe made "
+                                 "it is unknown)" for f in found
+                                 if os.path.abspath(f) not in listed]
+                files += found
         else:
             files.append(target)
     for path in files:
@@ -339,6 +349,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                     bad = int(np.flatnonzero(ids >= tok.vocab_size)[0])
                     problems.append(f"{path}: id {int(ids[bad])} at position {bad} is outside "
                                     f"the vocabulary (vocab_size {tok.vocab_size})")
+                elif sizes.get(os.path.abspath(path), -1) not in (-1, os.path.getsize(path)):
+                    problems.append(f"{path}: {os.path.getsize(path)} bytes, but the manifest "
+                                    f"recorded {sizes[os.path.abspath(path)]} (changed since "
+                                    "written)")
                 del ids
         except (OSError, ValueError) as exc:
             problems.append(str(exc))
@@ -435,8 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check that .gtok files are complete and valid, that every "
                                    "id is below the universe's vocab size, and (for a folder) "
                                    "that its manifests were made with this universe and list "
-                                   "no failed or missing file (after sharded runs: that "
-                                   "every shard ran).")
+                                   "no failed or missing file, that every .gtok file in it is "
+                                   "listed with the size it was written with (after sharded "
+                                   "runs: that every shard ran).")
     p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
