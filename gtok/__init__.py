@@ -15,40 +15,66 @@ The public API is re-exported here; each name lives in the module that owns its 
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
 
-from gtok import errors
-from gtok.batch import BatchSummary, pretokenize
-from gtok.collate import PadCollator, flat_batch, pad_batch
-from gtok.dataset import GtokDataset
-from gtok.errors import UncheckedUniverseWarning
-from gtok.fragments import CellTokens, FragmentSummary, tokenize_fragment_file, tokenize_fragments
-from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
-from gtok.pack import GtokPack, PackWriter, write_pack
-from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BatchEncoding",
-    "BatchSummary",
-    "CellTokens",
-    "FragmentSummary",
-    "GtokDataset",
-    "GtokFile",
-    "GtokPack",
-    "PadCollator",
-    "PackWriter",
-    "TokenizedRegionSet",
-    "Tokenizer",
-    "UncheckedUniverseWarning",
-    "errors",
-    "flat_batch",
-    "open_gtok",
-    "pad_batch",
-    "pretokenize",
-    "read_gtok",
-    "tokenize_fragment_file",
-    "tokenize_fragments",
-    "write_gtok",
-    "write_pack",
-    "__version__",
-]
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that
+# ``import gtok`` and the ``gtok`` command start fast and load only what they use.
+_EXPORTS = {
+    "BatchEncoding": "gtok.tokenizer",
+    "BatchSummary": "gtok.batch",
+    "CellTokens": "gtok.fragments",
+    "FragmentSummary": "gtok.fragments",
+    "GtokDataset": "gtok.dataset",
+    "GtokFile": "gtok.gtokfile",
+    "GtokPack": "gtok.pack",
+    "PadCollator": "gtok.collate",
+    "PackWriter": "gtok.pack",
+    "TokenizedRegionSet": "gtok.tokenizer",
+    "Tokenizer": "gtok.tokenizer",
+    "UncheckedUniverseWarning": "gtok.errors",
+    "flat_batch": "gtok.collate",
+    "open_gtok": "gtok.gtokfile",
+    "pad_batch": "gtok.collate",
+    "pretokenize": "gtok.batch",
+    "read_gtok": "gtok.gtokfile",
+    "tokenize_fragment_file": "gtok.fragments",
+    "tokenize_fragments": "gtok.fragments",
+    "write_gtok": "gtok.gtokfile",
+    "write_pack": "gtok.pack",
+}
+_SUBMODULES = {"errors"}
+
+__all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"gtok.{name}")
+    else:
+        raise AttributeError(f"module 'gtok' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from gtok import errors
+    from gtok.batch import BatchSummary, pretokenize
+    from gtok.collate import PadCollator, flat_batch, pad_batch
+    from gtok.dataset import GtokDataset
+    from gtok.errors import UncheckedUniverseWarning
+    from gtok.fragments import (CellTokens, FragmentSummary, tokenize_fragment_file,
+                                tokenize_fragments)
+    from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
+    from gtok.pack import GtokPack, PackWriter, write_pack
+    from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer

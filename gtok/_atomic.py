@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from typing import BinaryIO, Iterator
 
 
@@ -23,7 +22,7 @@ class AtomicFile:
         os.makedirs(folder, exist_ok=True)
         base = os.path.basename(self.path)
         while True:
-            self.tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+            self.tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
             try:
                 fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL
                              | getattr(os, "O_CLOEXEC", 0), 0o666)

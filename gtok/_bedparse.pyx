@@ -13,9 +13,28 @@ Rules (SPEC §4, §7), applied to every line:
 """
 
 from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
+
+from sys import byteorder
 
 from gtok._chromtable cimport ChromTable
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static inline int gtok_ctz64(unsigned long long x) {
+        unsigned long i; _BitScanForward64(&i, x); return (int)i;
+    }
+    #else
+    static inline int gtok_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #endif
+    """
+    int gtok_ctz64(unsigned long long x) noexcept nogil   # x != 0
+
+# The fast path reads 8 bytes at a time (SWAR: "SIMD within a register"); its byte tricks
+# assume the first byte of the text is the lowest byte of the word.
+cdef bint _LITTLE_ENDIAN = byteorder == "little"
 
 # Problems with a line, as reported back to Python (see gtok.bedtext.BAD_LINE_REASONS).
 cdef enum:
@@ -30,6 +49,10 @@ cdef enum:
     START_AFTER_END = 8
     EMPTY_CHROM = 9
     OUT_OF_MEMORY = 10
+
+cdef enum:
+    NAME_CACHE_BITS = 6
+    NAME_CACHE = 64         # slots of the parser's chromosome-name cache
 
 # results of one coordinate parse
 cdef enum:
@@ -133,12 +156,51 @@ cdef struct LastChrom:
     int32_t index
 
 
+cdef inline uint64_t _load8(const unsigned char* s) noexcept nogil:
+    cdef uint64_t w
+    memcpy(&w, s, 8)
+    return w
+
+
+cdef inline uint32_t _eight_digits(uint64_t x) noexcept nogil:
+    # x: eight digit values 0..9, the first (most significant) in the lowest byte. Pairs,
+    # then quads, then the octet are combined with one multiply-add each.
+    x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFULL
+    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFULL
+    x = (x * 10000 + (x >> 32)) & 0x00000000FFFFFFFFULL
+    return <uint32_t>x
+
+
 cdef inline Py_ssize_t _digits(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
                                uint32_t* out) noexcept nogil:
     # 1 to 9 decimal digits from i (so no overflow): the index after them, else -1
-    cdef Py_ssize_t j = i
+    cdef Py_ssize_t j = i, k
     cdef uint32_t v = 0
     cdef unsigned char d
+    cdef uint64_t x, t
+    if _LITTLE_ENDIAN and i + 8 <= n:
+        # XOR maps exactly the bytes '0'..'9' to 0..9; adding 0x76 sets a byte's top bit
+        # when it is above 9 (a carry only spills into later bytes, past the first
+        # non-digit, which is all we look for)
+        x = _load8(s + i) ^ 0x3030303030303030ULL
+        t = ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL
+        if t != 0:
+            k = gtok_ctz64(t) >> 3          # how many digits lead
+            if k == 0:
+                return -1
+            out[0] = _eight_digits(x << (8 * (8 - k)))   # zeros in front of k digits
+            return i + k
+        v = _eight_digits(x)
+        i += 8
+        if i < n:
+            d = <unsigned char>(s[i] - c'0')
+            if d <= 9:                       # a 9th digit; a 10th goes the slow way
+                if i + 1 < n and <unsigned char>(s[i + 1] - c'0') <= 9:
+                    return -1
+                v = v * 10 + d
+                i += 1
+        out[0] = v
+        return i
     while i < n:
         d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
         if d > 9:
@@ -232,22 +294,37 @@ cdef int _parse_line(const unsigned char* s, Py_ssize_t n, ChromTable table, Chr
 
 
 cdef inline Py_ssize_t _fast_line(const unsigned char* s, Py_ssize_t n, uint32_t* start,
-                                  uint32_t* end, Py_ssize_t* chrom_len) noexcept nogil:
+                                  uint32_t* end, Py_ssize_t* chrom_len,
+                                  uint64_t* chrom_word) noexcept nogil:
     """The common line, "chrom<TAB>digits<TAB>digits" and then a newline or more fields,
     parsed in one pass. Returns the length of the line including its newline, or -1 to let
-    the general path decide (comments, spaces, long numbers, errors...)."""
+    the general path decide (comments, spaces, long numbers, errors...).
+
+    A chromosome name of at most 8 bytes is also returned as one word (its bytes, zeros
+    above), the key of the parser's name cache; a longer one gives 0."""
     cdef Py_ssize_t i = 0
     cdef uint32_t v = 0
     cdef unsigned char ch = s[0]
     cdef const unsigned char* p
+    cdef uint64_t w = 0, t = 0
     if (ch == c'#' or ch == c't' or ch == c'b' or ch == c' ' or ch == c'\t' or ch == c'\r'
             or ch == c'\n'):
         return -1
-    while i < n and s[i] != c'\t' and s[i] != c'\n' and s[i] != c' ' and s[i] != c'\r':
-        i += 1
+    if _LITTLE_ENDIAN and n >= 8:
+        # the first byte below 0x21 (tab, newline, carriage return, space...) ends the name
+        w = _load8(s)
+        t = (w - 0x2121212121212121ULL) & ~w & 0x8080808080808080ULL
+    if t != 0:
+        i = gtok_ctz64(t) >> 3
+        w &= (<uint64_t>1 << (8 * i)) - 1
+    else:
+        w = 0
+        while i < n and s[i] != c'\t' and s[i] != c'\n' and s[i] != c' ' and s[i] != c'\r':
+            i += 1
     if i >= n or s[i] != c'\t':
         return -1
     chrom_len[0] = i
+    chrom_word[0] = w
     i = _digits(s, i + 1, n, start)
     if i < 0 or i >= n or s[i] != c'\t':
         return -1
@@ -287,13 +364,31 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     last.index = -1
     cdef Py_ssize_t advance, chrom_len
     cdef int32_t k
+    cdef uint64_t word
+    cdef unsigned int slot
+    # names of up to 8 bytes -> index: a direct-mapped cache in front of the hash table
+    # (key = the name's bytes as one word; 0 marks an empty slot, no name is empty here)
+    cdef uint64_t cache_word[NAME_CACHE]
+    cdef int32_t cache_index[NAME_CACHE]
+    for slot in range(NAME_CACHE):
+        cache_word[slot] = 0
     while pos < n:
         line_no += 1
         if st.n_rows < capacity:
             advance = _fast_line(buf + pos, n - pos, starts + st.n_rows, ends + st.n_rows,
-                                 &chrom_len)
+                                 &chrom_len, &word)
             if advance > 0:
-                k = _chrom_index(buf + pos, chrom_len, table, extra, add_chroms, &last)
+                if word != 0:
+                    slot = <unsigned int>((word * 0x9E3779B97F4A7C15ULL) >> (64 - NAME_CACHE_BITS))
+                    if cache_word[slot] == word:
+                        k = cache_index[slot]
+                    else:
+                        k = _chrom_index(buf + pos, chrom_len, table, extra, add_chroms, &last)
+                        if k != -OUT_OF_MEMORY:
+                            cache_word[slot] = word
+                            cache_index[slot] = k
+                else:
+                    k = _chrom_index(buf + pos, chrom_len, table, extra, add_chroms, &last)
                 if k != -OUT_OF_MEMORY:
                     chroms[st.n_rows] = k
                     st.n_rows += 1

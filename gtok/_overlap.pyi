@@ -33,13 +33,6 @@ class OverlapIndex:
         unk_per_region: bool,
     ) -> npt.NDArray[np.uint32]: ...
 
-def gtars_order(
-    chroms: npt.NDArray[np.int32],
-    starts: npt.NDArray[np.uint32],
-    ends: npt.NDArray[np.uint32],
-    chrom_rank: npt.NDArray[np.int32],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint32],
-           npt.NDArray[np.uint32]]: ...
 def build_index(
     chroms: npt.NDArray[np.int32],
     starts: npt.NDArray[np.uint32],

@@ -294,66 +294,6 @@ cdef class OverlapIndex:
         return result
 
 
-def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
-                const uint32_t[::1] ends, const int32_t[::1] chrom_rank):
-    """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
-
-    ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes, or -1 to
-    drop its rows (a chromosome absent from the universe contributes nothing).
-
-    Returns ``(rows, chroms, starts, ends)``: the int64 row numbers of the kept rows in
-    order, and their columns gathered in that order (contiguous, so the search that
-    follows reads them sequentially).
-    """
-    cdef Py_ssize_t n = chroms.shape[0], i, m = 0, n_ranks = chrom_rank.shape[0]
-    cdef int32_t c, rk
-    cdef int64_t r
-    if starts.shape[0] != n or ends.shape[0] != n:
-        raise ValueError("query columns differ in length")
-    keys_arr = np.empty(n, dtype=np.uint64)
-    rows_arr = np.empty(n, dtype=np.int64)
-    order_arr = np.empty(n, dtype=np.int64)
-    out_chroms = np.empty(n, dtype=np.int32)
-    out_starts = np.empty(n, dtype=np.uint32)
-    out_ends = np.empty(n, dtype=np.uint32)
-    cdef uint64_t[::1] keys = keys_arr
-    cdef int64_t[::1] rows = rows_arr
-    cdef int64_t[::1] order = order_arr
-    cdef int32_t[::1] o_chroms = out_chroms
-    cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
-    cdef int rc = 0
-    cdef uint32_t max_start = 0
-    cdef unsigned int shift = 0
-    with nogil:
-        for i in range(n):
-            if starts[i] > max_start:
-                max_start = starts[i]
-        # pack (rank, start) into as few bits as the data needs: fewer radix passes
-        while shift < 32 and (max_start >> shift) != 0:
-            shift += 1
-        for i in range(n):
-            c = chroms[i]
-            rk = chrom_rank[c] if 0 <= c < n_ranks else -1
-            if rk >= 0:
-                keys[m] = (<uint64_t>rk << shift) | starts[i]
-                rows[m] = i
-                m += 1
-        if m:
-            rc = argsort_u64(&keys[0], &order[0], m)
-            if rc == 0:
-                # order[] holds positions among the kept rows: map back to row numbers and
-                # gather the columns
-                for i in range(m):
-                    r = rows[order[i]]
-                    order[i] = r
-                    o_chroms[i] = chroms[r]
-                    o_starts[i] = starts[r]
-                    o_ends[i] = ends[r]
-    if rc:
-        raise MemoryError()
-    return order_arr[:m], out_chroms[:m], out_starts[:m], out_ends[:m]
-
-
 cdef void _sort_runs_by_end(const uint64_t* keys, const uint32_t* ends, int64_t* order,
                             Py_ssize_t n) noexcept nogil:
     # Within each run of equal (chromosome, start) keys, order rows by end; a stable

@@ -1,12 +1,19 @@
-"""Stable LSD radix sort of 64-bit keys, carrying the original positions along.
+"""Radix sorts of regions: putting universe and query regions in (chromosome, start) order.
 
-Used to put regions in (chromosome, start) order: the key is ``chrom_rank << 32 | start``.
-Digits are 11 bits wide (2,048 buckets, so the histograms stay in L1); digits that are the
-same for every key are skipped, so a typical genome needs four passes, and an input that
-is already sorted costs one check.
+- ``argsort_u64``: a stable LSD radix argsort of 64-bit keys (the universe build uses the
+  key ``chrom << 32 | start``). Digits are 11 bits wide (2,048 buckets, so the histograms
+  stay in L1); digits that are the same for every key are skipped, and an input that is
+  already sorted costs one check.
+- ``gtars_order``: a query file's rows in gtars' order (chromosome name as bytes, then
+  start, stably). A counting sort by chromosome first (one pass, a few dozen buckets), then
+  each chromosome's rows -- small enough to stay in cache -- sorted by start with LSD passes
+  over 8-byte keys ``start << 32 | row``; the row in the low bits keeps the sort stable and
+  says where the rest of the row is. A chromosome already in order costs one check.
 """
 
-from libc.stdint cimport int64_t, uint64_t
+import numpy as np
+
+from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -104,3 +111,155 @@ def argsort_keys(uint64_t[::1] keys):
     if rc:
         raise MemoryError()
     return out
+
+
+cdef enum:
+    START_DIGIT_BITS = 10   # per-chromosome passes: 1,024 buckets, three passes for 2^30
+    START_BUCKETS = 1024
+    SMALL_RUN = 48          # below this many rows, an insertion sort
+
+
+cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
+                         Py_ssize_t* hist) noexcept nogil:
+    """Sort keys ``start << 32 | row`` (row order on entry) by start, stably, in place;
+    ``tmp`` holds n keys. Already sorted input costs one check."""
+    cdef Py_ssize_t i, j, total, c
+    cdef uint64_t k, spread = 0, lo_start
+    cdef uint64_t* src = keys
+    cdef uint64_t* dst = tmp
+    cdef uint64_t* t
+    cdef unsigned int shift
+    for i in range(1, n):
+        if keys[i] < keys[i - 1]:
+            break
+    else:
+        return
+    if n < SMALL_RUN:
+        for i in range(1, n):
+            k = keys[i]
+            j = i
+            while j > 0 and keys[j - 1] > k:
+                keys[j] = keys[j - 1]
+                j -= 1
+            keys[j] = k
+        return
+    lo_start = keys[0] >> 32
+    for i in range(n):
+        spread |= (keys[i] >> 32) ^ lo_start   # the bits in which some starts differ
+    shift = 32
+    while (spread >> (shift - 32)) != 0:
+        if (spread >> (shift - 32)) & (START_BUCKETS - 1):
+            memset(hist, 0, START_BUCKETS * sizeof(Py_ssize_t))
+            for i in range(n):
+                hist[(src[i] >> shift) & (START_BUCKETS - 1)] += 1
+            total = 0
+            for c in range(START_BUCKETS):
+                j = hist[c]
+                hist[c] = total
+                total += j
+            for i in range(n):
+                c = (src[i] >> shift) & (START_BUCKETS - 1)
+                dst[hist[c]] = src[i]
+                hist[c] += 1
+            t = src
+            src = dst
+            dst = t
+        shift += START_DIGIT_BITS
+        if shift >= 64:
+            break
+    if src != keys:
+        memcpy(keys, src, n * sizeof(uint64_t))
+
+
+def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
+                const uint32_t[::1] ends, const int32_t[::1] chrom_rank):
+    """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
+
+    ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes (0 to
+    ``len(chrom_rank) - 1``, each at most once), or -1 to drop its rows (a chromosome
+    absent from the universe contributes nothing).
+
+    Returns ``(rows, chroms, starts, ends)``: the int64 row numbers of the kept rows in
+    order, and their columns gathered in that order (contiguous, so the search that
+    follows reads them sequentially).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gtok._radix import gtars_order
+    >>> rows, c, s, e = gtars_order(np.array([1, 0, 1, 2], np.int32),
+    ...                             np.array([5, 9, 2, 1], np.uint32),
+    ...                             np.array([6, 10, 3, 2], np.uint32),
+    ...                             np.array([1, 0, -1], np.int32))
+    >>> rows.tolist(), c.tolist(), s.tolist()
+    ([2, 0, 1], [1, 1, 0], [2, 5, 9])
+    """
+    cdef Py_ssize_t n = chroms.shape[0], n_ranks = chrom_rank.shape[0]
+    cdef Py_ssize_t i, m = 0, b, pos, big = 0
+    cdef int32_t c, rk
+    cdef uint64_t key
+    cdef int64_t row
+    cdef bint failed = False
+    if starts.shape[0] != n or ends.shape[0] != n:
+        raise ValueError("query columns differ in length")
+    if <uint64_t>n > UINT32_MAX:
+        raise ValueError("more than 2**32 - 1 query regions in one set")
+    for i in range(n_ranks):
+        if chrom_rank[i] >= n_ranks:
+            raise ValueError("chrom_rank holds a rank outside 0..len(chrom_rank) - 1")
+    bounds_arr = np.zeros(n_ranks + 1, dtype=np.intp)
+    keys_arr = np.empty(n, dtype=np.uint64)
+    cdef Py_ssize_t[::1] bounds = bounds_arr
+    cdef uint64_t[::1] keys = keys_arr
+    cdef uint64_t* tmp = NULL
+    cdef Py_ssize_t* hist = NULL
+    with nogil:
+        # counting sort by rank: bounds[rk + 1] counts, then prefix sums give each
+        # chromosome's slice; scattering in row order keeps every slice in row order
+        for i in range(n):
+            c = chroms[i]
+            rk = chrom_rank[c] if 0 <= c < n_ranks else -1
+            if rk >= 0:
+                bounds[rk + 1] += 1
+        for b in range(n_ranks):
+            if bounds[b + 1] > big:
+                big = bounds[b + 1]
+            bounds[b + 1] += bounds[b]
+        m = bounds[n_ranks]
+        for i in range(n):
+            c = chroms[i]
+            rk = chrom_rank[c] if 0 <= c < n_ranks else -1
+            if rk >= 0:
+                keys[bounds[rk]] = (<uint64_t>starts[i] << 32) | <uint64_t>i
+                bounds[rk] += 1
+        # bounds[rk] now holds the end of slice rk: the start of slice rk + 1
+        tmp = <uint64_t*>malloc(big * sizeof(uint64_t) + 1)
+        hist = <Py_ssize_t*>malloc(START_BUCKETS * sizeof(Py_ssize_t))
+        if tmp == NULL or hist == NULL:
+            failed = True
+        else:
+            pos = 0
+            for b in range(n_ranks):
+                if bounds[b] > pos:
+                    _sort_by_start(&keys[pos], tmp, bounds[b] - pos, hist)
+                pos = bounds[b]
+        free(tmp)
+        free(hist)
+    if failed:
+        raise MemoryError()
+    rows_arr = np.empty(m, dtype=np.int64)
+    out_chroms = np.empty(m, dtype=np.int32)
+    out_starts = np.empty(m, dtype=np.uint32)
+    out_ends = np.empty(m, dtype=np.uint32)
+    cdef int64_t[::1] o_rows = rows_arr
+    cdef int32_t[::1] o_chroms = out_chroms
+    cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
+    with nogil:
+        for i in range(m):
+            key = keys[i]
+            row = <int64_t>(key & UINT32_MAX)
+            o_rows[i] = row
+            o_chroms[i] = chroms[row]
+            o_starts[i] = <uint32_t>(key >> 32)
+            o_ends[i] = ends[row]
+    return rows_arr, out_chroms, out_starts, out_ends

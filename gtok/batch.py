@@ -32,11 +32,9 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import fnmatch
 import glob
 import json
-import multiprocessing
 import os
 import signal
 import sys
@@ -517,6 +515,9 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     jobs = _default_jobs() if jobs is None else int(jobs)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(result, done, total) or None, "
+                        f"not {progress!r}")
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
@@ -614,6 +615,9 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
               stop: _StopRequest) -> None:
+    import concurrent.futures as cf  # here, not at the top: a 1-job run starts faster
+    import multiprocessing
+
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(start_method)

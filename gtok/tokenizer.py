@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from gtok._chromtable import ChromTable
-from gtok._overlap import gtars_order
+from gtok._radix import gtars_order
 from gtok.bedtext import RegionColumns, parse_regions, read_text
 from gtok.errors import BedFormatError
 from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, load_bed, load_config

@@ -8,6 +8,7 @@ Every output is checked against the contract: the bytes ``Tokenizer.tokenize`` +
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -285,6 +286,8 @@ def test_bad_arguments(tok, mixed, tmp_path):
     for shard in [(0, 2), (3, 2), (1, 0)]:
         with pytest.raises(ValueError, match="shard"):
             pretokenize(tok, [str(mixed)], tmp_path / "o", shard=shard)
+    with pytest.raises(TypeError, match="progress"):  # checked before any work
+        pretokenize(tok, [str(mixed)], tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()
     assert cli("tokenize", tok.universe.source, mixed, "-o", tmp_path / "o", "-j", "0") == 2
 
@@ -637,7 +640,9 @@ def test_a_shard_with_no_inputs_writes_an_empty_manifest(tok, tmp_path):
 
 def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
     """The parent rewrites the manifest while it hands out work: for the 10^5-file batches
-    the SPEC is about, one rewrite must stay well under a second (it took 2.4 s)."""
+    the SPEC is about, one rewrite must cost a small multiple of serialising the same records
+    with one ``json.dumps`` (the first version took ~6x that: 2.4 s). Measured against that
+    yardstick in the same run, so a busy machine slows both sides."""
     from gtok.batch import FileResult, _write_manifest
     n = 100_000
     results = [FileResult(input=f"/data/peaks/s{i:06d}.bed.gz", output=f"/o/s{i:06d}.gtok",
@@ -645,12 +650,15 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
                           output_size=104_005) for i in range(n)]
     names = [(r.input, f"s{i:06d}.gtok") for i, r in enumerate(results)]
     path = tmp_path / "gtok-manifest.json"
-    best = float("inf")
-    for _ in range(2):
+    best = yardstick = float("inf")
+    for _ in range(3):
         t0 = time.perf_counter()
         _write_manifest(str(path), {"format": "gtok-manifest/1"}, results, names)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 1.2, f"{best:.2f} s for one manifest rewrite"
+        t1 = time.perf_counter()
+        json.dumps([dict(r.__dict__) for r in results])
+        best = min(best, t1 - t0)
+        yardstick = min(yardstick, time.perf_counter() - t1)
+    assert best < 4 * yardstick, f"{best:.2f} s for one rewrite, {yardstick:.2f} s json.dumps"
     m = load_manifest(path)
     assert len(m["files"]) == n and m["counts"]["ok"] == n
     assert m["files"][7] == {"input": "/data/peaks/s000007.bed.gz", "output": "s000007.gtok",

@@ -290,6 +290,18 @@ def test_verify_folder_problems(tok, done, tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.search(r"s1\.bed: not done \(error: BedFormatError: boom\)", err), err
     assert re.search(r"s3\.bed: not done \(pending\)", err), err
+    # a complete file whose size differs from the manifest's record, and a .gtok file no
+    # manifest lists
+    m["files"][1]["status"] = m["files"][3]["status"] = "ok"
+    del m["files"][1]["error"]
+    mpath.write_text(json.dumps(m))
+    write_gtok(done / "s0.gtok", [1, 2, 3])
+    write_gtok(done / "sub" / "stray.gtok", [1])
+    assert cli("verify", done, "-u", tok.universe.source) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"s0\.gtok: 11 bytes, but the manifest recorded \d+ \(changed", err), err
+    assert re.search(r"stray\.gtok: not in any manifest", err), err
+    assert err.count("gtok verify:") == 2, err
     # a missing target
     assert cli("verify", tmp_path / "nothing", "-u", tok.universe.source) == 1
     assert "nothing" in capsys.readouterr().err
