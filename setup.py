@@ -31,6 +31,7 @@ MODULES = [
     "gtok._bedparse",
     "gtok._radix",
     "gtok._overlap",
+    "gtok._fragments",
     "gtok._collate",
     "gtok._docindex",
 ]

@@ -10,6 +10,7 @@ The public API is re-exported here; each name lives in the module that owns its 
 - :mod:`gtok.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
   imported here);
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
+- :mod:`gtok.fragments` -- single-cell fragment files to per-cell ids or a pack;
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
@@ -26,6 +27,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "BatchEncoding": "gtok.tokenizer",
     "BatchSummary": "gtok.batch",
+    "CellTokens": "gtok.fragments",
+    "FragmentSummary": "gtok.fragments",
     "GtokDataset": "gtok.dataset",
     "GtokFile": "gtok.gtokfile",
     "GtokPack": "gtok.pack",
@@ -39,6 +42,8 @@ _EXPORTS = {
     "pad_batch": "gtok.collate",
     "pretokenize": "gtok.batch",
     "read_gtok": "gtok.gtokfile",
+    "tokenize_fragment_file": "gtok.fragments",
+    "tokenize_fragments": "gtok.fragments",
     "write_gtok": "gtok.gtokfile",
     "write_pack": "gtok.pack",
 }
@@ -68,6 +73,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from gtok.collate import PadCollator, flat_batch, pad_batch
     from gtok.dataset import GtokDataset
     from gtok.errors import UncheckedUniverseWarning
+    from gtok.fragments import (CellTokens, FragmentSummary, tokenize_fragment_file,
+                                tokenize_fragments)
     from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
     from gtok.pack import GtokPack, PackWriter, write_pack
     from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer

@@ -29,16 +29,8 @@ cdef enum:
     MAX_LEVELS = 10     # components per chromosome at most (the last takes all the rest)
 
 
-cdef struct IdBuffer:
-    uint32_t* data
-    Py_ssize_t n
-    Py_ssize_t cap
-
-
-cdef struct Hit:
-    uint32_t start
-    uint32_t end
-    uint32_t id
+# IdBuffer and Hit, and OverlapIndex's fields, are declared in _overlap.pxd (so the
+# fragment tokenizer can call OverlapIndex._query without the GIL).
 
 
 cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
@@ -140,16 +132,6 @@ cdef inline Py_ssize_t _gallop_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t h
 cdef class OverlapIndex:
     """The universe's overlap index (see the module docstring). Build with
     :func:`build_index`; it pickles as its arrays, so unpickling does not sort again."""
-
-    cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps
-    cdef const uint32_t* _starts
-    cdef const uint32_t* _ends
-    cdef const uint32_t* _maxend
-    cdef const uint32_t* _ids
-    cdef const int64_t* _comp_bounds
-    cdef const int64_t* _chrom_comps
-    cdef readonly Py_ssize_t n_chroms
-    cdef readonly Py_ssize_t n_regions
 
     def __init__(self, starts, ends, maxend, ids, comp_bounds, chrom_comps):
         self.starts = np.ascontiguousarray(starts, dtype=np.uint32)

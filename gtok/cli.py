@@ -1,4 +1,5 @@
-"""The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``.
+"""The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``,
+``fragments``.
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
@@ -456,7 +457,97 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=_cmd_verify)
+    _add_fragments_parser(sub)
     return parser
+
+
+# ---------------------------------------------------------------------- gtok fragments
+
+
+def _cmd_fragments(args: argparse.Namespace) -> int:
+    from gtok.fragments import tokenize_fragments
+    stream = sys.stderr
+    show = stream.isatty() and not args.quiet
+    start = last = time.monotonic()
+
+    def progress(done: int, total: int, fragments: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < 0.1:
+            return
+        last = now
+        rate = fragments / max(now - start, 1e-9)
+        where = (f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB {100 * done / total:5.1f}%"
+                 if total else f"{done / 1e6:,.0f} MB")
+        line = f"{where}  {fragments:,} fragments  {rate / 1e6:.2f} M fragments/s"
+        stream.write("\r" + line[:79].ljust(79))
+        stream.flush()
+
+    try:
+        summary = tokenize_fragments(
+            args.universe, args.fragments, args.output, barcodes=args.barcodes,
+            min_fragments=args.min_fragments, min_tokens=args.min_tokens, unique=args.unique,
+            skip_bad_lines=args.skip_bad_lines, progress=progress if show else None)
+    except (OSError, ValueError, MemoryError) as exc:
+        if show:
+            stream.write("\n")
+        print(f"gtok fragments: {exc}", file=stream)
+        return EXIT_FAILED
+    if show:
+        stream.write("\n")
+    if not args.quiet:
+        print(f"gtok fragments: {summary.cells:,} cells ({summary.cells_seen:,} barcodes "
+              f"seen), {summary.fragments:,} fragments, {summary.tokens:,} tokens -> "
+              f"{summary.output} in {summary.seconds:.1f} s", file=stream)
+        if summary.skipped_lines:
+            print(f"gtok fragments: skipped {summary.skipped_lines:,} bad line(s), the first: "
+                  f"{summary.first_skipped}", file=stream)
+    return EXIT_OK
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {text!r}")
+    return value
+
+
+def _add_fragments_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fragments", help="tokenize a single-cell fragment file into a pack (a document "
+                          "per cell)",
+        description="Tokenize a fragment file (chrom, start, end, barcode[, count], tab-\n"
+                    "separated, plain or gzip: 10x scATAC fragments.tsv.gz) against UNIVERSE\n"
+                    "as gtars' tokenize_fragment_file does: each fragment gives the ids of the\n"
+                    "universe regions it overlaps, or one <unk>. Writes one pack OUT with a\n"
+                    "document per cell, named by its barcode, cells in order of first\n"
+                    "appearance; it records the universe fingerprint, the settings and the\n"
+                    "counts. The write is atomic: on any error no pack appears.",
+        epilog="examples:\n  gtok fragments peaks.bed fragments.tsv.gz -o cells.gtok\n"
+               "  gtok fragments peaks.bed fragments.tsv.gz -o cells.gtok \\\n"
+               "      --barcodes barcodes.tsv --min-fragments 1000 --unique",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("universe", metavar="UNIVERSE",
+                   help="universe BED (plain or gzip) or gtars TOML config")
+    p.add_argument("fragments", metavar="FRAGMENTS", help="the fragment file (plain or gzip)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="the pack to write")
+    p.add_argument("--barcodes", metavar="FILE",
+                   help="keep only these cells (one barcode per line, plain or gzip)")
+    p.add_argument("--min-fragments", type=_count, default=0, metavar="N",
+                   help="keep cells with at least N fragments")
+    p.add_argument("--min-tokens", type=_count, default=0, metavar="N",
+                   help="keep cells with at least N universe-region tokens (<unk> not "
+                        "counted)")
+    p.add_argument("--unique", action="store_true",
+                   help="each cell's distinct regions once, sorted by id, no <unk> (the "
+                        "peak-by-cell view)")
+    p.add_argument("--skip-bad-lines", action="store_true",
+                   help="skip malformed lines (counted) instead of failing")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_cmd_fragments)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "UncheckedUniverseWarning",
     "InputFormatError",
     "BedFormatError",
+    "FragmentFormatError",
     "CorruptGzipError",
     "ConfigError",
 ]
@@ -176,6 +177,29 @@ class BedFormatError(InputFormatError):
         self.line = line
         shown = line if len(line) <= 200 else line[:200] + "..."
         super().__init__(path, f"line {line_number}: {problem}: {shown!r}")
+        self.problem = problem
+
+
+class FragmentFormatError(InputFormatError):
+    """A fragment-file line is malformed: fewer than 4 fields (chrom, start, end,
+    barcode), a coordinate that is not an integer in 0..2**32-1, start > end, an empty
+    chromosome or barcode; or a barcode that is not UTF-8.
+
+    Attributes
+    ----------
+    line_number : int
+        1-based line number in the (decompressed) file (0 when no single line is at fault).
+    line : str
+        The offending line (shortened when very long).
+    """
+
+    def __init__(self, path: str | os.PathLike, line_number: int, line: str,
+                 problem: str) -> None:
+        self.line_number = line_number
+        self.line = line
+        shown = line if len(line) <= 200 else line[:200] + "..."
+        where = f"line {line_number}: " if line_number else ""
+        super().__init__(path, f"{where}{problem}: {shown!r}")
         self.problem = problem
 
 

@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
            "gtok.pack", "gtok.collate", "gtok.dataset",
-           "gtok._atomic", "gtok._chromtable", "gtok._radix", "gtok.errors"]
+           "gtok._atomic", "gtok._chromtable", "gtok._radix", "gtok.errors",
+           "gtok.fragments"]
 
 
 @pytest.mark.parametrize("name", MODULES)
