@@ -10,12 +10,15 @@ The public API is re-exported here; each name lives in the module that owns its 
 - :mod:`gtok.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
   imported here);
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
+- :mod:`gtok.cells` -- ``tokenize_anndata``: single-cell matrices (AnnData, ``.h5ad``);
+- :mod:`gtok.parquet` -- ``export_parquet`` / ``import_parquet`` (needs pyarrow);
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
 
 from gtok import errors
 from gtok.batch import BatchSummary, pretokenize
+from gtok.cells import tokenize_anndata
 from gtok.collate import PadCollator, flat_batch, pad_batch
 from gtok.dataset import GtokDataset
 from gtok.errors import UncheckedUniverseWarning
@@ -41,6 +44,7 @@ __all__ = [
     "open_gtok",
     "pad_batch",
     "pretokenize",
+    "tokenize_anndata",
     "read_gtok",
     "write_gtok",
     "write_pack",
