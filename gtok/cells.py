@@ -240,6 +240,7 @@ def _map_var(tok: Tokenizer, src: "_Source",
 def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
                      ) -> tuple[Any, Any, Any]:
     columns = src.var_columns()
+    coords_given = coords is not None
     if coords is None:
         picked = [next((c for c in options if c in columns), None) for options in COORD_COLUMNS]
         if all(p is not None for p in picked):
@@ -257,7 +258,7 @@ def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
             raise ValueError(f"coords must be three var column names or 'names', not "
                              f"{coords!r}")
         src.coords_used = "var_names"
-        return _parse_names(src)
+        return _parse_names(src, forced=coords_given)
     coords = list(coords)
     if len(coords) != 3:
         raise ValueError(f"coords must name three var columns (chr, start, end), not {coords}")
@@ -269,17 +270,17 @@ def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
     return tuple(src.var_column(c) for c in coords)  # type: ignore[return-value]
 
 
-def _parse_names(src: "_Source") -> tuple[list, list, list]:
+def _parse_names(src: "_Source", forced: bool) -> tuple[list, list, list]:
     names = src.var_names()
     chroms, starts, ends = [], [], []
     for k, name in enumerate(names):
         m = _NAME_RE.match(name)
         if m is None:
             shown = ", ".join(sorted(src.var_columns())) or "none"
-            raise AnnDataFormatError(
-                src.label, f"no region coordinates: var has no chr/start/end columns "
-                           f"(columns: {shown}) and var name {k + 1} ({name!r}) is not "
-                           "chr:start-end")
+            why = "" if forced else (f"no region coordinates: var has no chr/start/end "
+                                     f"columns (columns: {shown}) and ")
+            raise AnnDataFormatError(src.label, f"{why}var name {k + 1} ({name!r}) is not "
+                                                "chr:start-end")
         chroms.append(m.group(1))
         starts.append(int(m.group(2)))
         ends.append(int(m.group(3)))
