@@ -513,6 +513,14 @@ def _h5py() -> Any:
     return h5py
 
 
+def _read_strings(node: Any) -> Any:
+    """A string dataset's values as Python ``str`` (h5py returns ``bytes``)."""
+    try:
+        return node.asstr()[()].tolist()
+    except (TypeError, ValueError, AttributeError, UnicodeDecodeError):
+        return _decode(node[()])
+
+
 def _decode(values: np.ndarray) -> list:
     out = values.tolist()
     return [v.decode("utf-8") if isinstance(v, bytes) else v for v in out]
@@ -560,8 +568,8 @@ class _H5adSource(_Source):
             self.what = f"layers/{layer}"
         self.obs = f["obs"]
         self.var = f["var"]
-        n_obs = len(self._index(self.obs))
-        n_var = len(self._index(self.var))
+        n_obs = self._index_len(self.obs)
+        n_var = self._index_len(self.var)
         self.n_obs, self.n_var = n_obs, n_var
         if isinstance(x, h5py.Dataset):
             if x.ndim != 2 or tuple(x.shape) != (n_obs, n_var) or x.dtype.kind not in "biuf":
@@ -597,23 +605,35 @@ class _H5adSource(_Source):
 
     # dataframes ---------------------------------------------------------------
 
-    def _index(self, group: Any) -> list[str]:
+    def _index_node(self, group: Any) -> Any:
         h5py = _h5py()
         if isinstance(group, h5py.Dataset):  # anndata < 0.7: a structured array
             key = _attr(group, "_index") or "index"
             if group.dtype.names is None or key not in group.dtype.names:
                 raise AnnDataFormatError(self.label, f"{group.name} has no index")
-            return [str(v) for v in _decode(group[key])]
+            return group, key
         key = _attr(group, "_index") or "_index"
-        if key not in group:
+        if key not in group or not isinstance(group[key], h5py.Dataset):
             raise AnnDataFormatError(self.label, f"{group.name} has no index ({key!r})")
-        return [str(v) for v in _decode(group[key][:])]
+        return group[key], None
+
+    def _index_len(self, group: Any) -> int:
+        node, _ = self._index_node(group)
+        return int(node.shape[0]) if node.shape else 0
+
+    def _index(self, group: Any) -> list[str]:
+        node, field = self._index_node(group)
+        if field is not None:
+            return [str(v) for v in _decode(node[field])]
+        return [str(v) for v in _read_strings(node)]
 
     def obs_names(self) -> list[str]:
         return self._index(self.obs)
 
     def var_names(self) -> list[str]:
-        return self._index(self.var)
+        if getattr(self, "_var_names", None) is None:
+            self._var_names = self._index(self.var)
+        return self._var_names
 
     def var_columns(self) -> set[str]:
         h5py = _h5py()
@@ -628,14 +648,17 @@ class _H5adSource(_Source):
             return _decode(values) if values.dtype.kind in "OS" else values
         node = self.var[name]
         if isinstance(node, h5py.Dataset):
-            values = node[:]
-            return _decode(values) if values.dtype.kind in "OS" else values
+            return _read_strings(node) if node.dtype.kind in "OS" else node[:]
         enc = _attr(node, "encoding-type")
         if enc == "categorical" and "codes" in node and "categories" in node:
             codes = np.asarray(node["codes"][:], dtype=np.int64)
-            cats = node["categories"][:]
-            cats = _decode(cats) if cats.dtype.kind in "OS" else cats.tolist()
-            return [cats[c] if 0 <= c < len(cats) else None for c in codes.tolist()]
+            cats_node = node["categories"]
+            cats = np.empty(cats_node.shape[0] + 1, dtype=object)
+            cats[:-1] = (_read_strings(cats_node) if cats_node.dtype.kind in "OS"
+                         else cats_node[:].tolist())
+            cats[-1] = None  # code -1 (missing), or a code outside the categories
+            codes[(codes < 0) | (codes >= cats.shape[0] - 1)] = cats.shape[0] - 1
+            return cats[codes]
         if enc in ("nullable-integer", "nullable-boolean") and "values" in node:
             values = node["values"][:].tolist()
             if "mask" in node:
