@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -80,6 +81,17 @@ def make_peaks(n: int, universe: tuple, rng: np.random.Generator) -> tuple:
     return chroms.tolist(), starts, starts + 500
 
 
+def make_matrix(n_cells: int, n_peaks: int, density: float, rng: np.random.Generator):
+    """CSR of ones: each cell has Binomial(n_peaks, density) distinct peaks, sorted."""
+    import scipy.sparse as sp
+    counts = rng.binomial(n_peaks, density, n_cells)
+    indices = np.concatenate([np.sort(rng.choice(n_peaks, k, replace=False))
+                              for k in counts.tolist()]).astype(np.int32)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr),
+                         shape=(n_cells, n_peaks))
+
+
 def median_time(fn, repeats: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeats):
@@ -102,9 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_pin and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
 
+    work = Path(tempfile.mkdtemp(prefix="bench_cells_"))
+    try:
+        return run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     import anndata
     import pandas as pd
-    import scipy.sparse as sp
     from gtars.models import Region
     from gtars.tokenizers import Tokenizer as GtarsTokenizer
 
@@ -114,14 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     rng = np.random.default_rng(args.seed)
-    work = Path(tempfile.mkdtemp(prefix="bench_cells_"))
     log(f"making data in {work} ...")
     universe_path = work / "universe.bed"
     universe = make_universe(universe_path, args.universe, rng)
     chroms, starts, ends = make_peaks(args.peaks, universe, rng)
-    x = sp.random(args.cells, args.peaks, density=args.density, format="csr",
-                  dtype=np.float32, random_state=np.random.RandomState(args.seed))
-    x.data[:] = 1
+    x = make_matrix(args.cells, args.peaks, args.density, rng)
     var = pd.DataFrame({"chr": pd.Categorical(chroms), "start": starts, "end": ends},
                        index=[f"peak{j}" for j in range(args.peaks)])
     adata = anndata.AnnData(X=x, var=var,

@@ -398,3 +398,20 @@ def test_docstring_examples() -> None:
     import doctest
     result = doctest.testmod(cells_mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_missing_h5py_names_the_extra(tok: Tokenizer, tmp_path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    real_import = builtins.__import__
+
+    def no_h5py(name, *args, **kwargs):
+        if name == "h5py" or name.startswith("h5py."):
+            raise ImportError("No module named 'h5py'")
+        return real_import(name, *args, **kwargs)
+
+    path = tmp_path / "x.h5ad"
+    path.write_bytes(b"")
+    monkeypatch.setattr(builtins, "__import__", no_h5py)
+    with pytest.raises(ImportError, match=r"pip install 'gtok\[singlecell\]'"):
+        tokenize_anndata(tok, path)
