@@ -222,6 +222,7 @@ def _map_var(tok: Tokenizer, src: "_Source",
              coords: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Each var region's universe ids, once: ``(ids, offsets, n_unknown_chrom)``."""
     chroms, starts, ends = _var_coordinates(src, coords)
+    chroms = _as_names(chroms)
     u = tok.universe
     try:
         cols = _validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms,
@@ -287,6 +288,15 @@ def _parse_names(src: "_Source", forced: bool) -> tuple[list, list, list]:
     return chroms, starts, ends
 
 
+def _as_names(values: Any) -> Any:
+    """Chromosome names as a NumPy string array when they all are ``str`` (the tokenizer
+    then looks up each distinct name once), else as given (and checked one by one)."""
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.dtype.kind == "O" and arr.ndim == 1 and all(type(v) is str for v in arr.tolist()):
+        return arr.astype(str) if arr.shape[0] else arr
+    return values
+
+
 def _as_integers(values: Any) -> Any:
     """Coordinates as given in a var column, with what geniml's ``int(x)`` accepts turned
     into integers: whole floats and digit strings (anything else stays, and is reported)."""
@@ -319,6 +329,9 @@ def _gather(src: "_Source", row0: int, block: tuple, var_offsets: np.ndarray,
     indptr, indices, keep = block
     indptr = np.asarray(indptr)
     indices = np.asarray(indices)
+    if indices.dtype == np.int32 and indptr.dtype != np.int32 and (
+            indptr.shape[0] == 0 or int(indptr[-1]) <= 0x7FFFFFFF):
+        indptr = indptr.astype(np.int32)  # (the row pointers are few; the indices are not)
     if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
         indptr = indptr.astype(np.int64)
         indices = indices.astype(np.int64)
