@@ -1,5 +1,4 @@
-"""The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``,
-``anndata``, ``parquet``.
+"""The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``.
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
