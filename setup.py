@@ -34,6 +34,7 @@ MODULES = [
     "gtok._fragments",
     "gtok._collate",
     "gtok._docindex",
+    "gtok._cellgather",
 ]
 
 # Modules that use NumPy's C API (views of mappings and documents, data pointers).

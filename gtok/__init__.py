@@ -11,6 +11,8 @@ The public API is re-exported here; each name lives in the module that owns its 
   imported here);
 - :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
 - :mod:`gtok.fragments` -- single-cell fragment files to per-cell ids or a pack;
+- :mod:`gtok.cells` -- ``tokenize_anndata``: single-cell matrices (AnnData, ``.h5ad``);
+- :mod:`gtok.parquet` -- ``export_parquet`` / ``import_parquet`` (needs pyarrow);
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
@@ -27,6 +29,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "BatchEncoding": "gtok.tokenizer",
     "BatchSummary": "gtok.batch",
+    "CellsSummary": "gtok.cells",
     "CellTokens": "gtok.fragments",
     "FragmentSummary": "gtok.fragments",
     "GtokDataset": "gtok.dataset",
@@ -37,11 +40,14 @@ _EXPORTS = {
     "TokenizedRegionSet": "gtok.tokenizer",
     "Tokenizer": "gtok.tokenizer",
     "UncheckedUniverseWarning": "gtok.errors",
+    "export_parquet": "gtok.parquet",
     "flat_batch": "gtok.collate",
+    "import_parquet": "gtok.parquet",
     "open_gtok": "gtok.gtokfile",
     "pad_batch": "gtok.collate",
     "pretokenize": "gtok.batch",
     "read_gtok": "gtok.gtokfile",
+    "tokenize_anndata": "gtok.cells",
     "tokenize_fragment_file": "gtok.fragments",
     "tokenize_fragments": "gtok.fragments",
     "write_gtok": "gtok.gtokfile",
@@ -70,6 +76,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from gtok import errors
     from gtok.batch import BatchSummary, pretokenize
+    from gtok.cells import CellsSummary, tokenize_anndata
     from gtok.collate import PadCollator, flat_batch, pad_batch
     from gtok.dataset import GtokDataset
     from gtok.errors import UncheckedUniverseWarning
@@ -77,4 +84,5 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
                                 tokenize_fragments)
     from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
     from gtok.pack import GtokPack, PackWriter, write_pack
+    from gtok.parquet import export_parquet, import_parquet
     from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer

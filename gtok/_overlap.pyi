@@ -32,6 +32,12 @@ class OverlapIndex:
         unk_id: int,
         unk_per_region: bool,
     ) -> npt.NDArray[np.uint32]: ...
+    def hits_per_query(
+        self,
+        chroms: npt.NDArray[np.int32],
+        starts: npt.NDArray[np.uint32],
+        ends: npt.NDArray[np.uint32],
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
 
 def build_index(
     chroms: npt.NDArray[np.int32],

@@ -293,6 +293,50 @@ cdef class OverlapIndex:
         free(out.data)
         return result
 
+    def hits_per_query(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
+                       const uint32_t[::1] ends):
+        """Each query's hits separately: ``(ids, offsets)``, query i's hits being
+        ``ids[offsets[i]:offsets[i + 1]]`` (int64 offsets, ``n + 1`` of them), in the same
+        order :meth:`tokenize` gives them; a query without a hit has none (no ``<unk>``)."""
+        cdef Py_ssize_t n = chroms.shape[0], i, got
+        cdef IdBuffer out
+        cdef Hit* scratch = NULL
+        cdef Py_ssize_t scratch_cap = 0
+        cdef bint failed = False
+        cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
+        cursor_arr = np.asarray(self.comp_bounds[:n_comps], dtype=np.intp).copy()
+        cursor_qs_arr = np.zeros(n_comps, dtype=np.uint32)
+        cdef Py_ssize_t[::1] cursor = cursor_arr
+        cdef uint32_t[::1] cursor_qs = cursor_qs_arr
+        cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
+        cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
+        if starts.shape[0] != n or ends.shape[0] != n:
+            raise ValueError("query columns differ in length")
+        offsets_arr = np.zeros(n + 1, dtype=np.int64)
+        cdef int64_t[::1] offsets = offsets_arr
+        out.data = NULL
+        out.n = 0
+        out.cap = 0
+        with nogil:
+            for i in range(n):
+                got = self._query(chroms[i], starts[i], ends[i], &out, &scratch, &scratch_cap,
+                                  cursor_ptr, cursor_qs_ptr)
+                if got < 0:
+                    failed = True
+                    break
+                offsets[i + 1] = out.n
+        free(scratch)
+        if failed:
+            free(out.data)
+            raise MemoryError()
+        result = np.empty(out.n, dtype=np.uint32)
+        cdef uint32_t[::1] res = result
+        with nogil:
+            for i in range(out.n):
+                res[i] = out.data[i]
+        free(out.data)
+        return result, offsets_arr
+
 
 cdef void _sort_runs_by_end(const uint64_t* keys, const uint32_t* ends, int64_t* order,
                             Py_ssize_t n) noexcept nogil:

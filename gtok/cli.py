@@ -1,5 +1,5 @@
 """The ``gtok`` command line: ``tokenize``, ``pack``, ``info``, ``decode``, ``verify``,
-``fragments``.
+``fragments``, ``anndata`` and ``parquet``.
 
 Each subcommand is a thin layer over the Python API; ``gtok SUBCOMMAND --help`` documents
 it. Exit codes: 0 success, 1 some input failed or a check found a problem, 2 bad usage,
@@ -364,6 +364,117 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else EXIT_FAILED
 
 
+# ---------------------------------------------------------------------- single-cell, parquet
+
+
+def _cmd_anndata(args: argparse.Namespace) -> int:
+    from gtok.cells import tokenize_anndata
+    from gtok.tokenizer import Tokenizer
+    stream = sys.stderr
+    show = stream.isatty() and not args.quiet
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            rate = done / max(time.monotonic() - start, 1e-9)
+            stream.write(f"\r[{done}/{total}] {100 * done / max(total, 1):5.1f}%  "
+                         f"{rate:,.0f} cells/s")
+            stream.flush()
+
+    coords = None
+    if args.coords:
+        coords = "names" if args.coords == "names" else args.coords.split(",")
+    try:
+        summary = tokenize_anndata(Tokenizer(args.universe), args.input, args.output,
+                                   layer=args.layer, coords=coords, unk=args.unk,
+                                   progress=progress)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"\ngtok anndata: {exc}" if show else f"gtok anndata: {exc}", file=stream)
+        return EXIT_FAILED
+    if show:
+        stream.write("\n")
+    if not args.quiet:
+        print(f"gtok anndata: {summary.n_cells} cells, {summary.n_tokens:,} tokens -> "
+              f"{summary.path} ({summary.n_regions} var regions, "
+              f"{summary.n_regions_without_hits} without a hit; {summary.n_unk_cells} cells "
+              "without any hit)", file=stream)
+    return EXIT_OK
+
+
+def _cmd_parquet(args: argparse.Namespace) -> int:
+    from gtok import parquet
+    from gtok.tokenizer import Tokenizer
+    try:
+        tok = Tokenizer(args.universe) if args.universe else None
+        if args.action == "export":
+            n_docs, n_tokens = parquet.export_parquet(
+                args.sources, args.output, tokenizer=tok,
+                name_column=None if args.no_names else "name")
+        else:
+            if len(args.sources) != 1:
+                print("gtok parquet import: takes one parquet file", file=sys.stderr)
+                return EXIT_USAGE
+            n_docs, n_tokens = parquet.import_parquet(args.sources[0], args.output,
+                                                      tokenizer=tok, column=args.column)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"gtok parquet {args.action}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.quiet:
+        print(f"gtok parquet {args.action}: {n_docs} documents, {n_tokens:,} tokens -> "
+              f"{args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_singlecell_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "anndata", help="tokenize a cells x regions .h5ad (AnnData) into a pack, a cell a "
+                        "document",
+        description="Tokenize every cell of an .h5ad file (AnnData: cells x regions, e.g. "
+                    "scATAC peaks) against UNIVERSE into one pack FILE: a document per cell "
+                    "(its non-zero regions' universe ids, as geniml's tokenize_anndata), "
+                    "named by the obs names. Region coordinates come from var columns "
+                    "chr/start/end (or chrom, seqnames, chromStart, ...) or from var names "
+                    "chr:start-end. Needs h5py (pip install 'gtok[singlecell]').",
+        epilog="example:\n  gtok anndata universe.bed cells.h5ad -o cells.gtok",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("universe", metavar="UNIVERSE", help="universe BED or gtars TOML config")
+    p.add_argument("input", metavar="INPUT.h5ad", help="the AnnData file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the pack to write")
+    p.add_argument("--layer", help="tokenize layers[LAYER] instead of X")
+    p.add_argument("--coords", metavar="CHR,START,END",
+                   help="var columns holding the coordinates, or 'names' to parse the var "
+                        "names (default: chr,start,end or a known alias, else the names)")
+    p.add_argument("--unk", choices=("whole", "per_region"), default="whole",
+                   help="'whole': [<unk>] only for a cell without any hit (the default, as "
+                        "gtars 0.10); 'per_region': one <unk> per region without a hit")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_cmd_anndata)
+
+    p = sub.add_parser(
+        "parquet", help="convert token documents to or from parquet (list<int32> 'tokens')",
+        description="export: write the documents of packs, .gtok files or folders of them "
+                    "(searched recursively) to one parquet FILE with a 'tokens' column "
+                    "(list<int32>) and a 'name' column. import: write the documents of a "
+                    "parquet file's token column into a pack. Both stream row groups and "
+                    "write atomically. Needs pyarrow (pip install 'gtok[singlecell]').",
+        epilog="examples:\n  gtok parquet export cells.gtok -o cells.parquet\n"
+               "  gtok parquet export tokens/ -o tokens.parquet\n"
+               "  gtok parquet import cells.parquet -o cells.gtok -u universe.bed",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=("export", "import"))
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="export: packs, .gtok files, folders; import: one parquet file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the parquet file (export) or pack (import) to write")
+    p.add_argument("-u", "--universe",
+                   help="check ids against this universe's vocabulary (and fingerprints)")
+    p.add_argument("--column", default="tokens", help="import: the token column (default "
+                                                      "tokens)")
+    p.add_argument("--no-names", action="store_true", help="export: no 'name' column")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_cmd_parquet)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gtok",
@@ -458,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=_cmd_verify)
     _add_fragments_parser(sub)
+    _add_singlecell_parsers(sub)
     return parser
 
 

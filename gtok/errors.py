@@ -30,6 +30,8 @@ __all__ = [
     "FragmentFormatError",
     "CorruptGzipError",
     "ConfigError",
+    "AnnDataFormatError",
+    "ParquetFormatError",
 ]
 
 
@@ -209,3 +211,14 @@ class CorruptGzipError(InputFormatError):
 
 class ConfigError(InputFormatError):
     """A tokenizer config (gtars TOML) is invalid or points at a missing universe."""
+
+
+class AnnDataFormatError(InputFormatError):
+    """A cells x regions matrix (``.h5ad`` file or AnnData) cannot be tokenized: no region
+    coordinates in ``var``, a malformed coordinate, or a matrix that is missing, of the
+    wrong shape or corrupt. ``path`` is the file (``"<AnnData>"`` for an in-memory one)."""
+
+
+class ParquetFormatError(InputFormatError):
+    """A parquet file of token documents lacks the token column, has the wrong column
+    type, or holds ids that are not valid (negative, null, or outside the vocabulary)."""

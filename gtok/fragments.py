@@ -49,7 +49,7 @@ from gtok.errors import CorruptGzipError, FragmentFormatError
 from gtok.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 
-try:  # ISA-L's inflate, when installed (the optional extra gtok[fast]), else zlib's
+try:  # ISA-L's inflate, when installed (the optional extra gtok[singlecell]), else zlib's
     from isal import isal_zlib as _zlib
 except ImportError:  # pragma: no cover - depends on the environment
     _zlib = zlib  # type: ignore[misc]

@@ -1,0 +1,711 @@
+"""Single-cell matrices (AnnData / ``.h5ad``) to token documents, one per cell.
+
+A cells x regions matrix (scATAC peaks: ``X[cell, peak] != 0`` when the cell has the peak)
+becomes one document per cell, exactly what geniml's ``tokenize_anndata`` builds with its
+per-cell loop (``tokenizer(features[x[row].nonzero()[1]])``), but vectorised: every ``var``
+region is mapped to its universe ids once, then each cell's document is gathered from the
+matrix rows by a small Cython kernel (:mod:`gtok._cellgather`) without the GIL.
+
+Semantics (README, "Single-cell matrices"):
+
+- a cell's regions are the ``var`` regions (columns) whose stored value is non-zero
+  (``!= 0``; explicit zeros stored in a sparse matrix do not count, negative values and NaN
+  do), in the order scipy's ``x[row].nonzero()`` gives them to geniml, which hands them to
+  gtars as an in-memory list (kept in order): a CSR row's stored order (h5ad files often
+  hold unsorted rows, the gtars fixture among them), ascending columns for CSC and dense
+  matrices;
+- each region contributes its universe hits in (start, end) order; a region on a
+  chromosome absent from the universe or without a hit contributes nothing; a cell whose
+  document would be empty (no region, or no hit) is ``[unk_id]`` (gtars 0.10);
+  ``unk="per_region"`` gives one ``<unk>`` per region without a hit instead;
+- a column stored twice in one CSR row (a non-canonical matrix) counts twice, as in
+  scipy's ``nonzero``.
+
+Input: an ``.h5ad`` path (read with ``h5py`` alone, in row chunks: memory stays bounded by
+the chunk, except for a CSC matrix, which is read whole and converted) or an in-memory
+``anndata.AnnData`` (``X`` CSR, CSC, any scipy sparse, or dense). Region coordinates come
+from ``var`` columns (``chr``/``start``/``end`` as geniml expects, or ``chrom``,
+``chromosome``, ``seqnames`` / ``chromStart`` / ``chromEnd``) or, without such columns,
+from ``var`` names ``chr1:100-200`` (also ``chr1-100-200`` and ``chr1_100_200``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from gtok._cellgather import check_rows, gather_cells
+from gtok.errors import AnnDataFormatError, BedFormatError
+from gtok.tokenizer import Tokenizer, _validate_columns
+
+__all__ = ["tokenize_anndata", "CellsSummary", "COORD_COLUMNS"]
+
+#: ``var`` column names tried, in order, for the chromosome, start and end of each region
+COORD_COLUMNS = (("chr", "chrom", "chromosome", "seqnames", "seqname"),
+                 ("start", "chromStart"), ("end", "chromEnd"))
+_UNK_MODES = ("whole", "per_region")
+_NAME_RE = re.compile(r"^(.+?)[:_-](\d+)[-_](\d+)$")
+#: stored entries read per chunk (bounds memory: ~13 bytes an entry, plus the output)
+CHUNK_ENTRIES = 1 << 22
+_IN_MEMORY = "<AnnData>"
+
+
+@dataclass
+class CellsSummary:
+    """What :func:`tokenize_anndata` wrote to a pack.
+
+    Attributes
+    ----------
+    path : str
+        The pack.
+    n_cells, n_tokens : int
+        Documents (one per cell) and tokens written.
+    n_regions : int
+        ``var`` regions (matrix columns).
+    n_regions_unknown_chrom : int
+        ``var`` regions on chromosomes absent from the universe.
+    n_regions_without_hits : int
+        ``var`` regions that hit no universe region (including those above).
+    n_unk_cells : int
+        Cells whose document is only ``[unk_id]`` (no region with a hit).
+    """
+
+    path: str
+    n_cells: int = 0
+    n_tokens: int = 0
+    n_regions: int = 0
+    n_regions_unknown_chrom: int = 0
+    n_regions_without_hits: int = 0
+    n_unk_cells: int = 0
+    settings: dict = field(default_factory=dict)
+
+
+def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
+                     out: str | os.PathLike | None = None, *, layer: str | None = None,
+                     coords: Sequence[str] | str | None = None, unk: str = "whole",
+                     progress: Callable[[int, int], None] | None = None,
+                     fsync: bool = False) -> dict[str, np.ndarray] | CellsSummary:
+    """Tokenize every cell of a cells x regions matrix: one document per cell.
+
+    Parameters
+    ----------
+    tokenizer : Tokenizer or path
+        The tokenizer (or its universe / gtars config path).
+    adata : str, os.PathLike or anndata.AnnData
+        An ``.h5ad`` file (read with ``h5py``, in row chunks) or an in-memory AnnData
+        object (a backed one is read from its file).
+    out : str or os.PathLike, optional
+        Write a pack there (atomically; one document per cell, named by ``obs_names``,
+        with the universe fingerprint and the settings in its metadata) and return a
+        :class:`CellsSummary`. Without it, return ``{obs_name: ids}``.
+    layer : str, optional
+        Use ``layers[layer]`` instead of ``X``.
+    coords : (str, str, str) or "names", optional
+        The ``var`` columns holding chromosome, start and end; ``"names"`` parses the
+        ``var`` names (``chr1:100-200``). Default: the first of :data:`COORD_COLUMNS`
+        present in ``var``, else the ``var`` names.
+    unk : {"whole", "per_region"}, default "whole"
+        As in :meth:`Tokenizer.tokenize`: ``"whole"`` gives ``[unk_id]`` only for a cell
+        without any hit (gtars 0.10, geniml); ``"per_region"`` gives one ``<unk>`` per
+        region without a hit.
+    progress : callable, optional
+        Called as ``progress(cells_done, n_cells)`` after each chunk of rows.
+    fsync : bool, default False
+        Flush the pack to stable storage before renaming it into place.
+
+    Returns
+    -------
+    dict or CellsSummary
+        ``{obs_name: uint32 ids}`` (in cell order) without ``out``; else the summary.
+
+    Raises
+    ------
+    gtok.errors.AnnDataFormatError
+        No region coordinates in ``var``, a malformed coordinate, a matrix that is not
+        cells x regions, a corrupt sparse matrix (the message names the file and problem).
+    ImportError
+        ``h5py`` is needed to read an ``.h5ad`` path (``pip install 'gtok[singlecell]'``).
+    ValueError
+        Duplicate ``obs`` names when returning a dict (write a pack instead).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import anndata, pandas as pd, scipy.sparse as sp
+    >>> from gtok import Tokenizer, tokenize_anndata
+    >>> folder = tempfile.mkdtemp()
+    >>> universe = os.path.join(folder, "universe.bed")
+    >>> _ = open(universe, "w").write("chr1\\t100\\t200\\nchr1\\t300\\t400\\nchr2\\t0\\t50\\n")
+    >>> tok = Tokenizer(universe)
+    >>> var = pd.DataFrame({"chr": ["chr1", "chr2", "chr9"], "start": [150, 10, 0],
+    ...                     "end": [350, 20, 5]}, index=["p1", "p2", "p3"])
+    >>> X = sp.csr_matrix(np.array([[1, 0, 1], [0, 2, 0], [0, 0, 3]]))
+    >>> adata = anndata.AnnData(X=X, var=var, obs=pd.DataFrame(index=["c1", "c2", "c3"]))
+    >>> docs = tokenize_anndata(tok, adata)
+    >>> {name: ids.tolist() for name, ids in docs.items()}
+    {'c1': [0, 1], 'c2': [2], 'c3': [3]}
+    >>> summary = tokenize_anndata(tok, adata, os.path.join(folder, "cells.gtok"))
+    >>> summary.n_cells, summary.n_unk_cells
+    (3, 1)
+    """
+    if unk not in _UNK_MODES:
+        raise ValueError(f"unk must be one of {_UNK_MODES}, not {unk!r}")
+    tok = tokenizer if isinstance(tokenizer, Tokenizer) else Tokenizer(tokenizer)
+    with _open_source(adata, layer) as src:
+        var_ids, var_offsets, n_unknown = _map_var(tok, src, coords)
+        n_cells = src.n_obs
+        names = src.obs_names()
+        per_region = unk == "per_region"
+        unk_id = tok.unk_token_id
+        settings = {"unk": unk, "layer": layer, "coords": src.coords_used}
+        summary = CellsSummary(os.fspath(out) if out is not None else "", n_regions=src.n_var,
+                               n_regions_unknown_chrom=n_unknown,
+                               n_regions_without_hits=int(np.count_nonzero(
+                                   np.diff(var_offsets) == 0)), settings=settings)
+
+        def documents() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+            for row0, block in src.row_blocks():
+                ids, offsets = _gather(src, row0, block, var_offsets, var_ids, unk_id,
+                                       per_region)
+                yield row0, ids, offsets
+                if progress is not None:
+                    progress(row0 + offsets.shape[0] - 1, n_cells)
+
+        if out is None:
+            if len(set(names)) != len(names):
+                dup = _first_duplicate(names)
+                raise ValueError(f"{src.label}: obs name {dup!r} is used by more than one "
+                                 "cell; a dict cannot hold them all (write a pack with out=)")
+            result: dict[str, np.ndarray] = {}
+            for row0, ids, offsets in documents():
+                bounds = offsets.tolist()
+                for i in range(len(bounds) - 1):
+                    result[names[row0 + i]] = ids[bounds[i]:bounds[i + 1]]
+            return result
+
+        from gtok.pack import PackWriter
+        meta = {"source": src.label, "settings": settings,
+                "anndata": {"n_obs": n_cells, "n_vars": src.n_var,
+                            "var_unknown_chrom": n_unknown,
+                            "var_without_hits": summary.n_regions_without_hits}}
+        with PackWriter(out, tokenizer=tok, metadata=meta, fsync=fsync) as w:
+            for row0, ids, offsets in documents():
+                bounds = offsets.tolist()
+                lengths = np.diff(offsets)
+                summary.n_unk_cells += int(np.count_nonzero(
+                    (lengths == 1) & (ids[offsets[:-1]] == unk_id)))
+                for i in range(len(bounds) - 1):
+                    w.add(ids[bounds[i]:bounds[i + 1]], names[row0 + i])
+            summary.n_cells = len(w)
+            summary.n_tokens = w.n_tokens
+        return summary
+
+
+def _first_duplicate(names: list[str]) -> str:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            return n
+        seen.add(n)
+    return ""  # pragma: no cover - only called when there is one
+
+
+# ---------------------------------------------------------------------- var regions
+
+
+def _map_var(tok: Tokenizer, src: "_Source",
+             coords: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each var region's universe ids, once: ``(ids, offsets, n_unknown_chrom)``."""
+    chroms, starts, ends = _var_coordinates(src, coords)
+    chroms = _as_names(chroms)
+    u = tok.universe
+    try:
+        cols = _validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms,
+                                 False)
+    except BedFormatError as exc:
+        k = exc.line_number - 1
+        names = src.var_names()
+        raise AnnDataFormatError(src.label, f"var region {exc.line_number} "
+                                            f"({names[k]!r}): {exc.problem}: {exc.line!r}"
+                                 ) from None
+    ids, offsets = u.index.hits_per_query(cols.chroms, cols.starts, cols.ends)
+    n_unknown = int(np.count_nonzero((cols.chroms < 0) | (cols.chroms >= len(u.chroms))))
+    return ids, offsets, n_unknown
+
+
+def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
+                     ) -> tuple[Any, Any, Any]:
+    columns = src.var_columns()
+    coords_given = coords is not None
+    if coords is None:
+        picked = [next((c for c in options if c in columns), None) for options in COORD_COLUMNS]
+        if all(p is not None for p in picked):
+            coords = picked
+        elif any(p is not None for p in picked):
+            missing = [opts[0] for opts, p in zip(COORD_COLUMNS, picked) if p is None]
+            raise AnnDataFormatError(src.label, f"var has {[p for p in picked if p]} but no "
+                                                f"{' or '.join(missing)} column (region "
+                                                "coordinates need chr, start and end; pass "
+                                                "coords= to name other columns)")
+        else:
+            coords = "names"
+    if isinstance(coords, str):
+        if coords != "names":
+            raise ValueError(f"coords must be three var column names or 'names', not "
+                             f"{coords!r}")
+        src.coords_used = "var_names"
+        return _parse_names(src, forced=coords_given)
+    coords = list(coords)
+    if len(coords) != 3:
+        raise ValueError(f"coords must name three var columns (chr, start, end), not {coords}")
+    missing = [c for c in coords if c not in columns]
+    if missing:
+        raise AnnDataFormatError(src.label, f"var has no column {missing[0]!r} (columns: "
+                                            f"{sorted(columns)})")
+    src.coords_used = coords
+    return tuple(src.var_column(c) for c in coords)  # type: ignore[return-value]
+
+
+def _parse_names(src: "_Source", forced: bool) -> tuple[list, list, list]:
+    names = src.var_names()
+    chroms, starts, ends = [], [], []
+    for k, name in enumerate(names):
+        m = _NAME_RE.match(name)
+        if m is None:
+            shown = ", ".join(sorted(src.var_columns())) or "none"
+            why = "" if forced else (f"no region coordinates: var has no chr/start/end "
+                                     f"columns (columns: {shown}) and ")
+            raise AnnDataFormatError(src.label, f"{why}var name {k + 1} ({name!r}) is not "
+                                                "chr:start-end")
+        chroms.append(m.group(1))
+        starts.append(int(m.group(2)))
+        ends.append(int(m.group(3)))
+    return chroms, starts, ends
+
+
+def _as_names(values: Any) -> Any:
+    """Chromosome names as a NumPy string array when they all are ``str`` (the tokenizer
+    then looks up each distinct name once), else as given (and checked one by one)."""
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.dtype.kind == "O" and arr.ndim == 1 and all(type(v) is str for v in arr.tolist()):
+        return arr.astype(str) if arr.shape[0] else arr
+    return values
+
+
+def _as_integers(values: Any) -> Any:
+    """Coordinates as given in a var column, with what geniml's ``int(x)`` accepts turned
+    into integers: whole floats and digit strings (anything else stays, and is reported)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            if np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
+                return arr.astype(np.int64)
+        return arr
+    if arr.dtype.kind in "USO":
+        out = []
+        for v in arr.tolist():
+            if isinstance(v, bytes):
+                v = v.decode("utf-8", "replace")
+            if isinstance(v, str) and v.strip().isdigit():
+                v = int(v.strip())
+            elif isinstance(v, float) and v.is_integer():
+                v = int(v)
+            out.append(v)
+        return out
+    return arr
+
+
+# ---------------------------------------------------------------------- gathering
+
+
+def _gather(src: "_Source", row0: int, block: tuple, var_offsets: np.ndarray,
+            var_ids: np.ndarray, unk_id: int,
+            per_region: bool) -> tuple[np.ndarray, np.ndarray]:
+    indptr, indices, keep = block
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    if indices.dtype == np.int32 and indptr.dtype != np.int32 and (
+            indptr.shape[0] == 0 or int(indptr[-1]) <= 0x7FFFFFFF):
+        indptr = indptr.astype(np.int32)  # (the row pointers are few; the indices are not)
+    if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
+        indptr = indptr.astype(np.int64)
+        indices = indices.astype(np.int64)
+    indptr = np.ascontiguousarray(indptr)
+    indices = np.ascontiguousarray(indices)
+    keep = _EMPTY_KEEP if keep is None else np.ascontiguousarray(keep, dtype=np.uint8)
+    row = check_rows(indptr, indices, src.n_var)
+    if row >= 0:
+        raise AnnDataFormatError(src.label, f"the sparse matrix is corrupt at cell "
+                                            f"{row0 + row + 1}: column index or row pointer "
+                                            f"outside the {src.n_obs} x {src.n_var} matrix")
+    return gather_cells(indptr, indices, keep, var_offsets, var_ids, unk_id, per_region)
+
+
+_EMPTY_KEEP = np.zeros(0, dtype=np.uint8)
+
+
+def _keep_mask(data: Any) -> np.ndarray | None:
+    """Which stored entries are non-zero (None when all are, the usual case)."""
+    nz = np.asarray(data) != 0
+    return None if nz.all() else nz.view(np.uint8)
+
+
+def _dense_block(chunk: Any) -> tuple[np.ndarray, np.ndarray, None]:
+    """CSR arrays of a dense row chunk's non-zero entries (columns sorted)."""
+    chunk = np.asarray(chunk)
+    rows, cols = np.nonzero(chunk)
+    indptr = np.zeros(chunk.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=chunk.shape[0]), out=indptr[1:])
+    return indptr, cols.astype(np.int64), None
+
+
+def _csc_to_csr(n_obs: int, n_var: int, indptr: np.ndarray, indices: np.ndarray,
+                data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays of a CSC matrix (stable: columns stay ascending within each row, as
+    scipy's ``csc[row].nonzero()`` gives them)."""
+    indptr = np.asarray(indptr, dtype=np.int64)
+    if indptr.shape[0] != n_var + 1 or (indptr.shape[0] and indptr[-1] != len(indices)):
+        raise ValueError("CSC index pointer does not match the matrix")
+    cols = np.repeat(np.arange(n_var, dtype=np.int64), np.diff(indptr))
+    rows = np.asarray(indices, dtype=np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_obs):
+        raise ValueError("CSC row index outside the matrix")
+    order = np.argsort(rows, kind="stable")
+    out_ptr = np.zeros(n_obs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_obs), out=out_ptr[1:])
+    return out_ptr, cols[order], np.asarray(data)[order]
+
+
+# ---------------------------------------------------------------------- sources
+
+
+class _Source:
+    """A cells x regions matrix with obs names and var columns, read in row blocks."""
+
+    label: str
+    n_obs: int
+    n_var: int
+    coords_used: Any = None
+
+    def __enter__(self) -> "_Source":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def obs_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def var_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def var_columns(self) -> set[str]:
+        raise NotImplementedError
+
+    def var_column(self, name: str) -> Any:
+        raise NotImplementedError
+
+    def row_blocks(self) -> Iterator[tuple[int, tuple]]:
+        """``(first_row, (indptr, indices, keep))`` for consecutive row ranges."""
+        raise NotImplementedError
+
+
+def _row_ranges(indptr: np.ndarray, n_rows: int) -> Iterator[tuple[int, int]]:
+    """Consecutive row ranges holding about :data:`CHUNK_ENTRIES` stored entries each."""
+    r = 0
+    while r < n_rows:
+        target = int(indptr[r]) + CHUNK_ENTRIES
+        end = int(np.searchsorted(indptr, target, side="right")) - 1
+        end = min(max(end, r + 1), n_rows)
+        yield r, end
+        r = end
+
+
+def _csr_blocks(indptr: np.ndarray, indices: Any, data: Any,
+                n_rows: int) -> Iterator[tuple[int, tuple]]:
+    for r0, r1 in _row_ranges(indptr, n_rows):
+        a, b = int(indptr[r0]), int(indptr[r1])
+        yield r0, (indptr[r0:r1 + 1], indices[a:b], _keep_mask(data[a:b]))
+
+
+def _dense_blocks(x: Any, n_rows: int, n_cols: int) -> Iterator[tuple[int, tuple]]:
+    step = max(1, CHUNK_ENTRIES // max(n_cols, 1))
+    for r0 in range(0, n_rows, step):
+        yield r0, _dense_block(x[r0:min(r0 + step, n_rows)])
+
+
+def _open_source(adata: Any, layer: str | None) -> _Source:
+    if isinstance(adata, (str, bytes, os.PathLike)):
+        return _H5adSource(os.fsdecode(adata), layer)
+    if all(hasattr(adata, a) for a in ("X", "var", "obs_names", "var_names")):
+        if getattr(adata, "isbacked", False) and not getattr(adata, "is_view", False) \
+                and getattr(adata, "filename", None):
+            return _H5adSource(os.fspath(adata.filename), layer)
+        return _AnnDataSource(adata, layer)
+    raise TypeError(f"expected an .h5ad path or an anndata.AnnData, not "
+                    f"{type(adata).__name__}")
+
+
+class _AnnDataSource(_Source):
+    """An in-memory AnnData (duck-typed: ``X``/``layers``, ``var``, ``obs_names``)."""
+
+    def __init__(self, adata: Any, layer: str | None) -> None:
+        self.label = _IN_MEMORY
+        self.adata = adata
+        if layer is None:
+            x = adata.X
+            what = "X"
+        else:
+            layers = getattr(adata, "layers", {})
+            if layer not in layers:
+                raise AnnDataFormatError(self.label, f"no layer {layer!r} (layers: "
+                                                     f"{sorted(layers.keys())})")
+            x = layers[layer]
+            what = f"layers[{layer!r}]"
+        if x is None:
+            raise AnnDataFormatError(self.label, f"{what} is empty (None)")
+        self.n_obs, self.n_var = (int(s) for s in adata.shape)
+        if hasattr(x, "tocsr") and hasattr(x, "format"):
+            x = x if x.format == "csr" else x.tocsr()
+            if tuple(x.shape) != (self.n_obs, self.n_var):
+                raise AnnDataFormatError(self.label, f"{what} has shape {x.shape}, not "
+                                                     f"{(self.n_obs, self.n_var)}")
+            self.csr = x
+            self.dense = None
+        else:
+            try:
+                arr = np.asarray(x)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is None or arr.ndim != 2 or arr.dtype.kind not in "biuf" \
+                    or tuple(arr.shape) != (self.n_obs, self.n_var):
+                raise AnnDataFormatError(self.label, f"{what} is not a {self.n_obs} x "
+                                                     f"{self.n_var} numeric matrix "
+                                                     f"({type(x).__name__})")
+            self.csr = None
+            self.dense = arr
+
+    def obs_names(self) -> list[str]:
+        return [str(n) for n in self.adata.obs_names]
+
+    def var_names(self) -> list[str]:
+        return [str(n) for n in self.adata.var_names]
+
+    def var_columns(self) -> set[str]:
+        return {str(c) for c in self.adata.var.columns}
+
+    def var_column(self, name: str) -> Any:
+        col = self.adata.var[name]
+        values = col.to_numpy() if hasattr(col, "to_numpy") else np.asarray(col)
+        if values.dtype.kind == "O":
+            return values.tolist()
+        return values
+
+    def row_blocks(self) -> Iterator[tuple[int, tuple]]:
+        if self.csr is not None:
+            m = self.csr
+            yield from _csr_blocks(np.asarray(m.indptr), m.indices, m.data, self.n_obs)
+        else:
+            yield from _dense_blocks(self.dense, self.n_obs, self.n_var)
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("reading .h5ad files needs h5py: pip install 'gtok[singlecell]' "
+                          "(or pip install h5py)") from None
+    return h5py
+
+
+def _read_strings(node: Any) -> Any:
+    """A string dataset's values as Python ``str`` (h5py returns ``bytes``)."""
+    try:
+        return node.asstr()[()].tolist()
+    except (TypeError, ValueError, AttributeError, UnicodeDecodeError):
+        return _decode(node[()])
+
+
+def _decode(values: np.ndarray) -> list:
+    out = values.tolist()
+    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in out]
+
+
+class _H5adSource(_Source):
+    """An ``.h5ad`` file read with h5py: X (or a layer) as CSR/CSC groups or a dense
+    dataset, ``obs``/``var`` dataframes as groups (``_index`` attribute, columns as
+    datasets, categoricals as ``codes`` + ``categories``)."""
+
+    def __init__(self, path: str, layer: str | None) -> None:
+        h5py = _h5py()
+        self.label = path
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path}: is a folder, not an .h5ad file")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file")
+        try:
+            self.f = h5py.File(path, "r")
+        except OSError as exc:
+            raise AnnDataFormatError(path, f"not an HDF5 (.h5ad) file ({exc})") from None
+        try:
+            self._setup(layer)
+        except BaseException:
+            self.f.close()
+            raise
+
+    def _setup(self, layer: str | None) -> None:
+        h5py = _h5py()
+        f = self.f
+        for part in ("obs", "var"):
+            if part not in f:
+                raise AnnDataFormatError(self.label, f"no '{part}' in the file: not an "
+                                                     "AnnData .h5ad")
+        if layer is None:
+            if "X" not in f:
+                raise AnnDataFormatError(self.label, "no 'X' matrix in the file")
+            x = f["X"]
+            self.what = "X"
+        else:
+            if "layers" not in f or layer not in f["layers"]:
+                have = sorted(f["layers"].keys()) if "layers" in f else []
+                raise AnnDataFormatError(self.label, f"no layer {layer!r} (layers: {have})")
+            x = f["layers"][layer]
+            self.what = f"layers/{layer}"
+        self.obs = f["obs"]
+        self.var = f["var"]
+        n_obs = self._index_len(self.obs)
+        n_var = self._index_len(self.var)
+        self.n_obs, self.n_var = n_obs, n_var
+        if isinstance(x, h5py.Dataset):
+            if x.ndim != 2 or tuple(x.shape) != (n_obs, n_var) or x.dtype.kind not in "biuf":
+                raise AnnDataFormatError(self.label, f"{self.what} is a {x.shape} {x.dtype} "
+                                                     f"dataset, not a {n_obs} x {n_var} "
+                                                     "numeric matrix")
+            self.kind = "dense"
+            self.x = x
+            return
+        enc = _attr(x, "encoding-type") or (_attr(x, "h5sparse_format") or "") + "_matrix"
+        shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
+        if enc not in ("csr_matrix", "csc_matrix") or shape is None or not all(
+                k in x for k in ("data", "indices", "indptr")):
+            raise AnnDataFormatError(self.label, f"{self.what} is neither a dense matrix nor "
+                                                 f"a CSR/CSC sparse matrix (encoding {enc!r})")
+        if tuple(int(s) for s in shape) != (n_obs, n_var):
+            raise AnnDataFormatError(self.label, f"{self.what} has shape {tuple(shape)}, but "
+                                                 f"obs and var have {n_obs} and {n_var} "
+                                                 "entries")
+        self.kind = enc[:3]
+        self.x = x
+        indptr = np.asarray(x["indptr"][:], dtype=np.int64)
+        n_ptr = n_obs + 1 if self.kind == "csr" else n_var + 1
+        if indptr.shape[0] != n_ptr or (n_ptr and (indptr[0] != 0 or np.any(
+                np.diff(indptr) < 0) or indptr[-1] != x["indices"].shape[0]
+                or x["data"].shape[0] != x["indices"].shape[0])):
+            raise AnnDataFormatError(self.label, f"{self.what} is a corrupt {enc}: its index "
+                                                 "pointer does not match its entries")
+        self.indptr = indptr
+
+    def close(self) -> None:
+        self.f.close()
+
+    # dataframes ---------------------------------------------------------------
+
+    def _index_node(self, group: Any) -> Any:
+        h5py = _h5py()
+        if isinstance(group, h5py.Dataset):  # anndata < 0.7: a structured array
+            key = _attr(group, "_index") or "index"
+            if group.dtype.names is None or key not in group.dtype.names:
+                raise AnnDataFormatError(self.label, f"{group.name} has no index")
+            return group, key
+        key = _attr(group, "_index") or "_index"
+        if key not in group or not isinstance(group[key], h5py.Dataset):
+            raise AnnDataFormatError(self.label, f"{group.name} has no index ({key!r})")
+        return group[key], None
+
+    def _index_len(self, group: Any) -> int:
+        node, _ = self._index_node(group)
+        return int(node.shape[0]) if node.shape else 0
+
+    def _index(self, group: Any) -> list[str]:
+        node, field = self._index_node(group)
+        if field is not None:
+            return [str(v) for v in _decode(node[field])]
+        return [str(v) for v in _read_strings(node)]
+
+    def obs_names(self) -> list[str]:
+        return self._index(self.obs)
+
+    def var_names(self) -> list[str]:
+        if getattr(self, "_var_names", None) is None:
+            self._var_names = self._index(self.var)
+        return self._var_names
+
+    def var_columns(self) -> set[str]:
+        h5py = _h5py()
+        if isinstance(self.var, h5py.Dataset):
+            return set(self.var.dtype.names or ()) - {_attr(self.var, "_index") or "index"}
+        return set(self.var.keys()) - {_attr(self.var, "_index") or "_index"}
+
+    def var_column(self, name: str) -> Any:
+        h5py = _h5py()
+        if isinstance(self.var, h5py.Dataset):
+            values = self.var[name]
+            return _decode(values) if values.dtype.kind in "OS" else values
+        node = self.var[name]
+        if isinstance(node, h5py.Dataset):
+            return _read_strings(node) if node.dtype.kind in "OS" else node[:]
+        enc = _attr(node, "encoding-type")
+        if enc == "categorical" and "codes" in node and "categories" in node:
+            codes = np.asarray(node["codes"][:], dtype=np.int64)
+            cats_node = node["categories"]
+            cats = np.empty(cats_node.shape[0] + 1, dtype=object)
+            cats[:-1] = (_read_strings(cats_node) if cats_node.dtype.kind in "OS"
+                         else cats_node[:].tolist())
+            cats[-1] = None  # code -1 (missing), or a code outside the categories
+            codes[(codes < 0) | (codes >= cats.shape[0] - 1)] = cats.shape[0] - 1
+            return cats[codes]
+        if enc in ("nullable-integer", "nullable-boolean") and "values" in node:
+            values = node["values"][:].tolist()
+            if "mask" in node:
+                values = [None if m else v for v, m in zip(values, node["mask"][:].tolist())]
+            return values
+        if enc == "nullable-string-array" and "values" in node:
+            values = _decode(node["values"][:])
+            if "mask" in node:
+                values = [None if m else v for v, m in zip(values, node["mask"][:].tolist())]
+            return values
+        raise AnnDataFormatError(self.label, f"var column {name!r} has an encoding gtok "
+                                             f"does not read ({enc!r})")
+
+    # the matrix ----------------------------------------------------------------
+
+    def row_blocks(self) -> Iterator[tuple[int, tuple]]:
+        if self.kind == "dense":
+            yield from _dense_blocks(self.x, self.n_obs, self.n_var)
+        elif self.kind == "csr":
+            yield from _csr_blocks(self.indptr, self.x["indices"], self.x["data"], self.n_obs)
+        else:  # CSC: read whole, convert (rows of a CSC matrix are scattered on disk)
+            try:
+                indptr, indices, data = _csc_to_csr(self.n_obs, self.n_var, self.indptr,
+                                                    self.x["indices"][:], self.x["data"][:])
+            except ValueError as exc:
+                raise AnnDataFormatError(self.label, f"{self.what} is a corrupt csc_matrix: "
+                                                     f"{exc}") from None
+            yield from _csr_blocks(indptr, indices, data, self.n_obs)
+
+
+def _attr(node: Any, name: str) -> str | None:
+    v = node.attrs.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return str(v)
