@@ -26,6 +26,7 @@ __all__ = [
     "SourceChangedError",
     "UncheckedUniverseWarning",
     "InputFormatError",
+    "LineFormatError",
     "BedFormatError",
     "FragmentFormatError",
     "CorruptGzipError",
@@ -160,39 +161,19 @@ class InputFormatError(FileFormatError):
     """A region file (BED, gzip, config) cannot be read as what it claims to be."""
 
 
-class BedFormatError(InputFormatError):
-    """A BED line is malformed: fewer than 3 fields, a coordinate that is not an integer in
-    0..2**32-1, start > end, or an empty chromosome name.
+class LineFormatError(InputFormatError):
+    """A line of a text input is malformed (the base of :class:`BedFormatError` and
+    :class:`FragmentFormatError`).
 
     Attributes
     ----------
     line_number : int
         1-based line number in the (decompressed) file, or the 1-based region number for
-        in-memory input.
+        in-memory input (0 when no single line is at fault).
     line : str
         The offending line (shortened when very long).
-    """
-
-    def __init__(self, path: str | os.PathLike, line_number: int, line: str,
-                 problem: str) -> None:
-        self.line_number = line_number
-        self.line = line
-        shown = line if len(line) <= 200 else line[:200] + "..."
-        super().__init__(path, f"line {line_number}: {problem}: {shown!r}")
-        self.problem = problem
-
-
-class FragmentFormatError(InputFormatError):
-    """A fragment-file line is malformed: fewer than 4 fields (chrom, start, end,
-    barcode), a coordinate that is not an integer in 0..2**32-1, start > end, an empty
-    chromosome or barcode; or a barcode that is not UTF-8.
-
-    Attributes
-    ----------
-    line_number : int
-        1-based line number in the (decompressed) file (0 when no single line is at fault).
-    line : str
-        The offending line (shortened when very long).
+    problem : str
+        What is wrong with it.
     """
 
     def __init__(self, path: str | os.PathLike, line_number: int, line: str,
@@ -203,6 +184,17 @@ class FragmentFormatError(InputFormatError):
         where = f"line {line_number}: " if line_number else ""
         super().__init__(path, f"{where}{problem}: {shown!r}")
         self.problem = problem
+
+
+class BedFormatError(LineFormatError):
+    """A BED line is malformed: fewer than 3 fields, a coordinate that is not an integer in
+    0..2**32-1, start > end, or an empty chromosome name."""
+
+
+class FragmentFormatError(LineFormatError):
+    """A fragment-file line is malformed: fewer than 4 fields (chrom, start, end,
+    barcode), a coordinate that is not an integer in 0..2**32-1, start > end, an empty
+    chromosome or barcode; or a barcode that is not UTF-8."""
 
 
 class CorruptGzipError(InputFormatError):
