@@ -95,7 +95,7 @@ cdef inline CellSlot* _ct_find(const CellTable* t, const unsigned char* s, Py_ss
         if slot.value == CELL_EMPTY:
             return slot
         if (slot.w0 == w0 and slot.w1 == w1 and slot.w2 == w2
-                and slot.length == <uint64_t>n):
+                and <Py_ssize_t>slot.length == n):
             if n <= 24:
                 return slot
             name = t.names + t.offsets[slot.value]
