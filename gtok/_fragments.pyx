@@ -8,9 +8,11 @@ nothing, or lies on a chromosome absent from the universe) and its ids are appen
 cell's buffer: one growing ``uint32`` buffer per cell, so memory is the output (4 bytes a
 token) plus a small per-cell index, never an object per fragment.
 
-Barcodes map to dense cell indices, in order of first appearance, through a
-:class:`~gtok._chromtable.ChromTable` (a C hash table of byte strings); an optional second
-table is the allow-list. Line rules (the policy and messages live in gtok.fragments):
+Lines are parsed 8 bytes at a time straight from the buffer (gtok._fragline's fast path;
+anything unusual goes the general way). Barcodes map to dense cell indices, in order of
+first appearance, through gtok._celltable (keys of up to 24 bytes held inline, compared as
+words); the allow-list is a :class:`~gtok._chromtable.ChromTable`, asked once per distinct
+barcode of up to 24 bytes. Line rules (the policy and messages live in gtok.fragments):
 
 - ``\\n`` or ``\\r\\n`` line ends; lines starting with ``#`` and blank lines are skipped;
 - fields are tab-separated (a line without a tab is split on runs of spaces); columns 1-4
