@@ -8,9 +8,11 @@ nothing, or lies on a chromosome absent from the universe) and its ids are appen
 cell's buffer: one growing ``uint32`` buffer per cell, so memory is the output (4 bytes a
 token) plus a small per-cell index, never an object per fragment.
 
-Barcodes map to dense cell indices, in order of first appearance, through a
-:class:`~gtok._chromtable.ChromTable` (a C hash table of byte strings); an optional second
-table is the allow-list. Line rules (the policy and messages live in gtok.fragments):
+Lines are parsed 8 bytes at a time straight from the buffer (gtok._fragline's fast path;
+anything unusual goes the general way). Barcodes map to dense cell indices, in order of
+first appearance, through gtok._celltable (keys of up to 24 bytes held inline, compared as
+words); the allow-list is a :class:`~gtok._chromtable.ChromTable`, asked once per distinct
+barcode of up to 24 bytes. Line rules (the policy and messages live in gtok.fragments):
 
 - ``\\n`` or ``\\r\\n`` line ends; lines starting with ``#`` and blank lines are skipped;
 - fields are tab-separated (a line without a tab is split on runs of spaces); columns 1-4
@@ -24,116 +26,19 @@ table is the allow-list. Line rules (the policy and messages live in gtok.fragme
 cimport cython
 import numpy as np
 
-from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcpy
 
+from gtok._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _ct_add,
+                              _ct_find, _ct_free, _ct_init, _ct_key)
 from gtok._chromtable cimport ChromTable
 from gtok._overlap cimport Hit, IdBuffer, OverlapIndex
-
-# Problems with a line (gtok.fragments.BAD_LINE_REASONS puts them in words).
-cdef enum:
-    OK = 0
-    TOO_FEW_FIELDS = 1
-    START_NOT_INTEGER = 2
-    END_NOT_INTEGER = 3
-    START_NEGATIVE = 4
-    END_NEGATIVE = 5
-    START_TOO_LARGE = 6
-    END_TOO_LARGE = 7
-    START_AFTER_END = 8
-    EMPTY_CHROM = 9
-    OUT_OF_MEMORY = 10
-    EMPTY_BARCODE = 11
-    SKIP = -1           # a column header line
-
-cdef enum:
-    NUM_OK = 0
-    NUM_BAD = 1
-    NUM_NEGATIVE = 2
-    NUM_TOO_LARGE = 3
+from gtok._fragline cimport (OK, OUT_OF_MEMORY, SKIP, Fields, _blank, _fast_line,
+                             _slow_fields)
 
 cdef enum:
     FIRST_CAP = 8       # ids a new cell's buffer holds before it first grows
-
-
-cdef inline int _coord(const unsigned char* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef Py_ssize_t i
-    cdef bint negative = n > 0 and s[0] == c'-'
-    if negative:
-        s += 1
-        n -= 1
-    if n <= 0:
-        return NUM_BAD
-    for i in range(n):
-        if s[i] < c'0' or s[i] > c'9':
-            return NUM_BAD
-        if v <= UINT32_MAX:
-            v = v * 10 + (s[i] - c'0')
-    if negative:
-        return NUM_NEGATIVE if v != 0 else NUM_BAD
-    if v > UINT32_MAX:
-        return NUM_TOO_LARGE
-    out[0] = <uint32_t>v
-    return NUM_OK
-
-
-cdef inline bint _is_word(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    # a column name ("start", "chromEnd"): letters, digits, underscores; not a number
-    cdef Py_ssize_t i
-    cdef bint letter = False
-    if n == 0 or (s[0] >= c'0' and s[0] <= c'9'):
-        return False
-    for i in range(n):
-        if (s[i] >= c'a' and s[i] <= c'z') or (s[i] >= c'A' and s[i] <= c'Z') or s[i] == c'_':
-            letter = True
-        elif s[i] < c'0' or s[i] > c'9':
-            return False
-    return letter
-
-
-cdef inline int _split4(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
-                        Py_ssize_t* e) noexcept nogil:
-    # The first four fields' [a, e) ranges (leading spaces skipped); returns how many of
-    # them the line has.
-    cdef Py_ssize_t i = 0, first
-    cdef int k
-    while i < n and s[i] == c' ':
-        i += 1
-    first = i
-    while i < n and s[i] != c'\t' and s[i] != c' ':
-        i += 1
-    if i == n or s[i] == c'\t' or memchr(s, c'\t', n) != NULL:
-        i = first
-        for k in range(4):
-            a[k] = i
-            while i < n and s[i] != c'\t':
-                i += 1
-            e[k] = i
-            if i >= n:
-                return k + 1
-            i += 1
-        return 4
-    i = first
-    for k in range(4):
-        while i < n and s[i] == c' ':
-            i += 1
-        if i >= n:
-            return k
-        a[k] = i
-        while i < n and s[i] != c' ':
-            i += 1
-        e[k] = i
-    return 4
-
-
-cdef inline bint _blank(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if s[i] != c' ' and s[i] != c'\t' and s[i] != c'\r':
-            return False
-    return True
 
 
 cdef inline bint _same(const unsigned char* a, const unsigned char* b,
@@ -165,75 +70,21 @@ cdef int _cmp_u32(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
-cdef inline Py_ssize_t _digits_tab(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
-                                   uint32_t* out) noexcept nogil:
-    # 1 to 9 decimal digits from i followed by a tab: the tab's index, else -1
-    cdef Py_ssize_t j = i
-    cdef uint32_t v = 0
-    cdef unsigned char d
-    while i < n:
-        d = <unsigned char>(s[i] - c'0')   # one unsigned comparison tests for a digit
-        if d > 9:
-            break
-        v = v * 10 + d
-        i += 1
-    if i == j or i - j > 9 or i >= n or s[i] != c'\t':
-        return -1
-    out[0] = v
-    return i
+cdef struct Last:
+    # the previous line's chromosome and barcode (consecutive lines often share them);
+    # the pointers are into the current feed's buffer
+    const unsigned char* chrom
+    Py_ssize_t chrom_len        # -1: none
+    uint64_t chrom_word
+    int32_t c
+    Py_ssize_t bc_len           # -1: none
+    uint64_t bc_w[3]
+    int32_t cell
 
 
-cdef inline bint _fast_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
-                              Py_ssize_t* e, uint32_t* start, uint32_t* end) noexcept nogil:
-    """The common line, "chrom<TAB>digits<TAB>digits<TAB>barcode[<TAB>...]", in one pass;
-    False lets the general path decide (spaces, long numbers, problems...)."""
-    cdef Py_ssize_t i = 0
-    cdef const unsigned char* p
-    while i < n and s[i] != c'\t' and s[i] != c' ':
-        i += 1
-    if i == 0 or i >= n or s[i] != c'\t':
-        return False
-    a[0] = 0
-    e[0] = i
-    i = _digits_tab(s, i + 1, n, start)
-    if i < 0:
-        return False
-    i = _digits_tab(s, i + 1, n, end)
-    if i < 0 or end[0] < start[0]:
-        return False
-    i += 1
-    a[3] = i
-    p = <const unsigned char*>memchr(s + i, c'\t', n - i)   # the barcode's end
-    e[3] = n if p == NULL else p - s
-    return e[3] > i
-
-
-cdef int _slow_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a, Py_ssize_t* e,
-                      uint32_t* start, uint32_t* end, bint header_allowed) noexcept nogil:
-    """Any line: its fields and coordinates, or SKIP (a column header) or a problem."""
-    cdef int k = _split4(s, n, a, e), r1, r2
-    if k < 3:
-        return TOO_FEW_FIELDS
-    r1 = _coord(s + a[1], e[1] - a[1], start)
-    r2 = _coord(s + a[2], e[2] - a[2], end)
-    if r1 != NUM_OK or r2 != NUM_OK:
-        if (header_allowed and _is_word(s + a[1], e[1] - a[1])
-                and _is_word(s + a[2], e[2] - a[2])):
-            return SKIP
-        if r1 != NUM_OK:
-            return (START_NOT_INTEGER if r1 == NUM_BAD else
-                    START_NEGATIVE if r1 == NUM_NEGATIVE else START_TOO_LARGE)
-        return (END_NOT_INTEGER if r2 == NUM_BAD else
-                END_NEGATIVE if r2 == NUM_NEGATIVE else END_TOO_LARGE)
-    if k < 4:
-        return TOO_FEW_FIELDS
-    if start[0] > end[0]:
-        return START_AFTER_END
-    if e[0] == a[0]:
-        return EMPTY_CHROM
-    if e[3] == a[3]:
-        return EMPTY_BARCODE
-    return OK
+cdef struct CellBuf:
+    IdBuffer ids
+    int64_t frags
 
 
 @cython.final
@@ -247,14 +98,13 @@ cdef class FragmentTokenizer:
 
     cdef OverlapIndex index
     cdef ChromTable chroms
-    cdef ChromTable cells
+    cdef CellTable cells
     cdef ChromTable allow
     cdef uint32_t unk_id
     cdef uint32_t n_regions
     cdef bint skip_bad
     cdef bint header_allowed
-    cdef IdBuffer* bufs
-    cdef int64_t* frags
+    cdef CellBuf* bufs
     cdef Py_ssize_t _n_cells
     cdef Py_ssize_t cells_cap
     cdef Py_ssize_t* cursor
@@ -272,7 +122,8 @@ cdef class FragmentTokenizer:
         cdef Py_ssize_t n_comps = index.comp_bounds.shape[0] - 1, j
         self.index = index
         self.chroms = chroms
-        self.cells = ChromTable()
+        if _ct_init(&self.cells) < 0:
+            raise MemoryError()
         self.allow = allow
         self.unk_id = unk_id
         self.n_regions = <uint32_t>index.n_regions
@@ -290,108 +141,120 @@ cdef class FragmentTokenizer:
         cdef Py_ssize_t i
         if self.bufs != NULL:
             for i in range(self._n_cells):
-                free(self.bufs[i].data)
+                free(self.bufs[i].ids.data)
         free(self.bufs)
-        free(self.frags)
+        _ct_free(&self.cells)
         free(self.cursor)
         free(self.cursor_qs)
         free(self.scratch)
 
-    cdef int32_t _new_cell(self) noexcept nogil:
+    cdef int _new_cell(self) noexcept nogil:
         # room for cell number n_cells (just added to self.cells); -1 when out of memory
         cdef Py_ssize_t cap
-        cdef IdBuffer* bufs
-        cdef int64_t* frags
+        cdef CellBuf* bufs
+        cdef CellBuf* cb
         if self._n_cells == self.cells_cap:
             cap = 2 * self.cells_cap if self.cells_cap else 1024
-            bufs = <IdBuffer*>realloc(self.bufs, cap * sizeof(IdBuffer))
+            bufs = <CellBuf*>realloc(self.bufs, cap * sizeof(CellBuf))
             if bufs == NULL:
                 return -1
             self.bufs = bufs
-            frags = <int64_t*>realloc(self.frags, cap * sizeof(int64_t))
-            if frags == NULL:
-                return -1
-            self.frags = frags
             self.cells_cap = cap
-        self.bufs[self._n_cells].data = <uint32_t*>malloc(FIRST_CAP * sizeof(uint32_t))
-        if self.bufs[self._n_cells].data == NULL:
+        cb = &self.bufs[self._n_cells]
+        cb.ids.data = <uint32_t*>malloc(FIRST_CAP * sizeof(uint32_t))
+        if cb.ids.data == NULL:
             return -1
-        self.bufs[self._n_cells].n = 0
-        self.bufs[self._n_cells].cap = FIRST_CAP
-        self.frags[self._n_cells] = 0
+        cb.ids.n = 0
+        cb.ids.cap = FIRST_CAP
+        cb.frags = 0
         self._n_cells += 1
-        return <int32_t>(self._n_cells - 1)
+        return 0
 
-    cdef int _line(self, const unsigned char* s, Py_ssize_t n, const unsigned char** last_bc,
-                   Py_ssize_t* last_bc_len, int32_t* last_cell, const unsigned char** last_chr,
-                   Py_ssize_t* last_chr_len, int32_t* last_c) noexcept nogil:
-        """Parse and tokenize one non-blank, non-comment line; OK, SKIP or a problem."""
-        cdef Py_ssize_t a[4]
-        cdef Py_ssize_t e[4]
-        cdef int code, got
-        cdef uint32_t start = 0, end = 0
+    cdef int _record(self, Fields* f, Last* last) noexcept nogil:
+        """Tokenize one parsed fragment into its cell; OK or OUT_OF_MEMORY."""
         cdef int32_t cell, c
-        if not _fast_fields(s, n, a, e, &start, &end):
-            code = _slow_fields(s, n, a, e, &start, &end, self.header_allowed)
-            self.header_allowed = False
-            if code != OK:
-                return code
-        self.header_allowed = False
-        # the cell: consecutive lines often share it (files grouped by barcode)
-        n = e[3] - a[3]
-        if last_bc[0] != NULL and last_bc_len[0] == n and _same(last_bc[0], s + a[3], n):
-            cell = last_cell[0]
+        cdef CellSlot* slot
+        cdef CellBuf* cb
+        cdef int got
+        if (f.bc_len == last.bc_len and f.bc_w[0] == last.bc_w[0]
+                and f.bc_w[1] == last.bc_w[1] and f.bc_w[2] == last.bc_w[2]):
+            cell = last.cell
         else:
-            if self.allow is not None and self.allow.lookup(<const char*>(s + a[3]), n) < 0:
-                cell = -1
-            else:
-                cell = self.cells.lookup_or_add(<const char*>(s + a[3]), n)
-                if cell < 0:
+            slot = _ct_find(&self.cells, f.bc, f.bc_len, f.bc_w[0], f.bc_w[1], f.bc_w[2])
+            cell = slot.value
+            if cell == CELL_EMPTY:
+                cell = _ct_add(&self.cells, slot, f.bc, f.bc_len, f.bc_w[0], f.bc_w[1],
+                               f.bc_w[2], self.allow is not None
+                               and self.allow.lookup(<const char*>f.bc, f.bc_len) < 0)
+                if cell == CELL_NO_MEMORY:
                     return OUT_OF_MEMORY
                 if cell == self._n_cells and self._new_cell() < 0:
                     return OUT_OF_MEMORY
-            last_bc[0] = s + a[3]
-            last_bc_len[0] = n
-            last_cell[0] = cell
+            last.bc_len = f.bc_len if f.bc_len <= 24 else -1   # longer: the words differ
+            last.bc_w[0] = f.bc_w[0]
+            last.bc_w[1] = f.bc_w[1]
+            last.bc_w[2] = f.bc_w[2]
+            last.cell = cell
         if cell < 0:
             self.n_filtered += 1
             return OK
         self.n_fragments += 1
-        self.frags[cell] += 1
-        n = e[0] - a[0]
-        if last_chr[0] != NULL and last_chr_len[0] == n and _same(last_chr[0], s + a[0], n):
-            c = last_c[0]
+        cb = &self.bufs[cell]
+        cb.frags += 1
+        if (f.chrom_len == last.chrom_len and f.chrom_word == last.chrom_word
+                and (f.chrom_len <= 8 or _same(last.chrom + 8, f.chrom + 8, f.chrom_len - 8))):
+            c = last.c
         else:
-            c = self.chroms.lookup(<const char*>(s + a[0]), n)
-            last_chr[0] = s + a[0]
-            last_chr_len[0] = n
-            last_c[0] = c
+            c = self.chroms.lookup(<const char*>f.chrom, f.chrom_len)
+            last.chrom = f.chrom
+            last.chrom_len = f.chrom_len
+            last.chrom_word = f.chrom_word
+            last.c = c
         if c < 0:
             self.n_unknown_chrom += 1
             got = 0
         else:
-            got = self.index._query(c, start, end, &self.bufs[cell], &self.scratch,
+            got = self.index._query(c, f.start, f.end, &cb.ids, &self.scratch,
                                     &self.scratch_cap, self.cursor, self.cursor_qs)
             if got < 0:
                 return OUT_OF_MEMORY
-        if got == 0 and _push(&self.bufs[cell], self.unk_id) < 0:
+        if got == 0 and _push(&cb.ids, self.unk_id) < 0:
             return OUT_OF_MEMORY
         return OK
+
+    cdef int _line(self, const unsigned char* s, Py_ssize_t n, Fields* f,
+                   Last* last) noexcept nogil:
+        """Parse (the general way) and tokenize one non-blank, non-comment line; OK, SKIP
+        or a problem."""
+        cdef Py_ssize_t a[4]
+        cdef Py_ssize_t e[4]
+        cdef int code = _slow_fields(s, n, a, e, &f.start, &f.end, self.header_allowed)
+        self.header_allowed = False
+        if code != OK:
+            return code
+        f.chrom = s + a[0]
+        f.chrom_len = e[0] - a[0]
+        f.chrom_word = 0
+        memcpy(&f.chrom_word, f.chrom, f.chrom_len if f.chrom_len < 8 else 8)
+        f.bc = s + a[3]
+        f.bc_len = e[3] - a[3]
+        _ct_key(f.bc, f.bc_len, f.bc_w)
+        return self._record(f, last)
 
     def feed(self, const unsigned char[::1] buf, bint final):
         """Parse the complete lines of ``buf`` (and a last line without newline when
         ``final``); returns the bytes consumed. Stops after a bad line unless skipping
         (``bad_line_no`` and ``bad_begin``/``bad_end``, offsets into ``buf``, describe
         the first bad line of this call)."""
-        cdef Py_ssize_t n = buf.shape[0], pos = 0, eol, line_end, m
+        cdef Py_ssize_t n = buf.shape[0], pos = 0, eol, line_end, m, nxt
         cdef const unsigned char* b
         cdef const unsigned char* p
         cdef const unsigned char* s
-        cdef const unsigned char* last_bc = NULL
-        cdef const unsigned char* last_chr = NULL
-        cdef Py_ssize_t last_bc_len = 0, last_chr_len = 0
-        cdef int32_t last_cell = -1, last_c = -1
+        cdef Fields f
+        cdef Last last
         cdef int code
+        last.chrom_len = -1
+        last.bc_len = -1
         self.bad_line_no = 0
         self.bad_code = 0
         if n == 0:
@@ -399,24 +262,34 @@ cdef class FragmentTokenizer:
         b = &buf[0]
         with nogil:
             while pos < n:
-                p = <const unsigned char*>memchr(b + pos, c'\n', n - pos)
-                if p == NULL:
-                    if not final:
-                        break
-                    eol = n
+                nxt = _fast_line(b, pos, n, &f)
+                if nxt >= 0:
+                    s = b + pos
+                    line_end = nxt - 1
+                    if line_end > pos and b[line_end - 1] == c'\r':
+                        line_end -= 1
+                    self.n_lines += 1
+                    pos = nxt
+                    self.header_allowed = False
+                    code = self._record(&f, &last)
                 else:
-                    eol = p - b
-                line_end = eol
-                if line_end > pos and b[line_end - 1] == c'\r':
-                    line_end -= 1
-                s = b + pos
-                m = line_end - pos
-                self.n_lines += 1
-                pos = eol + 1 if eol < n else n
-                if m == 0 or s[0] == c'#' or _blank(s, m):
-                    continue
-                code = self._line(s, m, &last_bc, &last_bc_len, &last_cell, &last_chr,
-                                  &last_chr_len, &last_c)
+                    p = <const unsigned char*>memchr(b + pos, c'\n', n - pos)
+                    if p == NULL:
+                        if not final:
+                            break
+                        eol = n
+                    else:
+                        eol = p - b
+                    line_end = eol
+                    if line_end > pos and b[line_end - 1] == c'\r':
+                        line_end -= 1
+                    s = b + pos
+                    m = line_end - pos
+                    self.n_lines += 1
+                    pos = eol + 1 if eol < n else n
+                    if m == 0 or s[0] == c'#' or _blank(s, m):
+                        continue
+                    code = self._line(s, m, &f, &last)
                 if code == OK or code == SKIP:
                     continue
                 self.n_bad += 1
@@ -436,8 +309,8 @@ cdef class FragmentTokenizer:
 
     def barcodes(self):
         """The cells' barcodes as ``bytes``, in cell (first appearance) order."""
-        cdef ChromTable t = self.cells
-        return [t._names[t._offsets[i]:t._offsets[i + 1]] for i in range(t._n)]
+        cdef const CellTable* t = &self.cells
+        return [t.names[t.offsets[i]:t.offsets[i + 1]] for i in range(t.n_cells)]
 
     def counts(self):
         """Per cell: ``(fragments, tokens, hits)`` as int64 arrays, where ``hits`` counts
@@ -452,11 +325,11 @@ cdef class FragmentTokenizer:
         cdef const uint32_t* d
         with nogil:
             for i in range(n):
-                f[i] = self.frags[i]
-                t[i] = self.bufs[i].n
-                d = self.bufs[i].data
+                f[i] = self.bufs[i].frags
+                t[i] = self.bufs[i].ids.n
+                d = self.bufs[i].ids.data
                 k = 0
-                for j in range(self.bufs[i].n):
+                for j in range(self.bufs[i].ids.n):
                     k += d[j] < limit
                 h[i] = k
         return frags_arr, tokens_arr, hits_arr
@@ -469,8 +342,8 @@ cdef class FragmentTokenizer:
         cdef uint32_t limit = self.n_regions
         with nogil:
             for i in range(self._n_cells):
-                d = self.bufs[i].data
-                n = self.bufs[i].n
+                d = self.bufs[i].ids.data
+                n = self.bufs[i].ids.n
                 k = 0
                 for j in range(n):
                     if d[j] < limit:
@@ -484,7 +357,7 @@ cdef class FragmentTokenizer:
                         if d[j] != d[k - 1]:
                             d[k] = d[j]
                             k += 1
-                self.bufs[i].n = k
+                self.bufs[i].ids.n = k
 
     def gather(self, const int64_t[::1] keep):
         """The ids of cells ``keep`` (in that order) concatenated, and the int64 offsets
@@ -493,9 +366,9 @@ cdef class FragmentTokenizer:
         cdef int64_t c
         for i in range(m):
             c = keep[i]
-            if c < 0 or c >= self._n_cells or self.bufs[c].data == NULL:
+            if c < 0 or c >= self._n_cells or self.bufs[c].ids.data == NULL:
                 raise IndexError(f"cell {c} is not available")
-            total += self.bufs[c].n
+            total += self.bufs[c].ids.n
         ids_arr = np.empty(total, dtype=np.uint32)
         offsets_arr = np.empty(m + 1, dtype=np.int64)
         cdef uint32_t[::1] ids = ids_arr
@@ -505,27 +378,27 @@ cdef class FragmentTokenizer:
             offsets[0] = 0
             for i in range(m):
                 c = keep[i]
-                if self.bufs[c].n:
-                    memcpy(&ids[pos], self.bufs[c].data, self.bufs[c].n * sizeof(uint32_t))
-                pos += self.bufs[c].n
+                if self.bufs[c].ids.n:
+                    memcpy(&ids[pos], self.bufs[c].ids.data, self.bufs[c].ids.n * sizeof(uint32_t))
+                pos += self.bufs[c].ids.n
                 offsets[i + 1] = pos
-                free(self.bufs[c].data)
-                self.bufs[c].data = NULL
-                self.bufs[c].n = 0
-                self.bufs[c].cap = 0
+                free(self.bufs[c].ids.data)
+                self.bufs[c].ids.data = NULL
+                self.bufs[c].ids.n = 0
+                self.bufs[c].ids.cap = 0
         return ids_arr, offsets_arr
 
     def take(self, Py_ssize_t c):
         """Cell ``c``'s ids as a new uint32 array; its buffer is freed."""
-        if c < 0 or c >= self._n_cells or self.bufs[c].data == NULL:
+        if c < 0 or c >= self._n_cells or self.bufs[c].ids.data == NULL:
             raise IndexError(f"cell {c} is not available")
-        cdef Py_ssize_t n = self.bufs[c].n
+        cdef Py_ssize_t n = self.bufs[c].ids.n
         out = np.empty(n, dtype=np.uint32)
         cdef uint32_t[::1] v = out
         if n:
-            memcpy(&v[0], self.bufs[c].data, n * sizeof(uint32_t))
-        free(self.bufs[c].data)
-        self.bufs[c].data = NULL
-        self.bufs[c].n = 0
-        self.bufs[c].cap = 0
+            memcpy(&v[0], self.bufs[c].ids.data, n * sizeof(uint32_t))
+        free(self.bufs[c].ids.data)
+        self.bufs[c].ids.data = NULL
+        self.bufs[c].ids.n = 0
+        self.bufs[c].ids.cap = 0
         return out

@@ -60,6 +60,7 @@ __all__ = ["tokenize_fragments", "tokenize_fragment_file", "CellTokens", "Fragme
 GZIP_MAGIC = b"\x1f\x8b"
 #: bytes of text parsed per call (plain files), and of compressed input read at a time
 CHUNK_SIZE = 8 << 20
+PACK_BATCH = 512        # cells written to a pack per call (bounds the memory of the copy)
 GZIP_READ_SIZE = 1 << 20
 #: gzip files larger than this are inflated by a background thread, ahead of the parser
 _THREAD_ABOVE = 1 << 20
@@ -513,8 +514,11 @@ def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.
         return result
     w = PackWriter(out, tokenizer=tok)
     try:
-        for cell in keep.tolist():
-            w.add(ft.take(cell), name=names[cell])
+        for i in range(0, keep.size, PACK_BATCH):   # a few hundred cells' ids at a time
+            part = keep[i:i + PACK_BATCH]
+            ids, offsets = ft.gather(part)
+            w.add_many(ids, offsets, [names[cell] for cell in part.tolist()])
+            del ids
         summary.seconds = time.monotonic() - started
         w.metadata["fragments"] = summary.as_dict()
         w.close()

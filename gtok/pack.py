@@ -367,6 +367,38 @@ class PackWriter:
         if self._store_names:
             self._names.append((name or "").encode("utf-8"))
 
+    def add_many(self, ids: Any, offsets: Any, names: Iterable[str] | None = None) -> None:
+        """Append several documents at once: document ``i`` is
+        ``ids[offsets[i]:offsets[i + 1]]`` (``offsets`` starts at 0 and ends at
+        ``len(ids)``), named ``names[i]`` when given. The same as calling :meth:`add` for
+        each, with one check and one write for them all."""
+        if self._closed:
+            raise ValueError(f"{self.path}: the pack writer is closed")
+        arr, hi = checked_ids(ids)
+        if arr.ndim != 1:
+            raise ValueError("ids must be one-dimensional")
+        bounds = np.asarray(offsets, dtype=np.int64)
+        if (bounds.ndim != 1 or bounds.size == 0 or bounds[0] != 0
+                or bounds[-1] != arr.size or np.any(np.diff(bounds) < 0)):
+            raise ValueError("offsets must rise from 0 to len(ids)")
+        docs = bounds.size - 1
+        name_list = None if names is None else list(names)
+        if name_list is not None and len(name_list) != docs:
+            raise ValueError(f"{len(name_list)} names for {docs} documents")
+        if arr.size and hi > self._max:
+            raise OverflowError(f"id {hi} does not fit the pack's {self.dtype.name} ids")
+        if self._limit is not None and arr.size and hi >= self._limit:
+            raise ValueError(f"id {hi} is outside the tokenizer's vocabulary "
+                             f"(vocab_size {self._limit})")
+        arr = narrow_ids(arr, self.dtype)
+        if arr.size:
+            self._write(arr.data)
+        self._offsets.extend((bounds[1:] + self._n_tokens).tolist())
+        self._n_tokens += int(arr.size)
+        if self._store_names:
+            self._names.extend((n or "").encode("utf-8") for n in
+                               (name_list if name_list is not None else [None] * docs))
+
     def __len__(self) -> int:
         return len(self._offsets) - 1
 

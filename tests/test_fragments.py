@@ -449,3 +449,51 @@ def test_gzip_zero_padding(tmp_path, tok):
     path.write_bytes(data + b"\0" * 300 + b"garbage")
     with pytest.raises(CorruptGzipError):
         tokenize_fragments(tok, path, chunk_size=64)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 16])
+@pytest.mark.parametrize("use_allow", [False, True])
+def test_barcode_lengths_and_line_shapes(tmp_path, tok, chunk, use_allow):
+    """Barcodes around the table's word boundaries (8, 16, 24 bytes; pairs differing only
+    in their last byte, past the 24th too), with spaces or control bytes, long numbers and
+    CRLF lines: the fast path and the general path agree with tokenizing each fragment."""
+    rng = np.random.default_rng(11)
+    stems = ["A" * 7, "B" * 8, "C" * 9, "D" * 15, "E" * 16, "F" * 17, "G" * 23, "H" * 24,
+             "I" * 25, "J" * 40, "x y", "q\x01z"]
+    names = [s + t for s in stems for t in "01"] + ["K"]
+    allow = set(names[::3]) if use_allow else None
+    frags, lines = [], []
+    for k in range(600):
+        bc = names[int(rng.integers(len(names)))]
+        s = int(rng.integers(0, 1_990_000))
+        e = s + int(rng.integers(0, 600))
+        frags.append(("chr2", s, e, bc))
+        start = f"{s:010d}" if k % 17 == 0 else str(s)     # 10 digits: the general path
+        tail = ["", f"\t{k % 5 + 1}", f"\t{k % 5 + 1}\tmore"][k % 3]
+        lines.append(f"chr2\t{start}\t{e}\t{bc}{tail}" + ("\r\n" if k % 4 == 0 else "\n"))
+    path = tmp_path / "f.tsv"
+    path.write_bytes("".join(lines).encode())
+    got = tokenize_fragments(tok, path, barcodes=allow, as_lists=True, chunk_size=chunk)
+    expected: dict[str, list[int]] = {}
+    for c, s, e, bc in frags:
+        if allow is None or bc in allow:
+            expected.setdefault(bc, []).extend(
+                tok.tokenize([(c, s, e)], unk="per_region").ids.tolist())
+    assert got == expected and list(got) == list(expected)
+    assert got.summary.not_in_barcodes == sum(allow is not None and f[3] not in allow
+                                              for f in frags)
+
+
+def test_barcodes_alike_up_to_a_word(tmp_path, tok):
+    """Thousands of barcodes equal in their first 16 or 24 bytes (so probes in the barcode
+    table meet keys that differ only in the last word or past it): one cell each."""
+    rng = np.random.default_rng(12)
+    names = [p + f"{k:x}" for p in ("N" * 16, "M" * 24, "L" * 21) for k in range(1500)]
+    order = [names[i] for i in rng.integers(0, len(names), 9000)]
+    frags = [("chrAbsent", 100 * k, 100 * k + 50, bc) for k, bc in enumerate(order)]
+    got = tokenize_fragments(tok, write_fragments(tmp_path / "f.tsv", frags))
+    assert list(got) == list(dict.fromkeys(order))
+    sizes = {bc: 0 for bc in got}
+    for bc in order:
+        sizes[bc] += 1
+    assert {bc: len(v) for bc, v in got.items()} == sizes   # one <unk> each

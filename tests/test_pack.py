@@ -172,6 +172,42 @@ def test_pack_writer_round_trip(case: tuple) -> None:
     os.unlink(path)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(packs(), st.integers(1, 4))
+def test_pack_writer_add_many_round_trip(case: tuple, parts: int) -> None:
+    """add_many, several documents a call (split into up to ``parts`` calls), writes the
+    same pack as add one at a time."""
+    dtype, docs, forms, names, metadata = case
+    path = os.path.join(_DIR, f"m{next(_COUNTER)}.gtok")
+    cuts = sorted({0, len(docs), *(len(docs) * k // parts for k in range(1, parts))})
+    with PackWriter(path, dtype=dtype, metadata=metadata) as w:
+        for a, b in zip(cuts, cuts[1:]):
+            part = [np.asarray(d, dtype=np.int64) for d in docs[a:b]]
+            ids = np.concatenate(part) if part else np.zeros(0, dtype=np.int64)
+            offsets = np.cumsum([0] + [len(d) for d in part])
+            w.add_many(ids, offsets, None if names is None else names[a:b])
+            assert len(w) == b
+    _check_pack(path, dtype, docs, [""] * len(docs) if names is None else names, metadata)
+    os.unlink(path)
+
+
+def test_pack_writer_add_many_checks(tmp_path: Path) -> None:
+    path = tmp_path / "p.gtok"
+    with PackWriter(path, dtype="uint16") as w:
+        for ids, offsets in (([1, 2], [0, 3]), ([1, 2], [1, 2]), ([1, 2], [0, 2, 1, 2]),
+                             ([1, 2], [])):
+            with pytest.raises(ValueError, match="offsets"):
+                w.add_many(ids, offsets)
+        with pytest.raises(ValueError, match="names"):
+            w.add_many([1, 2], [0, 1, 2], ["a"])
+        with pytest.raises(OverflowError, match="uint16"):
+            w.add_many([1, 0x10000], [0, 2])
+        assert len(w) == 0 and w.n_tokens == 0
+        w.add_many([7, 8, 9], [0, 0, 3], ["e", "f"])
+    p = open_gtok(path)
+    assert [d.tolist() for d in p] == [[], [7, 8, 9]] and p.names == ["e", "f"]
+
+
 def test_layout_matches_format_md(tmp_path: Path) -> None:
     path = tmp_path / "p.gtok"
     write_pack(path, [[1, 2, 3], [], [70000]], names=["a", "", "bé"], dtype="uint32",
