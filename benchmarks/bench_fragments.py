@@ -24,7 +24,8 @@ tokenizer, then calls one of:
 * ``gtok-pack``: ``gtok.tokenize_fragments(tok, path, out)`` (writes a pack, returns counts).
 
 Reported per library: the median over ``--repeats`` runs of the call's wall time, the
-process's peak RSS (``ru_maxrss`` of the child from ``wait4``: import + universe + call), and
+process's peak RSS (the child's own ``VmHWM``: import + universe + call; not ``ru_maxrss``, which
+Linux carries over from the forking parent), and
 the peak RSS growth during the call alone (``VmHWM`` reset after building the tokenizer via
 ``/proc/self/clear_refs``). Ratios are gtars / gtok. Before timing, each library's output is
 reduced to a digest (barcodes and a CRC32 of every cell's ids) in the subprocess, after the
@@ -175,6 +176,7 @@ def worker(lib: str, universe: str, fragments: str, out: str) -> None:
             call = lambda: gtok.tokenize_fragments(tok, fragments, as_lists=True)  # noqa: E731
         else:
             call = lambda: gtok.tokenize_fragments(tok, fragments, out)  # noqa: E731
+    before = _hwm_kib()       # peak of the import and the tokenizer build
     reset = _reset_hwm()
     base = _hwm_kib()
     t0 = time.perf_counter()
@@ -182,7 +184,9 @@ def worker(lib: str, universe: str, fragments: str, out: str) -> None:
     result = call()
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    grow = _hwm_kib() - base if reset else None
+    after = _hwm_kib()
+    grow = after - base if reset else None
+    peak = max(before, after)
     # the digest (not timed): barcodes in sorted order and a CRC32 of each cell's ids
     if lib == "gtok-pack":
         pack = gtok.open_gtok(out)
@@ -195,7 +199,7 @@ def worker(lib: str, universe: str, fragments: str, out: str) -> None:
         ids = np.asarray(cells[bc], dtype=np.uint32)
         n_tokens += ids.size
         crc = zlib.crc32(bc.encode() + ids.tobytes(), crc)
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "grow_kib": grow,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "grow_kib": grow, "peak_kib": peak,
                       "cells": len(cells), "tokens": n_tokens, "digest": crc}))
 
 
@@ -215,7 +219,9 @@ def run_once(lib: str, universe: Path, fragments: Path, pin: bool, tmp: Path) ->
     if proc.returncode != 0:
         raise RuntimeError(f"{lib} worker failed ({proc.returncode}):\n{err}")
     rec = json.loads(out.strip().splitlines()[-1])
-    rec["maxrss_mib"] = usage.ru_maxrss / 1024
+    # the worker's own VmHWM: wait4's ru_maxrss would include the RSS this (forking)
+    # process had when it started the child, which Linux carries over the exec
+    rec["maxrss_mib"] = rec["peak_kib"] / 1024
     rec["process_s"] = time.perf_counter() - start
     return rec
 
