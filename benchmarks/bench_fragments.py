@@ -11,7 +11,8 @@ like ``AAACGAACAGTCACGC-1`` with ``--frags`` fragments each, shaped like scATAC 
   uniform over the genome, 1 % on chrM (absent from the universe: one ``<unk>`` each);
 * a count column (PCR duplicates: 1 + geometric);
 * sorted by position (chromosome in reference order, start, end), ``#`` header lines, and
-  compressed as bgzip-style gzip members of 1 MiB of text each, as Cell Ranger ATAC writes.
+  compressed as BGZF (``bgzip``'s format, which Cell Ranger ATAC writes: gzip members of
+  64 KiB of text, each recording its size, and an empty end-of-file member).
 
 What is timed
 -------------
@@ -40,7 +41,6 @@ Usage (from the repository root, with gtars installed and gtok built in place)::
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -58,11 +58,12 @@ sys.path.insert(1, str(REPO))      # this checkout's gtok
 import numpy as np  # noqa: E402
 
 import datagen  # noqa: E402
+from gtok import bgzf  # noqa: E402
 
 LIBS = ("gtars", "gtok", "gtok-lists", "gtok-pack")
 MISMATCH_EXIT = 3
 SEED = 6
-FRAGMENTS_VERSION = 1
+FRAGMENTS_VERSION = 2   # 2: BGZF blocks (bgzip's format, with their sizes), as 10x writes
 
 
 # ---------------------------------------------------------------------- data
@@ -112,16 +113,17 @@ def make_fragments(path: Path, universe_path: Path, cells: int, frags: int,
     order = np.lexsort((end, start, chrom))
     bcs = _barcodes(rng, cells)
     tmp = path.with_name(path.name + ".tmp")
-    block = 20_000   # ~1 MiB of text: one gzip member each, as bgzip
+    block = 20_000   # rows formatted at a time (~1 MiB of text, ~16 BGZF blocks)
     with open(tmp, "wb") as f:
-        f.write(gzip.compress(b"# id=bench\n# reference_path=/refdata-hg38\n"
-                              b"# primary_contig=chr1\n", mtime=0))
+        f.write(bgzf.compress(b"# id=bench\n# reference_path=/refdata-hg38\n"
+                              b"# primary_contig=chr1\n", eof=False))
         for a in range(0, n, block):
             rows = order[a:a + block]
             text = datagen.format_rows([names[chrom[rows]], b"\t", start[rows], b"\t",
                                         end[rows], b"\t", bcs[cell[rows]], b"\t",
                                         count[rows], b"\n"], rows.size)
-            f.write(gzip.compress(text, compresslevel=6, mtime=0))
+            f.write(bgzf.compress(text, eof=False))
+        f.write(bgzf.compress(b""))   # the end-of-file member
     os.replace(tmp, path)
 
 

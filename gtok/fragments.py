@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from gtok import bgzf
 from gtok._chromtable import ChromTable
 from gtok._fragments import FragmentTokenizer
 from gtok._mapping import map_path
@@ -312,6 +313,16 @@ def _ahead(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
         thread.join()
 
 
+def _inflate_threads() -> int:
+    """Threads inflating BGZF blocks: the CPUs this process may use (at most 4); the
+    parser runs beside them."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
 def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None:
     st = os.stat(path)
     regular = stat.S_ISREG(st.st_mode)
@@ -350,9 +361,16 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
 
         texts = reads()
         if first[:2] == GZIP_MAGIC:
-            texts = _inflate(texts, path, chunk_size)
-            if not regular or st.st_size > _THREAD_ABOVE:
-                texts = _ahead(texts)
+            big = not regular or st.st_size > _THREAD_ABOVE
+            if big and bgzf.is_bgzf(first):
+                # BGZF (bgzip, Cell Ranger): blocks inflated on several threads, in order
+                texts = bgzf.inflate_members(
+                    texts, path, threads=_inflate_threads(),
+                    sequential=lambda rest: _inflate(rest, path, chunk_size))
+            else:
+                texts = _inflate(texts, path, chunk_size)
+                if big:
+                    texts = _ahead(texts)
         try:
             for text in texts:
                 feeder.text(text)

@@ -8,7 +8,7 @@ import pytest
 MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
            "gtok.pack", "gtok.collate", "gtok.dataset",
            "gtok._atomic", "gtok._chromtable", "gtok._radix", "gtok.errors",
-           "gtok.fragments"]
+           "gtok.fragments", "gtok.bgzf", "gtok.cells", "gtok.parquet"]
 
 
 @pytest.mark.parametrize("name", MODULES)
