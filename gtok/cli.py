@@ -266,29 +266,54 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
+    from gtok.pack import GtokPack
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe)
         with open_gtok(args.file) as f:
-            ids = np.array(f.tokens, dtype=np.int64)
-        lines = tok.decode(ids)
-    except (OSError, ValueError) as exc:
+            if isinstance(f, GtokPack):
+                # a pack: each document after a "# name" comment line, or just one
+                names = f.names or [str(i) for i in range(len(f))]
+                if args.doc is not None:
+                    i = _document_number(args.doc, names, len(f))
+                    docs = [(None, np.array(f.doc(i), dtype=np.int64))]
+                else:
+                    docs = [(names[i], np.array(f.doc(i), dtype=np.int64))
+                            for i in range(len(f))]
+            else:
+                if args.doc is not None:
+                    raise ValueError(f"{args.file}: --doc is for packs; this is a .gtok file")
+                docs = [(None, np.array(f.tokens, dtype=np.int64))]
+        texts = [tok.decode(ids) for _, ids in docs]   # checks every id first
+    except (OSError, ValueError, IndexError) as exc:
         print(f"gtok decode: {exc}", file=sys.stderr)
         return EXIT_FAILED
     out = sys.stdout
     n = tok.universe.n_regions
     try:
-        for token_id, text in zip(ids.tolist(), lines):
-            if token_id < n:
-                chrom, _, span = text.rpartition(":")
-                start, _, end = span.partition("-")
-                out.write(f"{chrom}\t{start}\t{end}\n" if not args.ids
-                          else f"{chrom}\t{start}\t{end}\t{token_id}\n")
-            else:
-                out.write(f"{text}\n" if not args.ids else f"{text}\t{token_id}\n")
+        for (name, ids), lines in zip(docs, texts):
+            if name is not None:
+                out.write(f"# {name}\n")
+            for token_id, text in zip(ids.tolist(), lines):
+                if token_id < n:
+                    chrom, _, span = text.rpartition(":")
+                    start, _, end = span.partition("-")
+                    out.write(f"{chrom}\t{start}\t{end}\n" if not args.ids
+                              else f"{chrom}\t{start}\t{end}\t{token_id}\n")
+                else:
+                    out.write(f"{text}\n" if not args.ids else f"{text}\t{token_id}\n")
     except BrokenPipeError:  # `gtok decode ... | head`
         sys.stderr.close()
     return EXIT_OK
+
+
+def _document_number(doc: str, names: list[str], n: int) -> int:
+    """A pack document given by number (0-based) or by name."""
+    if doc in names:
+        return names.index(doc)
+    if doc.lstrip("-").isdigit() and 0 <= int(doc) < n:
+        return int(doc)
+    raise IndexError(f"no document {doc!r} in the pack ({n} documents, numbered from 0)")
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -551,10 +576,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="print a .gtok file's regions as BED",
                        description="Print the universe regions of a .gtok file's ids as BED "
                                    "lines (chrom, start, end) on stdout; special tokens are "
-                                   "printed by name (<unk>, <pad>, ...).")
+                                   "printed by name (<unk>, <pad>, ...). For a pack, each "
+                                   "document follows a '# NAME' comment line (its number "
+                                   "when the pack has no names), or --doc picks one.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe the file was made with")
     p.add_argument("--ids", action="store_true", help="add the token id as a 4th column")
+    p.add_argument("--doc", metavar="NAME|N",
+                   help="(packs) only this document: its name, or its number from 0")
     p.set_defaults(func=_cmd_decode)
 
     p = sub.add_parser("verify", help="check .gtok files or an output folder against a universe",

@@ -192,6 +192,32 @@ def test_decode_names_special_tokens(tok, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[0] == f"<unk>\t{n}"
 
 
+def test_decode_a_pack_document_by_document(tok, tmp_path, capsys):
+    from gtok import write_pack
+    docs = [[0, 1], [tok.universe.n_regions], [2, 2, 3]]
+    u = tok.universe.source
+    write_pack(tmp_path / "named.gtok", docs, names=["a", "b", "c"])
+    write_pack(tmp_path / "bare.gtok", docs, names=None)
+    bed = [tok.decode(d) for d in docs]
+
+    def as_bed(strings):
+        return ["\t".join(re.split("[:-]", x)) if ":" in x else x for x in strings]
+
+    assert cli("decode", tmp_path / "named.gtok", "-u", u) == 0
+    want = ["# a", *as_bed(bed[0]), "# b", "<unk>", "# c", *as_bed(bed[2])]
+    assert capsys.readouterr().out.splitlines() == want
+    assert cli("decode", tmp_path / "bare.gtok", "-u", u) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "# 0"
+    for pick in ("c", "2"):
+        assert cli("decode", tmp_path / "named.gtok", "-u", u, "--doc", pick) == 0
+        assert capsys.readouterr().out.splitlines() == as_bed(bed[2])
+    assert cli("decode", tmp_path / "named.gtok", "-u", u, "--doc", "7") == 1
+    assert "no document '7'" in capsys.readouterr().err
+    write_gtok(tmp_path / "one.gtok", [0])
+    assert cli("decode", tmp_path / "one.gtok", "-u", u, "--doc", "0") == 1
+    assert "--doc is for packs" in capsys.readouterr().err
+
+
 def test_decode_errors(tok, tmp_path, capsys):
     path = tmp_path / "big.gtok"
     write_gtok(path, [0, tok.vocab_size])
