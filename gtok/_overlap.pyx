@@ -234,6 +234,13 @@ cdef class OverlapIndex:
                 out.data[first + h] = s[h].id
         return hits
 
+    def _new_cursors(self):
+        # per component: the last lower bound found (from the component's first region)
+        # and the query start it was found for (see _query)
+        n_comps = self.comp_bounds.shape[0] - 1
+        return (np.asarray(self.comp_bounds[:n_comps], dtype=np.intp).copy(),
+                np.zeros(n_comps, dtype=np.uint32))
+
     def tokenize(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
                  const uint32_t[::1] ends, order, uint32_t unk_id, bint unk_per_region):
         """Token ids of the query regions visited in ``order`` (an int64 array of row
@@ -248,8 +255,7 @@ cdef class OverlapIndex:
         cdef Py_ssize_t scratch_cap = 0
         cdef bint failed = False
         cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
-        cursor_arr = np.asarray(self.comp_bounds[:n_comps], dtype=np.intp).copy()
-        cursor_qs_arr = np.zeros(n_comps, dtype=np.uint32)
+        cursor_arr, cursor_qs_arr = self._new_cursors()
         cdef Py_ssize_t[::1] cursor = cursor_arr
         cdef uint32_t[::1] cursor_qs = cursor_qs_arr
         cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
@@ -304,8 +310,7 @@ cdef class OverlapIndex:
         cdef Py_ssize_t scratch_cap = 0
         cdef bint failed = False
         cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
-        cursor_arr = np.asarray(self.comp_bounds[:n_comps], dtype=np.intp).copy()
-        cursor_qs_arr = np.zeros(n_comps, dtype=np.uint32)
+        cursor_arr, cursor_qs_arr = self._new_cursors()
         cdef Py_ssize_t[::1] cursor = cursor_arr
         cdef uint32_t[::1] cursor_qs = cursor_qs_arr
         cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
