@@ -6,8 +6,6 @@ find them, through the module's lazy attributes.
 
 from __future__ import annotations
 
-import operator
-import os
 from typing import Any, Iterator
 
 import numpy as np

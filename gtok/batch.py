@@ -40,11 +40,11 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from gtok._atomic import atomic_output
-from gtok.gtokfile import open_gtok, write_gtok
+from gtok.gtokfile import write_gtok
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",

@@ -21,7 +21,6 @@ import pytest
 
 import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
-from gtok.cli import main
 
 from batchdata import (cli, gtok_files, hidden_leftovers, load_manifest,  # noqa: F401
                        make_universe, output_of, reference_bytes, run_cli, statuses, tok,

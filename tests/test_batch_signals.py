@@ -16,7 +16,6 @@ Linux only (``/proc`` is used to find the worker processes).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from gtok import Tokenizer, pretokenize, read_gtok, write_gtok
-from gtok.cli import main
 from gtok.example import SAMPLES, example_path
 
 from batchdata import (SUBPROCESS_CWD, cli, gtok_files, make_universe,  # noqa: F401
