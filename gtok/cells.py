@@ -448,7 +448,7 @@ def _open_source(adata: Any, layer: str | None) -> _Source:
     if all(hasattr(adata, a) for a in ("X", "var", "obs_names", "var_names")):
         if getattr(adata, "isbacked", False) and not getattr(adata, "is_view", False) \
                 and getattr(adata, "filename", None):
-            return _H5adSource(os.fspath(adata.filename), layer)
+            return _BackedSource(adata, layer)
         return _AnnDataSource(adata, layer)
     raise TypeError(f"expected an .h5ad path or an anndata.AnnData, not "
                     f"{type(adata).__name__}")
@@ -515,6 +515,30 @@ class _AnnDataSource(_Source):
             yield from _csr_blocks(np.asarray(m.indptr), m.indices, m.data, self.n_obs)
         else:
             yield from _dense_blocks(self.dense, self.n_obs, self.n_var)
+
+
+class _BackedSource(_AnnDataSource):
+    """A backed AnnData (``read_h5ad(path, backed="r")``): the matrix is read from its
+    file in row blocks (bounded memory), the names and ``var`` from the object, which may
+    have been changed in memory since it was opened."""
+
+    def __init__(self, adata: Any, layer: str | None) -> None:
+        self.label = _IN_MEMORY
+        self.adata = adata
+        self.file = _H5adSource(os.fspath(adata.filename), layer)
+        self.n_obs, self.n_var = (int(n) for n in adata.shape)
+        if (self.file.n_obs, self.file.n_var) != (self.n_obs, self.n_var):
+            self.file.close()
+            raise AnnDataFormatError(self.file.label, f"the backed AnnData is {self.n_obs} x "
+                                                      f"{self.n_var}, its file "
+                                                      f"{self.file.n_obs} x {self.file.n_var}")
+        self.label = self.file.label
+
+    def close(self) -> None:
+        self.file.close()
+
+    def row_blocks(self) -> Iterator[tuple[int, tuple]]:
+        return self.file.row_blocks()
 
 
 def _h5py() -> Any:

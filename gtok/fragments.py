@@ -267,7 +267,8 @@ def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]
                 break
     if not padding and not d.eof:
         raise CorruptGzipError(path, "truncated gzip data (the stream ends before its end "
-                                     "marker)")
+                                     "marker), or bytes after the last gzip member that are "
+                                     "not gzip")
 
 
 _END = object()
@@ -362,10 +363,11 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
         texts = reads()
         if first[:2] == GZIP_MAGIC:
             big = not regular or st.st_size > _THREAD_ABOVE
-            if big and bgzf.is_bgzf(first):
-                # BGZF (bgzip, Cell Ranger): blocks inflated on several threads, in order
+            if bgzf.is_bgzf(first):
+                # BGZF (bgzip, Cell Ranger): blocks inflated on several threads, in order,
+                # and its end-of-file block required (small files too: one thread)
                 texts = bgzf.inflate_members(
-                    texts, path, threads=_inflate_threads(),
+                    texts, path, threads=_inflate_threads() if big else 1,
                     sequential=lambda rest: _inflate(rest, path, chunk_size))
             else:
                 texts = _inflate(texts, path, chunk_size)

@@ -149,3 +149,19 @@ def test_truncated_bgzf_fragment_file_leaves_no_pack(tmp_path, monkeypatch):
         tokenize_fragments(Tokenizer(upath), path, out)
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]   # no temporary
+
+
+@pytest.mark.parametrize("threads_path", ["small_file", "big_file"])
+def test_bgzf_cut_at_a_block_boundary_is_truncated_whatever_the_size(tmp_path, monkeypatch,
+                                                                    threads_path):
+    # small files are inflated on one thread, big ones on several: both need the EOF block
+    if threads_path == "big_file":
+        monkeypatch.setattr(fragments_module, "_THREAD_ABOVE", 0)
+    upath = write_bed(tmp_path / "u.bed", [("chr1", 0, 100)])
+    text = b"".join(b"chr1\t%d\t%d\tAAAC-1\t1\n" % (i, i + 50) for i in range(0, 3000, 3))
+    data = small_members(text, [5_000, 12_000], eof=False)   # complete blocks, no EOF block
+    path = tmp_path / "f.tsv.gz"
+    path.write_bytes(data)
+    assert gzip.decompress(data) == text       # a plain gzip reader sees nothing wrong
+    with pytest.raises(CorruptGzipError, match="end-of-file block"):
+        tokenize_fragments(Tokenizer(upath), path)

@@ -197,6 +197,27 @@ def test_h5ad_path_equals_anndata_object_and_oracle(tok: Tokenizer, tmp_path, fm
     assert want[3] == [tok.unk_token_id]
 
 
+def test_backed_anndata_uses_its_in_memory_names_and_var(tok: Tokenizer, tmp_path) -> None:
+    """A backed AnnData's matrix comes from its file, but obs names and var coordinates
+    changed in memory after opening it are the ones used (not the file's)."""
+    x, chroms, starts, ends = _fixed_case("csr")
+    path = tmp_path / "cells.h5ad"
+    make_adata(x, chroms, starts, ends).write_h5ad(path)
+    backed = anndata.read_h5ad(path, backed="r")
+    try:
+        backed.obs_names = [f"renamed{i}" for i in range(backed.n_obs)]
+        shifted = [s + 50_000 for s in starts]
+        backed.var["start"] = shifted
+        backed.var["end"] = [e + 50_000 for e in ends]
+        got = tokenize_anndata(tok, backed)
+    finally:
+        backed.file.close()
+    assert list(got) == [f"renamed{i}" for i in range(x.shape[0])]
+    want = oracle(tok, anndata.read_h5ad(path).X, chroms, shifted,
+                  [e + 50_000 for e in ends])
+    assert [v.tolist() for v in got.values()] == want
+
+
 def test_pack_output_names_metadata_and_fingerprint(tok: Tokenizer, tmp_path) -> None:
     x, chroms, starts, ends = _fixed_case("csr")
     adata = make_adata(x, chroms, starts, ends)
