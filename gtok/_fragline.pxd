@@ -79,12 +79,18 @@ cdef inline int _split4(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
     while i < n and s[i] != c'\t' and s[i] != c' ':
         i += 1
     if i == n or s[i] == c'\t' or memchr(s, c'\t', n) != NULL:
+        # tab-separated; spaces around a field are not part of it (gtars splits on any
+        # whitespace, so "AAAC-1 " is the barcode "AAAC-1" there too)
         i = first
         for k in range(4):
             a[k] = i
             while i < n and s[i] != c'\t':
                 i += 1
             e[k] = i
+            while a[k] < e[k] and s[a[k]] == c' ':
+                a[k] += 1
+            while e[k] > a[k] and s[e[k] - 1] == c' ':
+                e[k] -= 1
             if i >= n:
                 return k + 1
             i += 1

@@ -134,6 +134,8 @@ def test_gtars_edge_cases_agree(tmp_path):
         "extra_columns_and_bad_count": "chr1\t120\t160\tA\tx\ty\tz\n",
         "spaces": "chr1 120 160 A 1\n",
         "leading_space": " chr1\t120\t160\tA\t1\n",
+        "spaces_around_tab_separated_fields": "chr1 \t 120\t160 \tAAAC-1 \t1\n"
+                                              "chr1\t520\t560\t AAAC-1\t1\n",
         "empty": "",
     }
     tok = Tokenizer(upath)
