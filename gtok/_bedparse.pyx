@@ -17,6 +17,8 @@ from libc.string cimport memchr, memcmp
 
 from gtok._chromtable cimport ChromTable
 from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, gtok_ctz64
+from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
+                               _is_word, _parse_coord)
 
 # Problems with a line, as reported back to Python (see gtok.bedtext.BAD_LINE_REASONS).
 cdef enum:
@@ -36,13 +38,6 @@ cdef enum:
     NAME_CACHE_BITS = 6
     NAME_CACHE = 64         # slots of the parser's chromosome-name cache
 
-# results of one coordinate parse
-cdef enum:
-    NUM_OK = 0
-    NUM_BAD = 1
-    NUM_NEGATIVE = 2
-    NUM_TOO_LARGE = 3
-
 
 cdef struct ParseState:
     Py_ssize_t n_rows
@@ -54,57 +49,11 @@ cdef struct ParseState:
     Py_ssize_t n_lines
 
 
-cdef inline int _parse_coord(const unsigned char* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef Py_ssize_t i
-    cdef bint negative = False
-    if n > 0 and s[0] == c'-':
-        negative = True
-        s += 1
-        n -= 1
-    if n <= 0:
-        return NUM_BAD
-    for i in range(n):
-        if s[i] < c'0' or s[i] > c'9':
-            return NUM_BAD
-        if v <= UINT32_MAX:
-            v = v * 10 + (s[i] - c'0')
-    if negative:
-        return NUM_NEGATIVE if v != 0 else NUM_BAD
-    if v > UINT32_MAX:
-        return NUM_TOO_LARGE
-    out[0] = <uint32_t>v
-    return NUM_OK
-
-
-cdef inline bint _is_word(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    # A column name such as "start" or "chromEnd": letters, digits and underscores, not
-    # starting with a digit (so "1.5" or "1e3" are malformed numbers, not words).
-    cdef Py_ssize_t i
-    cdef bint letter = False
-    for i in range(n):
-        if (s[i] >= c'a' and s[i] <= c'z') or (s[i] >= c'A' and s[i] <= c'Z') or s[i] == c'_':
-            letter = True
-        elif s[i] >= c'0' and s[i] <= c'9':
-            pass
-        else:
-            return False
-    return letter and not (s[0] >= c'0' and s[0] <= c'9')
-
-
 cdef inline bint _starts_with_word(const unsigned char* s, Py_ssize_t n,
                                    const char* word, Py_ssize_t k) noexcept nogil:
     if n < k or memcmp(s, word, k) != 0:
         return False
     return n == k or s[k] == c' ' or s[k] == c'\t'
-
-
-cdef inline bint _is_blank(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if s[i] != c' ' and s[i] != c'\t' and s[i] != c'\r':
-            return False
-    return True
 
 
 cdef inline Py_ssize_t _field_end(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,

@@ -7,6 +7,8 @@ from libc.stdint cimport UINT32_MAX, uint32_t, uint64_t
 from libc.string cimport memchr
 
 from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, _zero_byte, gtok_ctz64
+from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, _is_blank, _is_word,
+                               _parse_coord)
 
 # Problems with a line (gtok.fragments.BAD_LINE_REASONS puts them in words).
 cdef enum:
@@ -23,49 +25,6 @@ cdef enum:
     OUT_OF_MEMORY = 10
     EMPTY_BARCODE = 11
     SKIP = -1           # a column header line
-
-cdef enum:
-    NUM_OK = 0
-    NUM_BAD = 1
-    NUM_NEGATIVE = 2
-    NUM_TOO_LARGE = 3
-
-
-cdef inline int _coord(const unsigned char* s, Py_ssize_t n, uint32_t* out) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef Py_ssize_t i
-    cdef bint negative = n > 0 and s[0] == c'-'
-    if negative:
-        s += 1
-        n -= 1
-    if n <= 0:
-        return NUM_BAD
-    for i in range(n):
-        if s[i] < c'0' or s[i] > c'9':
-            return NUM_BAD
-        if v <= UINT32_MAX:
-            v = v * 10 + (s[i] - c'0')
-    if negative:
-        return NUM_NEGATIVE if v != 0 else NUM_BAD
-    if v > UINT32_MAX:
-        return NUM_TOO_LARGE
-    out[0] = <uint32_t>v
-    return NUM_OK
-
-
-cdef inline bint _is_word(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    # a column name ("start", "chromEnd"): letters, digits, underscores; not a number
-    cdef Py_ssize_t i
-    cdef bint letter = False
-    if n == 0 or (s[0] >= c'0' and s[0] <= c'9'):
-        return False
-    for i in range(n):
-        if (s[i] >= c'a' and s[i] <= c'z') or (s[i] >= c'A' and s[i] <= c'Z') or s[i] == c'_':
-            letter = True
-        elif s[i] < c'0' or s[i] > c'9':
-            return False
-    return letter
-
 
 cdef inline int _split4(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
                         Py_ssize_t* e) noexcept nogil:
@@ -106,14 +65,6 @@ cdef inline int _split4(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
             i += 1
         e[k] = i
     return 4
-
-
-cdef inline bint _blank(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if s[i] != c' ' and s[i] != c'\t' and s[i] != c'\r':
-            return False
-    return True
 
 
 cdef struct Fields:
@@ -225,8 +176,8 @@ cdef inline int _slow_fields(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a
     cdef int k = _split4(s, n, a, e), r1, r2
     if k < 3:
         return TOO_FEW_FIELDS
-    r1 = _coord(s + a[1], e[1] - a[1], start)
-    r2 = _coord(s + a[2], e[2] - a[2], end)
+    r1 = _parse_coord(s + a[1], e[1] - a[1], start)
+    r2 = _parse_coord(s + a[2], e[2] - a[2], end)
     if r1 != NUM_OK or r2 != NUM_OK:
         if (header_allowed and _is_word(s + a[1], e[1] - a[1])
                 and _is_word(s + a[2], e[2] - a[2])):

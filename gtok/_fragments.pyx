@@ -33,8 +33,9 @@ from libc.string cimport memchr, memcpy
 from gtok._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _ct_add,
                               _ct_find, _ct_free, _ct_init, _ct_key)
 from gtok._chromtable cimport ChromTable
-from gtok._overlap cimport Hit, IdBuffer, OverlapIndex
-from gtok._fragline cimport (OK, OUT_OF_MEMORY, SKIP, Fields, _blank, _fast_line,
+from gtok._overlap cimport Hit, IdBuffer, OverlapIndex, _push
+from gtok._textfields cimport _is_blank
+from gtok._fragline cimport (OK, OUT_OF_MEMORY, SKIP, Fields, _fast_line,
                              _slow_fields)
 
 cdef enum:
@@ -48,21 +49,6 @@ cdef inline bint _same(const unsigned char* a, const unsigned char* b,
         if a[i] != b[i]:
             return False
     return True
-
-
-cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
-    cdef Py_ssize_t cap
-    cdef uint32_t* data
-    if buf.n == buf.cap:
-        cap = 2 * buf.cap if buf.cap else FIRST_CAP
-        data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
-        if data == NULL:
-            return -1
-        buf.data = data
-        buf.cap = cap
-    buf.data[buf.n] = value
-    buf.n += 1
-    return 0
 
 
 cdef int _cmp_u32(const void* a, const void* b) noexcept nogil:
@@ -287,7 +273,7 @@ cdef class FragmentTokenizer:
                     m = line_end - pos
                     self.n_lines += 1
                     pos = eol + 1 if eol < n else n
-                    if m == 0 or s[0] == c'#' or _blank(s, m):
+                    if m == 0 or s[0] == c'#' or _is_blank(s, m):
                         continue
                     code = self._line(s, m, &f, &last)
                 if code == OK or code == SKIP:

@@ -1,10 +1,27 @@
 from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdlib cimport realloc
 
 
 cdef struct IdBuffer:
     uint32_t* data
     Py_ssize_t n
     Py_ssize_t cap
+
+
+cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
+    # append one id, doubling the buffer when full; -1 when out of memory
+    cdef Py_ssize_t cap
+    cdef uint32_t* data
+    if buf.n == buf.cap:
+        cap = 2 * buf.cap if buf.cap else 1024
+        data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
+        if data == NULL:
+            return -1
+        buf.data = data
+        buf.cap = cap
+    buf.data[buf.n] = value
+    buf.n += 1
+    return 0
 
 
 cdef struct Hit:

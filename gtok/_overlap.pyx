@@ -33,21 +33,6 @@ cdef enum:
 # fragment tokenizer can call OverlapIndex._query without the GIL).
 
 
-cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
-    cdef Py_ssize_t cap
-    cdef uint32_t* data
-    if buf.n == buf.cap:
-        cap = 2 * buf.cap if buf.cap else 1024
-        data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
-        if data == NULL:
-            return -1
-        buf.data = data
-        buf.cap = cap
-    buf.data[buf.n] = value
-    buf.n += 1
-    return 0
-
-
 cdef int _cmp_hits(const void* a, const void* b) noexcept nogil:
     cdef const Hit* x = <const Hit*>a
     cdef const Hit* y = <const Hit*>b
@@ -127,6 +112,26 @@ cdef inline Py_ssize_t _gallop_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t h
         prev = lo + step
         step *= 2
     return _first_ge(a, prev + 1, min(lo + step, hi), x)
+
+
+cdef object _take_ids(IdBuffer* buf):
+    """The buffer's ids as a new uint32 array; frees the buffer (also on failure)."""
+    cdef uint32_t[::1] res
+    cdef Py_ssize_t i
+    try:
+        result = np.empty(buf.n, dtype=np.uint32)
+        res = result
+    except BaseException:
+        free(buf.data)
+        buf.data = NULL
+        raise
+    with nogil:
+        for i in range(buf.n):
+            res[i] = buf.data[i]
+    free(buf.data)
+    buf.data = NULL
+    buf.n = buf.cap = 0
+    return result
 
 
 cdef class OverlapIndex:
@@ -291,13 +296,7 @@ cdef class OverlapIndex:
             if r < 0 or r >= n:
                 raise IndexError(f"order holds row {r}, outside 0..{n - 1}")
             raise MemoryError()
-        result = np.empty(out.n, dtype=np.uint32)
-        cdef uint32_t[::1] res = result
-        with nogil:
-            for i in range(out.n):
-                res[i] = out.data[i]
-        free(out.data)
-        return result
+        return _take_ids(&out)
 
     def hits_per_query(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
                        const uint32_t[::1] ends):
@@ -334,13 +333,7 @@ cdef class OverlapIndex:
         if failed:
             free(out.data)
             raise MemoryError()
-        result = np.empty(out.n, dtype=np.uint32)
-        cdef uint32_t[::1] res = result
-        with nogil:
-            for i in range(out.n):
-                res[i] = out.data[i]
-        free(out.data)
-        return result, offsets_arr
+        return _take_ids(&out), offsets_arr
 
 
 cdef void _sort_runs_by_end(const uint64_t* keys, const uint32_t* ends, int64_t* order,

@@ -46,6 +46,7 @@ from gtok import bgzf
 from gtok._chromtable import ChromTable
 from gtok._fragments import FragmentTokenizer
 from gtok._mapping import map_path
+from gtok.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
 from gtok.errors import CorruptGzipError, FragmentFormatError
 from gtok.pack import PackWriter
 from gtok.tokenizer import Tokenizer
@@ -66,19 +67,12 @@ GZIP_READ_SIZE = 1 << 20
 #: gzip files larger than this are inflated by a background thread, ahead of the parser
 _THREAD_ABOVE = 1 << 20
 
-# The parser's problem codes, in words.
+# The parser's problem codes, in words: the BED parser's (same codes), but four fields and
+# a barcode.
 BAD_LINE_REASONS = {
+    **BED_LINE_REASONS,
     1: "fewer than 4 fields (a fragment line is chrom, start, end, barcode[, count], "
        "tab-separated)",
-    2: "start is not an integer",
-    3: "end is not an integer",
-    4: "start is negative",
-    5: "end is negative",
-    6: "start is 2**32 or larger",
-    7: "end is 2**32 or larger",
-    8: "start is greater than end",
-    9: "empty chromosome name",
-    10: "out of memory",
     11: "empty barcode",
 }
 

@@ -354,6 +354,14 @@ class PackWriter:
         if self._closed:
             raise ValueError(f"{self.path}: the pack writer is closed")
         arr, hi = checked_ids(ids)
+        self._write_ids(arr, hi)
+        self._n_tokens += int(arr.size)
+        self._offsets.append(self._n_tokens)
+        if self._store_names:
+            self._names.append((name or "").encode("utf-8"))
+
+    def _write_ids(self, arr: np.ndarray, hi: int) -> None:
+        # ids checked by checked_ids: they must fit the width and the vocabulary
         if arr.size and hi > self._max:
             raise OverflowError(f"id {hi} does not fit the pack's {self.dtype.name} ids")
         if self._limit is not None and arr.size and hi >= self._limit:
@@ -362,10 +370,6 @@ class PackWriter:
         arr = narrow_ids(arr, self.dtype)
         if arr.size:
             self._write(arr.data)
-        self._n_tokens += int(arr.size)
-        self._offsets.append(self._n_tokens)
-        if self._store_names:
-            self._names.append((name or "").encode("utf-8"))
 
     def add_many(self, ids: Any, offsets: Any, names: Iterable[str] | None = None) -> None:
         """Append several documents at once: document ``i`` is
@@ -385,14 +389,7 @@ class PackWriter:
         name_list = None if names is None else list(names)
         if name_list is not None and len(name_list) != docs:
             raise ValueError(f"{len(name_list)} names for {docs} documents")
-        if arr.size and hi > self._max:
-            raise OverflowError(f"id {hi} does not fit the pack's {self.dtype.name} ids")
-        if self._limit is not None and arr.size and hi >= self._limit:
-            raise ValueError(f"id {hi} is outside the tokenizer's vocabulary "
-                             f"(vocab_size {self._limit})")
-        arr = narrow_ids(arr, self.dtype)
-        if arr.size:
-            self._write(arr.data)
+        self._write_ids(arr, hi)
         self._offsets.extend((bounds[1:] + self._n_tokens).tolist())
         self._n_tokens += int(arr.size)
         if self._store_names:
