@@ -9,7 +9,9 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   ``.narrowPeak``...) replaced by ``.gtok``. Two inputs that would write the same output
   are an error before any work starts.
 - **Parallel**: worker processes share the tokenizer built once in the parent (inherited
-  with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``).
+  with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). They
+  are a :class:`gtok._procpool.ProcessPool`: one pipe per worker, no helper threads, so the
+  parent costs the workers almost no CPU.
 - **Safe**: every output is written atomically (temporary file + rename), so a crash,
   Ctrl-C or a killed worker never leaves a partial ``.gtok``; a failing input is recorded
   with its error and the batch goes on (or stops, with ``fail_fast``).
@@ -347,9 +349,9 @@ class _StopRequest:
     """While a batch runs in the main thread, SIGINT and SIGTERM ask it to stop instead of
     raising wherever the parent happens to be.
 
-    An exception raised asynchronously inside ``concurrent.futures`` (in ``submit``, in
-    ``wait``) can leave one of its locks held, and the pool's shutdown then waits forever:
-    so the handler only records the request; the dispatch loop checks it between waits.
+    An exception raised asynchronously in the middle of a pipe write or of the pool's
+    bookkeeping would leave the workers in an unknown state: so the handler only records
+    the request; the dispatch loop checks it between waits (every ``_POLL`` seconds).
     A second signal means "now": in-process it raises ``KeyboardInterrupt`` at once; with
     workers, the loop kills them (writes are atomic, so nothing partial appears). Signals
     the program ignores stay ignored. Outside the main thread nothing is changed.
@@ -615,8 +617,9 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
               stop: _StopRequest) -> None:
-    import concurrent.futures as cf  # here, not at the top: a 1-job run starts faster
-    import multiprocessing
+    import multiprocessing  # here, not at the top: a 1-job run starts faster
+
+    from gtok._procpool import ProcessPool, WorkerDied
 
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -627,50 +630,38 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # per worker as arrays, not re-read or re-parsed
     initarg = None if start_method == "fork" else tok
     parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
-    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                  initargs=(initarg, parent))
-    pending: dict[cf.Future, int] = {}
+    died = ("a worker process died (killed by a signal, or by the out-of-memory killer); "
+            "rerun with --resume")
     queue = list(reversed(todo))
-    done_early = False
     try:
-        # keep a bounded number of tasks in flight, so fail_fast and Ctrl-C stop quickly
-        while (queue or pending) and not (done_early or stop.requested):
-            while queue and len(pending) < 2 * jobs:
-                i = queue.pop()
-                pending[pool.submit(_tokenize_one, results[i].input, results[i].output,
-                                    options)] = i
-            # a timeout, so that a stop request is seen within _POLL seconds
-            finished, _ = cf.wait(pending, timeout=_POLL, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
-                i = pending.pop(fut)
-                try:
-                    outcome = fut.result()
-                except cf.process.BrokenProcessPool:
-                    # a worker was killed: its output was never renamed into place; this
-                    # input and the rest stay pending for a rerun with resume
-                    results[i].error = ("a worker process died (killed by a signal, or by "
-                                        "the out-of-memory killer); rerun with --resume")
-                    done_early = True
-                    continue
-                if record(i, outcome):
-                    done_early = True
-    finally:
-        try:
-            for fut in pending:
-                fut.cancel()
-            # workers finish the file they are on (and any already handed to them); a
-            # second signal kills them instead
-            while not all(fut.done() for fut in pending):
+        with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
+                         initargs=(initarg, parent)) as pool:
+            stopping = False
+            # two tasks in flight per worker (the pool's depth): fail_fast and Ctrl-C stop
+            # after at most that many more files per worker
+            while pool.in_flight or (queue and not stopping):
                 if stop.urgent:
-                    for process in list(getattr(pool, "_processes", {}).values()):
-                        process.kill()
+                    pool.kill()  # a second signal: now (writes are atomic)
                     break
-                cf.wait(pending, timeout=_POLL)
-            pool.shutdown(wait=True, cancel_futures=True)
-            # those outputs are complete: record them (after Ctrl-C or fail_fast) rather
-            # than call them pending while their .gtok file is there
-            for fut, i in pending.items():
-                if fut.done() and not fut.cancelled() and fut.exception() is None:
-                    record(i, fut.result())
-        finally:
-            _WORKER_TOKENIZER = saved
+                stopping = stopping or stop.requested
+                while queue and not stopping and pool.free_slots:
+                    i = queue.pop()
+                    pool.submit(i, (results[i].input, results[i].output, options))
+                try:
+                    # a timeout, so that a stop request is seen within _POLL seconds
+                    arrived = pool.wait(_POLL)
+                except WorkerDied as exc:
+                    # its outputs were never renamed into place; the other workers' files
+                    # in progress are abandoned too (one may be stuck), and they and the
+                    # rest stay pending for a rerun with resume
+                    for i, outcome in exc.results:
+                        record(i, outcome)
+                    for i in exc.keys + pool.in_flight:
+                        results[i].error = died
+                    pool.kill()
+                    break
+                for i, outcome in arrived:
+                    if record(i, outcome):
+                        stopping = True
+    finally:
+        _WORKER_TOKENIZER = saved

@@ -103,8 +103,10 @@ class Universe:
                      source: str | None = None) -> "Universe":
         """Build from universe rows in file order (duplicates allowed)."""
         index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
-        return cls(chroms, row_chroms[unique_rows], row_starts[unique_rows],
-                   row_ends[unique_rows], index,
+        if unique_rows.shape[0] != row_chroms.shape[0]:  # duplicates: keep the first of each
+            row_chroms, row_starts, row_ends = (
+                row_chroms[unique_rows], row_starts[unique_rows], row_ends[unique_rows])
+        return cls(chroms, row_chroms, row_starts, row_ends, index,
                    dict(special_tokens or DEFAULT_SPECIAL_TOKENS), source,
                    int(row_chroms.shape[0]))
 

@@ -1,0 +1,203 @@
+"""A small process pool for the batch command: one pipe per worker, no helper threads.
+
+``concurrent.futures.ProcessPoolExecutor`` runs a manager thread and a queue feeder thread
+in the parent and passes every task and result through shared queues and locks. For a
+batch of short tasks (a BED file takes a few milliseconds) those threads cost the parent
+about half a millisecond of CPU per task, on the same cores the workers need. Here the
+parent does nothing between tasks but sleep in ``multiprocessing.connection.wait``:
+
+- each worker owns one duplex pipe; the parent keeps at most ``depth`` tasks in flight per
+  worker (the next one waits in the pipe, so a worker never idles between tasks);
+- a worker that dies is seen through its process sentinel (or the end of its pipe); the
+  pool then reports the tasks it held (:class:`WorkerDied`) and the caller decides;
+- workers are daemonic: if the parent exits they are terminated, and the initializer can
+  also ask the kernel to kill them with the parent (see ``gtok.batch``).
+
+Tasks are ``(key, args)``; ``func(*args)`` runs in a worker and its return value comes
+back with the key. An exception in ``func`` is sent back and raised in the parent by
+:meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs* into results itself).
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing.connection
+from typing import Any, Callable, Hashable, Sequence
+
+__all__ = ["ProcessPool", "WorkerDied"]
+
+
+class WorkerDied(Exception):
+    """A worker process ended while it held tasks (killed by a signal, out of memory)."""
+
+    def __init__(self, keys: Sequence[Hashable], results: list[tuple[Hashable, Any]]) -> None:
+        super().__init__(f"a worker process died holding {len(keys)} task(s)")
+        #: the tasks the dead worker held (never finished)
+        self.keys = list(keys)
+        #: results that arrived in the same call, from any worker (to be recorded)
+        self.results = results
+
+
+def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
+                 initargs: tuple) -> None:
+    """A worker's whole life: initialize, then run tasks until ``None`` or the pipe ends."""
+    if initializer is not None:
+        initializer(*initargs)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if task is None:
+            return
+        key, args = task
+        try:
+            reply = (key, True, func(*args))
+        except Exception as exc:  # a bug, not a bad input: the parent raises it
+            reply = (key, False, exc)
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):  # the parent is gone
+            return
+        except Exception as exc:  # an unpicklable result or exception
+            conn.send((key, False, RuntimeError(f"worker could not send its result: {exc!r}")))
+
+
+class _Worker:
+    __slots__ = ("process", "conn", "tasks")
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.tasks: collections.deque = collections.deque()  # keys in flight, in order
+
+
+class ProcessPool:
+    """``jobs`` worker processes started from the multiprocessing context ``ctx``.
+
+    Use as a context manager: leaving it stops the workers (politely if they are idle;
+    see :meth:`close`).
+    """
+
+    def __init__(self, jobs: int, ctx: Any, func: Callable, *,
+                 initializer: Callable | None = None, initargs: tuple = (),
+                 depth: int = 2) -> None:
+        self.depth = depth
+        self.workers: list[_Worker] = []
+        self._ended: list[_Worker] = []  # workers seen dead
+        try:
+            for _ in range(jobs):
+                parent_end, child_end = ctx.Pipe(duplex=True)
+                process = ctx.Process(target=_worker_main, daemon=True,
+                                      args=(child_end, func, initializer, initargs))
+                process.start()
+                child_end.close()  # so that the worker's death ends the parent's pipe
+                self.workers.append(_Worker(process, parent_end))
+        except BaseException:
+            self.kill()
+            raise
+
+    def __enter__(self) -> "ProcessPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ tasks
+
+    @property
+    def free_slots(self) -> int:
+        """How many more tasks can be handed out without exceeding ``depth`` per worker."""
+        return sum(self.depth - len(w.tasks) for w in self.workers)
+
+    @property
+    def in_flight(self) -> list[Hashable]:
+        """Keys of the tasks handed out and not yet returned."""
+        return [key for w in self.workers for key in w.tasks]
+
+    def submit(self, key: Hashable, args: tuple) -> None:
+        """Hand a task to the worker with the fewest in flight (call when ``free_slots``)."""
+        worker = min(self.workers, key=lambda w: len(w.tasks))
+        worker.conn.send((key, args))
+        worker.tasks.append(key)
+
+    def wait(self, timeout: float | None) -> list[tuple[Hashable, Any]]:
+        """Results that arrived within ``timeout`` seconds, as ``(key, value)`` pairs.
+
+        Raises :class:`WorkerDied` when a worker has ended (it carries the results that
+        did arrive), and re-raises an exception that ``func`` raised.
+        """
+        busy = {w.conn: w for w in self.workers if w.tasks}
+        sentinels = {w.process.sentinel: w for w in self.workers}
+        ready = multiprocessing.connection.wait(list(busy) + list(sentinels), timeout)
+        results: list[tuple[Hashable, Any]] = []
+        errors: list[BaseException] = []
+        dead: list[_Worker] = []
+        for obj in ready:
+            worker = busy.get(obj) or sentinels[obj]
+            if worker in dead:
+                continue
+            if not self._collect(worker, results, errors) or obj in sentinels:
+                dead.append(worker)
+        if errors:
+            raise errors[0]
+        if dead:
+            lost = [key for w in dead for key in w.tasks]
+            for w in dead:
+                w.tasks.clear()
+                self.workers.remove(w)
+                self._ended.append(w)
+            raise WorkerDied(lost, results)
+        return results
+
+    @staticmethod
+    def _collect(worker: _Worker, results: list, errors: list) -> bool:
+        """Read every reply waiting in the worker's pipe; False when the pipe has ended."""
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return True
+                key, ok, value = worker.conn.recv()
+            except (EOFError, OSError):
+                return False
+            worker.tasks.remove(key)
+            if ok:
+                results.append((key, value))
+            else:
+                errors.append(value)
+
+    # ------------------------------------------------------------------ ending
+
+    def kill(self) -> None:
+        """Kill every worker at once (their files in progress are never renamed into place)."""
+        for w in self.workers:
+            if w.process.is_alive():
+                w.process.kill()
+        for w in self.workers + self._ended:
+            w.process.join()
+            w.conn.close()
+            w.tasks.clear()
+        self._ended += self.workers
+        self.workers = []
+
+    def close(self) -> None:
+        """Stop the workers: idle ones are told to exit; any still holding tasks, or not
+        exiting, are killed. Call :meth:`wait` until ``in_flight`` is empty first to keep
+        their results."""
+        for w in self.workers:
+            if not w.tasks and w.process.is_alive():
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        for w in self.workers:
+            if w.tasks:
+                w.process.kill()
+        for w in self.workers + self._ended:
+            w.process.join(timeout=5)
+            if w.process.is_alive():  # pragma: no cover - stuck in a system call
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+        self._ended += self.workers
+        self.workers = []

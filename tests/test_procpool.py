@@ -1,0 +1,124 @@
+"""The batch command's process pool (``gtok._procpool``): results, errors, dead workers.
+
+The batch-level behaviour (signals, killed workers, resume) is tested end to end in
+``test_batch_signals.py``; these tests pin the pool's own contract with stdlib functions
+(importable under every start method).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import operator
+import os
+import signal
+import time
+
+import pytest
+
+from gtok._procpool import ProcessPool, WorkerDied
+
+METHODS = [m for m in ("fork", "spawn", "forkserver")
+           if m in multiprocessing.get_all_start_methods()]
+
+
+def run_all(pool: ProcessPool, tasks: dict) -> dict:
+    queue = list(tasks.items())
+    got = {}
+    deadline = time.monotonic() + 60
+    while queue or pool.in_flight:
+        while queue and pool.free_slots:
+            key, args = queue.pop()
+            pool.submit(key, args)
+        for key, value in pool.wait(0.1):
+            assert key not in got
+            got[key] = value
+        assert time.monotonic() < deadline, "pool did not finish"
+    return got
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_task_comes_back_once_with_its_key(method):
+    ctx = multiprocessing.get_context(method)
+    tasks = {i: (i, 7) for i in range(50)}
+    with ProcessPool(2, ctx, operator.mul) as pool:
+        got = run_all(pool, tasks)
+        procs = [w.process for w in pool.workers]
+    assert got == {i: i * 7 for i in range(50)}
+    assert all(p.exitcode == 0 for p in procs)  # told to stop, not killed
+
+
+def test_depth_bounds_the_tasks_in_flight():
+    ctx = multiprocessing.get_context(METHODS[0])
+    with ProcessPool(3, ctx, operator.add, depth=2) as pool:
+        assert pool.free_slots == 6
+        for i in range(6):
+            pool.submit(i, (i, 1))
+        assert pool.free_slots == 0
+        assert sorted(pool.in_flight) == list(range(6))
+        # the tasks are spread: each worker holds two
+        assert [len(w.tasks) for w in pool.workers] == [2, 2, 2]
+        got = {}
+        while pool.in_flight:
+            got.update(pool.wait(1.0))
+    assert got == {i: i + 1 for i in range(6)}
+
+
+def test_an_exception_in_the_function_is_raised_in_the_parent():
+    ctx = multiprocessing.get_context(METHODS[0])
+    with ProcessPool(2, ctx, operator.truediv) as pool:
+        pool.submit("ok", (1, 2))
+        pool.submit("bad", (1, 0))
+        got = {}
+        with pytest.raises(ZeroDivisionError):
+            for _ in range(100):
+                got.update(pool.wait(0.1))
+        # the worker that raised is still alive and usable
+        pool.submit("again", (3, 1))
+        while pool.in_flight:
+            got.update(pool.wait(0.1))
+    assert got["again"] == 3.0
+
+
+def test_a_killed_worker_is_reported_with_the_tasks_it_held():
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(2, ctx, time.sleep)
+    try:
+        pool.submit("slow-a", (60,))
+        pool.submit("slow-b", (60,))
+        victim = next(w for w in pool.workers if "slow-a" in w.tasks)
+        os.kill(victim.process.pid, signal.SIGKILL)
+        with pytest.raises(WorkerDied) as info:
+            for _ in range(100):
+                pool.wait(0.1)
+        assert info.value.keys == ["slow-a"]
+        assert pool.in_flight == ["slow-b"]   # the other worker still holds its task
+        assert len(pool.workers) == 1
+    finally:
+        t0 = time.monotonic()
+        pool.kill()
+        assert time.monotonic() - t0 < 10
+    assert victim.process.exitcode == -signal.SIGKILL
+
+
+def test_close_kills_workers_that_still_hold_tasks():
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(1, ctx, time.sleep)
+    pool.submit("stuck", (60,))
+    proc = pool.workers[0].process
+    t0 = time.monotonic()
+    pool.close()
+    assert time.monotonic() - t0 < 10
+    assert proc.exitcode == -signal.SIGKILL
+
+
+def test_a_failing_initializer_is_a_dead_worker():
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(1, ctx, operator.add, initializer=operator.truediv, initargs=(1, 0))
+    try:
+        pool.submit("x", (1, 1))
+        with pytest.raises(WorkerDied) as info:
+            for _ in range(100):
+                pool.wait(0.1)
+        assert info.value.keys == ["x"]
+    finally:
+        pool.kill()
