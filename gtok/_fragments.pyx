@@ -4,9 +4,17 @@
 the complete lines of its chunk without the GIL and returns how many bytes it consumed, so
 the caller carries a partial last line over to the next chunk. Every fragment is tokenized
 on its own with :meth:`gtok._overlap.OverlapIndex._query` (one ``<unk>`` when it hits
-nothing, or lies on a chromosome absent from the universe) and its ids are appended to its
+nothing, or lies on a chromosome absent from the universe) and its ids end up in its
 cell's buffer: one growing ``uint32`` buffer per cell, so memory is the output (4 bytes a
 token) plus a small per-cell index, never an object per fragment.
+
+In a position-sorted file (what Cell Ranger writes) consecutive lines belong to different
+cells, and appending each fragment's ids to its own cell's buffer would touch another
+buffer -- another cache line and, among thousands of buffers, another page -- every line.
+So ids are first logged in file order with their cell (sequential writes), and every
+``FLUSH_AT`` ids, and at the end of each :meth:`FragmentTokenizer.feed`, the log is
+grouped by cell (a stable counting sort over the cells it holds) and each group appended
+to its cell's buffer with one copy. Order within a cell stays file order.
 
 Lines are parsed 8 bytes at a time straight from the buffer (gtok._fragline's fast path;
 anything unusual goes the general way). Barcodes map to dense cell indices, in order of
@@ -40,6 +48,7 @@ from gtok._fragline cimport (OK, OUT_OF_MEMORY, SKIP, Fields, _fast_line,
 
 cdef enum:
     FIRST_CAP = 8       # ids a new cell's buffer holds before it first grows
+    FLUSH_AT = 1 << 18  # ids logged before they are moved to their cells' buffers
 
 
 cdef inline bint _same(const unsigned char* a, const unsigned char* b,
@@ -68,9 +77,10 @@ cdef struct Last:
     int32_t cell
 
 
-cdef struct CellBuf:
-    IdBuffer ids
-    int64_t frags
+cdef struct CellStamp:
+    # a cell's place among the cells of the log being flushed (see _flush)
+    uint32_t flush
+    int32_t local
 
 
 @cython.final
@@ -90,9 +100,23 @@ cdef class FragmentTokenizer:
     cdef uint32_t n_regions
     cdef bint skip_bad
     cdef bint header_allowed
-    cdef CellBuf* bufs
+    # per cell: its ids, its fragment count, its place in a flush (all cells_cap long)
+    cdef IdBuffer* bufs
+    cdef int64_t* frags
+    cdef CellStamp* stamps
     cdef Py_ssize_t _n_cells
     cdef Py_ssize_t cells_cap
+    # the log: ids in file order, each with its cell, moved to the cells' buffers by _flush
+    cdef IdBuffer log
+    cdef int32_t* log_cells
+    cdef Py_ssize_t log_cells_cap
+    # _flush's scratch: the ids grouped by cell, the cells, their runs' ends
+    cdef uint32_t* grouped
+    cdef Py_ssize_t grouped_cap
+    cdef int32_t* flush_cells
+    cdef Py_ssize_t* flush_ends
+    cdef Py_ssize_t flush_cap
+    cdef uint32_t n_flushes
     cdef Py_ssize_t* cursor
     cdef uint32_t* cursor_qs
     cdef Hit* scratch
@@ -127,8 +151,15 @@ cdef class FragmentTokenizer:
         cdef Py_ssize_t i
         if self.bufs != NULL:
             for i in range(self._n_cells):
-                free(self.bufs[i].ids.data)
+                free(self.bufs[i].data)
         free(self.bufs)
+        free(self.frags)
+        free(self.stamps)
+        free(self.log.data)
+        free(self.log_cells)
+        free(self.grouped)
+        free(self.flush_cells)
+        free(self.flush_ends)
         _ct_free(&self.cells)
         free(self.cursor)
         free(self.cursor_qs)
@@ -137,30 +168,123 @@ cdef class FragmentTokenizer:
     cdef int _new_cell(self) noexcept nogil:
         # room for cell number n_cells (just added to self.cells); -1 when out of memory
         cdef Py_ssize_t cap
-        cdef CellBuf* bufs
-        cdef CellBuf* cb
+        cdef void* grown
+        cdef IdBuffer* buf
         if self._n_cells == self.cells_cap:
             cap = 2 * self.cells_cap if self.cells_cap else 1024
-            bufs = <CellBuf*>realloc(self.bufs, cap * sizeof(CellBuf))
-            if bufs == NULL:
+            grown = realloc(self.bufs, cap * sizeof(IdBuffer))
+            if grown == NULL:
                 return -1
-            self.bufs = bufs
+            self.bufs = <IdBuffer*>grown
+            grown = realloc(self.frags, cap * sizeof(int64_t))
+            if grown == NULL:
+                return -1
+            self.frags = <int64_t*>grown
+            grown = realloc(self.stamps, cap * sizeof(CellStamp))
+            if grown == NULL:
+                return -1
+            self.stamps = <CellStamp*>grown
             self.cells_cap = cap
-        cb = &self.bufs[self._n_cells]
-        cb.ids.data = <uint32_t*>malloc(FIRST_CAP * sizeof(uint32_t))
-        if cb.ids.data == NULL:
+        buf = &self.bufs[self._n_cells]
+        buf.data = <uint32_t*>malloc(FIRST_CAP * sizeof(uint32_t))
+        if buf.data == NULL:
             return -1
-        cb.ids.n = 0
-        cb.ids.cap = FIRST_CAP
-        cb.frags = 0
+        buf.n = 0
+        buf.cap = FIRST_CAP
+        self.frags[self._n_cells] = 0
+        self.stamps[self._n_cells].flush = 0
         self._n_cells += 1
         return 0
 
+    cdef int _flush(self) noexcept nogil:
+        """Move the logged ids to their cells' buffers, in order; OK or OUT_OF_MEMORY."""
+        cdef Py_ssize_t n = self.log.n, i, l, n_local = 0, a, b, cap
+        cdef const uint32_t* ids = self.log.data
+        cdef const int32_t* cells = self.log_cells
+        cdef int32_t c, prev = -1
+        cdef int32_t here = 0
+        cdef CellStamp* st
+        cdef IdBuffer* buf
+        cdef void* grown
+        if n == 0:
+            return OK
+        if n > self.grouped_cap:
+            cap = max(n, 2 * self.grouped_cap)
+            free(self.grouped)
+            self.grouped = <uint32_t*>malloc(cap * sizeof(uint32_t))
+            if self.grouped == NULL:
+                self.grouped_cap = 0
+                return OUT_OF_MEMORY
+            self.grouped_cap = cap
+        cap = min(n, self._n_cells)
+        if cap > self.flush_cap:
+            cap = max(cap, 2 * self.flush_cap)
+            free(self.flush_cells)
+            free(self.flush_ends)
+            self.flush_cells = <int32_t*>malloc(cap * sizeof(int32_t))
+            self.flush_ends = <Py_ssize_t*>malloc(cap * sizeof(Py_ssize_t))
+            if self.flush_cells == NULL or self.flush_ends == NULL:
+                self.flush_cap = 0
+                return OUT_OF_MEMORY
+            self.flush_cap = cap
+        self.n_flushes += 1
+        if self.n_flushes == 0:      # (wrapped: no stamp may look current)
+            for i in range(self._n_cells):
+                self.stamps[i].flush = 0
+            self.n_flushes = 1
+        # the cells in order of first appearance in the log, and how many ids each has
+        for i in range(n):
+            c = cells[i]
+            if c != prev:
+                st = &self.stamps[c]
+                if st.flush != self.n_flushes:
+                    st.flush = self.n_flushes
+                    st.local = <int32_t>n_local
+                    self.flush_cells[n_local] = c
+                    self.flush_ends[n_local] = 0
+                    n_local += 1
+                here = st.local
+                prev = c
+            self.flush_ends[here] += 1
+        # each cell's run starts where the previous one ends (ends become starts here,
+        # and ends again once the ids are placed)
+        a = 0
+        for l in range(n_local):
+            b = a + self.flush_ends[l]
+            self.flush_ends[l] = a
+            a = b
+        prev = -1
+        for i in range(n):
+            c = cells[i]
+            if c != prev:
+                here = self.stamps[c].local
+                prev = c
+            self.grouped[self.flush_ends[here]] = ids[i]
+            self.flush_ends[here] += 1
+        # one copy per cell
+        a = 0
+        for l in range(n_local):
+            b = self.flush_ends[l]
+            buf = &self.bufs[self.flush_cells[l]]
+            if buf.n + (b - a) > buf.cap:
+                cap = max(2 * buf.cap, buf.n + (b - a))
+                grown = realloc(buf.data, cap * sizeof(uint32_t))
+                if grown == NULL:
+                    return OUT_OF_MEMORY
+                buf.data = <uint32_t*>grown
+                buf.cap = cap
+            memcpy(buf.data + buf.n, self.grouped + a, (b - a) * sizeof(uint32_t))
+            buf.n += b - a
+            a = b
+        self.log.n = 0
+        return OK
+
     cdef int _record(self, Fields* f, Last* last) noexcept nogil:
-        """Tokenize one parsed fragment into its cell; OK or OUT_OF_MEMORY."""
+        """Tokenize one parsed fragment into the log; OK or OUT_OF_MEMORY."""
         cdef int32_t cell, c
         cdef CellSlot* slot
-        cdef CellBuf* cb
+        cdef Py_ssize_t first, k
+        cdef int32_t* grown
         cdef int got
         if (f.bc_len == last.bc_len and f.bc_w[0] == last.bc_w[0]
                 and f.bc_w[1] == last.bc_w[1] and f.bc_w[2] == last.bc_w[2]):
@@ -185,8 +309,8 @@ cdef class FragmentTokenizer:
             self.n_filtered += 1
             return OK
         self.n_fragments += 1
-        cb = &self.bufs[cell]
-        cb.frags += 1
+        self.frags[cell] += 1
+        first = self.log.n
         if (f.chrom_len == last.chrom_len and f.chrom_word == last.chrom_word
                 and (f.chrom_len <= 8 or _same(last.chrom + 8, f.chrom + 8, f.chrom_len - 8))):
             c = last.c
@@ -200,17 +324,26 @@ cdef class FragmentTokenizer:
             self.n_unknown_chrom += 1
             got = 0
         else:
-            got = self.index._query(c, f.start, f.end, &cb.ids, &self.scratch,
+            got = self.index._query(c, f.start, f.end, &self.log, &self.scratch,
                                     &self.scratch_cap, self.cursor, self.cursor_qs)
             if got < 0:
                 return OUT_OF_MEMORY
-        if got == 0 and _push(&cb.ids, self.unk_id) < 0:
+        if got == 0 and _push(&self.log, self.unk_id) < 0:
             return OUT_OF_MEMORY
+        if self.log.n > self.log_cells_cap:
+            grown = <int32_t*>realloc(self.log_cells, self.log.cap * sizeof(int32_t))
+            if grown == NULL:
+                return OUT_OF_MEMORY
+            self.log_cells = grown
+            self.log_cells_cap = self.log.cap
+        for k in range(first, self.log.n):
+            self.log_cells[k] = cell
+        if self.log.n >= FLUSH_AT:
+            return self._flush()
         return OK
 
-    cdef int _line(self, const unsigned char* s, Py_ssize_t n, Fields* f,
-                   Last* last) noexcept nogil:
-        """Parse (the general way) and tokenize one non-blank, non-comment line; OK, SKIP
+    cdef int _line(self, const unsigned char* s, Py_ssize_t n, Fields* f) noexcept nogil:
+        """Parse (the general way) one non-blank, non-comment line into ``f``; OK, SKIP
         or a problem."""
         cdef Py_ssize_t a[4]
         cdef Py_ssize_t e[4]
@@ -225,20 +358,21 @@ cdef class FragmentTokenizer:
         f.bc = s + a[3]
         f.bc_len = e[3] - a[3]
         _ct_key(f.bc, f.bc_len, f.bc_w)
-        return self._record(f, last)
+        return OK
 
     def feed(self, const unsigned char[::1] buf, bint final):
         """Parse the complete lines of ``buf`` (and a last line without newline when
         ``final``); returns the bytes consumed. Stops after a bad line unless skipping
         (``bad_line_no`` and ``bad_begin``/``bad_end``, offsets into ``buf``, describe
-        the first bad line of this call)."""
+        the first bad line of this call). Every line before the stop is tokenized and in
+        its cell's buffer on return."""
         cdef Py_ssize_t n = buf.shape[0], pos = 0, eol, line_end, m, nxt
         cdef const unsigned char* b
         cdef const unsigned char* p
         cdef const unsigned char* s
         cdef Fields f
         cdef Last last
-        cdef int code
+        cdef int code = OK
         last.chrom_len = -1
         last.bc_len = -1
         self.bad_line_no = 0
@@ -250,12 +384,9 @@ cdef class FragmentTokenizer:
             while pos < n:
                 nxt = _fast_line(b, pos, n, &f)
                 if nxt >= 0:
-                    s = b + pos
-                    line_end = nxt - 1
-                    if line_end > pos and b[line_end - 1] == c'\r':
-                        line_end -= 1
                     self.n_lines += 1
-                    pos = nxt
+                    s = b + pos
+                    line_end = pos = nxt
                     self.header_allowed = False
                     code = self._record(&f, &last)
                 else:
@@ -275,7 +406,9 @@ cdef class FragmentTokenizer:
                     pos = eol + 1 if eol < n else n
                     if m == 0 or s[0] == c'#' or _is_blank(s, m):
                         continue
-                    code = self._line(s, m, &f, &last)
+                    code = self._line(s, m, &f)
+                    if code == OK:
+                        code = self._record(&f, &last)
                 if code == OK or code == SKIP:
                     continue
                 self.n_bad += 1
@@ -286,6 +419,12 @@ cdef class FragmentTokenizer:
                     self.bad_code = code
                 if not self.skip_bad or code == OUT_OF_MEMORY:
                     break
+            # every line read is in its cell's buffer when feed returns
+            if code != OUT_OF_MEMORY and self._flush() != OK:
+                self.n_bad += 1
+                self.bad_line_no = self.n_lines
+                self.bad_begin = self.bad_end = pos
+                self.bad_code = OUT_OF_MEMORY
         return pos
 
     @property
@@ -311,11 +450,11 @@ cdef class FragmentTokenizer:
         cdef const uint32_t* d
         with nogil:
             for i in range(n):
-                f[i] = self.bufs[i].frags
-                t[i] = self.bufs[i].ids.n
-                d = self.bufs[i].ids.data
+                f[i] = self.frags[i]
+                t[i] = self.bufs[i].n
+                d = self.bufs[i].data
                 k = 0
-                for j in range(self.bufs[i].ids.n):
+                for j in range(self.bufs[i].n):
                     k += d[j] < limit
                 h[i] = k
         return frags_arr, tokens_arr, hits_arr
@@ -328,8 +467,8 @@ cdef class FragmentTokenizer:
         cdef uint32_t limit = self.n_regions
         with nogil:
             for i in range(self._n_cells):
-                d = self.bufs[i].ids.data
-                n = self.bufs[i].ids.n
+                d = self.bufs[i].data
+                n = self.bufs[i].n
                 k = 0
                 for j in range(n):
                     if d[j] < limit:
@@ -343,7 +482,7 @@ cdef class FragmentTokenizer:
                         if d[j] != d[k - 1]:
                             d[k] = d[j]
                             k += 1
-                self.bufs[i].ids.n = k
+                self.bufs[i].n = k
 
     def gather(self, const int64_t[::1] keep):
         """The ids of cells ``keep`` (in that order) concatenated, and the int64 offsets
@@ -352,9 +491,9 @@ cdef class FragmentTokenizer:
         cdef int64_t c
         for i in range(m):
             c = keep[i]
-            if c < 0 or c >= self._n_cells or self.bufs[c].ids.data == NULL:
+            if c < 0 or c >= self._n_cells or self.bufs[c].data == NULL:
                 raise IndexError(f"cell {c} is not available")
-            total += self.bufs[c].ids.n
+            total += self.bufs[c].n
         ids_arr = np.empty(total, dtype=np.uint32)
         offsets_arr = np.empty(m + 1, dtype=np.int64)
         cdef uint32_t[::1] ids = ids_arr
@@ -364,27 +503,27 @@ cdef class FragmentTokenizer:
             offsets[0] = 0
             for i in range(m):
                 c = keep[i]
-                if self.bufs[c].ids.n:
-                    memcpy(&ids[pos], self.bufs[c].ids.data, self.bufs[c].ids.n * sizeof(uint32_t))
-                pos += self.bufs[c].ids.n
+                if self.bufs[c].n:
+                    memcpy(&ids[pos], self.bufs[c].data, self.bufs[c].n * sizeof(uint32_t))
+                pos += self.bufs[c].n
                 offsets[i + 1] = pos
-                free(self.bufs[c].ids.data)
-                self.bufs[c].ids.data = NULL
-                self.bufs[c].ids.n = 0
-                self.bufs[c].ids.cap = 0
+                free(self.bufs[c].data)
+                self.bufs[c].data = NULL
+                self.bufs[c].n = 0
+                self.bufs[c].cap = 0
         return ids_arr, offsets_arr
 
     def take(self, Py_ssize_t c):
         """Cell ``c``'s ids as a new uint32 array; its buffer is freed."""
-        if c < 0 or c >= self._n_cells or self.bufs[c].ids.data == NULL:
+        if c < 0 or c >= self._n_cells or self.bufs[c].data == NULL:
             raise IndexError(f"cell {c} is not available")
-        cdef Py_ssize_t n = self.bufs[c].ids.n
+        cdef Py_ssize_t n = self.bufs[c].n
         out = np.empty(n, dtype=np.uint32)
         cdef uint32_t[::1] v = out
         if n:
-            memcpy(&v[0], self.bufs[c].ids.data, n * sizeof(uint32_t))
-        free(self.bufs[c].ids.data)
-        self.bufs[c].ids.data = NULL
-        self.bufs[c].ids.n = 0
-        self.bufs[c].ids.cap = 0
+            memcpy(&v[0], self.bufs[c].data, n * sizeof(uint32_t))
+        free(self.bufs[c].data)
+        self.bufs[c].data = NULL
+        self.bufs[c].n = 0
+        self.bufs[c].cap = 0
         return out

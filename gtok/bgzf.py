@@ -44,6 +44,7 @@ _FEXTRA = 0x04
 BLOCK_TEXT = 0xFF00
 #: compressed bytes inflated by one task (tens of members: the per-task cost stays small)
 BATCH_BYTES = 1 << 20
+_MEMBER_MAX = 1 << 16   # a BGZF member's size is at most this (its BC field is 16 bits)
 # an empty member: bgzip's end-of-file marker
 _EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -72,15 +73,14 @@ def is_bgzf(head: bytes) -> bool:
     return _member_size(head, 0, len(head)) > 0
 
 
-def _inflate_batch(batch: tuple[bytes, list[int]], path: str) -> tuple[bytes, bool]:
+def _inflate_batch(members: list[Any], path: str) -> tuple[bytes, bool]:
     """The text of a batch of members, and whether its last member is empty (bgzip's
     end-of-file marker)."""
-    data, bounds = batch
     out = []
-    for a, b in zip(bounds, bounds[1:]):
+    for member in members:
         d = _zlib.decompressobj(31)
         try:
-            out.append(d.decompress(data[a:b]))
+            out.append(d.decompress(member))
         except _zlib.error as exc:
             raise CorruptGzipError(path, f"corrupt gzip data ({exc})") from None
         if not d.eof or d.unused_data:   # the member's size and its deflate data disagree
@@ -89,34 +89,55 @@ def _inflate_batch(batch: tuple[bytes, list[int]], path: str) -> tuple[bytes, bo
     return b"".join(out), not out[-1]
 
 
-def _batches(blocks: Iterator[bytes], rest: list) -> Iterator[tuple[bytes, list[int]]]:
-    """Cut the compressed stream into batches of whole members. At a member that is not
-    BGZF, or at the end, what is left over goes to ``rest`` (as bytes) and it stops."""
-    buf = b""
-    pos = 0
+def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
+    """Cut the compressed stream into batches of whole members (lists of buffers, about
+    ``BATCH_BYTES`` each). A member lying in one block is a view of it (no copy); only the
+    member cut by the end of a block is copied, joined with the next block's head. At a
+    member that is not BGZF, or at the end, what is left over goes to ``rest`` (as bytes)
+    and it stops."""
+    carry = b""         # less than one member: the one cut by the end of the last block
+    batch: list = []
+    batch_bytes = 0
     for block in blocks:
-        buf = buf[pos:] + block if pos < len(buf) else bytes(block)
+        buf = memoryview(block).cast("B")
+        n = len(buf)
         pos = 0
-        bounds = [0]
-        while True:
-            size = _member_size(buf, pos, len(buf))
+        if carry:
+            head = carry + bytes(buf[:_MEMBER_MAX])  # the member cut by the seam ends here
+            size = _member_size(head, 0, len(head))
             if size < 0:
-                if bounds[-1]:
-                    yield buf[:bounds[-1]], bounds
-                rest.append(buf[pos:])
+                if batch:
+                    yield batch
+                rest.append(carry + bytes(buf))
                 rest.append(blocks)
                 return
-            if size == 0 or pos + size > len(buf):
+            if size == 0 or size > len(head):  # (a short block: the member goes on)
+                carry += bytes(buf)
+                continue
+            batch.append(head[:size])
+            batch_bytes += size
+            pos = size - len(carry)
+            carry = b""
+        while True:
+            size = _member_size(buf, pos, n)
+            if size < 0:
+                if batch:
+                    yield batch
+                rest.append(bytes(buf[pos:]))
+                rest.append(blocks)
+                return
+            if size == 0 or pos + size > n:
                 break
+            batch.append(buf[pos:pos + size])
+            batch_bytes += size
             pos += size
-            bounds.append(pos)
-            if pos >= BATCH_BYTES:
-                yield buf[:pos], bounds
-                buf, pos, bounds = buf[pos:], 0, [0]
-        if bounds[-1]:
-            yield buf[:pos], bounds
-            buf, pos = buf[pos:], 0
-    rest.append(buf[pos:])
+            if batch_bytes >= BATCH_BYTES:
+                yield batch
+                batch, batch_bytes = [], 0
+        carry = bytes(buf[pos:])
+    if batch:
+        yield batch
+    rest.append(carry)
 
 
 def inflate_members(blocks: Iterator[bytes], path: str, *, threads: int = 2, depth: int = 4,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import gtok.fragments as fragments_module
 from _tok_helpers import universes, write_bed
 from gtok import Tokenizer, bgzf, tokenize_fragments
-from gtok.errors import CorruptGzipError
+from gtok.errors import CorruptGzipError, FragmentFormatError
 
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
                     deadline=None,
@@ -165,3 +165,61 @@ def test_bgzf_cut_at_a_block_boundary_is_truncated_whatever_the_size(tmp_path, m
     assert gzip.decompress(data) == text       # a plain gzip reader sees nothing wrong
     with pytest.raises(CorruptGzipError, match="end-of-file block"):
         tokenize_fragments(Tokenizer(upath), path)
+
+
+# ------------------------------------------------------------------ any lines, any cuts
+
+LINE_KINDS = [
+    "chr1\t{s}\t{e}\t{bc}\t2\n",            # the common line (the parser's fast path)
+    "chr1\t{s}\t{e}\t{bc}\n",               # no count column
+    "chr2\t{s}\t{e}\t{bc}\t1\r\n",          # CRLF
+    "chr1 {s} {e} {bc} 1\n",                # spaces: the general path
+    "chrUn\t{s}\t{e}\t{bc}\t1\n",           # a chromosome the universe lacks
+    "chr1\t{s}\t{e}\tBARCODE-LONGER-THAN-24-BYTES-{bc}\t1\n",
+    "# a comment\n",
+    "\n",
+    "   \t \n",
+    "chrom\tstart\tend\tbarcode\tcount\n",  # a header: fine first, a bad line later
+    "chr1\t{s}\n",                          # too few fields
+    "chr1\tx{s}\t{e}\t{bc}\t1\n",            # not a number
+    "chr1\t{e}\t{s}\t{bc}\t1\n",             # start after end (when e > s)
+    "chr1\t4294967296\t1\t{bc}\t1\n",        # too large
+]
+
+
+@SETTINGS
+@given(kinds=st.lists(st.integers(0, len(LINE_KINDS) - 1), min_size=1, max_size=300),
+       seed=st.integers(0, 1000), skip=st.booleans(), batch=st.sampled_from([64, 300, 5000]),
+       final_newline=st.booleans())
+def test_bgzf_chunks_read_as_one_text(kinds, seed, skip, batch, final_newline, monkeypatch):
+    """A BGZF file is inflated in batches on several threads, and lines span the batches:
+    the cells, counts and errors (with their line numbers) are those of the same text read
+    in one go from a plain file, whatever the lines and wherever the members and batches
+    are cut."""
+    monkeypatch.setattr(fragments_module, "_THREAD_ABOVE", 0)
+    monkeypatch.setattr(bgzf, "BATCH_BYTES", batch)
+    rng = random.Random(seed)
+    text = "".join(LINE_KINDS[k].format(s=(s := rng.randint(0, 900)), e=s + rng.randint(0, 300),
+                                        bc=rng.choice(BARCODES)) for k in kinds)
+    if not final_newline:
+        text = text.rstrip("\n")
+    data = text.encode()
+    with tempfile.TemporaryDirectory() as d:
+        upath = write_bed(Path(d) / "u.bed", [("chr1", 100, 200), ("chr1", 150, 400),
+                                              ("chr2", 0, 500), ("chr1", 700, 900)])
+        tok = Tokenizer(upath)
+        plain = Path(d) / "f.tsv"
+        plain.write_bytes(data)
+        packed = Path(d) / "f.tsv.gz"
+        packed.write_bytes(small_members(data, [rng.randint(0, len(data)) for _ in range(8)]))
+
+        def run(path):
+            try:
+                got = tokenize_fragments(tok, path, as_lists=True, skip_bad_lines=skip)
+            except FragmentFormatError as exc:
+                return "error", str(exc).replace(str(path), "F")
+            s = got.summary
+            return dict(got), (s.cells, s.fragments, s.tokens, s.lines, s.skipped_lines,
+                               s.unknown_chrom)
+
+        assert run(packed) == run(plain)

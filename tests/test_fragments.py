@@ -439,6 +439,37 @@ def test_many_cells(tmp_path, tok):
     assert got.summary.cells == len(set(cells.tolist()))
 
 
+@pytest.mark.parametrize("chunk", [1 << 23, 1 << 16])
+def test_ids_logged_then_moved_to_their_cells(tmp_path, chunk):
+    """Ids are logged in file order and moved to their cells' buffers every 2**18 ids and
+    at the end of each parsed chunk: across those moves, each cell keeps its ids in file
+    order (here 330,000 fragments, most with several hits, over 4,000 interleaved cells)."""
+    rng = np.random.default_rng(11)
+    # region k is [100k, 100k + 150): neighbours overlap
+    upath = write_bed(tmp_path / "u.bed", [("chr1", k * 100, k * 100 + 150) for k in range(2000)])
+    tok1 = Tokenizer(upath)
+    n_cells, n = 4000, 330_000
+    names = [f"{''.join(rng.choice(list('ACGT'), 16))}-1" for _ in range(n_cells)]
+    cells = rng.integers(0, n_cells, n).tolist()
+    starts = np.sort(rng.integers(0, 210_000, n)).tolist()
+    ends = [s + int(d) for s, d in zip(starts, rng.integers(1, 260, n))]
+    path = tmp_path / "f.tsv"
+    path.write_text("".join(f"chr1\t{s}\t{e}\t{names[c]}\t1\n"
+                            for s, e, c in zip(starts, ends, cells)))
+    got = tokenize_fragments(tok1, path, chunk_size=chunk)
+    # brute force: the regions k with 100k < end and 100k + 150 > start, in id order
+    expected: dict[str, list[int]] = {}
+    total = 0
+    for s, e, c in zip(starts, ends, cells):
+        hits = list(range(max(0, (s - 150) // 100 + 1), min(1999, (e - 1) // 100) + 1))
+        expected.setdefault(names[c], []).extend(hits or [tok1.unk_token_id])
+        total += len(hits) or 1
+    assert total > 2 * (1 << 18)           # the log is moved mid-chunk, twice or more
+    assert list(got) == list(expected)
+    for name, ids in expected.items():
+        assert got[name].tolist() == ids, name
+
+
 def test_gzip_zero_padding(tmp_path, tok):
     """Zeros after the last member are padding (as gzip allows); data after them is not."""
     frags = [("chr1", 1000 + k, 1500 + k, "A") for k in range(50)]
