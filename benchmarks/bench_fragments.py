@@ -285,7 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         for lib in libs:
             if lib != "gtars":
                 g, m = med["gtars"], med[lib]
-                print(f"- gtars / {lib}: {g['seconds'] / m['seconds']:.1f}x faster (call), "
+                # the machine's speed drifts over minutes: each gtars run is also compared
+                # with the run of this library that follows it, and those ratios' median
+                # reported too
+                paired = statistics.median(a["seconds"] / b["seconds"]
+                                           for a, b in zip(runs["gtars"], runs[lib]))
+                print(f"- gtars / {lib}: {g['seconds'] / m['seconds']:.1f}x faster (call; "
+                      f"median of per-run ratios {paired:.1f}x), "
                       f"peak RSS {g['maxrss_mib'] / m['maxrss_mib']:.1f}x lower, "
                       f"RSS growth in call {g['grow_mib'] / max(m['grow_mib'], 1e-9):.1f}x lower")
     return 0

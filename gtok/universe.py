@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,19 +83,9 @@ class Universe:
         Two universes with the same fingerprint give the same ids for every input.
         """
         if self._fingerprint is None:
-            h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
-            h.update(len(self.chrom_names).to_bytes(8, "little"))
-            for name in self.chrom_names:
-                raw = name.encode()
-                h.update(len(raw).to_bytes(8, "little") + raw)
-            h.update(self.n_regions.to_bytes(8, "little"))
-            for arr, dtype in ((self.region_chroms, "<i4"), (self.region_starts, "<u4"),
-                               (self.region_ends, "<u4")):
-                h.update(np.ascontiguousarray(arr, dtype=dtype).data)
-            for name in SPECIAL_TOKEN_NAMES:
-                raw = self.special_tokens[name].encode()
-                h.update(len(raw).to_bytes(8, "little") + raw)
-            self._fingerprint = h.hexdigest()
+            self._fingerprint = _digest(self.chrom_names, self.region_chroms,
+                                        self.region_starts, self.region_ends,
+                                        self.special_tokens)
         return self._fingerprint
 
     @classmethod
@@ -102,13 +93,31 @@ class Universe:
                      row_ends: np.ndarray, special_tokens: dict | None = None,
                      source: str | None = None) -> "Universe":
         """Build from universe rows in file order (duplicates allowed)."""
-        index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
-        if unique_rows.shape[0] != row_chroms.shape[0]:  # duplicates: keep the first of each
+        specials = dict(special_tokens or DEFAULT_SPECIAL_TOKENS)
+        n_rows = int(row_chroms.shape[0])
+        # Every command needs the fingerprint. Unless rows repeat, it is that of the rows as
+        # given: a large universe hashes them on a thread while the index is built (both
+        # without the GIL), which takes the hashing off a command's start-up time.
+        early: dict[str, str] = {}
+        hasher = None
+        if n_rows >= _HASH_ON_THREAD_ABOVE:
+            names = chroms.names()
+            hasher = threading.Thread(target=lambda: early.update(fingerprint=_digest(
+                names, row_chroms, row_starts, row_ends, specials)), name="gtok-fingerprint")
+            hasher.start()
+        try:
+            index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
+        finally:
+            if hasher is not None:
+                hasher.join()
+        if unique_rows.shape[0] != n_rows:  # duplicates: keep the first of each
+            early.clear()
             row_chroms, row_starts, row_ends = (
                 row_chroms[unique_rows], row_starts[unique_rows], row_ends[unique_rows])
-        return cls(chroms, row_chroms, row_starts, row_ends, index,
-                   dict(special_tokens or DEFAULT_SPECIAL_TOKENS), source,
-                   int(row_chroms.shape[0]))
+        universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source,
+                       n_rows)
+        universe._fingerprint = early.get("fingerprint")
+        return universe
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in ("chrom_rank",)}
@@ -120,6 +129,26 @@ class Universe:
         self.__dict__.update(state)
         self.__post_init__()
         self._fingerprint = fingerprint
+
+
+_HASH_ON_THREAD_ABOVE = 100_000   # rows: below, a thread costs more than it saves
+
+
+def _digest(chrom_names: list[str], chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+            special_tokens: dict) -> str:
+    """The fingerprint of regions given in id order (see :attr:`Universe.fingerprint`)."""
+    h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
+    h.update(len(chrom_names).to_bytes(8, "little"))
+    for name in chrom_names:
+        raw = name.encode()
+        h.update(len(raw).to_bytes(8, "little") + raw)
+    h.update(int(starts.shape[0]).to_bytes(8, "little"))
+    for arr, dtype in ((chroms, "<i4"), (starts, "<u4"), (ends, "<u4")):
+        h.update(np.ascontiguousarray(arr, dtype=dtype).data)
+    for name in SPECIAL_TOKEN_NAMES:
+        raw = special_tokens[name].encode()
+        h.update(len(raw).to_bytes(8, "little") + raw)
+    return h.hexdigest()
 
 
 def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Universe:

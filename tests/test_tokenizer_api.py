@@ -299,6 +299,19 @@ def test_fingerprint_same_content_same_fingerprint(tmp_path, tok):
     assert _fp(tmp_path, UNIVERSE, "other-name.bed") == fp
 
 
+@pytest.mark.parametrize("dup", [False, True])
+def test_fingerprint_hashed_during_the_build_is_the_same(tmp_path, tok, monkeypatch, dup):
+    """A large universe's fingerprint is hashed on a thread while its index is built
+    (from the rows as read; thrown away when rows repeat): the same value either way."""
+    import gtok.universe as universe_module
+    monkeypatch.setattr(universe_module, "_HASH_ON_THREAD_ABOVE", 0)
+    rows = UNIVERSE + ([UNIVERSE[1], UNIVERSE[0]] if dup else [])
+    early = _fp(tmp_path, rows, "e.bed")
+    later = Tokenizer(write_bed(tmp_path / "f.bed", rows))
+    later.universe._fingerprint = None          # computed again, from the stored regions
+    assert early == later.fingerprint == tok.fingerprint
+
+
 @pytest.mark.parametrize("change", ["one_bp", "order", "extra", "fewer", "chrom_name"])
 def test_fingerprint_differs_for_another_universe(tmp_path, tok, change):
     rows = list(UNIVERSE)
