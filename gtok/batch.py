@@ -35,6 +35,7 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
 from __future__ import annotations
 
 import fnmatch
+import gc
 import glob
 import json
 import os
@@ -633,6 +634,10 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     died = ("a worker process died (killed by a signal, or by the out-of-memory killer); "
             "rerun with --resume")
     queue = list(reversed(todo))
+    # Forked workers share the parent's pages until one side writes to them, and a garbage
+    # collection writes to every object it visits: the objects that exist now are kept out
+    # of the collector (in the workers, and in the parent) while the workers live.
+    gc.freeze()
     try:
         with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
                          initargs=(initarg, parent)) as pool:
@@ -664,4 +669,5 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     if record(i, outcome):
                         stopping = True
     finally:
+        gc.unfreeze()
         _WORKER_TOKENIZER = saved
