@@ -261,7 +261,8 @@ cdef class FragmentTokenizer:
                 prev = c
             self.grouped[self.flush_ends[here]] = ids[i]
             self.flush_ends[here] += 1
-        # one copy per cell
+        # room in every cell first (out of memory then leaves the buffers as they were),
+        # then one copy per cell
         a = 0
         for l in range(n_local):
             b = self.flush_ends[l]
@@ -273,6 +274,11 @@ cdef class FragmentTokenizer:
                     return OUT_OF_MEMORY
                 buf.data = <uint32_t*>grown
                 buf.cap = cap
+            a = b
+        a = 0
+        for l in range(n_local):
+            b = self.flush_ends[l]
+            buf = &self.bufs[self.flush_cells[l]]
             memcpy(buf.data + buf.n, self.grouped + a, (b - a) * sizeof(uint32_t))
             buf.n += b - a
             a = b
@@ -327,12 +333,15 @@ cdef class FragmentTokenizer:
             got = self.index._query(c, f.start, f.end, &self.log, &self.scratch,
                                     &self.scratch_cap, self.cursor, self.cursor_qs)
             if got < 0:
+                self.log.n = first      # (every logged id has its cell)
                 return OUT_OF_MEMORY
         if got == 0 and _push(&self.log, self.unk_id) < 0:
+            self.log.n = first
             return OUT_OF_MEMORY
         if self.log.n > self.log_cells_cap:
             grown = <int32_t*>realloc(self.log_cells, self.log.cap * sizeof(int32_t))
             if grown == NULL:
+                self.log.n = first
                 return OUT_OF_MEMORY
             self.log_cells = grown
             self.log_cells_cap = self.log.cap
@@ -412,7 +421,8 @@ cdef class FragmentTokenizer:
                 if code == OK or code == SKIP:
                     continue
                 self.n_bad += 1
-                if self.bad_line_no == 0:
+                if self.bad_line_no == 0 or code == OUT_OF_MEMORY:
+                    # the first bad line; out of memory wins over it (it must stop the run)
                     self.bad_line_no = self.n_lines
                     self.bad_begin = s - b
                     self.bad_end = line_end

@@ -39,8 +39,14 @@ class WorkerDied(Exception):
 
 
 def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
-                 initargs: tuple) -> None:
-    """A worker's whole life: initialize, then run tasks until ``None`` or the pipe ends."""
+                 initargs: tuple, inherited: list) -> None:
+    """A worker's whole life: initialize, then run tasks until ``None`` or the pipe ends.
+
+    ``inherited``: the parent's ends of the pipes, which a forked worker holds copies of;
+    closed, so that when the parent dies the workers' pipes end (and they exit) on every
+    system, not only where the kernel can be asked to kill them with it."""
+    for end in inherited:
+        end.close()
     if initializer is not None:
         initializer(*initargs)
     while True:
@@ -85,11 +91,13 @@ class ProcessPool:
         self.depth = depth
         self.workers: list[_Worker] = []
         self._ended: list[_Worker] = []  # workers seen dead
+        forked = ctx.get_start_method() == "fork"
         try:
             for _ in range(jobs):
                 parent_end, child_end = ctx.Pipe(duplex=True)
+                inherited = [w.conn for w in self.workers] + [parent_end] if forked else []
                 process = ctx.Process(target=_worker_main, daemon=True,
-                                      args=(child_end, func, initializer, initargs))
+                                      args=(child_end, func, initializer, initargs, inherited))
                 process.start()
                 child_end.close()  # so that the worker's death ends the parent's pipe
                 self.workers.append(_Worker(process, parent_end))
@@ -116,10 +124,28 @@ class ProcessPool:
         return [key for w in self.workers for key in w.tasks]
 
     def submit(self, key: Hashable, args: tuple) -> None:
-        """Hand a task to the worker with the fewest in flight (call when ``free_slots``)."""
+        """Hand a task to the worker with the fewest in flight (call when ``free_slots``).
+        Raises :class:`WorkerDied` when that worker is gone (its tasks, and this one, are
+        the exception's keys)."""
         worker = min(self.workers, key=lambda w: len(w.tasks))
-        worker.conn.send((key, args))
+        try:
+            worker.conn.send((key, args))
+        except OSError:  # the worker died since the last wait (its pipe is broken)
+            lost = list(worker.tasks) + [key]
+            worker.tasks.clear()
+            self.workers.remove(worker)
+            self._ended.append(worker)
+            raise WorkerDied(lost, []) from None
         worker.tasks.append(key)
+
+    def ready(self) -> list[tuple[Hashable, Any]]:
+        """Results already waiting in the live workers' pipes (no wait): after a worker's
+        death, what the others finished is still recorded."""
+        results: list[tuple[Hashable, Any]] = []
+        errors: list[BaseException] = []   # (not raised here: the run is stopping anyway)
+        for w in self.workers:
+            self._collect(w, results, errors)   # a dead one keeps its tasks in in_flight
+        return results
 
     def wait(self, timeout: float | None) -> list[tuple[Hashable, Any]]:
         """Results that arrived within ``timeout`` seconds, as ``(key, value)`` pairs.

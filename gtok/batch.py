@@ -637,7 +637,9 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # Forked workers share the parent's pages until one side writes to them, and a garbage
     # collection writes to every object it visits: the objects that exist now are kept out
     # of the collector (in the workers, and in the parent) while the workers live.
-    gc.freeze()
+    freeze = gc.get_freeze_count() == 0   # (a program that froze objects itself keeps them)
+    if freeze:
+        gc.freeze()
     try:
         with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
                          initargs=(initarg, parent)) as pool:
@@ -649,17 +651,18 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     pool.kill()  # a second signal: now (writes are atomic)
                     break
                 stopping = stopping or stop.requested
-                while queue and not stopping and pool.free_slots:
-                    i = queue.pop()
-                    pool.submit(i, (results[i].input, results[i].output, options))
                 try:
+                    while queue and not stopping and pool.free_slots:
+                        i = queue.pop()
+                        pool.submit(i, (results[i].input, results[i].output, options))
                     # a timeout, so that a stop request is seen within _POLL seconds
                     arrived = pool.wait(_POLL)
                 except WorkerDied as exc:
                     # its outputs were never renamed into place; the other workers' files
                     # in progress are abandoned too (one may be stuck), and they and the
-                    # rest stay pending for a rerun with resume
-                    for i, outcome in exc.results:
+                    # rest stay pending for a rerun with resume (what the others had
+                    # finished and sent is recorded)
+                    for i, outcome in exc.results + pool.ready():
                         record(i, outcome)
                     for i in exc.keys + pool.in_flight:
                         results[i].error = died
@@ -669,5 +672,6 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     if record(i, outcome):
                         stopping = True
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
         _WORKER_TOKENIZER = saved

@@ -63,7 +63,9 @@ def _member_size(buf: Any, pos: int, end: int) -> int:
     while i + 4 <= stop:
         si1, si2, slen = buf[i], buf[i + 1], buf[i + 2] | (buf[i + 3] << 8)
         if si1 == 66 and si2 == 67 and slen == 2 and i + 6 <= stop:
-            return (buf[i + 4] | (buf[i + 5] << 8)) + 1
+            size = (buf[i + 4] | (buf[i + 5] << 8)) + 1
+            # a member holds at least its header and its 8-byte trailer
+            return size if size >= 12 + xlen + 8 else -1
         i += 4 + slen
     return -1
 

@@ -105,6 +105,16 @@ def test_switch_to_plain_gzip_and_zero_padding():
         inflate([padded, b"junk"])                      # in a later block
 
 
+def test_a_block_size_below_its_header_is_not_bgzf():
+    """A BC size smaller than the member's own header and trailer is not a BGZF member (it
+    would move the reader backwards): an error, never a crash or a silent skip."""
+    data = bytearray(bgzf.compress(b"chr1\t1\t2\tA\n" * 100))
+    data[16:18] = (10).to_bytes(2, "little")    # the BC subfield's value: size - 1
+    assert not bgzf.is_bgzf(bytes(data))
+    with pytest.raises(CorruptGzipError):
+        inflate([bytes(data[:7]), bytes(data[7:])])
+
+
 def test_not_bgzf():
     assert not bgzf.is_bgzf(gzip.compress(b"abc"))
     assert not bgzf.is_bgzf(b"\x1f\x8b")

@@ -122,3 +122,35 @@ def test_a_failing_initializer_is_a_dead_worker():
         assert info.value.keys == ["x"]
     finally:
         pool.kill()
+
+
+def test_a_task_for_a_worker_that_just_died_is_a_dead_worker():
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(1, ctx, operator.add)
+    try:
+        proc = pool.workers[0].process
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        with pytest.raises(WorkerDied) as info:
+            for i in range(10):                 # the pipe may take a send or two to break
+                pool.submit(i, (1, 1))
+        assert info.value.keys[-1] == i
+    finally:
+        pool.kill()
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="fork only")
+def test_forked_workers_exit_when_the_parent_end_of_their_pipe_closes():
+    """A forked worker must not hold the parent's ends of the other workers' pipes: when
+    the parent is gone (here: its end closed), each worker's pipe ends and it exits, even
+    where the kernel cannot be asked to kill it with the parent."""
+    ctx = multiprocessing.get_context("fork")
+    pool = ProcessPool(3, ctx, operator.add)
+    try:
+        for w in pool.workers:
+            w.conn.close()
+        for w in pool.workers:
+            w.process.join(timeout=10)
+            assert w.process.exitcode == 0
+    finally:
+        pool.kill()
