@@ -19,20 +19,11 @@ from gtok._chromtable cimport ChromTable
 from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, gtok_ctz64
 from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
                                _is_word, _parse_coord)
+# the shared line problems
+from gtok._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
+                               START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
+                               START_TOO_LARGE, TOO_FEW_FIELDS, OUT_OF_MEMORY)
 
-# Problems with a line, as reported back to Python (see gtok.bedtext.BAD_LINE_REASONS).
-cdef enum:
-    OK = 0
-    TOO_FEW_FIELDS = 1
-    START_NOT_INTEGER = 2
-    END_NOT_INTEGER = 3
-    START_NEGATIVE = 4
-    END_NEGATIVE = 5
-    START_TOO_LARGE = 6
-    END_TOO_LARGE = 7
-    START_AFTER_END = 8
-    EMPTY_CHROM = 9
-    OUT_OF_MEMORY = 10
 
 cdef enum:
     NAME_CACHE_BITS = 6

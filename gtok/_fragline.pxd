@@ -9,20 +9,14 @@ from libc.string cimport memchr
 from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, _zero_byte, gtok_ctz64
 from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, _is_blank, _is_word,
                                _parse_coord)
+# the shared line problems
+from gtok._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
+                               START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
+                               START_TOO_LARGE, TOO_FEW_FIELDS)
 
-# Problems with a line (gtok.fragments.BAD_LINE_REASONS puts them in words).
+# Problems with a line: the shared ones (gtok._textfields) and these (gtok.fragments.
+# BAD_LINE_REASONS puts them in words).
 cdef enum:
-    OK = 0
-    TOO_FEW_FIELDS = 1
-    START_NOT_INTEGER = 2
-    END_NOT_INTEGER = 3
-    START_NEGATIVE = 4
-    END_NEGATIVE = 5
-    START_TOO_LARGE = 6
-    END_TOO_LARGE = 7
-    START_AFTER_END = 8
-    EMPTY_CHROM = 9
-    OUT_OF_MEMORY = 10
     EMPTY_BARCODE = 11
     SKIP = -1           # a column header line
 

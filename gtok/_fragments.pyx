@@ -42,8 +42,8 @@ from gtok._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _
                               _ct_find, _ct_free, _ct_init, _ct_key)
 from gtok._chromtable cimport ChromTable
 from gtok._overlap cimport Hit, IdBuffer, OverlapIndex, _push
-from gtok._textfields cimport _is_blank
-from gtok._fragline cimport (OK, OUT_OF_MEMORY, SKIP, Fields, _fast_line,
+from gtok._textfields cimport OK, OUT_OF_MEMORY, _is_blank
+from gtok._fragline cimport (SKIP, Fields, _fast_line,
                              _slow_fields)
 
 cdef enum:

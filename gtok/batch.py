@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from gtok._atomic import atomic_output
+from gtok.errors import FingerprintMismatchError
 from gtok.gtokfile import write_gtok
 from gtok.tokenizer import Tokenizer
 
@@ -261,6 +262,16 @@ def read_manifests(out_dir: str) -> list[dict]:
                 data["_path"] = os.path.join(out_dir, name)
                 manifests.append(data)
     return manifests
+
+
+def check_manifests(folders: Iterable[str], fingerprint: str) -> None:
+    """Raise :class:`~gtok.errors.FingerprintMismatchError` when a manifest in one of
+    ``folders`` records another universe than ``fingerprint``."""
+    for folder in sorted(set(folders)):
+        for m in read_manifests(folder):
+            fp = m.get("universe", {}).get("fingerprint")
+            if fp and fp != fingerprint:
+                raise FingerprintMismatchError(m["_path"], fingerprint, fp)
 
 
 def _write_manifest(path: str, header: dict, results: Sequence[FileResult],

@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from gtok import batch
-from gtok.errors import FingerprintMismatchError
 from gtok.gtokfile import open_gtok
 from gtok.pack import GtokPack, PackWriter
 from gtok.tokenizer import Tokenizer
@@ -58,11 +57,7 @@ def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
     out = os.fspath(out)
     found = [(p, r) for p, r in found if os.path.abspath(p) != os.path.abspath(out)]
     if tokenizer is not None:
-        for root in sorted({r for _, r in found}):
-            for m in batch.read_manifests(root):
-                fp = m.get("universe", {}).get("fingerprint")
-                if fp and fp != tokenizer.fingerprint:
-                    raise FingerprintMismatchError(m["_path"], tokenizer.fingerprint, fp)
+        batch.check_manifests({r for _, r in found}, tokenizer.fingerprint)
     summary = PackSummary(out)
     with PackWriter(out, tokenizer=tokenizer, dtype=None if tokenizer else np.uint32) as w:
         for path, root in found:

@@ -166,11 +166,7 @@ def _recorded_universe(found: Sequence[tuple[str, str]], tokenizer: Any
     """The universe to record: the tokenizer's (after checking packs and manifests
     against it), else the one every source pack records, else none."""
     if tokenizer is not None:
-        for root in sorted({r for _, r in found}):
-            for m in batch.read_manifests(root):
-                fp = m.get("universe", {}).get("fingerprint")
-                if fp and fp != tokenizer.fingerprint:
-                    raise FingerprintMismatchError(m["_path"], tokenizer.fingerprint, fp)
+        batch.check_manifests({r for _, r in found}, tokenizer.fingerprint)
     seen: set[tuple[str | None, int | None]] = set()
     for path, _ in found:
         with open_gtok(path) as f:
