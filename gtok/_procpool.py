@@ -4,10 +4,13 @@
 in the parent and passes every task and result through shared queues and locks. For a
 batch of short tasks (a BED file takes a few milliseconds) those threads cost the parent
 about half a millisecond of CPU per task, on the same cores the workers need. Here the
-parent does nothing between tasks but sleep in ``multiprocessing.connection.wait``:
+parent does nothing between tasks but sleep in ``poll``:
 
 - each worker owns one duplex pipe; the parent keeps at most ``depth`` tasks in flight per
   worker (the next one waits in the pipe, so a worker never idles between tasks);
+- the parent polls the pipes and the process sentinels with one ``select.poll`` object made
+  when the workers start, and reads one reply per ready pipe per wake-up (a worker sends one
+  reply a task): a few system calls a task;
 - a worker that dies is seen through its process sentinel (or the end of its pipe); the
   pool then reports the tasks it held (:class:`WorkerDied`) and the caller decides;
 - workers are daemonic: if the parent exits they are terminated, and the initializer can
@@ -21,7 +24,7 @@ back with the key. An exception in ``func`` is sent back and raised in the paren
 from __future__ import annotations
 
 import collections
-import multiprocessing.connection
+import select
 from typing import Any, Callable, Hashable, Sequence
 
 __all__ = ["ProcessPool", "WorkerDied"]
@@ -91,6 +94,8 @@ class ProcessPool:
         self.depth = depth
         self.workers: list[_Worker] = []
         self._ended: list[_Worker] = []  # workers seen dead
+        self._poller = select.poll()
+        self._fds: dict[int, tuple[_Worker, bool]] = {}  # fd -> (worker, is its sentinel)
         forked = ctx.get_start_method() == "fork"
         try:
             for _ in range(jobs):
@@ -100,7 +105,11 @@ class ProcessPool:
                                       args=(child_end, func, initializer, initargs, inherited))
                 process.start()
                 child_end.close()  # so that the worker's death ends the parent's pipe
-                self.workers.append(_Worker(process, parent_end))
+                worker = _Worker(process, parent_end)
+                self.workers.append(worker)
+                for fd, is_sentinel in ((parent_end.fileno(), False), (process.sentinel, True)):
+                    self._fds[fd] = (worker, is_sentinel)
+                    self._poller.register(fd, select.POLLIN)
         except BaseException:
             self.kill()
             raise
@@ -119,6 +128,11 @@ class ProcessPool:
         return sum(self.depth - len(w.tasks) for w in self.workers)
 
     @property
+    def idle_workers(self) -> int:
+        """How many live workers hold no task."""
+        return sum(1 for w in self.workers if not w.tasks)
+
+    @property
     def in_flight(self) -> list[Hashable]:
         """Keys of the tasks handed out and not yet returned."""
         return [key for w in self.workers for key in w.tasks]
@@ -133,8 +147,7 @@ class ProcessPool:
         except OSError:  # the worker died since the last wait (its pipe is broken)
             lost = list(worker.tasks) + [key]
             worker.tasks.clear()
-            self.workers.remove(worker)
-            self._ended.append(worker)
+            self._retire(worker)
             raise WorkerDied(lost, []) from None
         worker.tasks.append(key)
 
@@ -153,17 +166,19 @@ class ProcessPool:
         Raises :class:`WorkerDied` when a worker has ended (it carries the results that
         did arrive), and re-raises an exception that ``func`` raised.
         """
-        busy = {w.conn: w for w in self.workers if w.tasks}
-        sentinels = {w.process.sentinel: w for w in self.workers}
-        ready = multiprocessing.connection.wait(list(busy) + list(sentinels), timeout)
+        events = self._poller.poll(None if timeout is None else max(0, round(timeout * 1000)))
         results: list[tuple[Hashable, Any]] = []
         errors: list[BaseException] = []
         dead: list[_Worker] = []
-        for obj in ready:
-            worker = busy.get(obj) or sentinels[obj]
+        for fd, event in events:
+            worker, is_sentinel = self._fds[fd]
             if worker in dead:
                 continue
-            if not self._collect(worker, results, errors) or obj in sentinels:
+            if is_sentinel or event != select.POLLIN:
+                # it ended (or its pipe did): keep what it sent before, then it is dead
+                self._collect(worker, results, errors)
+                dead.append(worker)
+            elif not self._receive(worker, results, errors):
                 dead.append(worker)
         if errors:
             raise errors[0]
@@ -171,26 +186,43 @@ class ProcessPool:
             lost = [key for w in dead for key in w.tasks]
             for w in dead:
                 w.tasks.clear()
-                self.workers.remove(w)
-                self._ended.append(w)
+                self._retire(w)
             raise WorkerDied(lost, results)
         return results
 
     @staticmethod
-    def _collect(worker: _Worker, results: list, errors: list) -> bool:
+    def _receive(worker: _Worker, results: list, errors: list) -> bool:
+        """Read one reply from a pipe that has data; False when the pipe has ended."""
+        try:
+            key, ok, value = worker.conn.recv()
+        except (EOFError, OSError):
+            return False
+        worker.tasks.remove(key)
+        if ok:
+            results.append((key, value))
+        else:
+            errors.append(value)
+        return True
+
+    @classmethod
+    def _collect(cls, worker: _Worker, results: list, errors: list) -> bool:
         """Read every reply waiting in the worker's pipe; False when the pipe has ended."""
         while True:
             try:
                 if not worker.conn.poll():
                     return True
-                key, ok, value = worker.conn.recv()
             except (EOFError, OSError):
                 return False
-            worker.tasks.remove(key)
-            if ok:
-                results.append((key, value))
-            else:
-                errors.append(value)
+            if not cls._receive(worker, results, errors):
+                return False
+
+    def _retire(self, worker: _Worker) -> None:
+        """Take a worker out of the live ones (it is joined and closed when the pool ends)."""
+        self.workers.remove(worker)
+        self._ended.append(worker)
+        for fd in (worker.conn.fileno(), worker.process.sentinel):
+            self._poller.unregister(fd)
+            del self._fds[fd]
 
     # ------------------------------------------------------------------ ending
 
@@ -205,6 +237,8 @@ class ProcessPool:
             w.tasks.clear()
         self._ended += self.workers
         self.workers = []
+        self._poller = select.poll()
+        self._fds.clear()
 
     def close(self) -> None:
         """Stop the workers: idle ones are told to exit; any still holding tasks, or not
@@ -227,3 +261,5 @@ class ProcessPool:
             w.conn.close()
         self._ended += self.workers
         self.workers = []
+        self._poller = select.poll()
+        self._fds.clear()

@@ -11,7 +11,10 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
 - **Parallel**: worker processes share the tokenizer built once in the parent (inherited
   with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). They
   are a :class:`gtok._procpool.ProcessPool`: one pipe per worker, no helper threads, so the
-  parent costs the workers almost no CPU.
+  parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
+  file counted by name at 4x its size; a pipe or other file of unknown size before all),
+  and the last few inputs go to idle workers only, so the workers finish together. (The
+  manifest keeps the sorted input order.)
 - **Safe**: every output is written atomically (temporary file + rename), so a crash,
   Ctrl-C or a killed worker never leaves a partial ``.gtok``; a failing input is recorded
   with its error and the batch goes on (or stops, with ``fail_fast``).
@@ -40,6 +43,7 @@ import glob
 import json
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -626,6 +630,18 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     return summary
 
 
+def _expected_work(path: str) -> int:
+    """An input's size as a guess of its work (a gzip file by name: its size x 4; a pipe
+    or other file of unknown size: first)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    if not stat.S_ISREG(st.st_mode):
+        return sys.maxsize
+    return st.st_size * 4 if path.endswith((".gz", ".bgz")) else st.st_size
+
+
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
               stop: _StopRequest) -> None:
@@ -644,7 +660,9 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
     died = ("a worker process died (killed by a signal, or by the out-of-memory killer); "
             "rerun with --resume")
-    queue = list(reversed(todo))
+    # the largest inputs first (LPT order), so the last tasks are small and the workers end
+    # together; pop() takes from the end
+    queue = sorted(todo, key=lambda i: _expected_work(results[i].input))
     # Forked workers share the parent's pages until one side writes to them, and a garbage
     # collection writes to every object it visits: the objects that exist now are kept out
     # of the collector (in the workers, and in the parent) while the workers live.
@@ -664,6 +682,10 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 stopping = stopping or stop.requested
                 try:
                     while queue and not stopping and pool.free_slots:
+                        # the last few tasks go to idle workers only: queued behind a
+                        # running task, one would leave another worker idle at the end
+                        if len(queue) <= jobs and not pool.idle_workers:
+                            break
                         i = queue.pop()
                         pool.submit(i, (results[i].input, results[i].output, options))
                     # a timeout, so that a stop request is seen within _POLL seconds

@@ -20,11 +20,6 @@ from gtok._overlap import OverlapIndex, build_index
 from gtok.bedtext import parse_regions, read_text
 from gtok.errors import ConfigError
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as _toml  # type: ignore[no-redef]
-
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
 # Seven special tokens follow the regions, in this order (SPEC §4).
@@ -110,7 +105,7 @@ class Universe:
         finally:
             if hasher is not None:
                 hasher.join()
-        if unique_rows.shape[0] != n_rows:  # duplicates: keep the first of each
+        if unique_rows is not None:  # duplicates: keep the first of each
             early.clear()
             row_chroms, row_starts, row_ends = (
                 row_chroms[unique_rows], row_starts[unique_rows], row_ends[unique_rows])
@@ -169,6 +164,10 @@ def load_config(path: str | os.PathLike) -> Universe:
     differently and is refused rather than silently given other ids), and
     ``special_tokens`` (a list of ``{name = "unk", token = "<UNK>"}`` tables).
     """
+    try:  # here, not at the top: only a config needs it (3 ms of every command's start)
+        import tomllib as _toml
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as _toml  # type: ignore[no-redef]
     path = os.fspath(path)
     with open(path, "rb") as f:
         raw = f.read()

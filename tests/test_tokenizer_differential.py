@@ -21,6 +21,7 @@ from _tok_helpers import (
     write_bed,
 )
 from gtok import Tokenizer
+from gtok._overlap import build_index
 
 # GTOK_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt; the default keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
@@ -158,6 +159,61 @@ def test_oracle_nested_multi_component(block, data):
     for per_region in (False, True):
         assert tok.tokenize(qrows, unk="per_region" if per_region else "whole").ids.tolist() == \
             oracle(urows, qrows, sort=False, per_region=per_region)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_oracle_sorted_universe(data):
+    """A sorted universe file (the usual kind) is indexed in place, without the sort; with a
+    row repeated it takes the sorting path. Both against the oracle."""
+    urows = sorted(data.draw(universes()))
+    if data.draw(st.booleans()):
+        urows = sorted(urows + data.draw(st.lists(st.sampled_from(urows), min_size=1,
+                                                  max_size=4)))
+    qrows = data.draw(queries(urows))
+    with tempfile.TemporaryDirectory() as d:
+        tok = Tokenizer(write_bed(Path(d, "u.bed"), urows))
+        assert tok.get_vocab() == oracle_vocab(urows)
+        for per_region in (False, True):
+            unk = "per_region" if per_region else "whole"
+            assert tok.tokenize(qrows, unk=unk).ids.tolist() == \
+                oracle(urows, qrows, sort=False, per_region=per_region)
+        assert tok(write_bed(Path(d, "q.bed"), qrows))["input_ids"] == \
+            oracle(urows, qrows, sort=True)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_index_of_rows_in_order_equals_the_sorted_one(data):
+    """Rows already in (chromosome, start, end) order are indexed where they are; the index
+    is the one the sorting path builds from the same regions in any other order (its ids
+    mapped through the permutation)."""
+    rows = sorted(data.draw(universes()))
+    names = sorted({c for c, _, _ in rows})
+    chroms = np.array([names.index(c) for c, _, _ in rows], dtype=np.int32)
+    starts = np.array([s for _, s, _ in rows], dtype=np.uint32)
+    ends = np.array([e for _, _, e in rows], dtype=np.uint32)
+    perm = np.array(data.draw(st.permutations(range(len(rows)))), dtype=np.int64)
+    in_place, unique = build_index(chroms, starts, ends, len(names))
+    assert unique is None
+    shuffled, unique = build_index(chroms[perm], starts[perm], ends[perm], len(names))
+    assert unique is None
+    for name in ("starts", "ends", "maxend", "comp_bounds", "chrom_comps"):
+        np.testing.assert_array_equal(getattr(in_place, name), getattr(shuffled, name), name)
+    np.testing.assert_array_equal(in_place.ids, perm[shuffled.ids])
+
+
+def test_build_index_reports_repeats_and_bad_chromosomes():
+    c = np.array([0, 0, 1, 0], dtype=np.int32)
+    s = np.array([5, 1, 2, 5], dtype=np.uint32)
+    e = np.array([9, 3, 4, 9], dtype=np.uint32)
+    index, unique = build_index(c, s, e, 2)
+    assert unique.tolist() == [0, 1, 2]            # row 3 repeats row 0
+    assert index.ids.tolist() == [1, 0, 2]         # sorted: (0,1,3) (0,5,9) (1,2,4)
+    empty, unique = build_index(c[:0], s[:0], e[:0], 2)
+    assert empty.n_regions == 0 and unique is None
+    with pytest.raises(ValueError, match="row 2 has chromosome index 1, outside 0..0"):
+        build_index(c, s, e, 1)
 
 
 # ====================================================================== gtars (the reference)
