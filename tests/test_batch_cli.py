@@ -664,3 +664,35 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
                              "input_size": 1_234_567, "status": "ok", "regions": 50_000,
                              "tokens": 52_000, "unknown_chrom_regions": 0, "skipped_lines": 0,
                              "output_size": 104_005, "error": None}
+
+
+def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path, monkeypatch):
+    """Largest first (gzip counted at 4x its size by name), the last ``jobs`` inputs only to
+    an idle worker; the manifest keeps the sorted input order."""
+    from gtok import _procpool
+    root = tmp_path / "peaks"
+    sizes = {"a.bed": 40, "b.bed": 400, "c.bed": 10, "d.bed": 200, "e.bed": 90, "f.bed": 300,
+             "g.bed": 20, "h.bed": 60}
+    for i, (name, n) in enumerate(sizes.items()):
+        write_bed(root / name, n, i)
+    write_bed(root / "z.bed.gz", 400, 99, gz=True)     # ~1/4 the bytes of b.bed, unzipped
+    work = {p.name: p.stat().st_size * (4 if p.name.endswith(".gz") else 1)
+            for p in root.iterdir()}
+    submitted: list[tuple[str, int]] = []
+    real_submit = _procpool.ProcessPool.submit
+
+    def submit(pool, key, args):
+        submitted.append((Path(args[0]).name, pool.idle_workers))
+        real_submit(pool, key, args)
+
+    monkeypatch.setattr(_procpool.ProcessPool, "submit", submit)
+    summary = pretokenize(tok, [str(root)], str(tmp_path / "out"), jobs=2)
+    assert summary.ok
+    names = [name for name, _ in submitted]
+    assert names == sorted(work, key=work.get, reverse=True)
+    # the last two (as many as workers) each went to a worker with nothing to do
+    assert all(idle > 0 for _, idle in submitted[-2:])
+    m = load_manifest(tmp_path / "out" / "gtok-manifest.json")
+    assert [Path(e["input"]).name for e in m["files"]] == sorted(work)
+    assert gtok_files(tmp_path / "out") == expected_for(
+        tok, {n.split(".")[0] + ".gtok": root / n for n in work}, tmp_path / "ref")
