@@ -1,7 +1,5 @@
 """``python -m gtok`` runs the ``gtok`` command line."""
 
-import sys
+from gtok.cli import run
 
-from gtok.cli import main
-
-sys.exit(main())
+run()

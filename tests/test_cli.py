@@ -244,6 +244,22 @@ def test_decode_into_head_has_no_traceback(tok, tmp_path):
     assert r.returncode in (0, 1, 141)   # never the 120 of a failed flush at exit
 
 
+def test_the_program_flushes_its_output_before_its_quick_exit(tok, tmp_path):
+    """`gtok` ends with os._exit once a command returns: buffered output still arrives in
+    full, and output that cannot be written (a full disk) is a failure, not a silent 0."""
+    path = tmp_path / "many.gtok"
+    write_gtok(path, np.arange(200_000) % tok.universe.n_regions)
+    cmd = [sys.executable, "-m", "gtok", "decode", str(path), "-u", tok.universe.source]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD)
+    assert r.returncode == 0 and r.stderr == ""
+    assert len(r.stdout.splitlines()) == 200_000
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run(cmd[:3] + ["info", str(path)], stdout=full,
+                               stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD)
+        assert r.returncode != 0
+
+
 # ------------------------------------------------------------------------ verify
 
 
