@@ -543,7 +543,18 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     plan = plan_outputs(find_inputs(inputs, patterns=patterns, from_file=from_file), out_dir)
     if shard is not None:
         plan = plan[shard[0] - 1::shard[1]]
-    tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
+    # the worker machinery (multiprocessing: ~10 ms of imports) is imported on a thread
+    # while the universe is parsed and indexed (without the GIL); joined before any fork
+    preparing = None
+    if jobs > 1 and len(plan) > 1 and not isinstance(universe, Tokenizer):
+        preparing = threading.Thread(target=_import_pool_modules, name="gtok-pool-imports",
+                                     daemon=True)
+        preparing.start()
+    try:
+        tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
+    finally:
+        if preparing is not None:
+            preparing.join()
     os.makedirs(out_dir, exist_ok=True)
     _remove_stale_temporaries(out for _, out in plan)
 
@@ -640,6 +651,17 @@ def _expected_work(path: str) -> int:
     if not stat.S_ISREG(st.st_mode):
         return sys.maxsize
     return st.st_size * 4 if path.endswith((".gz", ".bgz")) else st.st_size
+
+
+def _import_pool_modules() -> None:
+    """Import what the pool uses to start workers (on a thread, ahead of time)."""
+    try:
+        import multiprocessing.connection  # noqa: F401
+        import multiprocessing.popen_fork  # noqa: F401
+
+        import gtok._procpool  # noqa: F401
+    except Exception:  # pragma: no cover - the pool meets the same error and reports it
+        pass
 
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
