@@ -546,7 +546,6 @@ def _sorted_distinct(const int32_t[::1] chroms, const uint32_t[::1] starts,
                     row_id[order[k]] = -1   # a repeat of an earlier row
     if rc:
         raise MemoryError()
-    del keys_arr
     # ids in file order for the distinct rows
     is_unique = row_id_arr == 0
     unique_rows = np.flatnonzero(is_unique)

@@ -722,10 +722,13 @@ def run() -> NoReturn:
     manifest written) and its worker processes joined; what the interpreter would do next --
     tear down NumPy and every module, ~20 ms -- changes nothing. So the process flushes its
     output and ends with ``os._exit``. (An exception, ``--help`` or a usage error leaves
-    through the normal exit.)
+    through the normal exit. Tools that save their data in ``atexit`` handlers, such as
+    ``coverage`` measuring subprocesses, need their own ``os._exit`` support.)
     """
     status = main()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (`gtok ... >&-`)
+            continue
         try:
             stream.flush()
         except BrokenPipeError:  # `gtok decode ... | head` closed the pipe: nothing to say

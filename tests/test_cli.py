@@ -250,14 +250,23 @@ def test_the_program_flushes_its_output_before_its_quick_exit(tok, tmp_path):
     path = tmp_path / "many.gtok"
     write_gtok(path, np.arange(200_000) % tok.universe.n_regions)
     cmd = [sys.executable, "-m", "gtok", "decode", str(path), "-u", tok.universe.source]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD)
+    # buffered output, as a user's shell has it (PYTHONUNBUFFERED would hide a lost flush)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD,
+                       env=env)
     assert r.returncode == 0 and r.stderr == ""
     assert len(r.stdout.splitlines()) == 200_000
     if os.path.exists("/dev/full"):
         with open("/dev/full", "w") as full:
             r = subprocess.run(cmd[:3] + ["info", str(path)], stdout=full,
-                               stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD)
+                               stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD,
+                               env=env)
         assert r.returncode != 0
+    # started with stdout closed (`gtok info x.gtok >&-`): nothing to print to, no error
+    r = subprocess.run(cmd[:3] + ["info", str(path)], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD, env=env,
+                       preexec_fn=lambda: os.close(1))
+    assert r.returncode == 0, r.stderr
 
 
 # ------------------------------------------------------------------------ verify

@@ -100,6 +100,27 @@ def test_a_killed_worker_is_reported_with_the_tasks_it_held():
     assert victim.process.exitcode == -signal.SIGKILL
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_replies_sent_just_before_a_worker_dies_are_kept(method):
+    """A reply, the pipe's end and the process's end can arrive in the same poll: the
+    reply is still delivered (with the WorkerDied, or before it)."""
+    ctx = multiprocessing.get_context(method)
+    pool = ProcessPool(1, ctx, eval)
+    try:
+        pool.submit("a", ("6 * 7",))
+        pool.submit("b", ("__import__('os')._exit(3)",))
+        time.sleep(0.5)                  # both done before the parent looks
+        got = []
+        with pytest.raises(WorkerDied) as info:
+            for _ in range(100):
+                got += pool.wait(0.1)
+        got += info.value.results
+        assert got == [("a", 42)]
+        assert info.value.keys == ["b"]
+    finally:
+        pool.kill()
+
+
 def test_close_kills_workers_that_still_hold_tasks():
     ctx = multiprocessing.get_context(METHODS[0])
     pool = ProcessPool(1, ctx, time.sleep)

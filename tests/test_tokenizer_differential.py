@@ -212,6 +212,13 @@ def test_build_index_reports_repeats_and_bad_chromosomes():
     assert index.ids.tolist() == [1, 0, 2]         # sorted: (0,1,3) (0,5,9) (1,2,4)
     empty, unique = build_index(c[:0], s[:0], e[:0], 2)
     assert empty.n_regions == 0 and unique is None
+    # in order, with a chromosome between two others that has no rows
+    index, unique = build_index(np.array([0, 0, 2], dtype=np.int32),
+                                np.array([1, 2, 2], dtype=np.uint32),
+                                np.array([3, 4, 4], dtype=np.uint32), 3)
+    assert unique is None
+    assert index.chrom_comps.tolist() == [0, 1, 1, 2]
+    assert index.ids.tolist() == [0, 1, 2] and index.starts.tolist() == [1, 2, 2]
     with pytest.raises(ValueError, match="row 2 has chromosome index 1, outside 0..0"):
         build_index(c, s, e, 1)
 
@@ -432,6 +439,37 @@ def test_oracle_deep_nesting_many_chromosomes(tmp_path, seed):
     assert tok.tokenize(qrows).ids.tolist() == _np_oracle(urows, qrows, sort=False)
     q = write_bed(tmp_path / "q.bed", qrows)
     assert tok.tokenize(q).ids.tolist() == _np_oracle(urows, qrows, sort=True)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_oracle_lengths_of_every_scale(tmp_path, seed):
+    """Region lengths log-uniform from 1 bp to 1 Gb: each component pass moves a different
+    subset of the last one's regions (not a prefix, as with nested dolls), for 6+ passes on
+    a chromosome. The file sorted (indexed in place) and shuffled (sorted first) give the
+    same index, ids mapped, and the oracle's tokens."""
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    lengths = np.exp(rng.uniform(0, np.log(1e9), n)).astype(np.int64)
+    starts = rng.integers(0, 2**31, n)
+    ends = np.minimum(starts + lengths, 2**32 - 1)
+    chroms = np.where(rng.random(n) < 0.8, "chr1", "chr2")
+    rows = sorted(dict.fromkeys(zip(chroms.tolist(), starts.tolist(), ends.tolist())))
+    perm = rng.permutation(len(rows))
+    shuffled = [rows[i] for i in perm]
+    q = []
+    for _ in range(3000):
+        c = "chr1" if rng.random() < 0.7 else ("chr2" if rng.random() < 0.9 else "chrX")
+        s = int(rng.integers(0, 2**31))
+        q.append((c, s, s + int(rng.choice([0, 1, 100, 10_000, 10**6, 10**8]))))
+    in_place = Tokenizer(write_bed(tmp_path / "sorted.bed", rows))
+    resorted = Tokenizer(write_bed(tmp_path / "shuffled.bed", shuffled))
+    a, b = in_place.universe.index, resorted.universe.index
+    assert np.diff(a.chrom_comps).max() >= 6
+    for name in ("starts", "ends", "maxend", "comp_bounds", "chrom_comps"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)
+    np.testing.assert_array_equal(a.ids, perm[b.ids])
+    assert in_place.tokenize(q).ids.tolist() == _np_oracle(rows, q, sort=False)
+    assert resorted.tokenize(q).ids.tolist() == _np_oracle(shuffled, q, sort=False)
 
 
 def test_gtars_deep_nesting_many_chromosomes(gtars_mods, tmp_path):
