@@ -101,13 +101,16 @@ def _bad_line(path: str, data: bytes, line_no: int, begin: int, end: int,
 
 
 def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *, add_chroms: bool = False,
-                  extra: ChromTable | None = None, skip_bad_lines: bool = False) -> RegionColumns:
+                  extra: ChromTable | None = None, skip_bad_lines: bool = False,
+                  trim: bool = False) -> RegionColumns:
     """Parse BED text ``data`` (already decompressed) read from ``path``.
 
     With ``add_chroms`` new chromosome names are added to ``table`` (building a universe);
     otherwise a name missing from ``table`` is added to ``extra`` and gets an index
     ``>= len(table)``, or gets -1 when there is no ``extra``. Raises :class:`~gtok.errors.BedFormatError` at the
-    first bad line, unless ``skip_bad_lines``, which counts them instead.
+    first bad line, unless ``skip_bad_lines``, which counts them instead. ``trim`` (for
+    columns kept long, such as a universe's) shrinks the columns to their rows; otherwise
+    they are views of the parser's larger buffers (for columns used briefly).
     """
     capacity = capacity_for(len(data))
     chroms = np.empty(capacity, dtype=np.int32)
@@ -123,5 +126,11 @@ def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *, add
         if not skip_bad_lines:
             raise first_bad
     if n_rows < capacity:
-        chroms, starts, ends = chroms[:n_rows], starts[:n_rows], ends[:n_rows]
+        if trim:
+            # give the unused tail back (realloc shrinks in place: no copy); a view of the
+            # prefix would keep the whole capacity, and its touched huge pages, alive
+            for column in (chroms, starts, ends):
+                column.resize(n_rows, refcheck=False)
+        else:
+            chroms, starts, ends = chroms[:n_rows], starts[:n_rows], ends[:n_rows]
     return RegionColumns(chroms, starts, ends, n_bad, first_bad)

@@ -151,7 +151,7 @@ def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Uni
     path = os.fspath(path)
     data = read_text(path)
     table = ChromTable()
-    cols = parse_regions(data, path, table, add_chroms=True)
+    cols = parse_regions(data, path, table, add_chroms=True, trim=True)
     return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens,
                                  path)
 

@@ -312,6 +312,14 @@ def test_fingerprint_hashed_during_the_build_is_the_same(tmp_path, tok, monkeypa
     assert early == later.fingerprint == tok.fingerprint
 
 
+def test_universe_columns_hold_just_their_rows(tok):
+    """The universe's columns are trimmed to its rows (not views of the parser's larger
+    buffers, which would stay alive as long as the tokenizer)."""
+    u = tok.universe
+    for column in (u.region_chroms, u.region_starts, u.region_ends):
+        assert column.base is None and column.shape == (u.n_regions,)
+
+
 @pytest.mark.parametrize("change", ["one_bp", "order", "extra", "fewer", "chrom_name"])
 def test_fingerprint_differs_for_another_universe(tmp_path, tok, change):
     rows = list(UNIVERSE)
