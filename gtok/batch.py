@@ -12,9 +12,10 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). They
   are a :class:`gtok._procpool.ProcessPool`: one pipe per worker, no helper threads, so the
   parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
-  file counted by name at 4x its size; a pipe or other file of unknown size before all),
-  and the last few inputs go to idle workers only, so the workers finish together. (The
-  manifest keeps the sorted input order.)
+  file counted by name at 4x its size; a pipe or other file of unknown size before all;
+  a batch of over 20,000 inputs goes in input order), and the last few inputs go to idle
+  workers only, so the workers finish together. (The manifest keeps the sorted input
+  order.)
 - **Safe**: every output is written atomically (temporary file + rename), so a crash,
   Ctrl-C or a killed worker never leaves a partial ``.gtok``; a failing input is recorded
   with its error and the batch goes on (or stops, with ``fail_fast``).
@@ -64,6 +65,7 @@ MANIFEST_NAME = "gtok-manifest.json"
 MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
+_SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
 
 
 @dataclass
@@ -683,8 +685,12 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     died = ("a worker process died (killed by a signal, or by the out-of-memory killer); "
             "rerun with --resume")
     # the largest inputs first (LPT order), so the last tasks are small and the workers end
-    # together; pop() takes from the end
-    queue = sorted(todo, key=lambda i: _expected_work(results[i].input))
+    # together; pop() takes from the end. (Not for huge batches: a stat per input before any
+    # work can take minutes on a cluster file system, and their end is a negligible part.)
+    if len(todo) <= _SIZE_ORDER_UP_TO:
+        queue = sorted(todo, key=lambda i: _expected_work(results[i].input))
+    else:
+        queue = todo[::-1]
     # Forked workers share the parent's pages until one side writes to them, and a garbage
     # collection writes to every object it visits: the objects that exist now are kept out
     # of the collector (in the workers, and in the parent) while the workers live.

@@ -696,3 +696,9 @@ def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path
     assert [Path(e["input"]).name for e in m["files"]] == sorted(work)
     assert gtok_files(tmp_path / "out") == expected_for(
         tok, {n.split(".")[0] + ".gtok": root / n for n in work}, tmp_path / "ref")
+    # a batch above the size-order limit runs in input order (no stat per input first)
+    from gtok import batch
+    monkeypatch.setattr(batch, "_SIZE_ORDER_UP_TO", 3)
+    submitted.clear()
+    assert pretokenize(tok, [str(root)], str(tmp_path / "out2"), jobs=2).ok
+    assert [name for name, _ in submitted] == sorted(work)
