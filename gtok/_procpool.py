@@ -235,10 +235,7 @@ class ProcessPool:
             w.process.join()
             w.conn.close()
             w.tasks.clear()
-        self._ended += self.workers
-        self.workers = []
-        self._poller = select.poll()
-        self._fds.clear()
+        self._all_ended()
 
     def close(self) -> None:
         """Stop the workers: idle ones are told to exit; any still holding tasks, or not
@@ -259,6 +256,10 @@ class ProcessPool:
                 w.process.kill()
                 w.process.join()
             w.conn.close()
+        self._all_ended()
+
+    def _all_ended(self) -> None:
+        """Every worker has been stopped: none is live, none is polled."""
         self._ended += self.workers
         self.workers = []
         self._poller = select.poll()
