@@ -12,7 +12,8 @@ parent does nothing between tasks but sleep in ``poll``:
   when the workers start, and reads one reply per ready pipe per wake-up (a worker sends one
   reply a task): a few system calls a task;
 - a worker that dies is seen through its process sentinel (or the end of its pipe); the
-  pool then reports the tasks it held (:class:`WorkerDied`) and the caller decides;
+  pool then reports the tasks it held and its exit code (:class:`WorkerDied`), and the
+  caller decides (it may start another worker with :meth:`ProcessPool.add_worker`);
 - workers are daemonic: if the parent exits they are terminated, and the initializer can
   also ask the kernel to kill them with the parent (see ``gtok.batch``).
 
@@ -31,14 +32,22 @@ __all__ = ["ProcessPool", "WorkerDied"]
 
 
 class WorkerDied(Exception):
-    """A worker process ended while it held tasks (killed by a signal, out of memory)."""
+    """Worker processes ended while they held tasks (killed by a signal, out of memory)."""
 
-    def __init__(self, keys: Sequence[Hashable], results: list[tuple[Hashable, Any]]) -> None:
-        super().__init__(f"a worker process died holding {len(keys)} task(s)")
-        #: the tasks the dead worker held (never finished)
-        self.keys = list(keys)
+    def __init__(self, dead: Sequence[tuple[Sequence[Hashable], int | None]],
+                 results: list[tuple[Hashable, Any]], unsent: Sequence[Hashable] = ()) -> None:
+        #: per dead worker: the keys it held, in the order they were handed to it (it runs
+        #: them in that order: the first is the one it was running), and its exit code
+        #: (``-N``: killed by signal N; None if it was not seen to end)
+        self.dead = [(list(keys), code) for keys, code in dead]
+        #: keys that :meth:`ProcessPool.submit` could not hand out (never started)
+        self.unsent = list(unsent)
+        #: every key that will not come back: the dead workers' and the unsent ones
+        self.keys = [key for keys, _ in self.dead for key in keys] + self.unsent
         #: results that arrived in the same call, from any worker (to be recorded)
         self.results = results
+        super().__init__(f"{len(self.dead)} worker process(es) died holding "
+                         f"{len(self.keys)} task(s)")
 
 
 def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
@@ -96,23 +105,34 @@ class ProcessPool:
         self._ended: list[_Worker] = []  # workers seen dead
         self._poller = select.poll()
         self._fds: dict[int, tuple[_Worker, bool]] = {}  # fd -> (worker, is its sentinel)
-        forked = ctx.get_start_method() == "fork"
+        self._start = (ctx, func, initializer, initargs)
         try:
             for _ in range(jobs):
-                parent_end, child_end = ctx.Pipe(duplex=True)
-                inherited = [w.conn for w in self.workers] + [parent_end] if forked else []
-                process = ctx.Process(target=_worker_main, daemon=True,
-                                      args=(child_end, func, initializer, initargs, inherited))
-                process.start()
-                child_end.close()  # so that the worker's death ends the parent's pipe
-                worker = _Worker(process, parent_end)
-                self.workers.append(worker)
-                for fd, is_sentinel in ((parent_end.fileno(), False), (process.sentinel, True)):
-                    self._fds[fd] = (worker, is_sentinel)
-                    self._poller.register(fd, select.POLLIN)
+                self.add_worker()
         except BaseException:
             self.kill()
             raise
+
+    def add_worker(self) -> None:
+        """Start one more worker (to take the place of one that died)."""
+        ctx, func, initializer, initargs = self._start
+        parent_end, child_end = ctx.Pipe(duplex=True)
+        inherited = ([w.conn for w in self.workers] + [parent_end]
+                     if ctx.get_start_method() == "fork" else [])
+        process = ctx.Process(target=_worker_main, daemon=True,
+                              args=(child_end, func, initializer, initargs, inherited))
+        try:
+            process.start()
+        except BaseException:
+            parent_end.close()
+            raise
+        finally:
+            child_end.close()  # so that the worker's death ends the parent's pipe
+        worker = _Worker(process, parent_end)
+        self.workers.append(worker)
+        for fd, is_sentinel in ((parent_end.fileno(), False), (process.sentinel, True)):
+            self._fds[fd] = (worker, is_sentinel)
+            self._poller.register(fd, select.POLLIN)
 
     def __enter__(self) -> "ProcessPool":
         return self
@@ -145,10 +165,9 @@ class ProcessPool:
         try:
             worker.conn.send((key, args))
         except OSError:  # the worker died since the last wait (its pipe is broken)
-            lost = list(worker.tasks) + [key]
+            held = list(worker.tasks)
             worker.tasks.clear()
-            self._retire(worker)
-            raise WorkerDied(lost, []) from None
+            raise WorkerDied([(held, self._retire(worker))], [], unsent=[key]) from None
         worker.tasks.append(key)
 
     def ready(self) -> list[tuple[Hashable, Any]]:
@@ -183,11 +202,11 @@ class ProcessPool:
         if errors:
             raise errors[0]
         if dead:
-            lost = [key for w in dead for key in w.tasks]
+            held = []
             for w in dead:
+                held.append((list(w.tasks), self._retire(w)))
                 w.tasks.clear()
-                self._retire(w)
-            raise WorkerDied(lost, results)
+            raise WorkerDied(held, results)
         return results
 
     @staticmethod
@@ -216,13 +235,17 @@ class ProcessPool:
             if not cls._receive(worker, results, errors):
                 return False
 
-    def _retire(self, worker: _Worker) -> None:
-        """Take a worker out of the live ones (it is joined and closed when the pool ends)."""
+    def _retire(self, worker: _Worker) -> int | None:
+        """Take a dead worker out of the live ones; its exit code (None if it has not
+        ended within a second: it is killed when the pool ends)."""
         self.workers.remove(worker)
         self._ended.append(worker)
         for fd in (worker.conn.fileno(), worker.process.sentinel):
             self._poller.unregister(fd)
             del self._fds[fd]
+        worker.conn.close()   # (a worker started later must not inherit it)
+        worker.process.join(timeout=1.0)   # its pipe ends as it exits: at once
+        return worker.process.exitcode
 
     # ------------------------------------------------------------------ ending
 

@@ -66,6 +66,7 @@ MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
+_DEATHS_IN_A_ROW = 3  # worker deaths with no input finished in between: the run stops
 
 
 @dataclass
@@ -500,10 +501,14 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         Where the ``.gtok`` files and the manifest go (created if missing).
     jobs : int, optional
         Worker processes (default: the cores available to this process; 1 runs in-process).
+        A worker that dies (killed by a signal, by the out-of-memory killer) fails the input
+        it was tokenizing and is replaced; after three deaths in a row with no input
+        finished in between the run stops, and the inputs in flight stay ``pending``.
     resume : bool
         Skip inputs already done by an earlier run with the same universe and settings.
     fail_fast : bool
-        Stop at the first failing input (the others stay ``pending``).
+        Stop at the first failing input (the others stay ``pending``); an input whose
+        worker process died is a failing input.
     shard : (K, N), optional
         Do only the K-th of N interleaved parts of the sorted input list (1 <= K <= N).
     patterns : list of str, optional
@@ -630,7 +635,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
                     _WORKER_TOKENIZER = saved
             else:
                 _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
-                          record, stop)
+                          record, stop, fail_fast)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -655,6 +660,43 @@ def _expected_work(path: str) -> int:
     return st.st_size * 4 if path.endswith((".gz", ".bgz")) else st.st_size
 
 
+def _death_message(exitcode: int | None) -> str:
+    """The error recorded for an input whose worker died while tokenizing it."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+        if -exitcode == signal.SIGKILL:
+            how += ": the out-of-memory killer, or kill -9"
+    elif exitcode:
+        how = f"exit status {exitcode}"
+    else:
+        how = "it ended"
+    return f"WorkerDied: the worker process died while tokenizing this input ({how})"
+
+
+def _record_suspects(suspects: list[tuple[int, str]],
+                     record: Callable[[int, dict], bool]) -> bool:
+    """Record the inputs whose worker died as failed; True when fail_fast says stop."""
+    stop = False
+    for i, error in suspects:
+        stop = record(i, {"status": "error", "error": error}) or stop
+    suspects.clear()
+    return stop
+
+
+def _replace_workers(pool: Any, jobs: int) -> None:
+    """Start workers in place of dead ones (with fewer, when the system refuses more)."""
+    while len(pool.workers) < jobs:
+        try:
+            pool.add_worker()
+        except OSError:  # no memory or processes left for a fork
+            if not pool.workers:
+                raise
+            return
+
+
 def _import_pool_modules() -> None:
     """Import what the pool uses to start workers (on a thread, ahead of time)."""
     try:
@@ -668,7 +710,7 @@ def _import_pool_modules() -> None:
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
-              stop: _StopRequest) -> None:
+              stop: _StopRequest, fail_fast: bool) -> None:
     import multiprocessing  # here, not at the top: a 1-job run starts faster
 
     from gtok._procpool import ProcessPool, WorkerDied
@@ -682,8 +724,8 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # per worker as arrays, not re-read or re-parsed
     initarg = None if start_method == "fork" else tok
     parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
-    died = ("a worker process died (killed by a signal, or by the out-of-memory killer); "
-            "rerun with --resume")
+    died = ("worker processes kept dying (killed by a signal, or by the out-of-memory "
+            "killer); rerun with --resume")
     # the largest inputs first (LPT order), so the last tasks are small and the workers end
     # together; pop() takes from the end. (Not for huge batches: a stat per input before any
     # work can take minutes on a cluster file system, and their end is a negligible part.)
@@ -701,6 +743,12 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
         with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
                          initargs=(initarg, parent)) as pool:
             stopping = False
+            # inputs whose worker died while tokenizing them, not yet recorded: an error
+            # of theirs once another input finishes (or the run ends); but when workers
+            # die _DEATHS_IN_A_ROW times with nothing finished in between, the cause is
+            # not the inputs, and they stay pending
+            suspects: list[tuple[int, str]] = []
+            deaths_in_a_row = 0
             # two tasks in flight per worker (the pool's depth): fail_fast and Ctrl-C stop
             # after at most that many more files per worker
             while pool.in_flight or (queue and not stopping):
@@ -708,6 +756,7 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     pool.kill()  # a second signal: now (writes are atomic)
                     break
                 stopping = stopping or stop.requested
+                dead: list[tuple[list[int], int | None]] = []
                 try:
                     while queue and not stopping and pool.free_slots:
                         # the last few tasks go to idle workers only: queued behind a
@@ -719,19 +768,41 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     # a timeout, so that a stop request is seen within _POLL seconds
                     arrived = pool.wait(_POLL)
                 except WorkerDied as exc:
-                    # its outputs were never renamed into place; the other workers' files
-                    # in progress are abandoned too (one may be stuck), and they and the
-                    # rest stay pending for a rerun with resume (what the others had
-                    # finished and sent is recorded)
-                    for i, outcome in exc.results + pool.ready():
-                        record(i, outcome)
-                    for i in exc.keys + pool.in_flight:
-                        results[i].error = died
-                    pool.kill()
-                    break
+                    # its output was never renamed into place; what it had not started
+                    # goes back to the head of the queue
+                    arrived, dead = exc.results, exc.dead
+                    queue.extend(exc.unsent[::-1])
+                if arrived:
+                    deaths_in_a_row = 0
+                    stopping = _record_suspects(suspects, record) or stopping
                 for i, outcome in arrived:
                     if record(i, outcome):
                         stopping = True
+                if not dead:
+                    continue
+                for keys, code in dead:
+                    if keys:
+                        suspects.append((keys[0], _death_message(code)))
+                        queue.extend(keys[:0:-1])
+                        # (the hidden temporary file it was writing, if any)
+                        _remove_stale_temporaries([results[keys[0]].output])
+                deaths_in_a_row += len(dead)
+                if deaths_in_a_row >= _DEATHS_IN_A_ROW:
+                    # what the others had finished is recorded; their files in progress
+                    # are abandoned (one may be stuck): they, the suspects and the rest
+                    # stay pending for a rerun with resume
+                    for i, outcome in pool.ready():
+                        record(i, outcome)
+                    for i in [i for i, _ in suspects] + pool.in_flight:
+                        results[i].error = died
+                    suspects.clear()
+                    pool.kill()
+                    break
+                if fail_fast:
+                    stopping = _record_suspects(suspects, record) or stopping
+                if queue and not stopping:
+                    _replace_workers(pool, jobs)
+            _record_suspects(suspects, record)
     finally:
         if freeze:
             gc.unfreeze()

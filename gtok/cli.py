@@ -155,8 +155,11 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
               f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
               f"manifest {summary.manifest}", file=stream)
     died = [r for r in summary.results if r.status == "pending" and r.error]
-    if died:  # a worker was killed (by a signal, or the out-of-memory killer)
+    if died:  # workers kept dying (killed by a signal, or by the out-of-memory killer)
         print(f"gtok: {died[0].error}", file=stream)
+    elif summary.n_failed and not summary.interrupted:
+        print(f"gtok: {summary.n_failed} input(s) failed (the manifest says why); a rerun "
+              "with --resume retries them and skips what is done", file=stream)
     if summary.interrupted:
         term = summary.stopped_by_signal == signal.SIGTERM
         how = "terminated (SIGTERM)" if term else "interrupted"

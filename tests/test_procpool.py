@@ -101,6 +101,37 @@ def test_a_killed_worker_is_reported_with_the_tasks_it_held():
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_a_dead_worker_is_reported_with_its_tasks_in_order_and_can_be_replaced(method):
+    """The first task a dead worker held is the one it was running; its exit code says how
+    it ended; a worker started in its place does the work (under every start method)."""
+    ctx = multiprocessing.get_context(method)
+    pool = ProcessPool(1, ctx, time.sleep)
+    try:
+        pool.submit("running", (60,))
+        pool.submit("queued", (0,))
+        victim = pool.workers[0].process
+        time.sleep(0.2)
+        os.kill(victim.pid, signal.SIGKILL)
+        with pytest.raises(WorkerDied) as info:
+            for _ in range(100):
+                pool.wait(0.1)
+        assert info.value.dead == [(["running", "queued"], -signal.SIGKILL)]
+        assert info.value.unsent == [] and info.value.keys == ["running", "queued"]
+        assert pool.workers == [] and pool.free_slots == 0
+        pool.add_worker()
+        assert pool.workers[0].process.pid != victim.pid
+        pool.submit("again", (0,))
+        got = []
+        for _ in range(100):
+            got += pool.wait(0.1)
+            if got:
+                break
+        assert got == [("again", None)]
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_replies_sent_just_before_a_worker_dies_are_kept(method):
     """A reply, the pipe's end and the process's end can arrive in the same poll: the
     reply is still delivered (with the WorkerDied, or before it)."""
@@ -155,7 +186,9 @@ def test_a_task_for_a_worker_that_just_died_is_a_dead_worker():
         with pytest.raises(WorkerDied) as info:
             for i in range(10):                 # the pipe may take a send or two to break
                 pool.submit(i, (1, 1))
-        assert info.value.keys[-1] == i
+        assert info.value.unsent == [i]         # never started
+        assert info.value.dead == [(list(range(i)), -signal.SIGKILL)]
+        assert info.value.keys == list(range(i + 1))
     finally:
         pool.kill()
 
