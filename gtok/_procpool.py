@@ -1,4 +1,5 @@
-"""A small process pool for the batch command: one pipe per worker, no helper threads.
+"""A small process pool for `gtok tokenize` (files and `--pack`): one pipe per worker, no
+helper threads.
 
 ``concurrent.futures.ProcessPoolExecutor`` runs a manager thread and a queue feeder thread
 in the parent and passes every task and result through shared queues and locks. For a

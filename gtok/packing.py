@@ -8,11 +8,9 @@ leaves no pack.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -84,6 +82,64 @@ def _tokenize_ids(path: str, options: dict) -> tuple[str | None, Any]:
         return f"{type(exc).__name__}: {exc}", None
 
 
+def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jobs: int,
+                         start_method: str | None) -> Iterator[tuple[str | None, Any]]:
+    """``_tokenize_ids`` of every path, in the paths' order, computed by ``jobs`` worker
+    processes (``gtok._procpool``, as the batch command uses).
+
+    Results that come back early wait for the ones before them, but no task is handed out
+    more than ``4 * jobs`` places ahead of the next result due, so a slow input holds at
+    most that many results in memory. A worker that dies fails the input it was on (and is
+    replaced); three deaths in a row with no input finished in between raise RuntimeError.
+    """
+    import multiprocessing
+
+    from gtok._procpool import ProcessPool, WorkerDied
+
+    method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods()
+                              else "spawn")
+    # with fork the workers inherit batch._WORKER_TOKENIZER (set by the caller)
+    initargs = (None if method == "fork" else tok,
+                None if method == "forkserver" else os.getpid())
+    window = 4 * jobs
+    done: dict[int, tuple[str | None, Any]] = {}
+    again: list[int] = []  # handed to a worker that died before starting them (next: last)
+    due = handed = 0       # the next result to yield; the next new task to hand out
+    deaths_in_a_row = 0
+    with ProcessPool(jobs, multiprocessing.get_context(method), _tokenize_ids,
+                     initializer=batch._init_worker, initargs=initargs) as pool:
+        while due < len(paths):
+            if due in done:
+                yield done.pop(due)
+                due += 1
+                continue
+            dead: list = []
+            try:
+                while pool.free_slots and (again or handed < min(len(paths), due + window)):
+                    if again:
+                        k = again.pop()
+                    else:
+                        k, handed = handed, handed + 1
+                    pool.submit(k, (paths[k], options))
+                arrived = pool.wait(None)
+            except WorkerDied as exc:
+                arrived, dead = exc.results, exc.dead
+                again += exc.unsent[::-1]
+            if arrived:
+                deaths_in_a_row = 0
+            done.update(arrived)
+            for keys, code in dead:
+                if keys:
+                    done[keys[0]] = (batch._death_message(code), None)
+                    again += keys[:0:-1]
+            if dead:
+                deaths_in_a_row += len(dead)
+                if deaths_in_a_row >= batch._DEATHS_IN_A_ROW:
+                    raise RuntimeError("worker processes kept dying (killed by a signal, or by "
+                                       "the out-of-memory killer); no pack was written")
+                batch._replace_workers(pool, jobs)
+
+
 def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
                      out: str | os.PathLike, *, jobs: int | None = None,
                      patterns: Sequence[str] | None = None, from_file: str | None = None,
@@ -92,8 +148,9 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
                      start_method: str | None = None,
                      progress: Callable[[str, int, int], None] | None = None) -> PackSummary:
     """Tokenize region files straight into one pack (one document per input, in sorted
-    order, named like the batch command's outputs). A failing input is left out and listed
-    in ``summary.failed`` (and in the pack's metadata); with ``fail_fast`` nothing is
+    order, named like the batch command's outputs). A failing input -- unreadable,
+    malformed, or one whose worker process died on it -- is left out and listed in
+    ``summary.failed`` (and in the pack's metadata); with ``fail_fast`` nothing is
     written."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
@@ -111,19 +168,12 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
         saved, batch._WORKER_TOKENIZER = batch._WORKER_TOKENIZER, tok
         try:
             if jobs == 1 or len(paths) <= 1:
-                results: Iterable = (_tokenize_ids(p, options) for p in paths)
-                pool = None
+                results: Iterator = (_tokenize_ids(p, options) for p in paths)
             else:
-                method = start_method or ("fork" if "fork" in
-                                          multiprocessing.get_all_start_methods() else "spawn")
-                pool = cf.ProcessPoolExecutor(
-                    max_workers=min(jobs, len(paths)),
-                    mp_context=multiprocessing.get_context(method),
-                    initializer=batch._init_worker,
-                    initargs=(None if method == "fork" else tok, os.getpid()))
-                results = pool.map(_tokenize_ids, paths, [options] * len(paths), chunksize=4)
+                results = _tokenize_in_workers(tok, paths, options, min(jobs, len(paths)),
+                                               start_method)
             try:
-                for k, (path, (error, ids)) in enumerate(_guard(zip(paths, results))):
+                for k, (path, (error, ids)) in enumerate(zip(paths, results)):
                     if error is not None:
                         summary.failed.append((path, error))
                         failed.append({"input": path, "error": error})
@@ -134,8 +184,7 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
                     if progress is not None:
                         progress(path, k + 1, len(paths))
             finally:
-                if pool is not None:
-                    pool.shutdown(wait=True, cancel_futures=True)
+                results.close()  # (a pool's workers stop here, whatever happened)
         finally:
             batch._WORKER_TOKENIZER = saved
         if failed:
@@ -147,12 +196,3 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
         w.abort()
         raise
     return summary
-
-
-def _guard(pairs: Iterable) -> Iterable:
-    """Turn a worker's death into a clear error (nothing is written: the pack is aborted)."""
-    try:
-        yield from pairs
-    except cf.process.BrokenProcessPool:
-        raise RuntimeError("a worker process died (killed, or out of memory); no pack was "
-                           "written") from None

@@ -1,5 +1,6 @@
-"""A killed worker and Ctrl-C during ``gtok tokenize`` (SPEC §7: "a crash or Ctrl-C during
-batch pretokenization: no partial .gtok visible; rerun resumes and finishes").
+"""A killed worker and Ctrl-C during ``gtok tokenize`` and ``gtok tokenize --pack`` (SPEC §7:
+"a crash or Ctrl-C during batch pretokenization: no partial .gtok visible; rerun resumes and
+finishes").
 
 Two kinds of test:
 
@@ -24,9 +25,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from gtok import Tokenizer, pretokenize, read_gtok
+from gtok import Tokenizer, open_gtok, pretokenize, read_gtok
+from gtok.packing import tokenize_to_pack
 
 from batchdata import (SUBPROCESS_CWD, bed_text, gtok_files, hidden_leftovers, load_manifest,
                        make_universe, output_of, reference_bytes, write_bed)
@@ -548,3 +551,89 @@ def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, 
     m = load_manifest(out / "gtok-manifest.json")
     assert m["counts"] == {"ok": 0, "skipped": 0, "error": 0, "pending": 6}
     assert visible_outputs(out) == []
+
+
+# ------------------------------------------------------------------------ --pack with workers
+
+
+def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_path):
+    d = with_fifos
+    out = tmp_path / "all.gtok"
+    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    _, victim = _kill_a_fifo_reader(p, d)
+    rc, err = finish(p, timeout=30)
+    assert rc == 1, err
+    assert "SIGKILL" in err and "Traceback" not in err
+    pack = open_gtok(out)
+    failed = pack.metadata["failed"]
+    assert [Path(f["input"]).name for f in failed] == [d["fifos"][victim].name]
+    assert "worker process died" in failed[0]["error"]
+    want = {name[: -len(".gtok")]: data for name, data in d["want"].items()}
+    names = sorted(want)
+    names.remove(d["fifos"][victim].name[: -len(".bed")])
+    assert pack.names == names                        # the others, in input order
+    tok = Tokenizer(d["universe"])
+    for name, doc in zip(pack.names, pack):
+        ref = tmp_path / "ref.gtok"
+        ref.write_bytes(want[name])
+        assert np.array_equal(doc, read_gtok(ref)), name
+    assert hidden_leftovers(tmp_path) == []
+    assert pack.fingerprint == tok.fingerprint
+
+
+def test_pack_stops_when_workers_die_in_a_row(only_fifos, tmp_path):
+    d = only_fifos
+    out = tmp_path / "all.gtok"
+    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    killed: list[int] = []
+    for _ in range(3):
+        wait_for(lambda: len([w for w in workers(p.pid) if w not in killed
+                              and wchan(w) == "wait_for_partner"]) == 2,
+                 what="two workers blocked on a FIFO")
+        victim = next(w for w in workers(p.pid) if w not in killed)
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+    rc, err = finish(p, timeout=30)
+    assert rc == 1, err
+    assert "kept dying" in err and "no pack was written" in err and "Traceback" not in err
+    assert not out.exists() and hidden_leftovers(tmp_path) == []
+
+
+def test_pack_ctrl_c_with_workers_stuck_writes_nothing(with_fifos, tmp_path):
+    d = with_fifos
+    out = tmp_path / "all.gtok"
+    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    pool = _two_blocked_workers(p)
+    os.killpg(p.pid, signal.SIGINT)
+    rc, err = finish(p, timeout=30)
+    assert rc == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
+    assert not out.exists() and hidden_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("method", [m for m in ("fork", "spawn", "forkserver")
+                                    if m in multiprocessing.get_all_start_methods()])
+def test_tokenize_to_pack_replaces_a_killed_worker(tmp_path, method):
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(30):
+        write_bed(src / f"k{k:02d}.bed", 3000, k)
+    killed = []
+
+    def progress(path, done, total):
+        if done == 3:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
+                         progress=progress, start_method=method)
+    assert killed and len(s.failed) <= 1 and s.n_docs + len(s.failed) == 30
+    tok = Tokenizer(universe)
+    pack = open_gtok(tmp_path / "all.gtok")
+    lost = {Path(path).stem for path, _ in s.failed}
+    kept = [f"k{k:02d}" for k in range(30) if f"k{k:02d}" not in lost]
+    assert pack.names == kept
+    for name, doc in zip(pack.names, pack):
+        assert np.array_equal(doc, tok.tokenize(str(src / f"{name}.bed")).ids), name
