@@ -419,8 +419,30 @@ def report(results: dict, ways: list[str], ds: dict, n_regions: int, args,
         lines += ["", "| target | measured | wanted | met |", "|---|---:|---:|:---:|"]
         for name, got, want, ok in checks:
             lines.append(f"| {name} | {got} | {want} | {'yes' if ok else '**no**'} |")
+    # The runs are interleaved (one of each way per round), so the ratio of two ways within
+    # a round compares runs made seconds apart: less exposed to the machine's drift than
+    # the ratio of the medians above (which is what the targets are checked on).
+    paired = []
+    for a, b in (("gtars1", "gtok1"), ("gtok1", "gtok2"), ("gtars2", "gtok2")):
+        if a in results and b in results:
+            rs = sorted(x["seconds"] / y["seconds"]
+                        for x, y in zip(results[a]["runs"], results[b]["runs"]))
+            paired.append(f"{WAYS[a]} / {WAYS[b]}: {statistics.median(rs):.2f}x "
+                          f"({rs[0]:.2f}..{rs[-1]:.2f})")
+    if paired:
+        lines += ["", "Per-round ratios (median, min..max): " + "; ".join(paired) + "."]
+    if _editable_install():
+        lines += ["", "Note: gtok is installed in editable mode in this environment; its "
+                  "import hook adds ~10 ms to the start of every process measured here "
+                  "(gtok's and gtars'). A regular install (or none: this script puts the "
+                  "checkout on PYTHONPATH) does not."]
     return "\n".join(lines)
 
+
+def _editable_install() -> bool:
+    """Whether this interpreter loaded an editable-install hook for gtok at start-up (as
+    every process started from it does)."""
+    return any(name.startswith("__editable___gtok") for name in sys.modules)
 
 if __name__ == "__main__":
     sys.exit(main())
