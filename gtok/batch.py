@@ -501,9 +501,11 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         Where the ``.gtok`` files and the manifest go (created if missing).
     jobs : int, optional
         Worker processes (default: the cores available to this process; 1 runs in-process).
-        A worker that dies (killed by a signal, by the out-of-memory killer) fails the input
-        it was tokenizing and is replaced; after three deaths in a row with no input
-        finished in between the run stops, and the inputs in flight stay ``pending``.
+        A worker that dies of SIGKILL (the out-of-memory killer) or of a crash fails the
+        input it was tokenizing; one ended otherwise (SIGTERM...) fails nothing, its inputs
+        go to another. Either way a new worker takes its place; after three deaths in a row
+        with no input finished in between the run stops, and the inputs in flight stay
+        ``pending``.
     resume : bool
         Skip inputs already done by an earlier run with the same universe and settings.
     fail_fast : bool
@@ -660,6 +662,20 @@ def _expected_work(path: str) -> int:
     return st.st_size * 4 if path.endswith((".gz", ".bgz")) else st.st_size
 
 
+# How a worker can die of its input: the out-of-memory killer's SIGKILL, or a crash.
+# SIGTERM, SIGINT, SIGHUP... come from outside (a scheduler signals every process of a
+# job); a worker that ends with an exit status failed before or between its tasks.
+_INPUT_DEATH_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL",
+                                       "SIGFPE", "SIGSYS") if hasattr(signal, name))
+
+
+def _input_may_be_the_cause(exitcode: int | None) -> bool:
+    """Whether a worker's death may be its input's doing (then that input fails; otherwise
+    its tasks go back to the queue)."""
+    return exitcode is not None and exitcode < 0 and -exitcode in _INPUT_DEATH_SIGNALS
+
+
 def _death_message(exitcode: int | None) -> str:
     """The error recorded for an input whose worker died while tokenizing it."""
     if exitcode is not None and exitcode < 0:
@@ -781,11 +797,14 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 if not dead:
                     continue
                 for keys, code in dead:
-                    if keys:
+                    if not keys:
+                        continue
+                    # (the hidden temporary file it was writing, if any)
+                    _remove_stale_temporaries([results[keys[0]].output])
+                    if _input_may_be_the_cause(code) and not stop.requested:
                         suspects.append((keys[0], _death_message(code)))
-                        queue.extend(keys[:0:-1])
-                        # (the hidden temporary file it was writing, if any)
-                        _remove_stale_temporaries([results[keys[0]].output])
+                        keys = keys[1:]
+                    queue.extend(keys[::-1])
                 deaths_in_a_row += len(dead)
                 if deaths_in_a_row >= _DEATHS_IN_A_ROW:
                     # what the others had finished is recorded; their files in progress

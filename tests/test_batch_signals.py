@@ -263,6 +263,7 @@ def test_sigterm_mid_run(workload, tmp_path, target):
     assert recorded <= names
     if target == "parent":                  # the workers finished their files
         assert len(names - recorded) <= 1 and hidden_leftovers(out) == []
+    assert m["counts"]["error"] == 0        # a worker's SIGTERM is not its input's fault
     _resume_and_check(workload, out, m)
 
 
@@ -637,3 +638,27 @@ def test_tokenize_to_pack_replaces_a_killed_worker(tmp_path, method):
     assert pack.names == kept
     for name, doc in zip(pack.names, pack):
         assert np.array_equal(doc, tok.tokenize(str(src / f"{name}.bed")).ids), name
+
+
+def test_a_worker_ended_by_sigterm_fails_nothing(with_fifos, tmp_path):
+    """SIGTERM to one worker (not the run): its input is not to blame; it goes to another
+    worker and the run finishes with everything done."""
+    d = with_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    pool = _two_blocked_workers(p)
+    os.kill(pool[0], signal.SIGTERM)
+    wait_for(lambda: not alive(pool[0]), timeout=10, what="the worker to die")
+    # feed both FIFOs: the victim's is opened again by the worker that takes its place
+    fed = [False, False]
+    deadline = time.monotonic() + 30
+    while not all(fed) and time.monotonic() < deadline:
+        for k, (fifo, text) in enumerate(zip(d["fifos"], d["texts"])):
+            fed[k] = fed[k] or _feed_if_read(fifo, text)
+        time.sleep(0.01)
+    assert all(fed)
+    rc, err = finish(p, timeout=30)
+    assert rc == 0, err
+    m = load_manifest(out / "gtok-manifest.json")
+    assert m["counts"] == {"ok": 12, "skipped": 0, "error": 0, "pending": 0}
+    assert gtok_files(out) == d["want"] and hidden_leftovers(out) == []
