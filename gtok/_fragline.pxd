@@ -18,7 +18,43 @@ from gtok._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_T
 # BAD_LINE_REASONS puts them in words).
 cdef enum:
     EMPTY_BARCODE = 11
+    BARCODE_NOT_UTF8 = 12
     SKIP = -1           # a column header line
+
+
+cdef inline bint _is_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    # Whether s[:n] is UTF-8 as Python's strict decoder takes it: no stray continuation
+    # bytes, no overlong forms, no surrogates (U+D800-U+DFFF), nothing above U+10FFFF.
+    cdef Py_ssize_t i = 0
+    cdef unsigned char c, c1
+    while i < n:
+        c = s[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if c < 0xC2 or c > 0xF4:
+            return False
+        if c < 0xE0:
+            if i + 1 >= n or (s[i + 1] & 0xC0) != 0x80:
+                return False
+            i += 2
+            continue
+        if i + 2 >= n:
+            return False
+        c1 = s[i + 1]
+        if (c1 & 0xC0) != 0x80 or (s[i + 2] & 0xC0) != 0x80:
+            return False
+        if c < 0xF0:
+            if (c == 0xE0 and c1 < 0xA0) or (c == 0xED and c1 >= 0xA0):
+                return False
+            i += 3
+            continue
+        if i + 3 >= n or (s[i + 3] & 0xC0) != 0x80:
+            return False
+        if (c == 0xF0 and c1 < 0x90) or (c == 0xF4 and c1 >= 0x90):
+            return False
+        i += 4
+    return True
 
 cdef inline int _split4(const unsigned char* s, Py_ssize_t n, Py_ssize_t* a,
                         Py_ssize_t* e) noexcept nogil:

@@ -43,7 +43,7 @@ from gtok._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _
 from gtok._chromtable cimport ChromTable
 from gtok._overlap cimport Hit, IdBuffer, OverlapIndex, _push
 from gtok._textfields cimport OK, OUT_OF_MEMORY, _is_blank
-from gtok._fragline cimport (SKIP, Fields, _fast_line,
+from gtok._fragline cimport (BARCODE_NOT_UTF8, SKIP, Fields, _fast_line, _is_utf8,
                              _slow_fields)
 
 cdef enum:
@@ -286,8 +286,10 @@ cdef class FragmentTokenizer:
         return OK
 
     cdef int _record(self, Fields* f, Last* last) noexcept nogil:
-        """Tokenize one parsed fragment into the log; OK or OUT_OF_MEMORY."""
+        """Tokenize one parsed fragment into the log; OK, BARCODE_NOT_UTF8 (a new
+        barcode that is not UTF-8: a bad line) or OUT_OF_MEMORY."""
         cdef int32_t cell, c
+        cdef bint filtered
         cdef CellSlot* slot
         cdef Py_ssize_t first, k
         cdef int32_t* grown
@@ -299,9 +301,13 @@ cdef class FragmentTokenizer:
             slot = _ct_find(&self.cells, f.bc, f.bc_len, f.bc_w[0], f.bc_w[1], f.bc_w[2])
             cell = slot.value
             if cell == CELL_EMPTY:
+                filtered = (self.allow is not None
+                            and self.allow.lookup(<const char*>f.bc, f.bc_len) < 0)
+                # a cell's barcode names it (a str): text, checked once per new barcode
+                if not filtered and not _is_utf8(f.bc, f.bc_len):
+                    return BARCODE_NOT_UTF8
                 cell = _ct_add(&self.cells, slot, f.bc, f.bc_len, f.bc_w[0], f.bc_w[1],
-                               f.bc_w[2], self.allow is not None
-                               and self.allow.lookup(<const char*>f.bc, f.bc_len) < 0)
+                               f.bc_w[2], filtered)
                 if cell == CELL_NO_MEMORY:
                     return OUT_OF_MEMORY
                 if cell == self._n_cells and self._new_cell() < 0:

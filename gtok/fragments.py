@@ -74,6 +74,7 @@ BAD_LINE_REASONS = {
     1: "fewer than 4 fields (a fragment line is chrom, start, end, barcode[, count], "
        "tab-separated)",
     11: "empty barcode",
+    12: "barcode is not UTF-8 text",
 }
 
 Progress = Callable[[int, int, int], None]
@@ -501,7 +502,7 @@ def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.
     ft = FragmentTokenizer(u.index, u.chroms, tok.unk_token_id, allow, skip_bad_lines)
     feeder = _Feeder(ft, path, skip_bad_lines, progress, 0)
     _stream(path, feeder, chunk_size, min(GZIP_READ_SIZE, max(chunk_size, 64)))
-    names = _barcode_names(ft.barcodes(), path)
+    names = _barcode_names(ft.barcodes())
     if unique:
         ft.make_unique()
     frags, tokens, hits = ft.counts()
@@ -544,21 +545,9 @@ def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.
     return summary
 
 
-def _barcode_names(raw: list[bytes], path: str) -> list[str]:
-    try:
-        return [b.decode("utf-8") for b in raw]
-    except UnicodeDecodeError:
-        bad = next(b for b in raw if not _is_utf8(b))
-        raise FragmentFormatError(path, 0, bad.decode("utf-8", "replace"),
-                                  "barcode is not UTF-8 text") from None
-
-
-def _is_utf8(b: bytes) -> bool:
-    try:
-        b.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _barcode_names(raw: list[bytes]) -> list[str]:
+    # (the parser took only UTF-8 barcodes as cells: a line with another is a bad line)
+    return [b.decode("utf-8") for b in raw]
 
 
 def tokenize_fragment_file(path: str | os.PathLike,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from _tok_helpers import oracle, queries, universes, write_bed
@@ -264,10 +264,63 @@ def test_header_blank_lines_and_four_columns(tmp_path, tok):
 
 
 def test_non_utf8_barcode(tmp_path, tok):
+    """A barcode that is not UTF-8 makes a bad line (named with its number), like any other:
+    skipped on request; a barcode the allow-list leaves out is never looked at."""
     path = tmp_path / "f.tsv"
-    path.write_bytes(b"chr1\t1\t2\tA\xff\t1\n")
-    with pytest.raises(FragmentFormatError, match="not UTF-8"):
+    path.write_bytes(b"chr1\t1000\t1500\tA\nchr1\t1\t2\tA\xff\t1\nchr1\t1000\t1500\tA\xff\n"
+                     b"chr1\t1000\t1500\tB\n")
+    with pytest.raises(FragmentFormatError, match="line 2.*not UTF-8"):
         tokenize_fragments(tok, path)
+    got = tokenize_fragments(tok, path, skip_bad_lines=True, as_lists=True)
+    assert list(got) == ["A", "B"] and got.summary.skipped_lines == 2
+    got = tokenize_fragments(tok, path, barcodes=["B"], as_lists=True)
+    assert list(got) == ["B"]
+
+
+_BARCODE_BYTES = st.binary(min_size=1, max_size=12).filter(
+    lambda b: not any(c in b for c in b"\t\n\r #") and b.strip() == b)
+
+
+# bytes at the edges of UTF-8's rules: leads of every length, the continuation range's
+# ends, the second bytes that make forms overlong, surrogates or past U+10FFFF
+_EDGE_BYTES = st.lists(st.sampled_from(b"A\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf"
+                                       b"\xe0\xe1\xed\xee\xef\xf0\xf1\xf3\xf4\xf5\xff"),
+                       min_size=1, max_size=8).map(bytes)
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])   # (tok: read only)
+@given(raw=st.one_of(_BARCODE_BYTES, _EDGE_BYTES,
+                     st.text(min_size=1, max_size=6)
+                     .map(lambda t: t.encode("utf-8", "surrogatepass"))
+                     .filter(lambda b: not any(c in b for c in b"\t\n\r #")
+                             and b.strip() == b)))
+@example(raw=b"\xed\x9f\xbf")          # U+D7FF: the last before the surrogates
+@example(raw=b"\xed\xa0\x80")          # U+D800: a surrogate
+@example(raw=b"\xc1\xbf")              # overlong (2 bytes)
+@example(raw=b"\xe0\x9f\xbf")          # overlong (3 bytes)
+@example(raw=b"\xe0\xa0\x80")          # U+0800
+@example(raw=b"\xf0\x8f\xbf\xbf")      # overlong (4 bytes)
+@example(raw=b"\xf4\x8f\xbf\xbf")      # U+10FFFF
+@example(raw=b"\xf4\x90\x80\x80")      # past U+10FFFF
+@example(raw=b"\xf5\x80\x80\x80")      # not a lead byte
+@example(raw=b"A\xe2\x82")             # cut short
+def test_barcode_utf8_check_agrees_with_python(tok, raw):
+    """The parser's UTF-8 check (C, per new barcode) takes exactly what Python's strict
+    decoder takes: overlong forms, surrogates and code points past U+10FFFF included."""
+    try:
+        want = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        want = None
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f.tsv"
+        path.write_bytes(b"chr1\t1000\t1500\t" + raw + b"\n")
+        if want is None:
+            with pytest.raises(FragmentFormatError, match="not UTF-8"):
+                tokenize_fragments(tok, path)
+        else:
+            assert list(tokenize_fragments(tok, path, as_lists=True)) == [want]
 
 
 def test_missing_file_and_folder(tmp_path, tok):
