@@ -396,26 +396,38 @@ def test_pretokenize_in_process_turns_ctrl_c_into_a_summary(tmp_path):
         Path(r.output).name for r in s.results if r.status == "ok"}
 
 
-@pytest.mark.parametrize("method", [m for m in ("fork", "spawn", "forkserver")
-                                    if m in multiprocessing.get_all_start_methods()])
-def test_pretokenize_replaces_a_killed_worker(tmp_path, method):
-    """The Python API under every start method: a worker killed mid-run is replaced (a
-    spawned one gets the universe again) and the batch finishes; at most the input it was
-    on is failed."""
+START_METHODS = [m for m in ("fork", "spawn", "forkserver")
+                 if m in multiprocessing.get_all_start_methods()]
+
+
+def _thirty_inputs(tmp_path: Path) -> tuple[Path, Path]:
     universe = make_universe(tmp_path / "universe.bed")
     src = tmp_path / "src"
     for k in range(30):
         write_bed(src / f"k{k:02d}.bed", 3000, k)
-    killed = []
+    return universe, src
 
-    def progress(result, done, total):
+
+def _kill_a_worker_after_three(killed: list[int]):
+    """A progress callback that SIGKILLs a worker when the third input is done."""
+    def progress(item, done, total):
         if done == 3:
             victim = multiprocessing.active_children()[0]
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
+    return progress
 
-    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, progress=progress,
-                    start_method=method)
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_pretokenize_replaces_a_killed_worker(tmp_path, method):
+    """The Python API under every start method: a worker killed mid-run is replaced (a
+    spawned one gets the universe again) and the batch finishes; at most the input it was
+    on is failed."""
+    universe, src = _thirty_inputs(tmp_path)
+    killed: list[int] = []
+
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2,
+                    progress=_kill_a_worker_after_three(killed), start_method=method)
     assert killed and not s.interrupted
     assert s.n_failed <= 1 and s.n_pending == 0 and s.n_ok + s.n_failed == 30
     for r in s.results:
@@ -531,13 +543,9 @@ def only_fifos(tmp_path) -> dict:
     return {"universe": universe, "src": src, "fifos": fifos}
 
 
-def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, tmp_path):
-    """Workers killed three times with no input finished in between: something other than
-    the inputs kills them (a memory limit, an administrator), so the run stops and the
-    inputs stay pending, not failed."""
-    d = only_fifos
-    out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+def _kill_workers_three_times(p: subprocess.Popen) -> None:
+    """SIGKILL a worker blocked on a FIFO, three times (each time one of the two live
+    workers, once the pool has replaced the last one killed)."""
     killed: list[int] = []
     for _ in range(3):
         wait_for(lambda: len([w for w in workers(p.pid) if w not in killed
@@ -546,6 +554,16 @@ def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, 
         victim = next(w for w in workers(p.pid) if w not in killed)
         os.kill(victim, signal.SIGKILL)
         killed.append(victim)
+
+
+def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, tmp_path):
+    """Workers killed three times with no input finished in between: something other than
+    the inputs kills them (a memory limit, an administrator), so the run stops and the
+    inputs stay pending, not failed."""
+    d = only_fifos
+    out = tmp_path / "out"
+    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    _kill_workers_three_times(p)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "kept dying" in err and "--resume" in err and "Traceback" not in err
@@ -586,14 +604,7 @@ def test_pack_stops_when_workers_die_in_a_row(only_fifos, tmp_path):
     d = only_fifos
     out = tmp_path / "all.gtok"
     p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
-    killed: list[int] = []
-    for _ in range(3):
-        wait_for(lambda: len([w for w in workers(p.pid) if w not in killed
-                              and wchan(w) == "wait_for_partner"]) == 2,
-                 what="two workers blocked on a FIFO")
-        victim = next(w for w in workers(p.pid) if w not in killed)
-        os.kill(victim, signal.SIGKILL)
-        killed.append(victim)
+    _kill_workers_three_times(p)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "kept dying" in err and "no pack was written" in err and "Traceback" not in err
@@ -613,23 +624,13 @@ def test_pack_ctrl_c_with_workers_stuck_writes_nothing(with_fifos, tmp_path):
     assert not out.exists() and hidden_leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("method", [m for m in ("fork", "spawn", "forkserver")
-                                    if m in multiprocessing.get_all_start_methods()])
+@pytest.mark.parametrize("method", START_METHODS)
 def test_tokenize_to_pack_replaces_a_killed_worker(tmp_path, method):
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(30):
-        write_bed(src / f"k{k:02d}.bed", 3000, k)
-    killed = []
-
-    def progress(path, done, total):
-        if done == 3:
-            victim = multiprocessing.active_children()[0]
-            os.kill(victim.pid, signal.SIGKILL)
-            killed.append(victim.pid)
+    universe, src = _thirty_inputs(tmp_path)
+    killed: list[int] = []
 
     s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
-                         progress=progress, start_method=method)
+                         progress=_kill_a_worker_after_three(killed), start_method=method)
     assert killed and len(s.failed) <= 1 and s.n_docs + len(s.failed) == 30
     tok = Tokenizer(universe)
     pack = open_gtok(tmp_path / "all.gtok")
