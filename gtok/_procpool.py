@@ -13,42 +13,59 @@ parent does nothing between tasks but sleep in ``poll``:
   when the workers start, and reads one reply per ready pipe per wake-up (a worker sends one
   reply a task): a few system calls a task;
 - a worker that dies is seen through its process sentinel (or the end of its pipe); the
-  pool then reports the tasks it held and its exit code (:class:`WorkerDied`), and the
-  caller decides (it may start another worker with :meth:`ProcessPool.add_worker`);
+  pool then reports the tasks it held, its exit code and whether it had finished starting
+  (:class:`WorkerDied`, :class:`DeadWorker`: a worker tells the parent when its initializer
+  has returned), and the caller decides (it may start another with
+  :meth:`ProcessPool.add_worker`);
 - workers are daemonic: if the parent exits they are terminated, and the initializer can
   also ask the kernel to kill them with the parent (see ``gtok.batch``).
 
-Tasks are ``(key, args)``; ``func(*args)`` runs in a worker and its return value comes
-back with the key. An exception in ``func`` is sent back and raised in the parent by
-:meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs* into results itself).
+Tasks are ``(key, args)`` (a key is any hashable but None); ``func(*args)`` runs in a worker
+and its return value comes back with the key. An exception in ``func`` is sent back and
+raised in the parent by :meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs*
+into results itself).
 """
 
 from __future__ import annotations
 
 import collections
 import select
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
-__all__ = ["ProcessPool", "WorkerDied"]
+__all__ = ["DeadWorker", "ProcessPool", "WorkerDied"]
+
+
+class DeadWorker(NamedTuple):
+    """A worker seen to have died."""
+
+    #: the keys it held, in the order they were handed to it; it runs them in that order,
+    #: so once it had ``started``, the first is the one it was running
+    keys: list
+    #: its exit code: ``-N`` when killed by signal N; None if it was not seen to end
+    exitcode: int | None
+    #: whether its initializer had returned (it died at work, not while starting)
+    started: bool
 
 
 class WorkerDied(Exception):
     """Worker processes ended while they held tasks (killed by a signal, out of memory)."""
 
-    def __init__(self, dead: Sequence[tuple[Sequence[Hashable], int | None]],
-                 results: list[tuple[Hashable, Any]], unsent: Sequence[Hashable] = ()) -> None:
-        #: per dead worker: the keys it held, in the order they were handed to it (it runs
-        #: them in that order: the first is the one it was running), and its exit code
-        #: (``-N``: killed by signal N; None if it was not seen to end)
-        self.dead = [(list(keys), code) for keys, code in dead]
+    def __init__(self, dead: Sequence[DeadWorker], results: list[tuple[Hashable, Any]],
+                 unsent: Sequence[Hashable] = ()) -> None:
+        #: the workers that died
+        self.dead = list(dead)
         #: keys that :meth:`ProcessPool.submit` could not hand out (never started)
         self.unsent = list(unsent)
         #: every key that will not come back: the dead workers' and the unsent ones
-        self.keys = [key for keys, _ in self.dead for key in keys] + self.unsent
+        self.keys = [key for d in self.dead for key in d.keys] + self.unsent
         #: results that arrived in the same call, from any worker (to be recorded)
         self.results = results
         super().__init__(f"{len(self.dead)} worker process(es) died holding "
                          f"{len(self.keys)} task(s)")
+
+
+# What a worker sends once its initializer has returned (task keys are never None).
+_STARTED = (None, True, None)
 
 
 def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
@@ -62,6 +79,10 @@ def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
         end.close()
     if initializer is not None:
         initializer(*initargs)
+    try:
+        conn.send(_STARTED)
+    except (EOFError, OSError):  # the parent is gone
+        return
     while True:
         try:
             task = conn.recv()
@@ -83,12 +104,13 @@ def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
 
 
 class _Worker:
-    __slots__ = ("process", "conn", "tasks")
+    __slots__ = ("process", "conn", "tasks", "started")
 
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
         self.tasks: collections.deque = collections.deque()  # keys in flight, in order
+        self.started = False  # its initializer has returned
 
 
 class ProcessPool:
@@ -103,7 +125,7 @@ class ProcessPool:
                  depth: int = 2) -> None:
         self.depth = depth
         self.workers: list[_Worker] = []
-        self._ended: list[_Worker] = []  # workers seen dead
+        self._ended: list[_Worker] = []  # dead ones not seen to end; all, once the pool ends
         self._poller = select.poll()
         self._fds: dict[int, tuple[_Worker, bool]] = {}  # fd -> (worker, is its sentinel)
         self._start = (ctx, func, initializer, initargs)
@@ -166,9 +188,14 @@ class ProcessPool:
         try:
             worker.conn.send((key, args))
         except OSError:  # the worker died since the last wait (its pipe is broken)
-            held = list(worker.tasks)
-            worker.tasks.clear()
-            raise WorkerDied([(held, self._retire(worker))], [], unsent=[key]) from None
+            # what it sent before it died is kept (and not blamed on it)
+            results: list[tuple[Hashable, Any]] = []
+            errors: list[BaseException] = []
+            self._collect(worker, results, errors)
+            dead = self._bury(worker)
+            if errors:
+                raise errors[0] from None
+            raise WorkerDied([dead], results, unsent=[key]) from None
         worker.tasks.append(key)
 
     def ready(self) -> list[tuple[Hashable, Any]]:
@@ -203,11 +230,7 @@ class ProcessPool:
         if errors:
             raise errors[0]
         if dead:
-            held = []
-            for w in dead:
-                held.append((list(w.tasks), self._retire(w)))
-                w.tasks.clear()
-            raise WorkerDied(held, results)
+            raise WorkerDied([self._bury(w) for w in dead], results)
         return results
 
     @staticmethod
@@ -217,6 +240,9 @@ class ProcessPool:
             key, ok, value = worker.conn.recv()
         except (EOFError, OSError):
             return False
+        if key is None:  # _STARTED
+            worker.started = True
+            return True
         worker.tasks.remove(key)
         if ok:
             results.append((key, value))
@@ -236,23 +262,28 @@ class ProcessPool:
             if not cls._receive(worker, results, errors):
                 return False
 
-    def _retire(self, worker: _Worker) -> int | None:
-        """Take a dead worker out of the live ones; its exit code (None if it has not
-        ended within a second: it is killed when the pool ends)."""
+    def _bury(self, worker: _Worker) -> DeadWorker:
+        """Take a dead worker out of the live ones (its replies read already); what it held."""
         self.workers.remove(worker)
-        self._ended.append(worker)
         for fd in (worker.conn.fileno(), worker.process.sentinel):
             self._poller.unregister(fd)
             del self._fds[fd]
         worker.conn.close()   # (a worker started later must not inherit it)
         worker.process.join(timeout=1.0)   # its pipe ends as it exits: at once
-        return worker.process.exitcode
+        exitcode = worker.process.exitcode
+        if exitcode is None:  # (not seen to end: killed when the pool ends)
+            self._ended.append(worker)
+        else:
+            worker.process.close()   # its descriptors, now: a long run may replace many
+        dead = DeadWorker(list(worker.tasks), exitcode, worker.started)
+        worker.tasks.clear()
+        return dead
 
     # ------------------------------------------------------------------ ending
 
     def kill(self) -> None:
         """Kill every worker at once (their files in progress are never renamed into place)."""
-        for w in self.workers:
+        for w in self.workers + self._ended:
             if w.process.is_alive():
                 w.process.kill()
         for w in self.workers + self._ended:

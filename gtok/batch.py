@@ -66,7 +66,7 @@ MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
-_DEATHS_IN_A_ROW = 3  # worker deaths with no input finished in between: the run stops
+_DEATHS_IN_A_ROW = 3  # deaths not blamed on an input, none finished in between: stop
 
 
 @dataclass
@@ -501,11 +501,11 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         Where the ``.gtok`` files and the manifest go (created if missing).
     jobs : int, optional
         Worker processes (default: the cores available to this process; 1 runs in-process).
-        A worker that dies of SIGKILL (the out-of-memory killer) or of a crash fails the
-        input it was tokenizing; one ended otherwise (SIGTERM...) fails nothing, its inputs
-        go to another. Either way a new worker takes its place; after three deaths in a row
-        with no input finished in between the run stops, and the inputs in flight stay
-        ``pending``.
+        A worker that dies at work of SIGKILL (the out-of-memory killer) or of a crash fails
+        the input it was tokenizing; one ended otherwise (SIGTERM, an exit while starting)
+        fails nothing, its inputs go to another, and three such deaths in a row with no
+        input finished in between stop the run (the inputs in flight stay ``pending``).
+        Either way a new worker takes the dead one's place.
     resume : bool
         Skip inputs already done by an earlier run with the same universe and settings.
     fail_fast : bool
@@ -637,7 +637,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
                     _WORKER_TOKENIZER = saved
             else:
                 _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
-                          record, stop, fail_fast)
+                          record, stop)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -670,36 +670,19 @@ _INPUT_DEATH_SIGNALS = frozenset(
                                        "SIGFPE", "SIGSYS") if hasattr(signal, name))
 
 
-def _input_may_be_the_cause(exitcode: int | None) -> bool:
-    """Whether a worker's death may be its input's doing (then that input fails; otherwise
-    its tasks go back to the queue)."""
-    return exitcode is not None and exitcode < 0 and -exitcode in _INPUT_DEATH_SIGNALS
+def _blamed(dead: Any) -> bool:
+    """Whether a dead worker's (a ``_procpool.DeadWorker``) first task fails: it had started
+    it, and died in a way its input can cause (otherwise its tasks go back to the queue)."""
+    return (bool(dead.keys) and dead.started and dead.exitcode is not None
+            and dead.exitcode < 0 and -dead.exitcode in _INPUT_DEATH_SIGNALS)
 
 
-def _death_message(exitcode: int | None) -> str:
-    """The error recorded for an input whose worker died while tokenizing it."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            how = f"killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            how = f"killed by signal {-exitcode}"
-        if -exitcode == signal.SIGKILL:
-            how += ": the out-of-memory killer, or kill -9"
-    elif exitcode:
-        how = f"exit status {exitcode}"
-    else:
-        how = "it ended"
+def _death_message(exitcode: int) -> str:
+    """The error recorded for an input whose worker died of it (``_blamed``)."""
+    how = f"killed by {signal.Signals(-exitcode).name}"
+    if -exitcode == signal.SIGKILL:
+        how += ": the out-of-memory killer, or kill -9"
     return f"WorkerDied: the worker process died while tokenizing this input ({how})"
-
-
-def _record_suspects(suspects: list[tuple[int, str]],
-                     record: Callable[[int, dict], bool]) -> bool:
-    """Record the inputs whose worker died as failed; True when fail_fast says stop."""
-    stop = False
-    for i, error in suspects:
-        stop = record(i, {"status": "error", "error": error}) or stop
-    suspects.clear()
-    return stop
 
 
 def _replace_workers(pool: Any, jobs: int) -> None:
@@ -726,7 +709,7 @@ def _import_pool_modules() -> None:
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
-              stop: _StopRequest, fail_fast: bool) -> None:
+              stop: _StopRequest) -> None:
     import multiprocessing  # here, not at the top: a 1-job run starts faster
 
     from gtok._procpool import ProcessPool, WorkerDied
@@ -740,8 +723,8 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     # per worker as arrays, not re-read or re-parsed
     initarg = None if start_method == "fork" else tok
     parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
-    died = ("worker processes kept dying (killed by a signal, or by the out-of-memory "
-            "killer); rerun with --resume")
+    died = ("worker processes kept dying before they finished an input (signals from "
+            "outside, or failing to start); rerun with --resume")
     # the largest inputs first (LPT order), so the last tasks are small and the workers end
     # together; pop() takes from the end. (Not for huge batches: a stat per input before any
     # work can take minutes on a cluster file system, and their end is a negligible part.)
@@ -759,12 +742,9 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
         with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
                          initargs=(initarg, parent)) as pool:
             stopping = False
-            # inputs whose worker died while tokenizing them, not yet recorded: an error
-            # of theirs once another input finishes (or the run ends); but when workers
-            # die _DEATHS_IN_A_ROW times with nothing finished in between, the cause is
-            # not the inputs, and they stay pending
-            suspects: list[tuple[int, str]] = []
-            deaths_in_a_row = 0
+            # deaths that are not an input's doing (see _blamed), with no input finished
+            # in between, and the inputs they sent back to the queue
+            deaths_in_a_row, involved = 0, []
             # two tasks in flight per worker (the pool's depth): fail_fast and Ctrl-C stop
             # after at most that many more files per worker
             while pool.in_flight or (queue and not stopping):
@@ -772,7 +752,7 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     pool.kill()  # a second signal: now (writes are atomic)
                     break
                 stopping = stopping or stop.requested
-                dead: list[tuple[list[int], int | None]] = []
+                dead: list = []
                 try:
                     while queue and not stopping and pool.free_slots:
                         # the last few tasks go to idle workers only: queued behind a
@@ -784,44 +764,39 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     # a timeout, so that a stop request is seen within _POLL seconds
                     arrived = pool.wait(_POLL)
                 except WorkerDied as exc:
-                    # its output was never renamed into place; what it had not started
-                    # goes back to the head of the queue
                     arrived, dead = exc.results, exc.dead
                     queue.extend(exc.unsent[::-1])
                 if arrived:
-                    deaths_in_a_row = 0
-                    stopping = _record_suspects(suspects, record) or stopping
+                    deaths_in_a_row, involved = 0, []
                 for i, outcome in arrived:
                     if record(i, outcome):
                         stopping = True
-                if not dead:
-                    continue
-                for keys, code in dead:
-                    if not keys:
-                        continue
-                    # (the hidden temporary file it was writing, if any)
-                    _remove_stale_temporaries([results[keys[0]].output])
-                    if _input_may_be_the_cause(code) and not stop.requested:
-                        suspects.append((keys[0], _death_message(code)))
+                for d in dead:
+                    keys = d.keys
+                    if keys:  # (the hidden temporary file it was writing, if any)
+                        _remove_stale_temporaries([results[keys[0]].output])
+                    if _blamed(d) and not stop.requested:
+                        # the input it was on fails; what it had not started goes back
+                        if record(keys[0], {"status": "error",
+                                            "error": _death_message(d.exitcode)}):
+                            stopping = True
                         keys = keys[1:]
+                    else:
+                        deaths_in_a_row += 1
+                        involved += keys
                     queue.extend(keys[::-1])
-                deaths_in_a_row += len(dead)
                 if deaths_in_a_row >= _DEATHS_IN_A_ROW:
                     # what the others had finished is recorded; their files in progress
-                    # are abandoned (one may be stuck): they, the suspects and the rest
-                    # stay pending for a rerun with resume
+                    # are abandoned (one may be stuck): they and the rest stay pending
                     for i, outcome in pool.ready():
                         record(i, outcome)
-                    for i in [i for i, _ in suspects] + pool.in_flight:
-                        results[i].error = died
-                    suspects.clear()
+                    for i in involved + pool.in_flight:
+                        if results[i].status == "pending":
+                            results[i].error = died
                     pool.kill()
                     break
-                if fail_fast:
-                    stopping = _record_suspects(suspects, record) or stopping
-                if queue and not stopping:
+                if dead and queue and not stopping:
                     _replace_workers(pool, jobs)
-            _record_suspects(suspects, record)
     finally:
         if freeze:
             gc.unfreeze()

@@ -155,7 +155,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
               f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
               f"manifest {summary.manifest}", file=stream)
     died = [r for r in summary.results if r.status == "pending" and r.error]
-    if died:  # workers kept dying (killed by a signal, or by the out-of-memory killer)
+    if died:  # workers kept dying before they finished an input (see gtok.batch)
         print(f"gtok: {died[0].error}", file=stream)
     elif summary.n_failed and not summary.interrupted:
         print(f"gtok: {summary.n_failed} input(s) failed (the manifest says why); a rerun "

@@ -89,10 +89,10 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
 
     Results that come back early wait for the ones before them, but no task is handed out
     more than ``4 * jobs`` places ahead of the next result due, so a slow input holds at
-    most that many results in memory. A worker that dies fails the input it was on (if the
-    way it died can be the input's doing: see ``batch._input_may_be_the_cause``; otherwise
-    its tasks go to another) and is replaced; three deaths in a row with no input finished
-    in between raise RuntimeError.
+    most that many results in memory. A worker that dies fails the input it was on if the
+    way it died can be the input's doing (``batch._blamed``; otherwise its tasks go to
+    another) and is replaced; three deaths of the other kind in a row with no input
+    finished in between raise RuntimeError.
     """
     import multiprocessing
 
@@ -130,16 +130,19 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
             if arrived:
                 deaths_in_a_row = 0
             done.update(arrived)
-            for keys, code in dead:
-                if keys and batch._input_may_be_the_cause(code):
-                    done[keys[0]] = (batch._death_message(code), None)
+            for d in dead:
+                keys = d.keys
+                if batch._blamed(d):
+                    done[keys[0]] = (batch._death_message(d.exitcode), None)
                     keys = keys[1:]
+                else:
+                    deaths_in_a_row += 1
                 again += keys[::-1]
             if dead:
-                deaths_in_a_row += len(dead)
                 if deaths_in_a_row >= batch._DEATHS_IN_A_ROW:
-                    raise RuntimeError("worker processes kept dying (killed by a signal, or by "
-                                       "the out-of-memory killer); no pack was written")
+                    raise RuntimeError("worker processes kept dying before they finished an "
+                                       "input (signals from outside, or failing to start); "
+                                       "no pack was written")
                 batch._replace_workers(pool, jobs)
 
 

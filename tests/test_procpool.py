@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from gtok._procpool import ProcessPool, WorkerDied
+from gtok._procpool import DeadWorker, ProcessPool, WorkerDied
 
 METHODS = [m for m in ("fork", "spawn", "forkserver")
            if m in multiprocessing.get_all_start_methods()]
@@ -91,13 +91,13 @@ def test_a_killed_worker_is_reported_with_the_tasks_it_held():
             for _ in range(100):
                 pool.wait(0.1)
         assert info.value.keys == ["slow-a"]
+        assert info.value.dead[0].exitcode == -signal.SIGKILL
         assert pool.in_flight == ["slow-b"]   # the other worker still holds its task
         assert len(pool.workers) == 1
     finally:
         t0 = time.monotonic()
         pool.kill()
         assert time.monotonic() - t0 < 10
-    assert victim.process.exitcode == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -109,17 +109,17 @@ def test_a_dead_worker_is_reported_with_its_tasks_in_order_and_can_be_replaced(m
     try:
         pool.submit("running", (60,))
         pool.submit("queued", (0,))
-        victim = pool.workers[0].process
+        victim_pid = pool.workers[0].process.pid
         time.sleep(0.2)
-        os.kill(victim.pid, signal.SIGKILL)
+        os.kill(victim_pid, signal.SIGKILL)
         with pytest.raises(WorkerDied) as info:
             for _ in range(100):
                 pool.wait(0.1)
-        assert info.value.dead == [(["running", "queued"], -signal.SIGKILL)]
+        assert info.value.dead == [DeadWorker(["running", "queued"], -signal.SIGKILL, True)]
         assert info.value.unsent == [] and info.value.keys == ["running", "queued"]
         assert pool.workers == [] and pool.free_slots == 0
         pool.add_worker()
-        assert pool.workers[0].process.pid != victim.pid
+        assert pool.workers[0].process.pid != victim_pid
         pool.submit("again", (0,))
         got = []
         for _ in range(100):
@@ -163,7 +163,7 @@ def test_close_kills_workers_that_still_hold_tasks():
     assert proc.exitcode == -signal.SIGKILL
 
 
-def test_a_failing_initializer_is_a_dead_worker():
+def test_a_failing_initializer_is_a_dead_worker_that_never_started():
     ctx = multiprocessing.get_context(METHODS[0])
     pool = ProcessPool(1, ctx, operator.add, initializer=operator.truediv, initargs=(1, 0))
     try:
@@ -171,7 +171,49 @@ def test_a_failing_initializer_is_a_dead_worker():
         with pytest.raises(WorkerDied) as info:
             for _ in range(100):
                 pool.wait(0.1)
-        assert info.value.keys == ["x"]
+        assert info.value.dead == [DeadWorker(["x"], 1, False)]   # (exit status 1)
+    finally:
+        pool.kill()
+
+
+def test_replies_waiting_when_submit_finds_the_worker_dead_are_kept():
+    """A worker finishes a task, its reply waits unread, then it dies idle: the task comes
+    back as a result, not as a task the dead worker held."""
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(1, ctx, operator.add)
+    try:
+        pool.submit("a", (1, 2))
+        proc = pool.workers[0].process
+        time.sleep(0.3)                        # done; its reply sits in the pipe
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        with pytest.raises(WorkerDied) as info:
+            for i in range(10):                # the pipe may take a send or two to break
+                pool.submit(i, (1, 1))
+        assert ("a", 3) in info.value.results
+        assert "a" not in info.value.keys
+    finally:
+        pool.kill()
+
+
+def test_dead_workers_release_their_descriptors():
+    """A long run may replace many dead workers: each one's pipe and process descriptors
+    are closed when it is seen dead, not when the pool ends."""
+    ctx = multiprocessing.get_context(METHODS[0])
+    pool = ProcessPool(1, ctx, time.sleep)
+    try:
+        def open_fds() -> int:
+            return len(os.listdir("/proc/self/fd"))
+        for round_ in range(12):
+            if round_ == 2:
+                before = open_fds()
+            pool.submit(round_, (60,))
+            os.kill(pool.workers[0].process.pid, signal.SIGKILL)
+            with pytest.raises(WorkerDied):
+                for _ in range(100):
+                    pool.wait(0.1)
+            pool.add_worker()
+        assert open_fds() <= before
     finally:
         pool.kill()
 
@@ -187,7 +229,8 @@ def test_a_task_for_a_worker_that_just_died_is_a_dead_worker():
             for i in range(10):                 # the pipe may take a send or two to break
                 pool.submit(i, (1, 1))
         assert info.value.unsent == [i]         # never started
-        assert info.value.dead == [(list(range(i)), -signal.SIGKILL)]
+        [dead] = info.value.dead
+        assert dead.keys == list(range(i)) and dead.exitcode == -signal.SIGKILL
         assert info.value.keys == list(range(i + 1))
     finally:
         pool.kill()
