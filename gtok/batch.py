@@ -67,6 +67,7 @@ _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
 _DEATHS_IN_A_ROW = 3  # deaths not blamed on an input, none finished in between: stop
+_BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by their worker's death, in a row: stop
 
 
 @dataclass
@@ -314,17 +315,21 @@ def entry_output(manifest: dict, entry: dict) -> str:
     return os.path.join(os.path.dirname(manifest["_path"]), entry["output"])
 
 
-def _previous_entries(out_dir: str, fingerprint: str, settings: dict) -> dict[str, dict]:
-    """Done entries of earlier runs with the same universe and settings, by absolute output
-    path."""
+def _previous_entries(out_dir: str, fingerprint: str,
+                      settings: dict) -> tuple[dict[str, dict], set[str]]:
+    """Earlier runs with the same universe and settings: their done entries by absolute
+    output path, and the absolute output paths of the inputs that failed there."""
     done: dict[str, dict] = {}
+    failed: set[str] = set()
     for m in read_manifests(out_dir):
         if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
             continue
         for entry in m.get("files", []):
             if entry.get("status") in ("ok", "skipped"):
                 done[os.path.abspath(entry_output(m, entry))] = entry
-    return done
+            elif entry.get("status") == "error":
+                failed.add(os.path.abspath(entry_output(m, entry)))
+    return done, failed
 
 
 def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
@@ -503,11 +508,12 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         Worker processes (default: the cores available to this process; 1 runs in-process).
         A worker that dies at work of SIGKILL (the out-of-memory killer) or of a crash fails
         the input it was tokenizing; one ended otherwise (SIGTERM, an exit while starting)
-        fails nothing, its inputs go to another, and three such deaths in a row with no
-        input finished in between stop the run (the inputs in flight stay ``pending``).
-        Either way a new worker takes the dead one's place.
+        fails nothing, its inputs go to another. Either way a new worker takes its place.
+        Three deaths of the second kind, or ``max(10, 2 * jobs)`` of the first, with no input
+        finished in between stop the run (the inputs in flight stay ``pending``).
     resume : bool
-        Skip inputs already done by an earlier run with the same universe and settings.
+        Skip inputs already done by an earlier run with the same universe and settings;
+        inputs that failed in it are tried after all the others.
     fail_fast : bool
         Stop at the first failing input (the others stay ``pending``); an input whose
         worker process died is a failing input.
@@ -578,10 +584,12 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     mpath = manifest_path(out_dir, shard)
-    previous = _previous_entries(out_dir, tok.fingerprint, options) if resume else {}
+    previous, failed_before = (_previous_entries(out_dir, tok.fingerprint, options)
+                               if resume else ({}, set()))
     results: list[FileResult] = []
     names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
+    retry: list[int] = []  # inputs that failed last time: tried after the others
     for path, out in plan:
         r = FileResult(input=path, output=out)
         input_path = os.path.abspath(path)
@@ -593,9 +601,14 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
                         "skipped_lines", "output_size"):
                 setattr(r, key, entry.get(key, 0))
             r.status = "skipped"
+        elif os.path.abspath(out) in failed_before:
+            retry.append(len(results))
         else:
             todo.append(len(results))
         results.append(r)
+    # (so that inputs that kill their worker, the largest ones say, cannot hold up the
+    # others run after run)
+    todo += retry
 
     summary = BatchSummary(results, mpath, tok.fingerprint)
     _write_manifest(mpath, header, results, names)
@@ -637,7 +650,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
                     _WORKER_TOKENIZER = saved
             else:
                 _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
-                          record, stop)
+                          record, stop, frozenset(retry))
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -709,7 +722,7 @@ def _import_pool_modules() -> None:
 
 def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
               jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
-              stop: _StopRequest) -> None:
+              stop: _StopRequest, retry: frozenset[int]) -> None:
     import multiprocessing  # here, not at the top: a 1-job run starts faster
 
     from gtok._procpool import ProcessPool, WorkerDied
@@ -725,11 +738,16 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
     parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
     died = ("worker processes kept dying before they finished an input (signals from "
             "outside, or failing to start); rerun with --resume")
+    blame_limit = max(_BLAMED_IN_A_ROW, 2 * jobs)
+    failing = (f"worker processes died on {blame_limit} inputs in a row, none finished (a "
+               "memory limit below what they need?); a rerun with --resume tries the "
+               "inputs that failed last")
     # the largest inputs first (LPT order), so the last tasks are small and the workers end
     # together; pop() takes from the end. (Not for huge batches: a stat per input before any
     # work can take minutes on a cluster file system, and their end is a negligible part.)
+    # Inputs that failed in the run resumed go after all others.
     if len(todo) <= _SIZE_ORDER_UP_TO:
-        queue = sorted(todo, key=lambda i: _expected_work(results[i].input))
+        queue = sorted(todo, key=lambda i: (i not in retry, _expected_work(results[i].input)))
     else:
         queue = todo[::-1]
     # Forked workers share the parent's pages until one side writes to them, and a garbage
@@ -742,9 +760,10 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
         with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
                          initargs=(initarg, parent)) as pool:
             stopping = False
-            # deaths that are not an input's doing (see _blamed), with no input finished
-            # in between, and the inputs they sent back to the queue
-            deaths_in_a_row, involved = 0, []
+            # worker deaths since an input last finished: those that are not an input's
+            # doing (see _blamed) and those that are, and the inputs they sent back
+            deaths_in_a_row = blamed_in_a_row = 0
+            involved: list[int] = []
             # two tasks in flight per worker (the pool's depth): fail_fast and Ctrl-C stop
             # after at most that many more files per worker
             while pool.in_flight or (queue and not stopping):
@@ -753,6 +772,7 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     break
                 stopping = stopping or stop.requested
                 dead: list = []
+                unsent: list[int] = []
                 try:
                     while queue and not stopping and pool.free_slots:
                         # the last few tasks go to idle workers only: queued behind a
@@ -764,35 +784,42 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                     # a timeout, so that a stop request is seen within _POLL seconds
                     arrived = pool.wait(_POLL)
                 except WorkerDied as exc:
-                    arrived, dead = exc.results, exc.dead
-                    queue.extend(exc.unsent[::-1])
+                    arrived, dead, unsent = exc.results, exc.dead, exc.unsent
                 if arrived:
-                    deaths_in_a_row, involved = 0, []
+                    deaths_in_a_row = blamed_in_a_row = 0
+                    involved = []
                 for i, outcome in arrived:
                     if record(i, outcome):
                         stopping = True
+                queue.extend(unsent[::-1])
+                involved += unsent
                 for d in dead:
                     keys = d.keys
                     if keys:  # (the hidden temporary file it was writing, if any)
                         _remove_stale_temporaries([results[keys[0]].output])
+                    # (while stopping, deaths are no news: a scheduler's SIGTERM reaches
+                    # the workers too; their inputs just go back)
                     if _blamed(d) and not stop.requested:
                         # the input it was on fails; what it had not started goes back
                         if record(keys[0], {"status": "error",
                                             "error": _death_message(d.exitcode)}):
                             stopping = True
                         keys = keys[1:]
-                    else:
+                        blamed_in_a_row += 1
+                    elif not stop.requested:
                         deaths_in_a_row += 1
-                        involved += keys
                     queue.extend(keys[::-1])
-                if deaths_in_a_row >= _DEATHS_IN_A_ROW:
+                    involved += keys
+                why = (died if deaths_in_a_row >= _DEATHS_IN_A_ROW else
+                       failing if blamed_in_a_row >= blame_limit else None)
+                if why is not None:
                     # what the others had finished is recorded; their files in progress
                     # are abandoned (one may be stuck): they and the rest stay pending
                     for i, outcome in pool.ready():
                         record(i, outcome)
                     for i in involved + pool.in_flight:
                         if results[i].status == "pending":
-                            results[i].error = died
+                            results[i].error = why
                     pool.kill()
                     break
                 if dead and queue and not stopping:

@@ -91,8 +91,8 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
     more than ``4 * jobs`` places ahead of the next result due, so a slow input holds at
     most that many results in memory. A worker that dies fails the input it was on if the
     way it died can be the input's doing (``batch._blamed``; otherwise its tasks go to
-    another) and is replaced; three deaths of the other kind in a row with no input
-    finished in between raise RuntimeError.
+    another) and is replaced; three deaths of the other kind, or ``max(10, 2 * jobs)`` of
+    that kind, in a row with no input finished in between raise RuntimeError.
     """
     import multiprocessing
 
@@ -107,7 +107,8 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
     done: dict[int, tuple[str | None, Any]] = {}
     again: list[int] = []  # handed to a worker that died before starting them (next: last)
     due = handed = 0       # the next result to yield; the next new task to hand out
-    deaths_in_a_row = 0
+    deaths_in_a_row = blamed_in_a_row = 0
+    blame_limit = max(batch._BLAMED_IN_A_ROW, 2 * jobs)
     with ProcessPool(jobs, multiprocessing.get_context(method), _tokenize_ids,
                      initializer=batch._init_worker, initargs=initargs) as pool:
         while due < len(paths):
@@ -128,13 +129,14 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
                 arrived, dead = exc.results, exc.dead
                 again += exc.unsent[::-1]
             if arrived:
-                deaths_in_a_row = 0
+                deaths_in_a_row = blamed_in_a_row = 0
             done.update(arrived)
             for d in dead:
                 keys = d.keys
                 if batch._blamed(d):
                     done[keys[0]] = (batch._death_message(d.exitcode), None)
                     keys = keys[1:]
+                    blamed_in_a_row += 1
                 else:
                     deaths_in_a_row += 1
                 again += keys[::-1]
@@ -143,6 +145,10 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
                     raise RuntimeError("worker processes kept dying before they finished an "
                                        "input (signals from outside, or failing to start); "
                                        "no pack was written")
+                if blamed_in_a_row >= blame_limit:
+                    raise RuntimeError(f"worker processes died on {blame_limit} inputs in a "
+                                       "row, none finished (a memory limit below what they "
+                                       "need?); no pack was written")
                 batch._replace_workers(pool, jobs)
 
 

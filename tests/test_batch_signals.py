@@ -248,7 +248,8 @@ def test_sigterm_mid_run(workload, tmp_path, target):
     """SIGTERM (``kill PID``, a scheduler's time limit, often sent to every process of the
     job) stops the run as Ctrl-C does, with exit 143; workers it reaches just die."""
     out = tmp_path / "out"
-    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2")
+    # (three workers: their SIGTERM deaths must not read as "workers kept dying")
+    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "3")
     wait_for(lambda: out.is_dir() and len(visible_outputs(out)) >= 2, what="first outputs")
     pool = workers(p.pid)
     if target == "group":
@@ -258,6 +259,7 @@ def test_sigterm_mid_run(workload, tmp_path, target):
     rc, err = finish(p)
     assert rc == 143, err
     assert "terminated" in err and "--resume" in err and "Traceback" not in err
+    assert "kept dying" not in err
     wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
     names = check_visible_outputs(out, workload["want"])
     m = load_manifest(out / "gtok-manifest.json")
@@ -719,3 +721,75 @@ def test_inputs_that_crash_their_worker_are_left_out_of_a_pack(tmp_path, monkeyp
                                                           "05_crash.bed"]
     pack = open_gtok(tmp_path / "all.gtok")
     assert pack.names == [f"{k:02d}_good" for k in range(12) if k not in (3, 4, 5)]
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
+def test_every_input_killing_its_worker_stops_the_run(tmp_path, monkeypatch):
+    """Workers dying on input after input with none finished (a memory limit below what
+    any input needs): the run stops after max(10, 2 x jobs) of them instead of starting a
+    worker for every input; the rest stay pending with the reason."""
+    import gtok.batch
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(30):
+        write_bed(src / f"crash{k:02d}.bed", 300, k)
+    monkeypatch.setattr(gtok.batch, "_tokenize_one", _crash_on("crash", gtok.batch._tokenize_one))
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
+    # (ten, or eleven when both workers' deaths are seen at once)
+    assert s.n_failed in (10, 11) and s.n_failed + s.n_pending == 30
+    assert any("died on 10 inputs in a row" in (r.error or "") for r in s.results
+               if r.status == "pending")
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
+def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
+    """Twelve inputs that kill their worker, the largest: the first run stops after ten of
+    them with nothing done; a --resume does the others first, so every good input is done."""
+    import gtok.batch
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(20):
+        write_bed(src / f"good{k:02d}.bed", 300, k)
+    for k in range(12):
+        write_bed(src / f"crash{k:02d}.bed", 3000, 100 + k)
+    monkeypatch.setattr(gtok.batch, "_tokenize_one", _crash_on("crash", gtok.batch._tokenize_one))
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
+    assert s.n_failed in (10, 11) and s.n_ok == 0
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=True,
+                    start_method="fork")
+    assert {Path(r.input).name for r in s.results if r.status == "ok"} == {
+        f"good{k:02d}.bed" for k in range(20)}
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
+def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch):
+    """Workers that die before they start (here their initializer exits): nothing is blamed,
+    the run stops after three, and the inputs it had handed out say why."""
+    import gtok.batch
+
+    def broken_init(*args):
+        raise SystemExit(3)
+
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(10):
+        write_bed(src / f"k{k:02d}.bed", 300, k)
+    monkeypatch.setattr(gtok.batch, "_init_worker", broken_init)
+    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
+    assert (s.n_failed, s.n_pending) == (0, 10)
+    assert any("kept dying" in (r.error or "") for r in s.results)
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
+def test_a_pack_stops_when_every_input_kills_its_worker(tmp_path, monkeypatch):
+    import gtok.packing
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(30):
+        write_bed(src / f"crash{k:02d}.bed", 300, k)
+    monkeypatch.setattr(gtok.packing, "_tokenize_ids",
+                        _crash_on("crash", gtok.packing._tokenize_ids))
+    with pytest.raises(RuntimeError, match="died on 10 inputs in a row"):
+        tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
+                         start_method="fork")
+    assert not (tmp_path / "all.gtok").exists()

@@ -176,6 +176,17 @@ def test_a_failing_initializer_is_a_dead_worker_that_never_started():
         pool.kill()
 
 
+def _waiting_for_a_task(pid: int) -> bool:
+    """The worker sleeps reading its pipe: the task written to it before this is called
+    has been read and answered (with data in the pipe it would not sleep there)."""
+    with open(f"/proc/{pid}/wchan") as f:
+        reading = "read" in f.read()
+    with open(f"/proc/{pid}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()
+    return reading and state[0] == "S"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="Linux /proc")
 def test_replies_waiting_when_submit_finds_the_worker_dead_are_kept():
     """A worker finishes a task, its reply waits unread, then it dies idle: the task comes
     back as a result, not as a task the dead worker held."""
@@ -184,7 +195,11 @@ def test_replies_waiting_when_submit_finds_the_worker_dead_are_kept():
     try:
         pool.submit("a", (1, 2))
         proc = pool.workers[0].process
-        time.sleep(0.3)                        # done; its reply sits in the pipe
+        # done, its reply in the pipe: it waits for the next task (Linux: its wait channel)
+        deadline = time.monotonic() + 30
+        while not _waiting_for_a_task(proc.pid):
+            assert time.monotonic() < deadline, "the worker did not finish its task"
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         with pytest.raises(WorkerDied) as info:
