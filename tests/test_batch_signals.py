@@ -407,11 +407,7 @@ START_METHODS = [m for m in ("fork", "spawn", "forkserver")
 
 
 def _thirty_inputs(tmp_path: Path) -> tuple[Path, Path]:
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(30):
-        write_bed(src / f"k{k:02d}.bed", 3000, k)
-    return universe, src
+    return _inputs(tmp_path, {f"k{k:02d}.bed": 3000 for k in range(30)})
 
 
 def _kill_a_worker_after_three(killed: list[int]):
@@ -683,19 +679,29 @@ def _crash_on(name_part: str, real):
     return tokenize_one
 
 
+def _inputs(tmp_path: Path, lines: dict[str, int]) -> tuple[Path, Path]:
+    """A universe and a folder of BED files (name -> number of lines)."""
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k, (name, n) in enumerate(lines.items()):
+        write_bed(src / name, n, k)
+    return universe, src
+
+
+def _make_crash(monkeypatch, module, name: str) -> None:
+    """Patch ``module.name`` (a worker function) to SIGSEGV on inputs named ``*crash*``."""
+    monkeypatch.setattr(module, name, _crash_on("crash", getattr(module, name)))
+
+
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path, monkeypatch):
     """Three inputs that each kill their worker, the largest (so handed out first, together):
     each fails on its own, the others are done; a --resume retries just those three and
     ends too (it does not stop on a run of deaths)."""
     import gtok.batch
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(20):
-        write_bed(src / f"good{k:02d}.bed", 500, k)
-    for k in range(3):
-        write_bed(src / f"crash{k}.bed", 5000, 100 + k)
-    monkeypatch.setattr(gtok.batch, "_tokenize_one", _crash_on("crash", gtok.batch._tokenize_one))
+    universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 500 for k in range(20)},
+                                       **{f"crash{k}.bed": 5000 for k in range(3)}})
+    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
     for resume in (False, True):
         s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=resume,
                         start_method="fork")
@@ -709,12 +715,9 @@ def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path,
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_inputs_that_crash_their_worker_are_left_out_of_a_pack(tmp_path, monkeypatch):
     import gtok.packing
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(12):
-        write_bed(src / f"{k:02d}_{'crash' if k in (3, 4, 5) else 'good'}.bed", 500, k)
-    monkeypatch.setattr(gtok.packing, "_tokenize_ids",
-                        _crash_on("crash", gtok.packing._tokenize_ids))
+    universe, src = _inputs(tmp_path, {f"{k:02d}_{'crash' if k in (3, 4, 5) else 'good'}.bed":
+                                       500 for k in range(12)})
+    _make_crash(monkeypatch, gtok.packing, "_tokenize_ids")
     s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
                          start_method="fork")
     assert sorted(Path(p).name for p, _ in s.failed) == ["03_crash.bed", "04_crash.bed",
@@ -729,11 +732,8 @@ def test_every_input_killing_its_worker_stops_the_run(tmp_path, monkeypatch):
     any input needs): the run stops after max(10, 2 x jobs) of them instead of starting a
     worker for every input; the rest stay pending with the reason."""
     import gtok.batch
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(30):
-        write_bed(src / f"crash{k:02d}.bed", 300, k)
-    monkeypatch.setattr(gtok.batch, "_tokenize_one", _crash_on("crash", gtok.batch._tokenize_one))
+    universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
+    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     # (ten, or eleven when both workers' deaths are seen at once)
     assert s.n_failed in (10, 11) and s.n_failed + s.n_pending == 30
@@ -746,13 +746,9 @@ def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
     """Twelve inputs that kill their worker, the largest: the first run stops after ten of
     them with nothing done; a --resume does the others first, so every good input is done."""
     import gtok.batch
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(20):
-        write_bed(src / f"good{k:02d}.bed", 300, k)
-    for k in range(12):
-        write_bed(src / f"crash{k:02d}.bed", 3000, 100 + k)
-    monkeypatch.setattr(gtok.batch, "_tokenize_one", _crash_on("crash", gtok.batch._tokenize_one))
+    universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 300 for k in range(20)},
+                                       **{f"crash{k:02d}.bed": 3000 for k in range(12)}})
+    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert s.n_failed in (10, 11) and s.n_ok == 0
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=True,
@@ -770,10 +766,7 @@ def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch
     def broken_init(*args):
         raise SystemExit(3)
 
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(10):
-        write_bed(src / f"k{k:02d}.bed", 300, k)
+    universe, src = _inputs(tmp_path, {f"k{k:02d}.bed": 300 for k in range(10)})
     monkeypatch.setattr(gtok.batch, "_init_worker", broken_init)
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert (s.n_failed, s.n_pending) == (0, 10)
@@ -783,12 +776,8 @@ def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_a_pack_stops_when_every_input_kills_its_worker(tmp_path, monkeypatch):
     import gtok.packing
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "src"
-    for k in range(30):
-        write_bed(src / f"crash{k:02d}.bed", 300, k)
-    monkeypatch.setattr(gtok.packing, "_tokenize_ids",
-                        _crash_on("crash", gtok.packing._tokenize_ids))
+    universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
+    _make_crash(monkeypatch, gtok.packing, "_tokenize_ids")
     with pytest.raises(RuntimeError, match="died on 10 inputs in a row"):
         tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
                          start_method="fork")
