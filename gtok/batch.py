@@ -690,6 +690,26 @@ def _blamed(dead: Any) -> bool:
             and dead.exitcode < 0 and -dead.exitcode in _INPUT_DEATH_SIGNALS)
 
 
+def _sort_deaths(dead: Sequence[Any],
+                 stopping: bool) -> tuple[list[tuple[int, str]], list[int], int]:
+    """What dead workers (``_procpool.DeadWorker``) leave: the inputs that fail, with their
+    error (``_blamed``); the tasks to hand out again, in order; and how many of the deaths
+    were not an input's doing. While stopping, deaths are no news (a scheduler's SIGTERM
+    reaches the workers too): their tasks just go back."""
+    failed: list[tuple[int, str]] = []
+    back: list[int] = []
+    others = 0
+    for d in dead:
+        keys = d.keys
+        if _blamed(d) and not stopping:
+            failed.append((keys[0], _death_message(d.exitcode)))
+            keys = keys[1:]
+        elif not stopping:
+            others += 1
+        back += keys
+    return failed, back, others
+
+
 def _death_message(exitcode: int) -> str:
     """The error recorded for an input whose worker died of it (``_blamed``)."""
     how = f"killed by {signal.Signals(-exitcode).name}"
@@ -794,22 +814,16 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
                 queue.extend(unsent[::-1])
                 involved += unsent
                 for d in dead:
-                    keys = d.keys
-                    if keys:  # (the hidden temporary file it was writing, if any)
-                        _remove_stale_temporaries([results[keys[0]].output])
-                    # (while stopping, deaths are no news: a scheduler's SIGTERM reaches
-                    # the workers too; their inputs just go back)
-                    if _blamed(d) and not stop.requested:
-                        # the input it was on fails; what it had not started goes back
-                        if record(keys[0], {"status": "error",
-                                            "error": _death_message(d.exitcode)}):
-                            stopping = True
-                        keys = keys[1:]
-                        blamed_in_a_row += 1
-                    elif not stop.requested:
-                        deaths_in_a_row += 1
-                    queue.extend(keys[::-1])
-                    involved += keys
+                    if d.keys:  # (the hidden temporary file it was writing, if any)
+                        _remove_stale_temporaries([results[d.keys[0]].output])
+                failed, back, others = _sort_deaths(dead, stop.requested)
+                for i, error in failed:
+                    if record(i, {"status": "error", "error": error}):
+                        stopping = True
+                blamed_in_a_row += len(failed)
+                deaths_in_a_row += others
+                queue.extend(back[::-1])
+                involved += back
                 why = (died if deaths_in_a_row >= _DEATHS_IN_A_ROW else
                        failing if blamed_in_a_row >= blame_limit else None)
                 if why is not None:

@@ -131,15 +131,12 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
             if arrived:
                 deaths_in_a_row = blamed_in_a_row = 0
             done.update(arrived)
-            for d in dead:
-                keys = d.keys
-                if batch._blamed(d):
-                    done[keys[0]] = (batch._death_message(d.exitcode), None)
-                    keys = keys[1:]
-                    blamed_in_a_row += 1
-                else:
-                    deaths_in_a_row += 1
-                again += keys[::-1]
+            failed, back, others = batch._sort_deaths(dead, False)
+            for k, error in failed:
+                done[k] = (error, None)
+            blamed_in_a_row += len(failed)
+            deaths_in_a_row += others
+            again += back[::-1]
             if dead:
                 if deaths_in_a_row >= batch._DEATHS_IN_A_ROW:
                     raise RuntimeError("worker processes kept dying before they finished an "
