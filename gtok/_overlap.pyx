@@ -150,8 +150,11 @@ cdef class OverlapIndex:
             raise ValueError("index arrays differ in length")
         if self.chrom_comps.shape[0] < 1 or self.comp_bounds.shape[0] < 1:
             raise ValueError("empty component tables")
-        if (self.chrom_comps[0] != 0 or self.chrom_comps[-1] != self.comp_bounds.shape[0] - 1
-                or self.comp_bounds[0] != 0 or self.comp_bounds[-1] != n
+        n_bounds = self.comp_bounds.shape[0]
+        # no negative indices anywhere in this package: it is compiled with wraparound=False
+        if (self.chrom_comps[0] != 0
+                or self.chrom_comps[self.chrom_comps.shape[0] - 1] != n_bounds - 1
+                or self.comp_bounds[0] != 0 or self.comp_bounds[n_bounds - 1] != n
                 or np.any(np.diff(self.chrom_comps) < 0) or np.any(np.diff(self.comp_bounds) < 0)):
             raise ValueError("inconsistent component tables")
         self.n_regions = n

@@ -8,23 +8,21 @@ file, the line number and the line.
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 import sys
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from gtok._bedparse import capacity_for, parse_bed
 from gtok._chromtable import ChromTable
+from gtok._gzip import gunzip, is_gzip
 from gtok._mapping import map_path
-from gtok.errors import BedFormatError, CorruptGzipError
+from gtok.errors import BedFormatError
 
 __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
 
-GZIP_MAGIC = b"\x1f\x8b"
 # Input files up to this size are pre-faulted when mapped (they are read whole, at once).
 _POPULATE_LIMIT = sys.maxsize
 
@@ -55,24 +53,17 @@ def read_text(path: str | os.PathLike) -> bytes | memoryview:
     path = os.fspath(path)
     if stat.S_ISREG(os.stat(path).st_mode):
         mapping = map_path(path, _POPULATE_LIMIT)
-        if mapping.header(2) != GZIP_MAGIC:
+        if not is_gzip(mapping.header(2)):
             return memoryview(mapping)
         try:
             with memoryview(mapping) as raw:
-                return _gunzip(raw, path)
+                return gunzip(raw, path)
         finally:
             mapping.close()
     # a pipe (`<(zcat x.bed.gz)`), a device or a folder: read it (open names the problem)
     with open(path, "rb") as f:
         data = f.read()
-    return _gunzip(data, path) if data[:2] == GZIP_MAGIC else data
-
-
-def _gunzip(data: bytes | memoryview, path: str) -> bytes:
-    try:
-        return gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise CorruptGzipError(path, f"truncated or corrupt gzip data ({exc})") from None
+    return gunzip(data, path) if is_gzip(data) else data
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
+from gtok._gzip import inflate_member
 from gtok.errors import CorruptGzipError
 
-try:  # ISA-L's inflate when installed (the singlecell extra), else zlib's; both drop the GIL
-    from isal import isal_zlib as _zlib
-except ImportError:  # pragma: no cover - depends on the environment
-    _zlib = zlib  # type: ignore[misc]
 
 __all__ = ["is_bgzf", "inflate_members", "compress", "BLOCK_TEXT"]
 
@@ -80,12 +77,9 @@ def _inflate_batch(members: list[Any], path: str) -> tuple[bytes, bool]:
     end-of-file marker)."""
     out = []
     for member in members:
-        d = _zlib.decompressobj(31)
-        try:
-            out.append(d.decompress(member))
-        except _zlib.error as exc:
-            raise CorruptGzipError(path, f"corrupt gzip data ({exc})") from None
-        if not d.eof or d.unused_data:   # the member's size and its deflate data disagree
+        text, whole = inflate_member(member, path)
+        out.append(text)
+        if not whole:   # the member's size and its deflate data disagree
             raise CorruptGzipError(path, "corrupt BGZF block (its recorded size does not "
                                          "match its compressed data)")
     return b"".join(out), not out[-1]

@@ -30,13 +30,11 @@ the GIL.
 
 from __future__ import annotations
 
-import gzip
 import os
 import queue
 import stat
 import threading
 import time
-import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -45,21 +43,16 @@ import numpy as np
 from gtok import bgzf
 from gtok._chromtable import ChromTable
 from gtok._fragments import FragmentTokenizer
+from gtok._gzip import gunzip, inflate, is_gzip
 from gtok._mapping import map_path
 from gtok.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
-from gtok.errors import CorruptGzipError, FragmentFormatError
+from gtok.errors import FragmentFormatError
 from gtok.pack import PackWriter
 from gtok.tokenizer import Tokenizer
-
-try:  # ISA-L's inflate, when installed (the optional extra gtok[singlecell]), else zlib's
-    from isal import isal_zlib as _zlib
-except ImportError:  # pragma: no cover - depends on the environment
-    _zlib = zlib  # type: ignore[misc]
 
 __all__ = ["tokenize_fragments", "tokenize_fragment_file", "CellTokens", "FragmentSummary",
            "read_barcodes", "BAD_LINE_REASONS"]
 
-GZIP_MAGIC = b"\x1f\x8b"
 #: bytes of text parsed per call (plain files), and of compressed input read at a time
 CHUNK_SIZE = 8 << 20
 PACK_BATCH = 512        # cells written to a pack per call (bounds the memory of the copy)
@@ -154,11 +147,8 @@ def read_barcodes(source: str | os.PathLike | Iterable[str | bytes]) -> list[byt
         path = os.fsdecode(source)
         with open(path, "rb") as f:
             data = f.read()
-        if data[:2] == GZIP_MAGIC:
-            try:
-                data = gzip.decompress(data)
-            except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-                raise CorruptGzipError(path, f"truncated or corrupt gzip data ({exc})") from None
+        if is_gzip(data):
+            data = gunzip(data, path)
         out = []
         for line in data.splitlines():
             line = line.split(b"\t", 1)[0].strip()
@@ -229,43 +219,6 @@ class _Feeder:
             self.progress(done, self.total, self.ft.n_fragments + self.ft.n_filtered)
 
 
-def _inflate(chunks: Iterable[Any], path: str, out_size: int) -> Iterator[bytes]:
-    """Decompress gzip (every member of a multi-member stream), ``out_size`` bytes at most
-    at a time. Uses ISA-L (``pip install isal``, ~1.6x faster) when it is installed."""
-    d = _zlib.decompressobj(31)
-    padding = False
-    for raw in chunks:
-        if padding:  # only zeros may follow the zeros after the last member
-            if bytes(raw).strip(b"\0"):
-                raise CorruptGzipError(path, "corrupt gzip data (data after the zero "
-                                             "padding that ends the stream)")
-            continue
-        data = raw
-        while True:
-            try:
-                out = d.decompress(data, out_size)
-            except _zlib.error as exc:
-                raise CorruptGzipError(path, f"corrupt gzip data ({exc})") from None
-            if out:
-                yield out
-            if d.eof:
-                data = d.unused_data
-                if not data:
-                    break
-                if not data.strip(b"\0"):  # zero padding after the last member
-                    padding = True
-                    break
-                d = _zlib.decompressobj(31)  # the next member
-                continue
-            data = d.unconsumed_tail
-            if not data and len(out) < out_size:
-                break
-    if not padding and not d.eof:
-        raise CorruptGzipError(path, "truncated gzip data (the stream ends before its end "
-                                     "marker), or bytes after the last gzip member that are "
-                                     "not gzip")
-
-
 _END = object()
 
 
@@ -327,7 +280,7 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
     if regular:
         feeder.total = st.st_size
         mapping = map_path(path, 0)
-        if mapping.header(2) != GZIP_MAGIC:
+        if not is_gzip(mapping.header(2)):
             error = None
             try:
                 _stream_plain_mapped(mapping, feeder, chunk_size)
@@ -358,16 +311,16 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
                 done += len(block)
 
         texts = reads()
-        if first[:2] == GZIP_MAGIC:
+        if is_gzip(first):
             big = not regular or st.st_size > _THREAD_ABOVE
             if bgzf.is_bgzf(first):
                 # BGZF (bgzip, Cell Ranger): blocks inflated on several threads, in order,
                 # and its end-of-file block required (small files too: one thread)
                 texts = bgzf.inflate_members(
                     texts, path, threads=_inflate_threads() if big else 1,
-                    sequential=lambda rest: _inflate(rest, path, chunk_size))
+                    sequential=lambda rest: inflate(rest, path, chunk_size))
             else:
-                texts = _inflate(texts, path, chunk_size)
+                texts = inflate(texts, path, chunk_size)
                 if big:
                     texts = _ahead(texts)
         try:

@@ -10,14 +10,13 @@ import pytest
 import gtok
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared/data/conformance beside the repository (absent on some machines: tests skip)
-CONFORMANCE = REPO.parent / "shared" / "data" / "conformance"
+# gtars' and geniml's fixtures, vendored with their origin (data/conformance/README.md)
+CONFORMANCE = Path(__file__).resolve().parent / "data" / "conformance"
 
 
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
-    if not CONFORMANCE.is_dir():
-        pytest.skip("../shared/data/conformance is not present")
+    assert CONFORMANCE.is_dir(), f"the vendored conformance data is missing: {CONFORMANCE}"
     return CONFORMANCE
 
 

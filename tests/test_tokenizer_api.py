@@ -437,7 +437,6 @@ def test_constructors_agree(upath, tok):
     assert "universe.bed" in repr(tok) and str(tok.vocab_size) in repr(tok)
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="conformance data absent")
 def test_from_config_on_conformance_data():
     tok = Tokenizer.from_config(CONFORMANCE / "gtars" / "tokenizer.toml")
     assert tok.fingerprint == Tokenizer.from_bed(CONFORMANCE / "gtars" / "peaks.bed").fingerprint
