@@ -650,9 +650,13 @@ class _H5adSource(_Source):
                 raise AnnDataFormatError(self.label, f"{group.name} has no index")
             return group, key
         key = _attr(group, "_index") or "_index"
-        if key not in group or not isinstance(group[key], h5py.Dataset):
+        node = group.get(key)
+        if (isinstance(node, h5py.Group) and "values" in node
+                and _attr(node, "encoding-type") == "nullable-string-array"):
+            node = node["values"]  # pandas >= 3 strings, as anndata >= 0.12 writes them
+        if not isinstance(node, h5py.Dataset):
             raise AnnDataFormatError(self.label, f"{group.name} has no index ({key!r})")
-        return group[key], None
+        return node, None
 
     def _index_len(self, group: Any) -> int:
         node, _ = self._index_node(group)
