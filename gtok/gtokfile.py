@@ -16,6 +16,7 @@ from __future__ import annotations
 import array
 import os
 import sys
+import warnings
 import zlib
 from typing import Any, Iterable
 
@@ -48,6 +49,22 @@ POPULATE_LIMIT = 64 << 20
 # array.array type code of a 4-byte unsigned int ("I" on every mainstream platform).
 _U32_TYPECODE = next((c for c in "IL" if array.array(c).itemsize == 4), None)
 
+# NumPy < 1.24 makes an object array of a ragged nested list (with a VisibleDeprecationWarning)
+# where later NumPy raises ValueError; _asarray makes the old NumPy refuse it the same way.
+_RAGGED_IS_OBJECT = np.lib.NumpyVersion(np.__version__) < "1.24.0"
+
+
+def _asarray(ids: Any) -> np.ndarray:
+    """``np.asarray(ids)``; a ragged nested sequence raises ValueError on every NumPy."""
+    if not _RAGGED_IS_OBJECT:
+        return np.asarray(ids)
+    with warnings.catch_warnings():  # old NumPy only (not thread-safe, as catch_warnings is)
+        warnings.simplefilter("error", np.VisibleDeprecationWarning)
+        try:
+            return np.asarray(ids)
+        except np.VisibleDeprecationWarning:
+            raise ValueError("ids must be 1-D: got a ragged nested sequence") from None
+
 
 def _as_id_array(ids: Any) -> np.ndarray:
     """Return ``ids`` as a 1-D, C-contiguous, native-order integer array, or raise."""
@@ -71,7 +88,7 @@ def _as_id_array(ids: Any) -> np.ndarray:
                 except (TypeError, OverflowError, ValueError):
                     pass
         try:
-            arr = np.asarray(ids)
+            arr = _asarray(ids)
         except OverflowError as exc:
             raise OverflowError(f"ids must be in 0..{_MAX_U32}: {exc}") from None
         if isinstance(ids, (list, tuple)) and arr.ndim == 1 and arr.dtype.kind not in "iuO":
