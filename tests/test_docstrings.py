@@ -10,9 +10,15 @@ MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "
            "gtok._atomic", "gtok._chromtable", "gtok._radix", "gtok.errors",
            "gtok.fragments", "gtok.bgzf", "gtok.cells", "gtok.parquet"]
 
+# optional packages the examples of a module import (the test skips without them, as the
+# module's own tests do)
+NEEDS = {"gtok.cells": ["anndata", "pandas", "scipy.sparse"], "gtok.parquet": ["pyarrow"]}
+
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name: str) -> None:
+    for package in NEEDS.get(name, ()):
+        pytest.importorskip(package)
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
