@@ -51,20 +51,20 @@ DIRECTIVES = {
 
 # One extension per private module; each .pyx holds loops only, the policy lives in .py files.
 MODULES = [
-    "gtok._mapping",
-    "gtok._encode",
-    "gtok._chromtable",
-    "gtok._bedparse",
-    "gtok._radix",
-    "gtok._overlap",
-    "gtok._fragments",
-    "gtok._collate",
-    "gtok._docindex",
-    "gtok._cellgather",
+    "gtok._lib._mapping",
+    "gtok._lib._encode",
+    "gtok._lib._chromtable",
+    "gtok._lib._bedparse",
+    "gtok._lib._radix",
+    "gtok._lib._overlap",
+    "gtok._lib._fragments",
+    "gtok._lib._collate",
+    "gtok._lib._docindex",
+    "gtok._lib._cellgather",
 ]
 
 # Modules that use NumPy's C API (views of mappings and documents, data pointers).
-NUMPY_MODULES = {"gtok._mapping", "gtok._docindex", "gtok._collate"}
+NUMPY_MODULES = {"gtok._lib._mapping", "gtok._lib._docindex", "gtok._lib._collate"}
 
 
 def _compile_args():
@@ -88,7 +88,7 @@ def _extension(name):
 
 # Cython's utility code (memoryviews, buffer and type helpers) compiled once, in one module
 # the others import, instead of once in each of them: half the C to compile, a smaller wheel.
-SHARED_UTILITY = "gtok._cyutility"
+SHARED_UTILITY = "gtok._lib._cyutility"
 
 setup(
     ext_modules=cythonize(

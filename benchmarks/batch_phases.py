@@ -56,7 +56,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
     sys.path.insert(0, str(REPO))             # this checkout's gtok
     import numpy  # noqa: F401
 
-    import gtok.batch
+    import gtok.batch.run
     import gtok.cli
     import gtok.tokenizer
     mark("imports")
@@ -67,7 +67,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
         mark("universe")
     gtok.tokenizer.Tokenizer.__init__ = init
 
-    tokenize_one = gtok.batch._tokenize_one   # 1 job: called in this process
+    tokenize_one = gtok.batch.run._tokenize_one   # 1 job: called in this process
 
     def one(*args):
         mark("before work")
@@ -75,9 +75,9 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
             return tokenize_one(*args)
         finally:
             marks["work"] = time.perf_counter() - t0   # the last file's end
-    gtok.batch._tokenize_one = one
+    gtok.batch.run._tokenize_one = one
 
-    run_pool = gtok.batch._run_pool           # N jobs: the pool's whole life
+    run_pool = gtok.batch.run._run_pool           # N jobs: the pool's whole life
 
     def pool(*args, **kwargs):
         mark("before work")
@@ -85,7 +85,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
             return run_pool(*args, **kwargs)
         finally:
             mark("work")
-    gtok.batch._run_pool = pool
+    gtok.batch.run._run_pool = pool
 
     status = gtok.cli.main(argv)
     marks["main"] = time.perf_counter() - t0

@@ -58,7 +58,7 @@ sys.path.insert(1, str(REPO))      # this checkout's gtok
 import numpy as np  # noqa: E402
 
 import datagen  # noqa: E402
-from gtok import bgzf  # noqa: E402
+from gtok.io import bgzf  # noqa: E402
 
 LIBS = ("gtars", "gtok", "gtok-lists", "gtok-pack")
 MISMATCH_EXIT = 3

@@ -1,9 +1,9 @@
 """Benchmark: gzip inflaters for gtok's inputs -- zlib (stdlib) vs ISA-L (``isal``) vs
 libdeflate (``deflate``).
 
-gtok inflates three kinds of gzip input: BGZF fragment files (``gtok.bgzf``: members of at
+gtok inflates three kinds of gzip input: BGZF fragment files (``gtok.io.bgzf``: members of at
 most 64 KiB inflated one by one, on worker threads), plain gzip fragment files (streamed,
-``gtok.fragments``) and gzip BED files (``gtok.bedtext``). This script measures which
+``gtok.singlecell.fragments``) and gzip BED files (``gtok.io.bedtext``). This script measures which
 inflater is fastest for each, and whether it lets threads run in parallel (drops the GIL).
 
 Data (fixed seed, written to a temporary folder, removed at exit)
@@ -13,7 +13,7 @@ Data (fixed seed, written to a temporary folder, removed at exit)
   ``chrom\\tstart\\tend\\tbarcode\\tcount`` sorted by position over chr1..chr22, chrX (hg38
   lengths); ~60 % of fragments pile up near 1 of ~50,000 open sites, the rest are uniform;
   lengths a mix of nucleosome-free and mono-nucleosome; count 1 + geometric. Compressed as
-  BGZF (``gtok.bgzf.compress`` when gtok is importable, else the same writer inlined here:
+  BGZF (``gtok.io.bgzf.compress`` when gtok is importable, else the same writer inlined here:
   members of 65,280 text bytes with the ``BC`` subfield, level 6, bgzip's 28-byte empty
   end-of-file member) and as one plain gzip member (level 6).
 * ``peaks.bed``: 1,000,000 sorted peak regions (``chrom\\tstart\\tend``, widths 200..2,000)
@@ -39,7 +39,7 @@ member's footer):
 * ``deflate.gzip_decompress`` -- one-shot libdeflate (output sized from the stream's last
   4 bytes; whole input and whole output in memory).
 
-(iii) GIL: the BGZF members cut into ~1 MiB batches (like ``gtok.bgzf``) and inflated by a
+(iii) GIL: the BGZF members cut into ~1 MiB batches (like ``gtok.io.bgzf``) and inflated by a
 ``ThreadPoolExecutor`` of 1 and of 2 threads; a library that drops the GIL while inflating
 scales towards 2x on 2 free cores.
 
@@ -88,7 +88,7 @@ except ImportError:  # pragma: no cover - reported in the output
     deflate = None  # type: ignore[assignment]
 
 try:  # gtok's own BGZF writer, when gtok is importable
-    from gtok.bgzf import compress as _gtok_bgzf_compress
+    from gtok.io.bgzf import compress as _gtok_bgzf_compress
 except Exception:  # noqa: BLE001 - not installed, or not built
     _gtok_bgzf_compress = None
 
@@ -101,7 +101,7 @@ CHROM_LEN = np.array([
     156040895], dtype=np.int64)
 
 STREAM_CHUNK = 1 << 20        # compressed bytes fed per call when streaming
-BATCH_BYTES = 1 << 20         # compressed bytes per thread task (gtok.bgzf.BATCH_BYTES)
+BATCH_BYTES = 1 << 20         # compressed bytes per thread task (gtok.io.bgzf.BATCH_BYTES)
 BLOCK_TEXT = 0xFF00           # text bytes per BGZF member (bgzip's choice)
 _EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{ncpu} CPUs; zlib {zlib.ZLIB_RUNTIME_VERSION}; numpy {np.__version__}")
     isal_v = f"{isal.__version__} (ISA-L {isal._isal.ISAL_VERSION})" if isal else "not installed"
     print(f"isal {isal_v}; deflate {deflate.__version__ if deflate else 'not installed'}; "
-          f"BGZF writer: {'gtok.bgzf.compress' if _gtok_bgzf_compress else 'inline'}")
+          f"BGZF writer: {'gtok.io.bgzf.compress' if _gtok_bgzf_compress else 'inline'}")
 
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()

@@ -3,16 +3,16 @@
 The public API is re-exported here; each name lives in the module that owns its job:
 
 - :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; SPEC §4-5);
-- :mod:`gtok.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
-- :mod:`gtok.pack` -- packs: many documents in one file (``PackWriter``, ``GtokPack``);
-- :mod:`gtok.collate` -- padded / flat training batches and a ``collate_fn``;
-- :mod:`gtok.dataset` -- ``GtokDataset``: files, packs and manifests as one dataset (SPEC §5);
-- :mod:`gtok.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
+- :mod:`gtok.io.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
+- :mod:`gtok.io.pack` -- packs: many documents in one file (``PackWriter``, ``GtokPack``);
+- :mod:`gtok.train.collate` -- padded / flat training batches and a ``collate_fn``;
+- :mod:`gtok.train.dataset` -- ``GtokDataset``: files, packs and manifests as one dataset (SPEC §5);
+- :mod:`gtok.train.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
   imported here);
-- :mod:`gtok.batch` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
-- :mod:`gtok.fragments` -- single-cell fragment files to per-cell ids or a pack;
-- :mod:`gtok.cells` -- ``tokenize_anndata``: single-cell matrices (AnnData, ``.h5ad``);
-- :mod:`gtok.parquet` -- ``export_parquet`` / ``import_parquet`` (needs pyarrow);
+- :mod:`gtok.batch.run` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
+- :mod:`gtok.singlecell.fragments` -- single-cell fragment files to per-cell ids or a pack;
+- :mod:`gtok.singlecell.matrix` -- ``tokenize_anndata``: single-cell matrices (AnnData, ``.h5ad``);
+- :mod:`gtok.io.parquet` -- ``export_parquet`` / ``import_parquet`` (needs pyarrow);
 - :mod:`gtok.cli` -- the ``gtok`` command line;
 - :mod:`gtok.errors` -- every exception class gtok raises on bad input.
 """
@@ -28,30 +28,30 @@ __version__ = "0.1.0"
 # ``import gtok`` and the ``gtok`` command start fast and load only what they use.
 _EXPORTS = {
     "BatchEncoding": "gtok.tokenizer",
-    "BatchSummary": "gtok.batch",
-    "CellsSummary": "gtok.cells",
-    "CellTokens": "gtok.fragments",
-    "FragmentSummary": "gtok.fragments",
-    "GtokDataset": "gtok.dataset",
-    "GtokFile": "gtok.gtokfile",
-    "GtokPack": "gtok.pack",
-    "PadCollator": "gtok.collate",
-    "PackWriter": "gtok.pack",
+    "BatchSummary": "gtok.batch.run",
+    "CellsSummary": "gtok.singlecell.matrix",
+    "CellTokens": "gtok.singlecell.fragments",
+    "FragmentSummary": "gtok.singlecell.fragments",
+    "GtokDataset": "gtok.train.dataset",
+    "GtokFile": "gtok.io.gtokfile",
+    "GtokPack": "gtok.io.pack",
+    "PadCollator": "gtok.train.collate",
+    "PackWriter": "gtok.io.pack",
     "TokenizedRegionSet": "gtok.tokenizer",
     "Tokenizer": "gtok.tokenizer",
     "UncheckedUniverseWarning": "gtok.errors",
-    "export_parquet": "gtok.parquet",
-    "flat_batch": "gtok.collate",
-    "import_parquet": "gtok.parquet",
-    "open_gtok": "gtok.gtokfile",
-    "pad_batch": "gtok.collate",
-    "pretokenize": "gtok.batch",
-    "read_gtok": "gtok.gtokfile",
-    "tokenize_anndata": "gtok.cells",
-    "tokenize_fragment_file": "gtok.fragments",
-    "tokenize_fragments": "gtok.fragments",
-    "write_gtok": "gtok.gtokfile",
-    "write_pack": "gtok.pack",
+    "export_parquet": "gtok.io.parquet",
+    "flat_batch": "gtok.train.collate",
+    "import_parquet": "gtok.io.parquet",
+    "open_gtok": "gtok.io.gtokfile",
+    "pad_batch": "gtok.train.collate",
+    "pretokenize": "gtok.batch.run",
+    "read_gtok": "gtok.io.gtokfile",
+    "tokenize_anndata": "gtok.singlecell.matrix",
+    "tokenize_fragment_file": "gtok.singlecell.fragments",
+    "tokenize_fragments": "gtok.singlecell.fragments",
+    "write_gtok": "gtok.io.gtokfile",
+    "write_pack": "gtok.io.pack",
 }
 _SUBMODULES = {"errors"}
 
@@ -75,14 +75,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from gtok import errors
-    from gtok.batch import BatchSummary, pretokenize
-    from gtok.cells import CellsSummary, tokenize_anndata
-    from gtok.collate import PadCollator, flat_batch, pad_batch
-    from gtok.dataset import GtokDataset
+    from gtok.batch.run import BatchSummary, pretokenize
+    from gtok.singlecell.matrix import CellsSummary, tokenize_anndata
+    from gtok.train.collate import PadCollator, flat_batch, pad_batch
+    from gtok.train.dataset import GtokDataset
     from gtok.errors import UncheckedUniverseWarning
-    from gtok.fragments import (CellTokens, FragmentSummary, tokenize_fragment_file,
+    from gtok.singlecell.fragments import (CellTokens, FragmentSummary, tokenize_fragment_file,
                                 tokenize_fragments)
-    from gtok.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
-    from gtok.pack import GtokPack, PackWriter, write_pack
-    from gtok.parquet import export_parquet, import_parquet
+    from gtok.io.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
+    from gtok.io.pack import GtokPack, PackWriter, write_pack
+    from gtok.io.parquet import export_parquet, import_parquet
     from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer

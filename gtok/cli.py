@@ -25,12 +25,12 @@ if "numpy" not in sys.modules:
 import numpy as np
 
 from gtok import __version__
-from gtok.batch import FileResult, entry_output, manifest_path, pretokenize, read_manifests
+from gtok.batch.run import FileResult, entry_output, manifest_path, pretokenize, read_manifests
 from gtok.errors import GtokError
-from gtok.gtokfile import open_gtok
+from gtok.io.gtokfile import open_gtok
 
 if TYPE_CHECKING:
-    from gtok.pack import GtokPack
+    from gtok.io.pack import GtokPack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
@@ -155,7 +155,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
               f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
               f"manifest {summary.manifest}", file=stream)
     died = [r for r in summary.results if r.status == "pending" and r.error]
-    if died:  # workers kept dying before they finished an input (see gtok.batch)
+    if died:  # workers kept dying before they finished an input (see gtok.batch.run)
         print(f"gtok: {died[0].error}", file=stream)
     elif summary.n_failed and not summary.interrupted:
         print(f"gtok: {summary.n_failed} input(s) failed (the manifest says why); a rerun "
@@ -169,7 +169,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from gtok.pack import GtokPack  # loaded by open_gtok for a pack anyway
+    from gtok.io.pack import GtokPack  # loaded by open_gtok for a pack anyway
 
     status = EXIT_OK
     for path in args.files:
@@ -222,7 +222,7 @@ def _pack_fields(path: str, pack: GtokPack) -> list[tuple[str, str]]:
 
 
 def _cmd_pack(args: argparse.Namespace) -> int:
-    from gtok.packing import pack_gtok_files
+    from gtok.batch.packing import pack_gtok_files
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe) if args.universe else None
@@ -238,7 +238,7 @@ def _cmd_pack(args: argparse.Namespace) -> int:
 
 
 def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]) -> int:
-    from gtok.packing import tokenize_to_pack
+    from gtok.batch.packing import tokenize_to_pack
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     start = time.monotonic()
@@ -269,7 +269,7 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from gtok.pack import GtokPack
+    from gtok.io.pack import GtokPack
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe)
@@ -396,7 +396,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_anndata(args: argparse.Namespace) -> int:
-    from gtok.cells import tokenize_anndata
+    from gtok.singlecell.matrix import tokenize_anndata
     from gtok.tokenizer import Tokenizer
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
@@ -430,7 +430,7 @@ def _cmd_anndata(args: argparse.Namespace) -> int:
 
 
 def _cmd_parquet(args: argparse.Namespace) -> int:
-    from gtok import parquet
+    from gtok.io import parquet
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe) if args.universe else None
@@ -609,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_fragments(args: argparse.Namespace) -> int:
-    from gtok.fragments import tokenize_fragments
+    from gtok.singlecell.fragments import tokenize_fragments
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     start = last = time.monotonic()
@@ -701,7 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     # SIGTERM stops a run as Ctrl-C does: workers finish their file, the manifest is
-    # written, exit 143 (workers reset it to the default: see gtok.batch)
+    # written, exit 143 (workers reset it to the default: see gtok.batch.run)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -3,8 +3,8 @@
 This module is the policy layer: it accepts the kinds of input users have (paths, lists of
 regions, column arrays), chooses the visiting order (gtars sorts a file's regions by
 chromosome name as bytes, then start; in-memory regions keep their order), and names
-things as gtars does. The loops live in :mod:`gtok._bedparse` (parsing) and
-:mod:`gtok._overlap` (ordering and overlap search), both without the GIL, so ``tokenize``
+things as gtars does. The loops live in :mod:`gtok._lib._bedparse` (parsing) and
+:mod:`gtok._lib._overlap` (ordering and overlap search), both without the GIL, so ``tokenize``
 can run in several threads at once.
 """
 
@@ -15,9 +15,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok._chromtable import ChromTable
-from gtok._radix import gtars_order
-from gtok.bedtext import RegionColumns, parse_regions, read_text
+from gtok._lib._chromtable import ChromTable
+from gtok._lib._radix import gtars_order
+from gtok.io.bedtext import RegionColumns, parse_regions, read_text
 from gtok.errors import BedFormatError
 from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, load_bed, load_config
 

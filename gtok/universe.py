@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gtok._chromtable import ChromTable
-from gtok._overlap import OverlapIndex, build_index
-from gtok.bedtext import parse_regions, read_text
+from gtok._lib._chromtable import ChromTable
+from gtok._lib._overlap import OverlapIndex, build_index
+from gtok.io.bedtext import parse_regions, read_text
 from gtok.errors import ConfigError
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]

@@ -642,7 +642,7 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
     the SPEC is about, one rewrite must cost a small multiple of serialising the same records
     with one ``json.dumps`` (the first version took ~6x that: 2.4 s). Measured against that
     yardstick in the same run, so a busy machine slows both sides."""
-    from gtok.batch import FileResult, _write_manifest
+    from gtok.batch.run import FileResult, _write_manifest
     n = 100_000
     results = [FileResult(input=f"/data/peaks/s{i:06d}.bed.gz", output=f"/o/s{i:06d}.gtok",
                           input_size=1_234_567, status="ok", regions=50_000, tokens=52_000,
@@ -669,7 +669,7 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
 def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path, monkeypatch):
     """Largest first (gzip counted at 4x its size by name), the last ``jobs`` inputs only to
     an idle worker; the manifest keeps the sorted input order."""
-    from gtok import _procpool
+    from gtok.batch import pool as _procpool
     root = tmp_path / "peaks"
     sizes = {"a.bed": 40, "b.bed": 400, "c.bed": 10, "d.bed": 200, "e.bed": 90, "f.bed": 300,
              "g.bed": 20, "h.bed": 60}
@@ -697,7 +697,7 @@ def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path
     assert gtok_files(tmp_path / "out") == expected_for(
         tok, {n.split(".")[0] + ".gtok": root / n for n in work}, tmp_path / "ref")
     # a batch above the size-order limit runs in input order (no stat per input first)
-    from gtok import batch
+    from gtok.batch import run as batch
     monkeypatch.setattr(batch, "_SIZE_ORDER_UP_TO", 3)
     submitted.clear()
     assert pretokenize(tok, [str(root)], str(tmp_path / "out2"), jobs=2).ok

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from gtok import Tokenizer, open_gtok, pretokenize, read_gtok
-from gtok.packing import tokenize_to_pack
+from gtok.batch.packing import tokenize_to_pack
 
 from batchdata import (SUBPROCESS_CWD, bed_text, gtok_files, hidden_leftovers, load_manifest,
                        make_universe, output_of, reference_bytes, write_bed)
@@ -698,10 +698,10 @@ def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path,
     """Three inputs that each kill their worker, the largest (so handed out first, together):
     each fails on its own, the others are done; a --resume retries just those three and
     ends too (it does not stop on a run of deaths)."""
-    import gtok.batch
+    import gtok.batch.run
     universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 500 for k in range(20)},
                                        **{f"crash{k}.bed": 5000 for k in range(3)}})
-    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
+    _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     for resume in (False, True):
         s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=resume,
                         start_method="fork")
@@ -714,10 +714,10 @@ def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path,
 
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_inputs_that_crash_their_worker_are_left_out_of_a_pack(tmp_path, monkeypatch):
-    import gtok.packing
+    import gtok.batch.packing
     universe, src = _inputs(tmp_path, {f"{k:02d}_{'crash' if k in (3, 4, 5) else 'good'}.bed":
                                        500 for k in range(12)})
-    _make_crash(monkeypatch, gtok.packing, "_tokenize_ids")
+    _make_crash(monkeypatch, gtok.batch.packing, "_tokenize_ids")
     s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
                          start_method="fork")
     assert sorted(Path(p).name for p, _ in s.failed) == ["03_crash.bed", "04_crash.bed",
@@ -731,9 +731,9 @@ def test_every_input_killing_its_worker_stops_the_run(tmp_path, monkeypatch):
     """Workers dying on input after input with none finished (a memory limit below what
     any input needs): the run stops after max(10, 2 x jobs) of them instead of starting a
     worker for every input; the rest stay pending with the reason."""
-    import gtok.batch
+    import gtok.batch.run
     universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
-    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
+    _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     # (ten, or eleven when both workers' deaths are seen at once)
     assert s.n_failed in (10, 11) and s.n_failed + s.n_pending == 30
@@ -745,10 +745,10 @@ def test_every_input_killing_its_worker_stops_the_run(tmp_path, monkeypatch):
 def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
     """Twelve inputs that kill their worker, the largest: the first run stops after ten of
     them with nothing done; a --resume does the others first, so every good input is done."""
-    import gtok.batch
+    import gtok.batch.run
     universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 300 for k in range(20)},
                                        **{f"crash{k:02d}.bed": 3000 for k in range(12)}})
-    _make_crash(monkeypatch, gtok.batch, "_tokenize_one")
+    _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert s.n_failed in (10, 11) and s.n_ok == 0
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=True,
@@ -761,13 +761,13 @@ def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
 def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch):
     """Workers that die before they start (here their initializer exits): nothing is blamed,
     the run stops after three, and the inputs it had handed out say why."""
-    import gtok.batch
+    import gtok.batch.run
 
     def broken_init(*args):
         raise SystemExit(3)
 
     universe, src = _inputs(tmp_path, {f"k{k:02d}.bed": 300 for k in range(10)})
-    monkeypatch.setattr(gtok.batch, "_init_worker", broken_init)
+    monkeypatch.setattr(gtok.batch.run, "_init_worker", broken_init)
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert (s.n_failed, s.n_pending) == (0, 10)
     assert any("kept dying" in (r.error or "") for r in s.results)
@@ -775,9 +775,9 @@ def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch
 
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_a_pack_stops_when_every_input_kills_its_worker(tmp_path, monkeypatch):
-    import gtok.packing
+    import gtok.batch.packing
     universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
-    _make_crash(monkeypatch, gtok.packing, "_tokenize_ids")
+    _make_crash(monkeypatch, gtok.batch.packing, "_tokenize_ids")
     with pytest.raises(RuntimeError, match="died on 10 inputs in a row"):
         tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
                          start_method="fork")

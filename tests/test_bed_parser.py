@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtok._chromtable import ChromTable
-from gtok.bedtext import parse_regions
+from gtok._lib._chromtable import ChromTable
+from gtok.io.bedtext import parse_regions
 from gtok.errors import BedFormatError
 
 

@@ -1,4 +1,4 @@
-"""BGZF streams inflated in parallel (gtok.bgzf) and fragment files in BGZF: same text and
+"""BGZF streams inflated in parallel (gtok.io.bgzf) and fragment files in BGZF: same text and
 same cells as the sequential path and gtars; truncation, corruption and format switches
 are errors or handled, never silently short."""
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import gtok.fragments as fragments_module
+import gtok.singlecell.fragments as fragments_module
 from _tok_helpers import universes, write_bed
 from gtok import Tokenizer, bgzf, tokenize_fragments
 from gtok.errors import CorruptGzipError, FragmentFormatError

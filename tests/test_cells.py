@@ -1,4 +1,4 @@
-"""AnnData / .h5ad to per-cell documents (gtok.cells), against a geniml-style oracle.
+"""AnnData / .h5ad to per-cell documents (gtok.singlecell.matrix), against a geniml-style oracle.
 
 The oracle is what geniml's ``tokenize_anndata`` does: for each cell, take the columns
 scipy's ``X[row].nonzero()`` gives (stored order for CSR, ascending for CSC; ascending for
@@ -19,7 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from batchdata import CHROMS, cli, make_universe  # noqa: E402
 from gtok import Tokenizer, open_gtok, tokenize_anndata  # noqa: E402
-from gtok import cells as cells_mod  # noqa: E402
+from gtok.singlecell import matrix as cells_mod  # noqa: E402
 from gtok.errors import AnnDataFormatError, InputFormatError  # noqa: E402
 
 anndata = pytest.importorskip("anndata")

@@ -379,7 +379,7 @@ def test_in_process_main_restores_the_sigterm_handler(tmp_path):
 def test_progress_line_and_verbose(tok, tmp_path, capsys):
     import io
 
-    from gtok.batch import FileResult
+    from gtok.batch.run import FileResult
     from gtok.cli import Progress
     stream = io.StringIO()
     p = Progress(3, stream, enabled=True, verbose=False)

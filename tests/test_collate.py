@@ -1,4 +1,4 @@
-"""Training batches (gtok.collate): ``pad_batch`` and ``flat_batch`` against a pure-NumPy
+"""Training batches (gtok.train.collate): ``pad_batch`` and ``flat_batch`` against a pure-NumPy
 oracle for every kind of document, the three truncations (head exactly; random windows and
 random ordered subsets by their defining property, their reproducibility and their spread),
 errors, ``PadCollator`` (NumPy, torch, flat) and a DataLoader over a pack with workers."""
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gtok import GtokDataset, write_pack
-from gtok.collate import TRUNCATIONS, FlatBatch, PadCollator, PaddedBatch, flat_batch, pad_batch
+from gtok.train.collate import TRUNCATIONS, FlatBatch, PadCollator, PaddedBatch, flat_batch, pad_batch
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -317,8 +317,8 @@ def test_uint64_ids_beyond_int64_are_refused() -> None:
 def test_ids_beyond_int32_are_refused_for_an_int32_batch() -> None:
     """uint32 and int64 ids that int32 cannot hold raise, naming the document, instead of
     wrapping to other (negative) ids."""
-    from gtok._collate import classify
-    from gtok.collate import _KIND_I64, _KIND_U32
+    from gtok._lib._collate import classify
+    from gtok.train.collate import _KIND_I64, _KIND_U32
     kinds, _ = classify([np.zeros(1, np.uint32), np.zeros(1, np.int64)])
     assert kinds.tolist() == [_KIND_U32, _KIND_I64]
     fns = (lambda d, **kw: pad_batch(d, 0, dtype=np.int32, **kw),

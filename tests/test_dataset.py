@@ -430,7 +430,7 @@ def test_works_in_forked_and_spawned_processes(tmp_path: Path, method: str) -> N
 
 def test_import_does_not_import_torch(tmp_path) -> None:
     # run outside the repository root: `python -c` puts the working folder on sys.path
-    code = ("import sys, gtok, gtok.dataset, gtok.torchdata; "
+    code = ("import sys, gtok, gtok.train.dataset, gtok.train.torchdata; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
@@ -438,11 +438,11 @@ def test_import_does_not_import_torch(tmp_path) -> None:
 def test_torchdata_without_torch_says_how_to_install(tmp_path) -> None:
     code = "\n".join([
         "import sys; sys.modules['torch'] = None  # as if torch were not installed",
-        "import gtok.torchdata as td",
+        "import gtok.train.torchdata as td",
         "print(td.rank_indices(4, shuffle=False, num_replicas=2, rank=1).tolist())",
         "for name in ('GtokSampler', 'GtokIterableDataset'):",
         "    try:",
-        "        exec(f'from gtok.torchdata import {name}')",
+        "        exec(f'from gtok.train.torchdata import {name}')",
         "    except ImportError as exc:",
         "        print(exc)",
         "try:",

@@ -5,14 +5,14 @@ import importlib
 
 import pytest
 
-MODULES = ["gtok.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.bedtext", "gtok.example",
-           "gtok.pack", "gtok.collate", "gtok.dataset",
-           "gtok._atomic", "gtok._chromtable", "gtok._radix", "gtok.errors",
-           "gtok.fragments", "gtok.bgzf", "gtok.cells", "gtok.parquet"]
+MODULES = ["gtok.io.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.io.bedtext", "gtok.example",
+           "gtok.io.pack", "gtok.train.collate", "gtok.train.dataset",
+           "gtok.io.atomic", "gtok._lib._chromtable", "gtok._lib._radix", "gtok.errors",
+           "gtok.singlecell.fragments", "gtok.io.bgzf", "gtok.singlecell.matrix", "gtok.io.parquet"]
 
 # optional packages the examples of a module import (the test skips without them, as the
 # module's own tests do)
-NEEDS = {"gtok.cells": ["anndata", "pandas", "scipy.sparse"], "gtok.parquet": ["pyarrow"]}
+NEEDS = {"gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"], "gtok.io.parquet": ["pyarrow"]}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gtok.gtokfile
+import gtok.io.gtokfile
 from gtok import read_gtok, write_gtok
 
 from _tok_helpers import CONFORMANCE
@@ -154,14 +154,14 @@ class _FailingFile:
 
 
 def _patch_failing_write(monkeypatch, exc):
-    real = gtok.gtokfile.atomic_output
+    real = gtok.io.gtokfile.atomic_output
 
     @contextlib.contextmanager
     def failing(path, **kwargs):
         with real(path, **kwargs) as f:
             yield _FailingFile(f, exc)
 
-    monkeypatch.setattr(gtok.gtokfile, "atomic_output", failing)
+    monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", failing)
 
 
 @pytest.mark.parametrize("exc", [OSError(errno.ENOSPC, "No space left on device"),
@@ -202,7 +202,7 @@ def test_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
 def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
     # While the data is being written, the target name must not exist yet.
     seen = []
-    real = gtok.gtokfile.atomic_output
+    real = gtok.io.gtokfile.atomic_output
 
     @contextlib.contextmanager
     def spy(path, **kwargs):
@@ -210,7 +210,7 @@ def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
             yield f
             seen.append((os.path.exists(path), sorted(os.listdir(tmp_path))))
 
-    monkeypatch.setattr(gtok.gtokfile, "atomic_output", spy)
+    monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", spy)
     write_gtok(tmp_path / "x.gtok", [1, 2, 3])
     (exists, names), = seen
     assert not exists

@@ -29,7 +29,7 @@ from gtok.cli import main
 from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
                          GtokFormatError, MissingTrailerError, PackFormatError)
 from gtok.example import SAMPLES, example_path
-from gtok.pack import HEADER, TRAILER, GtokPack
+from gtok.io.pack import HEADER, TRAILER, GtokPack
 
 UNIVERSE = example_path("universe.bed")
 CREATOR = f"gtok {gtok.__version__}"

@@ -11,7 +11,7 @@ import pytest
 
 from gtok import open_gtok, write_pack
 from gtok.errors import CorruptIndexError, PackFormatError
-from gtok.pack import TRAILER
+from gtok.io.pack import TRAILER
 
 
 def _pack(tmp_path: Path) -> tuple[Path, bytes, tuple[int, int, int, int]]:

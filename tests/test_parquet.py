@@ -1,4 +1,4 @@
-"""Parquet interop (gtok.parquet): packs and .gtok folders to parquet and back."""
+"""Parquet interop (gtok.io.parquet): packs and .gtok folders to parquet and back."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from batchdata import cli, make_universe  # noqa: E402
 from gtok import Tokenizer, open_gtok, write_gtok, write_pack  # noqa: E402
-from gtok import parquet as parquet_mod  # noqa: E402
+from gtok.io import parquet as parquet_mod  # noqa: E402
 from gtok.errors import (FingerprintMismatchError, InputFormatError,  # noqa: E402
                          ParquetFormatError)
-from gtok.parquet import export_parquet, import_parquet  # noqa: E402
+from gtok.io.parquet import export_parquet, import_parquet  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The batch command's process pool (``gtok._procpool``): results, errors, dead workers.
+"""The batch command's process pool (``gtok.batch.pool``): results, errors, dead workers.
 
 The batch-level behaviour (signals, killed workers, resume) is tested end to end in
 ``test_batch_signals.py``; these tests pin the pool's own contract with stdlib functions
@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from gtok._procpool import DeadWorker, ProcessPool, WorkerDied
+from gtok.batch.pool import DeadWorker, ProcessPool, WorkerDied
 
 METHODS = [m for m in ("fork", "spawn", "forkserver")
            if m in multiprocessing.get_all_start_methods()]

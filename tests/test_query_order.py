@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtok._radix import gtars_order
+from gtok._lib._radix import gtars_order
 
 
 def expected(chroms, starts, ends, rank):

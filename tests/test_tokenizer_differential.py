@@ -21,7 +21,7 @@ from _tok_helpers import (
     write_bed,
 )
 from gtok import Tokenizer
-from gtok._overlap import build_index
+from gtok._lib._overlap import build_index
 
 # GTOK_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt; the default keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),

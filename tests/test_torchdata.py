@@ -1,4 +1,4 @@
-"""gtok.torchdata: rank orders, GtokSampler, GtokIterableDataset with DataLoader workers
+"""gtok.train.torchdata: rank orders, GtokSampler, GtokIterableDataset with DataLoader workers
 (fork and spawn), resuming mid-epoch, to_tensor."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch.utils.data import DataLoader  # noqa: E402
 
-import gtok.torchdata as td  # noqa: E402
+import gtok.train.torchdata as td  # noqa: E402
 from gtok import GtokDataset, write_gtok, write_pack  # noqa: E402
-from gtok.torchdata import (GtokIterableDataset, GtokSampler, rank_indices,  # noqa: E402
+from gtok.train.torchdata import (GtokIterableDataset, GtokSampler, rank_indices,  # noqa: E402
                             samples_per_rank, to_tensor)
 
 N_FILES, N_PACKED = 43, 60

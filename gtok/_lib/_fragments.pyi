@@ -1,8 +1,8 @@
 import numpy as np
 import numpy.typing as npt
 
-from gtok._chromtable import ChromTable
-from gtok._overlap import OverlapIndex
+from gtok._lib._chromtable import ChromTable
+from gtok._lib._overlap import OverlapIndex
 
 class FragmentTokenizer:
     """Streams fragment text into per-cell token buffers."""

@@ -1,7 +1,7 @@
 import numpy as np
 import numpy.typing as npt
 
-from gtok._chromtable import ChromTable
+from gtok._lib._chromtable import ChromTable
 
 def capacity_for(n_bytes: int) -> int: ...
 def parse_bed(

@@ -3,7 +3,7 @@
 Each ``var`` region (matrix column) has been mapped once to its universe ids
 (``var_ids[var_offsets[j]:var_offsets[j + 1]]``); a cell's document is the concatenation,
 over its stored non-zero entries in stored order, of those ids. The policy (what counts
-as non-zero, ``<unk>`` rules, input formats) lives in :mod:`gtok.cells`.
+as non-zero, ``<unk>`` rules, input formats) lives in :mod:`gtok.singlecell.matrix`.
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
-"""The torch classes of :mod:`gtok.torchdata` (imports torch; import that module instead).
+"""The torch classes of :mod:`gtok.train.torchdata` (imports torch; import that module instead).
 
-Both classes report ``__module__ == "gtok.torchdata"``: that is where users (and pickle)
+Both classes report ``__module__ == "gtok.train.torchdata"``: that is where users (and pickle)
 find them, through the module's lazy attributes.
 """
 
@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from gtok.dataset import GtokDataset
-from gtok.dataset import _check_nonneg
-from gtok.torchdata import rank_indices, samples_per_rank
+from gtok.train.dataset import GtokDataset
+from gtok.train.dataset import _check_nonneg
+from gtok.train.torchdata import rank_indices, samples_per_rank
 
 __all__ = ["GtokSampler", "GtokIterableDataset"]
 
@@ -132,7 +132,7 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
 
     Like :class:`torch.utils.data.DistributedSampler` (equal counts per rank, padding by
     wrapping around unless ``drop_last``), but the order is a pure function of ``(seed,
-    epoch)`` (:func:`gtok.torchdata.rank_indices`) and it can resume mid-epoch exactly
+    epoch)`` (:func:`gtok.train.torchdata.rank_indices`) and it can resume mid-epoch exactly
     (:meth:`state_dict`, :meth:`load_state_dict`). Works without a process group: give
     ``num_replicas`` and ``rank``.
 
@@ -153,7 +153,7 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
 
     Examples
     --------
-    >>> from gtok.torchdata import GtokSampler
+    >>> from gtok.train.torchdata import GtokSampler
     >>> s = GtokSampler(10, seed=0, num_replicas=2, rank=1)
     >>> len(s), sorted(set(s) | set(GtokSampler(10, num_replicas=2, rank=0))) == list(range(10))
     (5, True)
@@ -236,7 +236,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
     by DataLoader worker, and resumes mid-epoch.
 
     Each rank visits the same order as :class:`GtokSampler` would give it
-    (:func:`gtok.torchdata.rank_indices`: equal counts per rank). Within a rank,
+    (:func:`gtok.train.torchdata.rank_indices`: equal counts per rank). Within a rank,
     DataLoader workers take turns by blocks of ``batch_size`` samples: worker ``w`` of
     ``W`` takes blocks ``w, w + W, ...``. The DataLoader collects one batch from each
     worker in turn, so with ``batch_size`` equal to the DataLoader's, the batches come
@@ -276,7 +276,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
     --------
     >>> import os, tempfile
     >>> from gtok import write_pack
-    >>> from gtok.torchdata import GtokIterableDataset, rank_indices
+    >>> from gtok.train.torchdata import GtokIterableDataset, rank_indices
     >>> path = os.path.join(tempfile.mkdtemp(), "docs.gtok")
     >>> write_pack(path, [[i] for i in range(6)])
     >>> ds = GtokIterableDataset(path, seed=0, rank=0, world_size=2)
@@ -365,5 +365,5 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
 
 
 for _cls in (GtokSampler, GtokIterableDataset):
-    _cls.__module__ = "gtok.torchdata"
+    _cls.__module__ = "gtok.train.torchdata"
 del _cls

@@ -24,7 +24,7 @@ Semantics (gtars 0.10's by default; the differences are listed in README.md):
 
 The file is streamed: a regular file is memory-mapped and parsed in place, gzip is read
 and decompressed a block at a time (by a background thread, ahead of the parser), and
-memory holds only the token ids (4 bytes each) and a small record per cell. The parsing and search loops (:mod:`gtok._fragments`) run without
+memory holds only the token ids (4 bytes each) and a small record per cell. The parsing and search loops (:mod:`gtok._lib._fragments`) run without
 the GIL.
 """
 
@@ -40,14 +40,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from gtok import bgzf
-from gtok._chromtable import ChromTable
-from gtok._fragments import FragmentTokenizer
-from gtok._gzip import gunzip, inflate, is_gzip
-from gtok._mapping import map_path
-from gtok.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
+from gtok.io import bgzf
+from gtok._lib._chromtable import ChromTable
+from gtok._lib._fragments import FragmentTokenizer
+from gtok.io.gunzip import gunzip, inflate, is_gzip
+from gtok._lib._mapping import map_path
+from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
 from gtok.errors import FragmentFormatError
-from gtok.pack import PackWriter
+from gtok.io.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["tokenize_fragments", "tokenize_fragment_file", "CellTokens", "FragmentSummary",

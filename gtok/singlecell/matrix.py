@@ -4,7 +4,7 @@ A cells x regions matrix (scATAC peaks: ``X[cell, peak] != 0`` when the cell has
 becomes one document per cell, exactly what geniml's ``tokenize_anndata`` builds with its
 per-cell loop (``tokenizer(features[x[row].nonzero()[1]])``), but vectorised: every ``var``
 region is mapped to its universe ids once, then each cell's document is gathered from the
-matrix rows by a small Cython kernel (:mod:`gtok._cellgather`) without the GIL.
+matrix rows by a small Cython kernel (:mod:`gtok._lib._cellgather`) without the GIL.
 
 Semantics (README, "Single-cell matrices"):
 
@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from gtok._cellgather import check_rows, gather_cells
+from gtok._lib._cellgather import check_rows, gather_cells
 from gtok.errors import AnnDataFormatError, BedFormatError
 from gtok.tokenizer import Tokenizer, _validate_columns
 
@@ -188,7 +188,7 @@ def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
                     result[names[row0 + i]] = ids[bounds[i]:bounds[i + 1]]
             return result
 
-        from gtok.pack import PackWriter
+        from gtok.io.pack import PackWriter
         meta = {"source": src.label, "settings": settings,
                 "anndata": {"n_obs": n_cells, "n_vars": src.n_var,
                             "var_unknown_chrom": n_unknown,

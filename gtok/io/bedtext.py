@@ -1,6 +1,6 @@
 """BED input: bytes from a path (gzip sniffed), parsed into region columns.
 
-This module holds the policy around :mod:`gtok._bedparse` (the loop): how files are read,
+This module holds the policy around :mod:`gtok._lib._bedparse` (the loop): how files are read,
 how gzip is detected (by its magic bytes, never by the file name; multi-member streams
 included), and how a bad line becomes a :class:`~gtok.errors.BedFormatError` naming the
 file, the line number and the line.
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gtok._bedparse import capacity_for, parse_bed
-from gtok._chromtable import ChromTable
-from gtok._gzip import gunzip, is_gzip
-from gtok._mapping import map_path
+from gtok._lib._bedparse import capacity_for, parse_bed
+from gtok._lib._chromtable import ChromTable
+from gtok.io.gunzip import gunzip, is_gzip
+from gtok._lib._mapping import map_path
 from gtok.errors import BedFormatError
 
 __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]

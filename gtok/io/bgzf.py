@@ -29,7 +29,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
-from gtok._gzip import inflate_member
+from gtok.io.gunzip import inflate_member
 from gtok.errors import CorruptGzipError
 
 

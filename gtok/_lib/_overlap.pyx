@@ -22,7 +22,7 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 
-from gtok._radix cimport argsort_u64
+from gtok._lib._radix cimport argsort_u64
 
 cdef enum:
     WINDOW = 20         # how many following regions a region is compared with

@@ -1,20 +1,20 @@
-# Fragment-file line parsing for gtok._fragments (inline C, without the GIL): the fast
+# Fragment-file line parsing for gtok._lib._fragments (inline C, without the GIL): the fast
 # path reads the common line 8 bytes at a time straight from the text buffer; the general
 # path splits any line into its fields and reports what is wrong with it. Line rules are in
-# gtok._fragments' docstring; the problem codes are put in words by gtok.fragments.
+# gtok._lib._fragments' docstring; the problem codes are put in words by gtok.singlecell.fragments.
 
 from libc.stdint cimport UINT32_MAX, uint32_t, uint64_t
 from libc.string cimport memchr
 
-from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, _zero_byte, gtok_ctz64
-from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, _is_blank, _is_word,
+from gtok._lib._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, _zero_byte, gtok_ctz64
+from gtok._lib._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, _is_blank, _is_word,
                                _parse_coord)
 # the shared line problems
-from gtok._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
+from gtok._lib._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
                                START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
                                START_TOO_LARGE, TOO_FEW_FIELDS)
 
-# Problems with a line: the shared ones (gtok._textfields) and these (gtok.fragments.
+# Problems with a line: the shared ones (gtok._lib._textfields) and these (gtok.singlecell.fragments.
 # BAD_LINE_REASONS puts them in words).
 cdef enum:
     EMPTY_BARCODE = 11

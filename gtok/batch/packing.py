@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok import batch
-from gtok.gtokfile import open_gtok
-from gtok.pack import GtokPack, PackWriter
+from gtok.batch import run as batch
+from gtok.io.gtokfile import open_gtok
+from gtok.io.pack import GtokPack, PackWriter
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pack_gtok_files", "tokenize_to_pack", "PackSummary"]
@@ -85,7 +85,7 @@ def _tokenize_ids(path: str, options: dict) -> tuple[str | None, Any]:
 def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jobs: int,
                          start_method: str | None) -> Iterator[tuple[str | None, Any]]:
     """``_tokenize_ids`` of every path, in the paths' order, computed by ``jobs`` worker
-    processes (``gtok._procpool``, as the batch command uses).
+    processes (``gtok.batch.pool``, as the batch command uses).
 
     Results that come back early wait for the ones before them, but no task is handed out
     more than ``4 * jobs`` places ahead of the next result due, so a slow input holds at
@@ -96,7 +96,7 @@ def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jo
     """
     import multiprocessing
 
-    from gtok._procpool import ProcessPool, WorkerDied
+    from gtok.batch.pool import ProcessPool, WorkerDied
 
     method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods()
                               else "spawn")

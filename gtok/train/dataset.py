@@ -6,7 +6,7 @@ batch manifest into one sequence of documents (one region set each): ``len(ds)``
 geniml's ``Region2VecDataset`` is for a folder of ``.gtok`` files, plus packs, a universe
 check, and the properties a PyTorch ``DataLoader`` needs: it pickles small, keeps no file
 descriptor open and works in forked and spawned worker processes. The samplers and the
-iterable dataset for multi-process, multi-GPU training are in :mod:`gtok.torchdata`.
+iterable dataset for multi-process, multi-GPU training are in :mod:`gtok.train.torchdata`.
 
 Decisions
 ---------
@@ -52,9 +52,9 @@ import numpy as np
 
 from gtok.errors import (BadMagicError, FingerprintMismatchError, ShortFileError,
                          SourceChangedError, UncheckedUniverseWarning, UnknownFlagError)
-from gtok.gtokfile import (_DTYPES as _V1_DTYPES, HEADER_SIZE, MAGIC, _check_v1, _is_pack,
+from gtok.io.gtokfile import (_DTYPES as _V1_DTYPES, HEADER_SIZE, MAGIC, _check_v1, _is_pack,
                            _view, map_file)
-from gtok.pack import PACK_FLAGS, GtokPack
+from gtok.io.pack import PACK_FLAGS, GtokPack
 
 __all__ = ["GtokDataset"]
 
@@ -63,7 +63,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 _MANIFEST_PREFIX = "gtok-manifest"
 _MANIFEST_FORMAT = "gtok-manifest/1"
 _DONE = ("ok", "skipped")
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # gtok/
 
 
 class GtokDataset:
@@ -604,8 +604,8 @@ def _check_nonneg(name: str, value: Any) -> int:
 def _warn(message: str, category: type[Warning]) -> None:
     """Warn, attributed to the first caller outside the gtok package."""
     level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
-    while frame is not None and os.path.dirname(
-            os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR + os.sep):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)

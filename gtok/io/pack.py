@@ -22,10 +22,10 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok._atomic import AtomicFile
-from gtok._docindex import DocumentIndex
-from gtok._mapping import MappedFile
-from gtok.gtokfile import MappedViews, checked_ids, narrow_ids
+from gtok.io.atomic import AtomicFile
+from gtok._lib._docindex import DocumentIndex
+from gtok._lib._mapping import MappedFile
+from gtok.io.gtokfile import MappedViews, checked_ids, narrow_ids
 from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
                          MissingTrailerError, PackFormatError, ShortFileError)
 

@@ -3,7 +3,7 @@
 :class:`FragmentTokenizer` is fed the (decompressed) text chunk by chunk; each call parses
 the complete lines of its chunk without the GIL and returns how many bytes it consumed, so
 the caller carries a partial last line over to the next chunk. Every fragment is tokenized
-on its own with :meth:`gtok._overlap.OverlapIndex._query` (one ``<unk>`` when it hits
+on its own with :meth:`gtok._lib._overlap.OverlapIndex._query` (one ``<unk>`` when it hits
 nothing, or lies on a chromosome absent from the universe) and its ids end up in its
 cell's buffer: one growing ``uint32`` buffer per cell, so memory is the output (4 bytes a
 token) plus a small per-cell index, never an object per fragment.
@@ -16,11 +16,11 @@ So ids are first logged in file order with their cell (sequential writes), and e
 grouped by cell (a stable counting sort over the cells it holds) and each group appended
 to its cell's buffer with one copy. Order within a cell stays file order.
 
-Lines are parsed 8 bytes at a time straight from the buffer (gtok._fragline's fast path;
+Lines are parsed 8 bytes at a time straight from the buffer (gtok._lib._fragline's fast path;
 anything unusual goes the general way). Barcodes map to dense cell indices, in order of
-first appearance, through gtok._celltable (keys of up to 24 bytes held inline, compared as
-words); the allow-list is a :class:`~gtok._chromtable.ChromTable`, asked once per distinct
-barcode of up to 24 bytes. Line rules (the policy and messages live in gtok.fragments):
+first appearance, through gtok._lib._celltable (keys of up to 24 bytes held inline, compared as
+words); the allow-list is a :class:`~gtok._lib._chromtable.ChromTable`, asked once per distinct
+barcode of up to 24 bytes. Line rules (the policy and messages live in gtok.singlecell.fragments):
 
 - ``\\n`` or ``\\r\\n`` line ends; lines starting with ``#`` and blank lines are skipped;
 - fields are tab-separated (a line without a tab is split on runs of spaces); columns 1-4
@@ -38,12 +38,12 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcpy
 
-from gtok._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _ct_add,
+from gtok._lib._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTable, _ct_add,
                               _ct_find, _ct_free, _ct_init, _ct_key)
-from gtok._chromtable cimport ChromTable
-from gtok._overlap cimport Hit, IdBuffer, OverlapIndex, _push
-from gtok._textfields cimport OK, OUT_OF_MEMORY, _is_blank
-from gtok._fragline cimport (BARCODE_NOT_UTF8, SKIP, Fields, _fast_line, _is_utf8,
+from gtok._lib._chromtable cimport ChromTable
+from gtok._lib._overlap cimport Hit, IdBuffer, OverlapIndex, _push
+from gtok._lib._textfields cimport OK, OUT_OF_MEMORY, _is_blank
+from gtok._lib._fragline cimport (BARCODE_NOT_UTF8, SKIP, Fields, _fast_line, _is_utf8,
                              _slow_fields)
 
 cdef enum:

@@ -15,12 +15,12 @@ Rules (SPEC §4, §7), applied to every line:
 from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp
 
-from gtok._chromtable cimport ChromTable
-from gtok._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, gtok_ctz64
-from gtok._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
+from gtok._lib._chromtable cimport ChromTable
+from gtok._lib._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, gtok_ctz64
+from gtok._lib._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
                                _is_word, _parse_coord)
 # the shared line problems
-from gtok._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
+from gtok._lib._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
                                START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
                                START_TOO_LARGE, TOO_FEW_FIELDS, OUT_OF_MEMORY)
 

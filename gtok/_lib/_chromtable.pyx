@@ -65,7 +65,7 @@ cdef class ChromTable:
 
     Examples
     --------
-    >>> from gtok._chromtable import ChromTable
+    >>> from gtok._lib._chromtable import ChromTable
     >>> t = ChromTable(["chr1", "chr2"])
     >>> t.index("chr2"), t.index("chrM"), len(t), t.names()
     (1, -1, 2, ['chr1', 'chr2'])

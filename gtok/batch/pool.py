@@ -18,7 +18,7 @@ parent does nothing between tasks but sleep in ``poll``:
   has returned), and the caller decides (it may start another with
   :meth:`ProcessPool.add_worker`);
 - workers are daemonic: if the parent exits they are terminated, and the initializer can
-  also ask the kernel to kill them with the parent (see ``gtok.batch``).
+  also ask the kernel to kill them with the parent (see ``gtok.batch.run``).
 
 Tasks are ``(key, args)`` (a key is any hashable but None); ``func(*args)`` runs in a worker
 and its return value comes back with the key. An exception in ``func`` is sent back and

@@ -1,6 +1,6 @@
 """Training batches from token documents: padding, truncation and a ready ``collate_fn``.
 
-The loops are in :mod:`gtok._collate` (no GIL). Documents are any 1-D integer arrays:
+The loops are in :mod:`gtok._lib._collate` (no GIL). Documents are any 1-D integer arrays:
 views from :func:`gtok.read_gtok`, :class:`gtok.GtokDataset` items or pack documents.
 Truncation to ``max_len`` keeps the head (default), a random contiguous window, or a random
 subset of the ids in their original order; randomness comes from a seeded NumPy generator,
@@ -14,13 +14,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gtok._collate import classify, fill
-from gtok._encode import id_range
+from gtok._lib._collate import classify, fill
+from gtok._lib._encode import id_range
 
 __all__ = ["pad_batch", "flat_batch", "PadCollator", "PaddedBatch", "FlatBatch", "TRUNCATIONS"]
 
 TRUNCATIONS = ("head", "random_window", "random_subset")
-# element kinds of gtok._collate.classify whose ids may not fit an int32 batch
+# element kinds of gtok._lib._collate.classify whose ids may not fit an int32 batch
 _KIND_U32, _KIND_I64 = 1, 3
 _I32 = np.iinfo(np.int32)
 
@@ -112,7 +112,7 @@ def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
     Examples
     --------
     >>> import numpy as np
-    >>> from gtok.collate import pad_batch
+    >>> from gtok.train.collate import pad_batch
     >>> b = pad_batch([np.array([5, 6, 7], np.uint16), np.array([9], np.uint16)], pad_id=0)
     >>> b.input_ids.tolist(), b.attention_mask.tolist(), b.lengths.tolist()
     ([[5, 6, 7], [9, 0, 0]], [[True, True, True], [True, False, False]], [3, 1])
@@ -138,7 +138,7 @@ def flat_batch(docs: Sequence[Any], *, max_len: int | None = None, truncation: s
                dtype: Any = np.int64) -> FlatBatch:
     """Concatenate documents (truncated as in :func:`pad_batch`) with cumulative lengths.
 
-    >>> from gtok.collate import flat_batch
+    >>> from gtok.train.collate import flat_batch
     >>> b = flat_batch([[1, 2, 3], [4]], max_len=2)
     >>> b.input_ids.tolist(), b.cu_seqlens.tolist()
     ([1, 2, 4], [0, 2, 3])
@@ -175,7 +175,7 @@ class PadCollator:
 
     Examples
     --------
-    >>> from gtok.collate import PadCollator
+    >>> from gtok.train.collate import PadCollator
     >>> collate = PadCollator(pad_id=10, max_len=2, return_tensors="np")
     >>> collate([[1, 2, 3], [4]])["input_ids"].tolist()
     [[1, 2], [4, 10]]

@@ -10,7 +10,7 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   are an error before any work starts.
 - **Parallel**: worker processes share the tokenizer built once in the parent (inherited
   with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). They
-  are a :class:`gtok._procpool.ProcessPool`: one pipe per worker, no helper threads, so the
+  are a :class:`gtok.batch.pool.ProcessPool`: one pipe per worker, no helper threads, so the
   parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
   file counted by name at 4x its size; a pipe or other file of unknown size before all;
   a batch of over 20,000 inputs goes in input order), and the last few inputs go to idle
@@ -51,9 +51,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from gtok._atomic import atomic_output
+from gtok.io.atomic import atomic_output
 from gtok.errors import FingerprintMismatchError
-from gtok.gtokfile import write_gtok
+from gtok.io.gtokfile import write_gtok
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
@@ -735,7 +735,7 @@ def _import_pool_modules() -> None:
         import multiprocessing.connection  # noqa: F401
         import multiprocessing.popen_fork  # noqa: F401
 
-        import gtok._procpool  # noqa: F401
+        import gtok.batch.pool  # noqa: F401
     except Exception:  # pragma: no cover - the pool meets the same error and reports it
         pass
 
@@ -745,7 +745,7 @@ def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], option
               stop: _StopRequest, retry: frozenset[int]) -> None:
     import multiprocessing  # here, not at the top: a 1-job run starts faster
 
-    from gtok._procpool import ProcessPool, WorkerDied
+    from gtok.batch.pool import ProcessPool, WorkerDied
 
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"

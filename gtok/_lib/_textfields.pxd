@@ -4,7 +4,7 @@
 
 from libc.stdint cimport UINT32_MAX, uint32_t, uint64_t
 
-# Problems with a line, shared by both parsers (gtok.bedtext.BAD_LINE_REASONS puts them in
+# Problems with a line, shared by both parsers (gtok.io.bedtext.BAD_LINE_REASONS puts them in
 # words; the fragment parser adds its own after these).
 cdef enum:
     OK = 0

@@ -9,12 +9,12 @@ Map-style training (a :class:`~gtok.GtokDataset` and a sampler)::
 
     from torch.utils.data import DataLoader
     from gtok import GtokDataset
-    from gtok.torchdata import GtokSampler
+    from gtok.train.torchdata import GtokSampler
 
     ds = GtokDataset("tokens/", tokenizer=tok)          # folder, manifest, packs...
     sampler = GtokSampler(ds, shuffle=True, seed=0)     # rank/world size from torch.distributed
     loader = DataLoader(ds, batch_size=32, sampler=sampler, num_workers=4,
-                        collate_fn=collate)             # e.g. gtok.collate.PadCollator(...)
+                        collate_fn=collate)             # e.g. gtok.train.collate.PadCollator(...)
     for epoch in range(start_epoch, n_epochs):
         sampler.set_epoch(epoch)                        # also sets ds.set_epoch(epoch)
         for step, batch in enumerate(loader):
@@ -27,7 +27,7 @@ Map-style training (a :class:`~gtok.GtokDataset` and a sampler)::
 
 Iterable-style training (the dataset shards itself by rank, then by worker)::
 
-    from gtok.torchdata import GtokIterableDataset
+    from gtok.train.torchdata import GtokIterableDataset
     ids = GtokIterableDataset("tokens/", shuffle=True, seed=0, batch_size=32)
     loader = DataLoader(ids, batch_size=32, num_workers=4, collate_fn=collate)
     for epoch in ...:
@@ -63,12 +63,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gtok.dataset import _check_nonneg
+from gtok.train.dataset import _check_nonneg
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from gtok._torchdata import GtokIterableDataset, GtokSampler
+    from gtok.train.torchclasses import GtokIterableDataset, GtokSampler
 
 __all__ = ["GtokSampler", "GtokIterableDataset", "rank_indices", "samples_per_rank",
            "to_tensor"]
@@ -79,12 +79,12 @@ _LAZY = ("GtokSampler", "GtokIterableDataset")
 def __getattr__(name: str) -> Any:
     # GtokSampler and GtokIterableDataset subclass torch classes: built on first access
     if name in _LAZY:
-        _require_torch(f"gtok.torchdata.{name}")
-        from gtok import _torchdata
-        value = getattr(_torchdata, name)
+        _require_torch(f"gtok.train.torchdata.{name}")
+        from gtok.train import torchclasses
+        value = getattr(torchclasses, name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'gtok.torchdata' has no attribute {name!r}")
+    raise AttributeError(f"module 'gtok.train.torchdata' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
@@ -164,7 +164,7 @@ def to_tensor(ids: Any, dtype: Any = None) -> "torch.Tensor":
     >>> to_tensor([3, 1, 2])
     tensor([3, 1, 2])
     """
-    torch = _require_torch("gtok.torchdata.to_tensor")
+    torch = _require_torch("gtok.train.torchdata.to_tensor")
     if dtype is None:
         dtype = torch.int64
     if isinstance(ids, torch.Tensor):

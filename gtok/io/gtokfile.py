@@ -8,7 +8,7 @@ reader refuses a file whose data is not a whole number of ids.
 
 Reading memory-maps the file and returns a read-only NumPy view of the mapped ids: no copy,
 no open file descriptor, and the mapping lives as long as any view of it (see
-:mod:`gtok._mapping`).
+:mod:`gtok._lib._mapping`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from gtok._atomic import atomic_output
-from gtok._encode import id_range, narrow
-from gtok._mapping import MappedFile, map_path
+from gtok.io.atomic import atomic_output
+from gtok._lib._encode import id_range, narrow
+from gtok._lib._mapping import MappedFile, map_path
 from gtok.errors import (BadMagicError, ShortFileError, TrailingBytesError,
                          UnknownFlagError)
 
@@ -272,7 +272,7 @@ def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
     match the header CRC32 is such a pack (a gtars file matches both by chance with
     probability below 2**-90).
     """
-    from gtok.pack import END_MARKER, HEADER, TRAILER
+    from gtok.io.pack import END_MARKER, HEADER, TRAILER
     size = mapping.size
     if size < HEADER.size + TRAILER.size:
         return
@@ -331,14 +331,14 @@ def read_gtok(path: str | os.PathLike) -> np.ndarray:
     """
     mapping = map_file(path)
     if _is_pack(mapping):
-        from gtok.pack import GtokPack
+        from gtok.io.pack import GtokPack
         return GtokPack(mapping).tokens
     dtype, n = _check_v1(mapping)
     return _view(mapping, dtype, n, HEADER_SIZE)
 
 
 class MappedViews:
-    """Lifetime rules shared by :class:`GtokFile` and :class:`gtok.pack.GtokPack`: an
+    """Lifetime rules shared by :class:`GtokFile` and :class:`gtok.io.pack.GtokPack`: an
     object that owns a memory map (``self._mapping``) and hands out views of it."""
 
     __slots__ = ()
@@ -448,11 +448,11 @@ def open_gtok(path: str | os.PathLike) -> Any:
     """Open a ``.gtok`` file or pack: header fields plus zero-copy views.
 
     Returns a :class:`GtokFile` for a version-1 token file, or a
-    :class:`gtok.pack.GtokPack` for a pack (many documents; ``doc(i)``, ``names``...).
+    :class:`gtok.io.pack.GtokPack` for a pack (many documents; ``doc(i)``, ``names``...).
     Raises the same errors as :func:`read_gtok`.
     """
     mapping = map_file(path)
     if _is_pack(mapping):
-        from gtok.pack import GtokPack
+        from gtok.io.pack import GtokPack
         return GtokPack(mapping)
     return GtokFile(path, mapping)

@@ -186,7 +186,7 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
     Examples
     --------
     >>> import numpy as np
-    >>> from gtok._radix import gtars_order
+    >>> from gtok._lib._radix import gtars_order
     >>> rows, c, s, e = gtars_order(np.array([1, 0, 1, 2], np.int32),
     ...                             np.array([5, 9, 2, 1], np.uint32),
     ...                             np.array([6, 10, 3, 2], np.uint32),

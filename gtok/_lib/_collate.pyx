@@ -1,7 +1,7 @@
 """Batch kernels: documents of token ids into padded or flat training batches, without the GIL.
 
 :func:`classify` reads each document's element type, length and data pointer through the
-NumPy C API (documents of another type or layout are converted by :mod:`gtok.collate`
+NumPy C API (documents of another type or layout are converted by :mod:`gtok.train.collate`
 first); :func:`fill` then truncates (head, a random window, or a random ordered subset, each
 document with its own 64-bit seed) and writes int32 or int64 output with the GIL released.
 """

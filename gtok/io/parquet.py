@@ -21,11 +21,11 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok import batch
-from gtok._atomic import AtomicFile
+from gtok.batch import run as batch
+from gtok.io.atomic import AtomicFile
 from gtok.errors import FingerprintMismatchError, ParquetFormatError
-from gtok.gtokfile import open_gtok
-from gtok.pack import GtokPack, PackWriter
+from gtok.io.gtokfile import open_gtok
+from gtok.io.pack import GtokPack, PackWriter
 
 __all__ = ["export_parquet", "import_parquet", "ROW_GROUP_DOCS", "ROW_GROUP_TOKENS"]
 
@@ -90,7 +90,7 @@ def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
     >>> import os, tempfile
     >>> import pyarrow.parquet as pq
     >>> from gtok import write_pack
-    >>> from gtok.parquet import export_parquet
+    >>> from gtok.io.parquet import export_parquet
     >>> folder = tempfile.mkdtemp()
     >>> write_pack(os.path.join(folder, "cells.gtok"), [[1, 2], [], [7]], names=["a", "b", "c"])
     >>> export_parquet(os.path.join(folder, "cells.gtok"), os.path.join(folder, "cells.parquet"))
@@ -223,7 +223,7 @@ def import_parquet(path: str | os.PathLike, out: str | os.PathLike, *,
     >>> import os, tempfile
     >>> import pyarrow as pa, pyarrow.parquet as pq
     >>> from gtok import open_gtok
-    >>> from gtok.parquet import import_parquet
+    >>> from gtok.io.parquet import import_parquet
     >>> folder = tempfile.mkdtemp()
     >>> src = os.path.join(folder, "docs.parquet")
     >>> pq.write_table(pa.table({"tokens": [[5, 6], [7]], "name": ["x", "y"]}), src)

@@ -1,0 +1,16 @@
+"""File formats: what gtok reads and writes, and nothing about tokenizing.
+
+- :mod:`gtok.io.bedtext` -- BED text from a path (gzip sniffed) parsed into region columns;
+- :mod:`gtok.io.gunzip` -- gzip input for every reader (ISA-L's inflate, zlib's fallback);
+- :mod:`gtok.io.bgzf` -- BGZF (bgzip, Cell Ranger): members inflated on threads, in order;
+- :mod:`gtok.io.container` -- what ``.gtok`` files and packs share: magic, flags, sniffing,
+  id encoding, zero-copy views of a mapping;
+- :mod:`gtok.io.gtokfile` -- ``.gtok`` version 1 (gtars' format): ``write_gtok``,
+  ``read_gtok``, ``open_gtok``;
+- :mod:`gtok.io.pack` -- packs: many documents in one mapped file;
+- :mod:`gtok.io.manifest` -- ``gtok-manifest.json``: what a batch run made;
+- :mod:`gtok.io.parquet` -- parquet export and import (needs pyarrow);
+- :mod:`gtok.io.atomic` -- atomic writes (temporary file, then rename).
+
+The byte layouts are in ``docs/format.md``; the rules in ``docs/semantics.md``.
+"""
