@@ -25,7 +25,8 @@ if "numpy" not in sys.modules:
 import numpy as np
 
 from gtok import __version__
-from gtok.batch.run import FileResult, entry_output, manifest_path, pretokenize, read_manifests
+from gtok.batch.run import FileResult, pretokenize
+from gtok.io.manifest import entry_output, manifest_path, read_manifests
 from gtok.errors import GtokError
 from gtok.io.gtokfile import open_gtok
 

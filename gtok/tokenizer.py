@@ -430,7 +430,7 @@ def _columns_from_memory(regions: Any, table: ChromTable,
             chroms.append(c)
             starts.append(s)
             ends.append(e)
-    return _validate_columns(chroms, starts, ends, table, skip_bad_lines, shape_bad)
+    return validate_columns(chroms, starts, ends, table, skip_bad_lines, shape_bad)
 
 
 def _as_int(v: Any) -> int | None:
@@ -479,9 +479,16 @@ def _as_coords(values: Any, which: str, n: int) -> tuple[np.ndarray, np.ndarray]
     return out, bad
 
 
-def _validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: ChromTable,
-                      skip_bad_lines: bool,
-                      shape_bad: dict[int, str] | None = None) -> RegionColumns:
+def validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: ChromTable,
+                     skip_bad_lines: bool,
+                     shape_bad: dict[int, str] | None = None) -> RegionColumns:
+    """Regions given as columns (chromosome names, starts, ends), checked as BED lines are:
+    chromosome indices in ``table`` (-1 for names it lacks) and ``uint32`` coordinates.
+
+    A bad region raises :class:`~gtok.errors.BedFormatError` naming its index (as the line
+    number: 1-based), or is counted and dropped with ``skip_bad_lines``. ``shape_bad`` maps
+    indices of regions that were malformed before they became columns to their text.
+    """
     n = len(chroms)
     chrom_idx, chrom_bad = _chrom_indices(chroms, table)
     s, s_bad = _as_coords(starts, "start", n)

@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from gtok.batch import run as batch
+from gtok.io.inputs import find_inputs, output_name, plan_outputs
+from gtok.io.manifest import check_manifests
 from gtok.io.gtokfile import open_gtok
 from gtok.io.pack import GtokPack, PackWriter
 from gtok.tokenizer import Tokenizer
@@ -37,7 +39,7 @@ class PackSummary:
 
 
 def _doc_name(path: str, root: str) -> str:
-    return batch.output_name(path, root)[: -len(".gtok")]
+    return output_name(path, root)[: -len(".gtok")]
 
 
 def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
@@ -51,11 +53,11 @@ def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
-    found = batch.find_inputs(inputs, patterns=["*.gtok"], from_file=from_file)
+    found = find_inputs(inputs, patterns=["*.gtok"], from_file=from_file)
     out = os.fspath(out)
     found = [(p, r) for p, r in found if os.path.abspath(p) != os.path.abspath(out)]
     if tokenizer is not None:
-        batch.check_manifests({r for _, r in found}, tokenizer.fingerprint)
+        check_manifests({r for _, r in found}, tokenizer.fingerprint)
     summary = PackSummary(out)
     with PackWriter(out, tokenizer=tokenizer, dtype=None if tokenizer else np.uint32) as w:
         for path, root in found:
@@ -163,8 +165,8 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
     written."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
-    found = batch.find_inputs(inputs, patterns=patterns, from_file=from_file)
-    plan = batch.plan_outputs(found, "")  # names must be distinct here too
+    found = find_inputs(inputs, patterns=patterns, from_file=from_file)
+    plan = plan_outputs(found, "")  # names must be distinct here too
     names = {path: _doc_name(path, root) for path, root in found}
     tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}

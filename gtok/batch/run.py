@@ -38,10 +38,7 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
 
 from __future__ import annotations
 
-import fnmatch
 import gc
-import glob
-import json
 import os
 import signal
 import stat
@@ -51,18 +48,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from gtok.io.atomic import atomic_output
-from gtok.errors import FingerprintMismatchError
 from gtok.io.gtokfile import write_gtok
+from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
+from gtok.io.manifest import (MANIFEST_FORMAT, MANIFEST_NAME, entry_output, manifest_path,
+                              read_manifests, write_manifest)
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
            "REGION_FILE_SUFFIXES", "MANIFEST_NAME", "read_manifests"]
 
 #: Names a folder search picks up (case-insensitive, optionally followed by ``.gz``).
-REGION_FILE_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".gappedpeak", ".bedgraph")
-MANIFEST_NAME = "gtok-manifest.json"
-MANIFEST_FORMAT = "gtok-manifest/1"
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
@@ -132,187 +127,23 @@ class BatchSummary:
                 f"failed={self.n_failed}, pending={self.n_pending}, manifest={self.manifest!r})")
 
 
-# --------------------------------------------------------------------------- finding inputs
-
-
-def _is_region_file(name: str, patterns: Sequence[str] | None) -> bool:
-    if patterns:
-        return any(fnmatch.fnmatch(name, p) for p in patterns)
-    low = name.lower()
-    if low.endswith(".gz"):
-        low = low[:-3]
-    return low.endswith(REGION_FILE_SUFFIXES)
-
-
-def _has_magic(s: str) -> bool:
-    return glob.has_magic(s)
-
-
-def _glob_root(pattern: str) -> str:
-    """The folder part of a pattern before its first wildcard."""
-    parts = pattern.split(os.sep)
-    head = []
-    for part in parts:
-        if _has_magic(part):
-            break
-        head.append(part)
-    root = os.sep.join(head) if head else "."
-    return root or os.sep
-
-
-def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
-                from_file: str | None = None) -> list[tuple[str, str]]:
-    """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
-
-    Raises ``FileNotFoundError`` for an input that names nothing (a missing file, or a
-    pattern or folder that matches no region file), so typos surface before any work. A
-    missing file *listed in* ``from_file`` is kept instead: such lists are made by other
-    programs, often for thousands of files, and the file fails on its own (it is reported
-    in the manifest) without stopping the rest.
-    """
-    found: list[tuple[str, str]] = []
-    items = [(item, False) for item in inputs]
-    if from_file is not None:
-        with open(from_file, encoding="utf-8") as f:
-            items += [(line.strip(), True) for line in f
-                      if line.strip() and not line.startswith("#")]
-    for item, listed in items:
-        if os.path.isdir(item):
-            matches = []
-            for folder, dirs, files in os.walk(item, followlinks=True):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                matches += [os.path.join(folder, n) for n in files
-                            if not n.startswith(".") and _is_region_file(n, patterns)]
-            if not matches:
-                raise FileNotFoundError(f"{item}: folder holds no region files "
-                                        "(.bed, .narrowPeak, ...; use --glob for others)")
-            found += [(m, item) for m in matches]
-        elif _has_magic(item):
-            matches = [m for m in glob.glob(item, recursive=True) if os.path.isfile(m)]
-            if not matches:
-                raise FileNotFoundError(f"{item}: pattern matches no file")
-            root = _glob_root(item)
-            found += [(m, root) for m in matches]
-        else:
-            # a named file is taken whatever its name; a missing one fails here
-            if not listed and not os.path.exists(item):
-                raise FileNotFoundError(f"{item}: no such file or folder")
-            found.append((item, os.path.dirname(item) or "."))
-    found.sort(key=lambda pair: pair[0])
-    return found
-
-
-def output_name(input_path: str, root: str) -> str:
-    """The input's path relative to its root, with the region-file extension (and any
-    ``.gz``) replaced by ``.gtok``."""
-    rel = os.path.relpath(input_path, root)
-    if rel.startswith(os.pardir):
-        rel = os.path.basename(input_path)
-    base = rel
-    if base.lower().endswith(".gz"):
-        base = base[:-3]
-    stem, ext = os.path.splitext(base)
-    if ext and os.sep not in ext:
-        base = stem
-    return base + ".gtok"
-
-
-def plan_outputs(found: Sequence[tuple[str, str]], out_dir: str) -> list[tuple[str, str]]:
-    """``(input, output)`` pairs; raise ``ValueError`` listing inputs that share an output."""
-    plan: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}
-    clashes: list[str] = []
-    for path, root in found:
-        out = os.path.join(out_dir, output_name(path, root))
-        key = os.path.normcase(os.path.abspath(out))
-        if key in seen:
-            if os.path.abspath(seen[key]) == os.path.abspath(path):
-                continue  # the same file named twice
-            clashes.append(f"{seen[key]} and {path} -> {out}")
-        else:
-            seen[key] = path
-            plan.append((path, out))
-    if clashes:
-        raise ValueError("inputs would write the same output:\n  " + "\n  ".join(clashes[:20])
-                         + (f"\n  ... and {len(clashes) - 20} more" if len(clashes) > 20 else ""))
-    return plan
-
-
 # --------------------------------------------------------------------------- manifests
 
 
-def _absolute(path: str | None) -> str | None:
+def _absolute_or_none(path: str | None) -> str | None:
     return os.path.abspath(path) if path else path
 
 
-def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
-    if shard is None or shard[1] == 1:
-        return os.path.join(out_dir, MANIFEST_NAME)
-    return os.path.join(out_dir, f"gtok-manifest.{shard[0]}-of-{shard[1]}.json")
-
-
-def read_manifests(out_dir: str) -> list[dict]:
-    """Every gtok manifest in ``out_dir`` (shards included), parsed; unreadable ones are
-    skipped (a resume then redoes their files, which is always safe)."""
-    manifests = []
-    try:
-        names = sorted(os.listdir(out_dir))
-    except FileNotFoundError:
-        return []
-    for name in names:
-        if name.startswith("gtok-manifest") and name.endswith(".json"):
-            try:
-                with open(os.path.join(out_dir, name), encoding="utf-8") as f:
-                    data = json.load(f)
-            except (OSError, ValueError):
-                continue
-            if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT:
-                data["_path"] = os.path.join(out_dir, name)
-                manifests.append(data)
-    return manifests
-
-
-def check_manifests(folders: Iterable[str], fingerprint: str) -> None:
-    """Raise :class:`~gtok.errors.FingerprintMismatchError` when a manifest in one of
-    ``folders`` records another universe than ``fingerprint``."""
-    for folder in sorted(set(folders)):
-        for m in read_manifests(folder):
-            fp = m.get("universe", {}).get("fingerprint")
-            if fp and fp != fingerprint:
-                raise FingerprintMismatchError(m["_path"], fingerprint, fp)
-
-
-def _write_manifest(path: str, header: dict, results: Sequence[FileResult],
-                    names: Sequence[tuple[str, str]]) -> None:
+def _save_manifest(path: str, header: dict, results: Sequence[FileResult],
+                   names: Sequence[tuple[str, str]]) -> None:
     """Write the manifest; ``names`` holds each result's (absolute input, output relative
-    to the manifest's folder), the forms the manifest records.
-
-    One file entry per line: with 10^5 inputs this takes a fraction of a second (the
-    parent, which hands out the work, is busy meanwhile).
-    """
-    doc = dict(header)
-    doc["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    doc["counts"] = {s: sum(r.status == s for r in results)
-                     for s in ("ok", "skipped", "error", "pending")}
-    encode = _ENTRY_ENCODER.encode
-    lines = []
+    to the manifest's folder), the forms the manifest records."""
+    entries = []
     for r, (input_path, output_name) in zip(results, names):
         entry = dict(r.__dict__)
         entry["input"], entry["output"] = input_path, output_name
-        lines.append(encode(entry))
-    head = json.dumps(doc, indent=1)
-    files = ('[\n  ' + ',\n  '.join(lines) + '\n ]') if lines else '[]'
-    text = head[:-2] + ',\n "files": ' + files + '\n}\n'
-    with atomic_output(path) as f:
-        f.write(text.encode())
-
-
-_ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
-
-
-def entry_output(manifest: dict, entry: dict) -> str:
-    """The path of a manifest entry's output (recorded relative to the manifest's folder)."""
-    return os.path.join(os.path.dirname(manifest["_path"]), entry["output"])
+        entries.append(entry)
+    write_manifest(path, header, entries)
 
 
 def _previous_entries(out_dir: str, fingerprint: str,
@@ -577,7 +408,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     header = {
         "format": MANIFEST_FORMAT,
         "gtok_version": __version__,
-        "universe": {"path": _absolute(tok.universe.source), "fingerprint": tok.fingerprint,
+        "universe": {"path": _absolute_or_none(tok.universe.source), "fingerprint": tok.fingerprint,
                      "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions},
         "settings": dict(options),
         "shard": list(shard) if shard else None,
@@ -611,7 +442,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     todo += retry
 
     summary = BatchSummary(results, mpath, tok.fingerprint)
-    _write_manifest(mpath, header, results, names)
+    _save_manifest(mpath, header, results, names)
     done = len(results) - len(todo)
     last_save = time.monotonic()
     save_every = _SAVE_EVERY
@@ -626,7 +457,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
             progress(r, done, len(results))
         now = time.monotonic()
         if now - last_save > save_every:
-            _write_manifest(mpath, header, results, names)
+            _save_manifest(mpath, header, results, names)
             last_save = time.monotonic()
             # huge batches: spend at most ~5 % of the parent's time on the manifest
             save_every = max(_SAVE_EVERY, 20 * (last_save - now))
@@ -655,7 +486,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
-        _write_manifest(mpath, header, results, names)
+        _save_manifest(mpath, header, results, names)
     if stop.requested:
         summary.interrupted = True
         summary.stopped_by_signal = stop.signum

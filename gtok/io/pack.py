@@ -25,29 +25,22 @@ import numpy as np
 from gtok.io.atomic import AtomicFile
 from gtok._lib._docindex import DocumentIndex
 from gtok._lib._mapping import MappedFile
-from gtok.io.gtokfile import MappedViews, checked_ids, narrow_ids
+from gtok.io.container import (PACK_DTYPES, PACK_END_MARKER, PACK_FLAG_U16, PACK_FLAG_U32,
+                               PACK_FLAGS, PACK_HEADER, PACK_TRAILER, MappedViews, checked_ids,
+                               map_file, narrow_ids)
 from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
                          MissingTrailerError, PackFormatError, ShortFileError)
 
-__all__ = ["GtokPack", "PackWriter", "write_pack", "PACK_FLAGS", "PACK_VERSION"]
+__all__ = ["GtokPack", "PackWriter", "write_pack", "open_pack", "PACK_FLAGS", "PACK_VERSION"]
 
-PACK_FLAG_U16 = 0x81
-PACK_FLAG_U32 = 0x82
-PACK_FLAGS = (PACK_FLAG_U16, PACK_FLAG_U32)
 PACK_VERSION = 1
 FEATURE_NAMES = 1
 FEATURE_METADATA = 2
 ALIGN = 64
-END_MARKER = b"GTOKPACK"
-# magic, flag, version, features, data offset, tokens, documents, index offset,
-# fingerprint, vocab size, header CRC32 (of the 60 bytes before it)
-HEADER = struct.Struct("<4sBBHQQQQ16sII")
-# names offset/size, metadata offset/size, payload CRC32, trailer CRC32 (of the 36 bytes
-# before it), end marker
-TRAILER = struct.Struct("<QQQQII8s")
-assert HEADER.size == 64 and TRAILER.size == 48
-
-_DTYPES = {PACK_FLAG_U16: np.dtype("<u2"), PACK_FLAG_U32: np.dtype("<u4")}
+END_MARKER = PACK_END_MARKER
+HEADER = PACK_HEADER      # layouts in gtok.io.container (docs/format.md)
+TRAILER = PACK_TRAILER
+_DTYPES = PACK_DTYPES
 
 
 def _pad(n: int) -> int:
@@ -266,11 +259,19 @@ class GtokPack(MappedViews):
     def _drop_views(self) -> None:
         self._tokens = self._offsets = self._bounds = None
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (open_pack, (self.path,))  # unpickling reopens the file
+
     def __repr__(self) -> str:
         if self._mapping is None:
             return f"<GtokPack {getattr(self, 'path', '?')!r}, closed>"
         return (f"<GtokPack {self.path!r} v{self.version} {self.dtype.name}, {self.n_docs} "
                 f"documents, {self.n_tokens} tokens>")
+
+
+def open_pack(path: str | os.PathLike) -> GtokPack:
+    """Open a pack (:func:`gtok.open_gtok` opens packs and version-1 files alike)."""
+    return GtokPack(map_file(path))
 
 
 class PackWriter:

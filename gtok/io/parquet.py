@@ -21,7 +21,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok.batch import run as batch
+
+from gtok.io.inputs import find_inputs, output_name
+from gtok.io.manifest import check_manifests
 from gtok.io.atomic import AtomicFile
 from gtok.errors import FingerprintMismatchError, ParquetFormatError
 from gtok.io.gtokfile import open_gtok
@@ -57,7 +59,7 @@ def _documents(found: Sequence[tuple[str, str]]) -> Iterator[tuple[np.ndarray, s
                 for i in range(len(f)):
                     yield f.doc(i), names[i]
             else:
-                yield f.tokens, batch.output_name(path, root)[: -len(".gtok")]
+                yield f.tokens, output_name(path, root)[: -len(".gtok")]
 
 
 def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
@@ -103,7 +105,7 @@ def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
     pa, _, pq = _pyarrow()
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    found = batch.find_inputs([os.fspath(s) for s in sources], patterns=["*.gtok"])
+    found = find_inputs([os.fspath(s) for s in sources], patterns=["*.gtok"])
     fingerprint, vocab_size = _recorded_universe(found, tokenizer)
     fields = [pa.field("tokens", pa.list_(pa.int32()))]
     if name_column is not None:
@@ -166,7 +168,7 @@ def _recorded_universe(found: Sequence[tuple[str, str]], tokenizer: Any
     """The universe to record: the tokenizer's (after checking packs and manifests
     against it), else the one every source pack records, else none."""
     if tokenizer is not None:
-        batch.check_manifests({r for _, r in found}, tokenizer.fingerprint)
+        check_manifests({r for _, r in found}, tokenizer.fingerprint)
     seen: set[tuple[str | None, int | None]] = set()
     for path, _ in found:
         with open_gtok(path) as f:

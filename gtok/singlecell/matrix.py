@@ -40,7 +40,7 @@ import numpy as np
 
 from gtok._lib._cellgather import check_rows, gather_cells
 from gtok.errors import AnnDataFormatError, BedFormatError
-from gtok.tokenizer import Tokenizer, _validate_columns
+from gtok.tokenizer import Tokenizer, validate_columns
 
 __all__ = ["tokenize_anndata", "CellsSummary", "COORD_COLUMNS"]
 
@@ -225,7 +225,7 @@ def _map_var(tok: Tokenizer, src: "_Source",
     chroms = _as_names(chroms)
     u = tok.universe
     try:
-        cols = _validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms,
+        cols = validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms,
                                  False)
     except BedFormatError as exc:
         k = exc.line_number - 1

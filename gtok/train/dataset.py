@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import operator
 import os
-import stat
 import sys
 import warnings
 import zlib
@@ -50,18 +48,16 @@ from typing import Any, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
-from gtok.errors import (BadMagicError, FingerprintMismatchError, ShortFileError,
-                         SourceChangedError, UncheckedUniverseWarning, UnknownFlagError)
-from gtok.io.gtokfile import (_DTYPES as _V1_DTYPES, HEADER_SIZE, MAGIC, _check_v1, _is_pack,
-                           _view, map_file)
-from gtok.io.pack import PACK_FLAGS, GtokPack
+from gtok.errors import FingerprintMismatchError, SourceChangedError, UncheckedUniverseWarning
+from gtok.io.container import HEADER_SIZE, check_v1, is_pack, map_file, sniff_path
+from gtok.io.manifest import done_outputs, is_manifest_name, load_manifest
+from gtok.io.pack import GtokPack
+from gtok.train.order import nonneg_int
 
 __all__ = ["GtokDataset"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_MANIFEST_PREFIX = "gtok-manifest"
-_MANIFEST_FORMAT = "gtok-manifest/1"
 _DONE = ("ok", "skipped")
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # gtok/
 
@@ -144,7 +140,7 @@ class GtokDataset:
 
     def __init__(self, source: PathLike | Sequence[PathLike], *, tokenizer: Any = None,
                  shuffle_regions: bool = False, seed: int = 0) -> None:
-        self.seed = _check_nonneg("seed", seed)
+        self.seed = nonneg_int("seed", seed)
         self.shuffle_regions = bool(shuffle_regions)
         self.epoch = 0
         self._packs: dict[int, GtokPack] = {}
@@ -156,7 +152,7 @@ class GtokDataset:
         self._digest = _digest(paths)
         counts = np.empty(len(paths), dtype=np.int64)  # documents; -1 for a version-1 file
         for f, path in enumerate(paths):
-            if _peek_is_pack(path):
+            if _sniff_is_pack(path):
                 pack = _open_pack(path)
                 self._packs[f] = pack
                 counts[f] = pack.n_docs
@@ -208,8 +204,8 @@ class GtokDataset:
                 outputs = paths
             else:  # a manifest found in a folder: one that cannot be read covers nothing
                 try:
-                    data = _load_manifest(mpath)
-                    outputs = _manifest_outputs(mpath, data, strict=False)
+                    data = load_manifest(mpath)
+                    outputs = done_outputs(mpath, data, strict=False)
                 except (OSError, ValueError):
                     continue
             universe = data.get("universe")
@@ -294,7 +290,7 @@ class GtokDataset:
         ``iter(loader)``): workers get a copy of the dataset when the loop starts, and
         persistent workers (``persistent_workers=True``) keep the copy of the first epoch.
         """
-        self.epoch = _check_nonneg("epoch", epoch)
+        self.epoch = nonneg_int("epoch", epoch)
 
     def locate(self, index: int) -> tuple[str, int | None]:
         """Where document ``index`` is stored: ``(path, None)`` for a version-1 file,
@@ -374,7 +370,7 @@ class GtokDataset:
         if self._kind == "folder":
             paths, _ = _scan_folder(self._where)
         else:
-            paths = _manifest_outputs(self._where, _load_manifest(self._where))
+            paths = done_outputs(self._where, load_manifest(self._where))
         if _digest(paths) != self._digest or len(paths) != self._counts.size:
             what = "folder" if self._kind == "folder" else "manifest"
             raise SourceChangedError(
@@ -406,9 +402,9 @@ def _resolve_source(source: Any) -> tuple[str, str | None, list[str],
             return "folder", path, files, [(m, None) for m in manifests]
         if not os.path.exists(path):
             raise FileNotFoundError(f"{os.fspath(source)}: no such file or folder")
-        if _is_manifest_name(os.path.basename(path)):
-            data = _load_manifest(path)
-            return "manifest", path, _manifest_outputs(path, data), [(path, data)]
+        if is_manifest_name(os.path.basename(path)):
+            data = load_manifest(path)
+            return "manifest", path, done_outputs(path, data), [(path, data)]
         return "paths", None, [path], []
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
         raise TypeError("source must be a folder, a .gtok file or pack, a gtok manifest, or "
@@ -423,10 +419,6 @@ def _resolve_source(source: Any) -> tuple[str, str | None, list[str],
                                     "give the folder itself as the source instead")
         files.append(path)
     return "paths", None, files, []
-
-
-def _is_manifest_name(name: str) -> bool:
-    return name.startswith(_MANIFEST_PREFIX) and name.endswith(".json")
 
 
 def _component_key(root: str) -> Any:
@@ -455,7 +447,7 @@ def _scan_folder(root: str) -> tuple[list[str], list[str]]:
                 continue
             if name.lower().endswith(".gtok"):
                 files.append(os.path.join(folder, name))
-            elif _is_manifest_name(name):
+            elif is_manifest_name(name):
                 manifests.append(os.path.join(folder, name))
     key = _component_key(root)
     files.sort(key=key)
@@ -463,95 +455,11 @@ def _scan_folder(root: str) -> tuple[list[str], list[str]]:
     return files, manifests
 
 
-def _load_manifest(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a gtok manifest (invalid JSON: {exc})") from None
-    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT \
-            or not isinstance(data.get("files"), list):
-        raise ValueError(f"{path}: not a gtok manifest (no \"format\": "
-                         f"\"{_MANIFEST_FORMAT}\" and \"files\" list)")
-    return data
-
-
-def _manifest_outputs(path: str, data: dict, *, strict: bool = True) -> list[str]:
-    """Absolute paths of the manifest's done (``ok``/``skipped``) outputs, in its order.
-
-    The batch command records each output as ``os.path.join(out_dir, name)``, with
-    ``out_dir`` as it was given (relative to that run's working folder, or absolute), and
-    the manifest sits in ``out_dir``. Outputs are therefore resolved inside the manifest's
-    folder: the leading components that spelled ``out_dir`` are dropped, their number
-    found once, from the first output that exists. So a manifest works from any working
-    folder, and after its folder was moved or copied. If no output exists, ``strict``
-    raises ``FileNotFoundError``; otherwise the manifest covers nothing (``[]``).
-    """
-    mdir = os.path.dirname(os.path.abspath(path))
-    outputs = [e["output"] for e in data["files"]
-               if isinstance(e, dict) and e.get("status") in _DONE
-               and isinstance(e.get("output"), str) and e["output"]]
-    drop = None
-    for out in outputs:
-        drop = _leading_parts_to_drop(out, mdir)
-        if drop is not None:
-            break
-    if drop is None:
-        if outputs and strict:
-            raise FileNotFoundError(f"{path}: none of its outputs (e.g. {outputs[0]!r}) is "
-                                    f"in {mdir}, the manifest's folder")
-        return []
-    return [os.path.join(mdir, *_parts(out)[drop:]) for out in outputs]
-
-
-def _parts(out: str) -> list[str]:
-    """The components of a path, without the root (``/a/b`` -> ``["a", "b"]``)."""
-    return [p for p in os.path.normpath(out).split(os.sep) if p]
-
-
-def _leading_parts_to_drop(out: str, mdir: str) -> int | None:
-    """How many leading components of ``out`` spell the manifest's folder, or None when
-    ``out`` is not found under ``mdir``."""
-    parts = _parts(out)
-    here = os.path.abspath(out)  # as recorded: absolute, or relative to the working folder
-    if here.startswith(mdir + os.sep) and os.path.isfile(here):
-        return len(parts) - len(os.path.relpath(here, mdir).split(os.sep))
-    for k in [*range(1, len(parts)), 0]:
-        if os.path.isfile(os.path.join(mdir, *parts[k:])):
-            return k
-    return None
-
-
 # ---------------------------------------------------------------------------- files
 
 
-def _peek_is_pack(path: str) -> bool:
-    """Read the 5-byte header: True for a pack, False for a version-1 file; raise the typed
-    errors of :func:`gtok.read_gtok` otherwise. No descriptor outlives the call."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(f"{path}: is a folder, not a .gtok file")
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"{path}: not a regular file")
-        head = os.pread(fd, HEADER_SIZE, 0)
-    finally:
-        os.close(fd)
-    if len(head) < HEADER_SIZE:
-        raise ShortFileError(path, f"file is {len(head)} byte(s), shorter than the 5-byte "
-                                   ".gtok header: truncated, or not a .gtok file")
-    if head[:4] != MAGIC:
-        raise BadMagicError(path, f"does not start with b'GTOK' (found {head[:4]!r}): not a "
-                                  ".gtok file")
-    if head[4] in PACK_FLAGS:
-        return True
-    if head[4] not in _V1_DTYPES:
-        raise UnknownFlagError(path, f"unknown width flag 0x{head[4]:02x}")
-    return False
+def _sniff_is_pack(path: str) -> bool:
+    return sniff_path(path) == "pack"
 
 
 def _open_pack(path: str) -> GtokPack:
@@ -559,17 +467,17 @@ def _open_pack(path: str) -> GtokPack:
     # dataset over many packs would otherwise read them all when it is made, and again in
     # each spawned worker); documents are faulted in as they are read.
     mapping = map_file(path, populate=False)
-    if not _is_pack(mapping):
+    if not is_pack(mapping):
         raise SourceChangedError(path, "is no longer a pack")
     return GtokPack(mapping)
 
 
 def _read_v1(path: str) -> np.ndarray:
     mapping = map_file(path)
-    if _is_pack(mapping):
+    if is_pack(mapping):
         raise SourceChangedError(path, "is now a pack, not a version-1 .gtok file")
-    dtype, n = _check_v1(mapping)
-    return _view(mapping, dtype, n, HEADER_SIZE)
+    dtype, n = check_v1(mapping)
+    return mapping.view(dtype, n, HEADER_SIZE)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -589,16 +497,6 @@ def _pack_ints(arr: np.ndarray) -> bytes:
 
 def _unpack_ints(blob: bytes) -> np.ndarray:
     return np.frombuffer(zlib.decompress(blob), dtype="<i8").astype(np.int64)
-
-
-def _check_nonneg(name: str, value: Any) -> int:
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, not {v}")
-    return v
 
 
 def _warn(message: str, category: type[Warning]) -> None:

@@ -13,8 +13,7 @@ import torch
 import torch.utils.data
 
 from gtok.train.dataset import GtokDataset
-from gtok.train.dataset import _check_nonneg
-from gtok.train.torchdata import rank_indices, samples_per_rank
+from gtok.train.order import nonneg_int, rank_indices, samples_per_rank
 
 __all__ = ["GtokSampler", "GtokIterableDataset"]
 
@@ -29,8 +28,8 @@ def _dist_defaults(num_replicas: int | None, rank: int | None) -> tuple[int, int
         num_replicas = dist.get_world_size() if ready else 1
     if rank is None:
         rank = dist.get_rank() if ready else 0
-    num_replicas = _check_nonneg("num_replicas", num_replicas)
-    rank = _check_nonneg("rank", rank)
+    num_replicas = nonneg_int("num_replicas", num_replicas)
+    rank = nonneg_int("rank", rank)
     if num_replicas < 1:
         raise ValueError(f"num_replicas must be >= 1, not {num_replicas}")
     if rank >= num_replicas:
@@ -79,7 +78,7 @@ class _Position:
         return self._offset
 
     def _set_epoch(self, epoch: int) -> None:
-        epoch = _check_nonneg("epoch", epoch)
+        epoch = nonneg_int("epoch", epoch)
         if epoch != self.epoch:
             self._offset = 0
         self.epoch = epoch
@@ -92,7 +91,7 @@ class _Position:
     def _state(self, consumed: int | None) -> dict[str, Any]:
         if consumed is None:
             consumed = self._yielded
-        consumed = _check_nonneg("consumed", consumed)
+        consumed = nonneg_int("consumed", consumed)
         position = self._offset + consumed
         if position > self.num_samples:
             raise ValueError(f"consumed={consumed} from a pass that started at sample "
@@ -117,7 +116,7 @@ class _Position:
                 raise ValueError(
                     f"the state was saved with {key}={state[key]!r}, this one has {key}="
                     f"{mine!r}: the order would differ, so it cannot resume exactly")
-        seed, epoch, consumed = (_check_nonneg(k, v) for k, v in
+        seed, epoch, consumed = (nonneg_int(k, v) for k, v in
                                  (("seed", seed), ("epoch", epoch), ("consumed", consumed)))
         if consumed > self.num_samples:
             raise ValueError(f"consumed={consumed} is past the end of the epoch "
@@ -170,14 +169,14 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
                  num_replicas: int | None = None, rank: int | None = None,
                  drop_last: bool = False) -> None:
         if isinstance(dataset_or_len, (int, np.integer)):
-            self.n = _check_nonneg("dataset_or_len", dataset_or_len)
+            self.n = nonneg_int("dataset_or_len", dataset_or_len)
             self._dataset = None
         else:
             self.n = len(dataset_or_len)
             self._dataset = dataset_or_len
         self.num_replicas, self.rank = _dist_defaults(num_replicas, rank)
         self.shuffle = bool(shuffle)
-        self.seed = _check_nonneg("seed", seed)
+        self.seed = nonneg_int("seed", seed)
         self.drop_last = bool(drop_last)
         self._init_position()
 
@@ -288,7 +287,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
                  rank: int | None = None, world_size: int | None = None,
                  drop_last: bool = False, tokenizer: Any = None,
                  shuffle_regions: bool = False, batch_size: int = 1) -> None:
-        self.seed = _check_nonneg("seed", seed)
+        self.seed = nonneg_int("seed", seed)
         if isinstance(source, GtokDataset):
             if tokenizer is not None or shuffle_regions:
                 raise ValueError("give tokenizer= and shuffle_regions= to the GtokDataset "
@@ -301,7 +300,7 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
         self.num_replicas, self.rank = _dist_defaults(world_size, rank)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.batch_size = _check_nonneg("batch_size", batch_size)
+        self.batch_size = nonneg_int("batch_size", batch_size)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, not {self.batch_size}")
         self._init_position()

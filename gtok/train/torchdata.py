@@ -58,12 +58,11 @@ that is a pure function of ``(seed, epoch)`` through NumPy's ``SeedSequence``, s
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gtok.train.dataset import _check_nonneg
+from gtok.train.order import rank_indices, samples_per_rank
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -98,60 +97,6 @@ def _require_torch(what: str) -> Any:
         raise ImportError(f"{what} needs PyTorch, which is not installed here: "
                           "pip install torch (or pip install 'gtok[torch]')") from exc
     return torch
-
-
-def samples_per_rank(n: int, num_replicas: int = 1, drop_last: bool = False) -> int:
-    """How many indices each rank gets in an epoch over ``n`` documents.
-
-    ``ceil(n / num_replicas)`` (the order is padded by wrapping around), or
-    ``n // num_replicas`` with ``drop_last`` (the tail is dropped).
-
-    >>> samples_per_rank(10, 3), samples_per_rank(10, 3, drop_last=True)
-    (4, 3)
-    """
-    n = _check_nonneg("n", n)
-    num_replicas = _check_nonneg("num_replicas", num_replicas)
-    if num_replicas < 1:
-        raise ValueError(f"num_replicas must be >= 1, not {num_replicas}")
-    return n // num_replicas if drop_last else math.ceil(n / num_replicas)
-
-
-def rank_indices(n: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True,
-                 num_replicas: int = 1, rank: int = 0, drop_last: bool = False) -> np.ndarray:
-    """The document indices rank ``rank`` visits in epoch ``epoch``, in order.
-
-    The full order is ``np.random.default_rng([seed, epoch]).permutation(n)`` (or
-    ``arange(n)`` without ``shuffle``), padded by wrapping around to a multiple of
-    ``num_replicas`` (or cut to one with ``drop_last``); rank ``r`` takes every
-    ``num_replicas``-th index from position ``r``. A pure function of its arguments.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64``, :func:`samples_per_rank` long.
-
-    Examples
-    --------
-    >>> rank_indices(5, shuffle=False, num_replicas=2, rank=1).tolist()
-    [1, 3, 0]
-    >>> a = rank_indices(8, epoch=0, seed=1); b = rank_indices(8, epoch=1, seed=1)
-    >>> sorted(a.tolist()) == sorted(b.tolist()) == list(range(8)), a.tolist() != b.tolist()
-    (True, True)
-    """
-    num_samples = samples_per_rank(n, num_replicas, drop_last)
-    rank = _check_nonneg("rank", rank)
-    if rank >= num_replicas:
-        raise ValueError(f"rank must be in 0..{num_replicas - 1}, not {rank}")
-    seed = _check_nonneg("seed", seed)
-    epoch = _check_nonneg("epoch", epoch)
-    if shuffle:
-        order = np.random.default_rng([seed, epoch]).permutation(n)
-    else:
-        order = np.arange(n, dtype=np.int64)
-    total = num_samples * num_replicas
-    if total > n:  # pad by wrapping around (n > 0 here)
-        order = np.resize(order, total)
-    return order[rank:total:num_replicas].astype(np.int64, copy=False)
 
 
 def to_tensor(ids: Any, dtype: Any = None) -> "torch.Tensor":
