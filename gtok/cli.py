@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, NoReturn, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence, TextIO
 
 # The command does no linear algebra: one OpenBLAS thread (unless the user says otherwise)
 # saves ~60 ms of start-up and keeps a spare core free for the work. It must be set before
@@ -26,7 +26,6 @@ import numpy as np
 
 from gtok import __version__
 from gtok.batch.run import FileResult, pretokenize
-from gtok.io.manifest import entry_output, manifest_path, read_manifests
 from gtok.errors import GtokError
 from gtok.io.gtokfile import open_gtok
 
@@ -321,76 +320,20 @@ def _document_number(doc: str, names: list[str], n: int) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from gtok.batch.verify import verify
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe)
     except (OSError, ValueError) as exc:
         print(f"gtok verify: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    problems: list[str] = []
-    files: list[str] = []
-    listed: set[str] = set()  # outputs named by a manifest
-    sizes: dict[str, int] = {}  # and the sizes it recorded
-    for target in args.targets:
-        if os.path.isdir(target):
-            manifests = read_manifests(target)
-            if not manifests:
-                problems.append(f"{target}: no gtok manifest (cannot check which universe made "
-                                "these files)")
-            shards: dict[int, set[int]] = {}
-            for m in manifests:
-                if isinstance(m.get("shard"), list) and len(m["shard"]) == 2:
-                    shards.setdefault(int(m["shard"][1]), set()).add(int(m["shard"][0]))
-            for n, ks in sorted(shards.items()):
-                for k in sorted(set(range(1, n + 1)) - ks):
-                    problems.append(f"{target}: shard {k}/{n} has not run (no "
-                                    f"{os.path.basename(manifest_path(target, (k, n)))})")
-            for m in manifests:
-                fp = m.get("universe", {}).get("fingerprint")
-                if fp != tok.fingerprint:
-                    problems.append(f"{m['_path']}: made with universe fingerprint {fp}, but "
-                                    f"{args.universe} has {tok.fingerprint}")
-                for entry in m.get("files", []):
-                    out = entry_output(m, entry)
-                    listed.add(os.path.abspath(out))
-                    if entry.get("status") not in ("ok", "skipped"):
-                        problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
-                                        f"{': ' + entry['error'] if entry.get('error') else ''})")
-                    elif not os.path.exists(out):
-                        problems.append(f"{out}: listed in the manifest but missing")
-                    elif entry.get("output_size"):
-                        sizes[os.path.abspath(out)] = int(entry["output_size"])
-            for folder, dirs, names in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found = [os.path.join(folder, n) for n in sorted(names)
-                         if n.endswith(".gtok") and not n.startswith(".")]
-                if manifests:
-                    problems += [f"{f}: not in any manifest of {target} (which universe made "
-                                 "it is unknown)" for f in found
-                                 if os.path.abspath(f) not in listed]
-                files += found
-        else:
-            files.append(target)
-    for path in files:
-        try:
-            with open_gtok(path) as f:
-                ids = f.tokens
-                if len(ids) and int(ids.max()) >= tok.vocab_size:
-                    bad = int(np.flatnonzero(ids >= tok.vocab_size)[0])
-                    problems.append(f"{path}: id {int(ids[bad])} at position {bad} is outside "
-                                    f"the vocabulary (vocab_size {tok.vocab_size})")
-                elif sizes.get(os.path.abspath(path), -1) not in (-1, os.path.getsize(path)):
-                    problems.append(f"{path}: {os.path.getsize(path)} bytes, but the manifest "
-                                    f"recorded {sizes[os.path.abspath(path)]} (changed since "
-                                    "written)")
-                del ids
-        except (OSError, ValueError) as exc:
-            problems.append(str(exc))
-    for p in problems:
+    report = verify(args.targets, tok)
+    for p in report.problems:
         print(f"gtok verify: {p}", file=sys.stderr)
     if not args.quiet:
-        print(f"gtok verify: {len(files)} file(s) checked, {len(problems)} problem(s)")
-    return EXIT_OK if not problems else EXIT_FAILED
+        print(f"gtok verify: {report.files_checked} file(s) checked, "
+              f"{len(report.problems)} problem(s)")
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 # ---------------------------------------------------------------------- single-cell, parquet
@@ -512,7 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'gtok COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"gtok {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_tokenize_parser, _add_pack_parser, _add_file_parsers,
+                _add_fragments_parser, _add_singlecell_parsers):
+        add(sub)
+    return parser
 
+
+def _add_tokenize_parser(sub: Any) -> None:
     p = sub.add_parser(
         "tokenize", help="tokenize BED files into .gtok files (parallel, resumable)",
         description="Tokenize region files (BED, BED.gz, narrowPeak, ...) against UNIVERSE "
@@ -558,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
     p.set_defaults(func=_cmd_tokenize)
 
+
+def _add_pack_parser(sub: Any) -> None:
     p = sub.add_parser(
         "pack", help="pack many .gtok files into one pack",
         description="Pack .gtok files (files, folders searched recursively, globs; packs "
@@ -571,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_pack)
 
+
+def _add_file_parsers(sub: Any) -> None:
+    """info, decode and verify: commands that read .gtok files."""
     p = sub.add_parser("info", help="show a .gtok file's or pack's header and summary",
                        description="Show format version, id width, token count, min/max id "
                                    "and size of .gtok files.")
@@ -601,9 +555,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=_cmd_verify)
-    _add_fragments_parser(sub)
-    _add_singlecell_parsers(sub)
-    return parser
 
 
 # ---------------------------------------------------------------------- gtok fragments

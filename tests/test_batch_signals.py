@@ -671,11 +671,11 @@ def test_a_worker_ended_by_sigterm_fails_nothing(with_fifos, tmp_path):
 
 def _crash_on(name_part: str, real):
     """A worker function that dies of SIGSEGV on inputs whose path contains ``name_part``."""
-    def tokenize_one(input_path, *args):
+    def tokenize_one(tok, input_path, *args):
         if name_part in os.path.basename(input_path):
             faulthandler.disable()   # (pytest's would print this worker's stack)
             os.kill(os.getpid(), signal.SIGSEGV)
-        return real(input_path, *args)
+        return real(tok, input_path, *args)
     return tokenize_one
 
 
@@ -761,13 +761,13 @@ def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
 def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch):
     """Workers that die before they start (here their initializer exits): nothing is blamed,
     the run stops after three, and the inputs it had handed out say why."""
-    import gtok.batch.run
+    import gtok.batch.engine
 
     def broken_init(*args):
         raise SystemExit(3)
 
     universe, src = _inputs(tmp_path, {f"k{k:02d}.bed": 300 for k in range(10)})
-    monkeypatch.setattr(gtok.batch.run, "_init_worker", broken_init)
+    monkeypatch.setattr(gtok.batch.engine, "start_worker", broken_init)
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert (s.n_failed, s.n_pending) == (0, 10)
     assert any("kept dying" in (r.error or "") for r in s.results)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import gtok.singlecell.fragments as fragments_module
 from _tok_helpers import universes, write_bed
-from gtok import Tokenizer, bgzf, tokenize_fragments
+from gtok import Tokenizer, tokenize_fragments
+from gtok.io import bgzf
 from gtok.errors import CorruptGzipError, FragmentFormatError
 
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from gtok.batch import run as batch
+from gtok.batch.engine import (LocalEngine, Task, WorkerDeath, WorkersKeptDying, as_state,
+                               default_jobs)
 from gtok.io.inputs import find_inputs, output_name, plan_outputs
 from gtok.io.manifest import check_manifests
 from gtok.io.gtokfile import open_gtok
@@ -75,80 +76,35 @@ def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
     return summary
 
 
-def _tokenize_ids(path: str, options: dict) -> tuple[str | None, Any]:
-    tok = batch._WORKER_TOKENIZER
-    assert tok is not None, "worker has no tokenizer"
+def _tokenize_ids(tok: Tokenizer, path: str, options: dict) -> tuple[str | None, Any]:
     try:
         return None, tok.tokenize(path, **options).ids
     except (OSError, ValueError, MemoryError) as exc:
         return f"{type(exc).__name__}: {exc}", None
 
 
-def _tokenize_in_workers(tok: Tokenizer, paths: Sequence[str], options: dict, jobs: int,
-                         start_method: str | None) -> Iterator[tuple[str | None, Any]]:
-    """``_tokenize_ids`` of every path, in the paths' order, computed by ``jobs`` worker
-    processes (``gtok.batch.pool``, as the batch command uses).
-
-    Results that come back early wait for the ones before them, but no task is handed out
-    more than ``4 * jobs`` places ahead of the next result due, so a slow input holds at
-    most that many results in memory. A worker that dies fails the input it was on if the
-    way it died can be the input's doing (``batch._blamed``; otherwise its tasks go to
-    another) and is replaced; three deaths of the other kind, or ``max(10, 2 * jobs)`` of
-    that kind, in a row with no input finished in between raise RuntimeError.
+def _in_order(engine: LocalEngine, tok: Tokenizer, paths: Sequence[str],
+              options: dict) -> Iterator[tuple[str | None, Any]]:
+    """``_tokenize_ids`` of every path, in the paths' order, computed by ``engine``'s
+    workers. Results that come back early wait for the ones before them, but no task is
+    handed out more than ``4 * jobs`` places ahead of the next result due, so a slow input
+    holds at most that many results in memory. An input whose worker died of it fails
+    (:class:`~gtok.batch.engine.WorkerDeath`); workers that keep dying raise RuntimeError.
     """
-    import multiprocessing
-
-    from gtok.batch.pool import ProcessPool, WorkerDied
-
-    method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods()
-                              else "spawn")
-    # with fork the workers inherit batch._WORKER_TOKENIZER (set by the caller)
-    initargs = (None if method == "fork" else tok,
-                None if method == "forkserver" else os.getpid())
-    window = 4 * jobs
-    done: dict[int, tuple[str | None, Any]] = {}
-    again: list[int] = []  # handed to a worker that died before starting them (next: last)
-    due = handed = 0       # the next result to yield; the next new task to hand out
-    deaths_in_a_row = blamed_in_a_row = 0
-    blame_limit = max(batch._BLAMED_IN_A_ROW, 2 * jobs)
-    with ProcessPool(jobs, multiprocessing.get_context(method), _tokenize_ids,
-                     initializer=batch._init_worker, initargs=initargs) as pool:
-        while due < len(paths):
-            if due in done:
+    run = engine.run(Task(_tokenize_ids, as_state, (tok,)), range(len(paths)),
+                     lambda k: (paths[k], options), window=4 * engine.jobs)
+    done: dict[Any, tuple[str | None, Any]] = {}
+    due = 0
+    try:
+        for k, result in run:
+            done[k] = (result.error, None) if isinstance(result, WorkerDeath) else result
+            while due in done:
                 yield done.pop(due)
                 due += 1
-                continue
-            dead: list = []
-            try:
-                while pool.free_slots and (again or handed < min(len(paths), due + window)):
-                    if again:
-                        k = again.pop()
-                    else:
-                        k, handed = handed, handed + 1
-                    pool.submit(k, (paths[k], options))
-                arrived = pool.wait(None)
-            except WorkerDied as exc:
-                arrived, dead = exc.results, exc.dead
-                again += exc.unsent[::-1]
-            if arrived:
-                deaths_in_a_row = blamed_in_a_row = 0
-            done.update(arrived)
-            failed, back, others = batch._sort_deaths(dead, False)
-            for k, error in failed:
-                done[k] = (error, None)
-            blamed_in_a_row += len(failed)
-            deaths_in_a_row += others
-            again += back[::-1]
-            if dead:
-                if deaths_in_a_row >= batch._DEATHS_IN_A_ROW:
-                    raise RuntimeError("worker processes kept dying before they finished an "
-                                       "input (signals from outside, or failing to start); "
-                                       "no pack was written")
-                if blamed_in_a_row >= blame_limit:
-                    raise RuntimeError(f"worker processes died on {blame_limit} inputs in a "
-                                       "row, none finished (a memory limit below what they "
-                                       "need?); no pack was written")
-                batch._replace_workers(pool, jobs)
+    except WorkersKeptDying as exc:
+        raise RuntimeError(f"{exc.reason}; no pack was written") from None
+    finally:
+        run.close()
 
 
 def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
@@ -170,34 +126,30 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
     names = {path: _doc_name(path, root) for path, root in found}
     tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
-    jobs = batch._default_jobs() if jobs is None else max(1, int(jobs))
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
     paths = [p for p, _ in plan]
     summary = PackSummary(os.fspath(out))
     failed: list[dict] = []
     w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
     try:
-        saved, batch._WORKER_TOKENIZER = batch._WORKER_TOKENIZER, tok
+        if jobs == 1 or len(paths) <= 1:
+            results: Iterator = (_tokenize_ids(tok, p, options) for p in paths)
+        else:
+            results = _in_order(LocalEngine(min(jobs, len(paths)), start_method), tok, paths,
+                                options)
         try:
-            if jobs == 1 or len(paths) <= 1:
-                results: Iterator = (_tokenize_ids(p, options) for p in paths)
-            else:
-                results = _tokenize_in_workers(tok, paths, options, min(jobs, len(paths)),
-                                               start_method)
-            try:
-                for k, (path, (error, ids)) in enumerate(zip(paths, results)):
-                    if error is not None:
-                        summary.failed.append((path, error))
-                        failed.append({"input": path, "error": error})
-                        if fail_fast:
-                            raise ValueError(f"{path}: {error}")
-                    else:
-                        w.add(ids, name=names[path])
-                    if progress is not None:
-                        progress(path, k + 1, len(paths))
-            finally:
-                results.close()  # (a pool's workers stop here, whatever happened)
+            for k, (path, (error, ids)) in enumerate(zip(paths, results)):
+                if error is not None:
+                    summary.failed.append((path, error))
+                    failed.append({"input": path, "error": error})
+                    if fail_fast:
+                        raise ValueError(f"{path}: {error}")
+                else:
+                    w.add(ids, name=names[path])
+                if progress is not None:
+                    progress(path, k + 1, len(paths))
         finally:
-            batch._WORKER_TOKENIZER = saved
+            results.close()  # (a pool's workers stop here, whatever happened)
         if failed:
             w.metadata["failed"] = failed
         summary.n_docs = len(w)

@@ -21,7 +21,9 @@ parent does nothing between tasks but sleep in ``poll``:
   also ask the kernel to kill them with the parent (see ``gtok.batch.run``).
 
 Tasks are ``(key, args)`` (a key is any hashable but None); ``func(*args)`` runs in a worker
-and its return value comes back with the key. An exception in ``func`` is sent back and
+and its return value comes back with the key. With ``with_state=True`` the worker keeps what
+its initializer returned (its *state*: the tokenizer, say) and runs ``func(state, *args)``,
+so that nothing a task needs has to live in a module global. An exception in ``func`` is sent back and
 raised in the parent by :meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs*
 into results itself).
 """
@@ -69,7 +71,7 @@ _STARTED = (None, True, None)
 
 
 def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
-                 initargs: tuple, inherited: list) -> None:
+                 initargs: tuple, inherited: list, with_state: bool = False) -> None:
     """A worker's whole life: initialize, then run tasks until ``None`` or the pipe ends.
 
     ``inherited``: the parent's ends of the pipes, which a forked worker holds copies of;
@@ -77,8 +79,8 @@ def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
     system, not only where the kernel can be asked to kill them with it."""
     for end in inherited:
         end.close()
-    if initializer is not None:
-        initializer(*initargs)
+    state = initializer(*initargs) if initializer is not None else None
+    lead = (state,) if with_state else ()
     try:
         conn.send(_STARTED)
     except (EOFError, OSError):  # the parent is gone
@@ -92,7 +94,7 @@ def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
             return
         key, args = task
         try:
-            reply = (key, True, func(*args))
+            reply = (key, True, func(*lead, *args))
         except Exception as exc:  # a bug, not a bad input: the parent raises it
             reply = (key, False, exc)
         try:
@@ -122,13 +124,13 @@ class ProcessPool:
 
     def __init__(self, jobs: int, ctx: Any, func: Callable, *,
                  initializer: Callable | None = None, initargs: tuple = (),
-                 depth: int = 2) -> None:
+                 with_state: bool = False, depth: int = 2) -> None:
         self.depth = depth
         self.workers: list[_Worker] = []
         self._ended: list[_Worker] = []  # dead ones not seen to end; all, once the pool ends
         self._poller = select.poll()
         self._fds: dict[int, tuple[_Worker, bool]] = {}  # fd -> (worker, is its sentinel)
-        self._start = (ctx, func, initializer, initargs)
+        self._start = (ctx, func, initializer, initargs, with_state)
         try:
             for _ in range(jobs):
                 self.add_worker()
@@ -138,12 +140,13 @@ class ProcessPool:
 
     def add_worker(self) -> None:
         """Start one more worker (to take the place of one that died)."""
-        ctx, func, initializer, initargs = self._start
+        ctx, func, initializer, initargs, with_state = self._start
         parent_end, child_end = ctx.Pipe(duplex=True)
         inherited = ([w.conn for w in self.workers] + [parent_end]
                      if ctx.get_start_method() == "fork" else [])
         process = ctx.Process(target=_worker_main, daemon=True,
-                              args=(child_end, func, initializer, initargs, inherited))
+                              args=(child_end, func, initializer, initargs, inherited,
+                                    with_state))
         try:
             process.start()
         except BaseException:

@@ -9,9 +9,10 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   ``.narrowPeak``...) replaced by ``.gtok``. Two inputs that would write the same output
   are an error before any work starts.
 - **Parallel**: worker processes share the tokenizer built once in the parent (inherited
-  with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). They
-  are a :class:`gtok.batch.pool.ProcessPool`: one pipe per worker, no helper threads, so the
-  parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
+  with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). The
+  work runs through :mod:`gtok.batch.engine` (its rules for dead workers are the same for
+  ``--pack``), on a :class:`gtok.batch.pool.ProcessPool`: one pipe per worker, no helper
+  threads, so the parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
   file counted by name at 4x its size; a pipe or other file of unknown size before all;
   a batch of over 20,000 inputs goes in input order), and the last few inputs go to idle
   workers only, so the workers finish together. (The manifest keeps the sorted input
@@ -38,7 +39,6 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import stat
@@ -52,17 +52,15 @@ from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
 from gtok.io.manifest import (MANIFEST_FORMAT, MANIFEST_NAME, entry_output, manifest_path,
                               read_manifests, write_manifest)
+from gtok.batch.engine import (LocalEngine, Task, WorkerDeath, WorkersKeptDying, as_state,
+                               default_jobs)
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
            "REGION_FILE_SUFFIXES", "MANIFEST_NAME", "read_manifests"]
 
-#: Names a folder search picks up (case-insensitive, optionally followed by ``.gz``).
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
-_POLL = 0.1  # seconds: how soon the dispatch loop sees a stop request
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
-_DEATHS_IN_A_ROW = 3  # deaths not blamed on an input, none finished in between: stop
-_BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by their worker's death, in a row: stop
 
 
 @dataclass
@@ -206,7 +204,7 @@ class _StopRequest:
 
     An exception raised asynchronously in the middle of a pipe write or of the pool's
     bookkeeping would leave the workers in an unknown state: so the handler only records
-    the request; the dispatch loop checks it between waits (every ``_POLL`` seconds).
+    the request; the engine checks it between waits (every 0.1 s).
     A second signal means "now": in-process it raises ``KeyboardInterrupt`` at once; with
     workers, the loop kills them (writes are atomic, so nothing partial appears). Signals
     the program ignores stay ignored. Outside the main thread nothing is changed.
@@ -256,44 +254,8 @@ class _StopRequest:
 
 # --------------------------------------------------------------------------- workers
 
-_WORKER_TOKENIZER: Tokenizer | None = None
-
-
-def _init_worker(tokenizer: Tokenizer | None, parent: int | None) -> None:
-    global _WORKER_TOKENIZER
-    _exit_with_parent(parent)
-    if tokenizer is not None:  # spawn/forkserver: the pickled arrays; fork: inherited
-        _WORKER_TOKENIZER = tokenizer
-    # Ctrl-C goes to the whole process group: the parent decides what to do
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # a forked worker inherits the command line's SIGTERM handler; a worker must simply
-    # die on SIGTERM (the pool stops broken workers with it)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _exit_with_parent(parent: int | None) -> None:
-    """On Linux, have the kernel kill this worker when the process that started it dies.
-
-    Otherwise a parent killed outright (SIGKILL, the out-of-memory killer, a job
-    scheduler's time limit) leaves its workers behind forever, each waiting for work on a
-    queue that the other workers keep open.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
-
-
-def _tokenize_one(input_path: str, output_path: str, options: dict) -> dict:
+def _tokenize_one(tok: Tokenizer, input_path: str, output_path: str, options: dict) -> dict:
     """Tokenize one input and write its output; never raises for a bad input."""
-    tok = _WORKER_TOKENIZER
-    assert tok is not None, "worker has no tokenizer"
     result: dict[str, Any] = {}
     try:
         result["input_size"] = os.path.getsize(input_path)
@@ -309,13 +271,6 @@ def _tokenize_one(input_path: str, output_path: str, options: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the batch
-
-
-def _default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS
-        return os.cpu_count() or 1
 
 
 def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
@@ -376,7 +331,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         k, n = shard
         if not (isinstance(k, int) and isinstance(n, int) and 1 <= k <= n):
             raise ValueError(f"shard must be (K, N) with 1 <= K <= N, not {shard!r}")
-    jobs = _default_jobs() if jobs is None else int(jobs)
+    jobs = default_jobs() if jobs is None else int(jobs)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if progress is not None and not callable(progress):
@@ -404,23 +359,62 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     os.makedirs(out_dir, exist_ok=True)
     _remove_stale_temporaries(out for _, out in plan)
 
+    header = _manifest_header(tok, options, shard)
+    mpath = manifest_path(out_dir, shard)
+    results, names, todo, retry = _results_to_do(plan, out_dir, tok.fingerprint, options,
+                                                resume)
+    summary = BatchSummary(results, mpath, tok.fingerprint)
+    book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
+    book.save()
+    in_process = jobs == 1 or len(todo) <= 1
+    stop = _StopRequest(raise_on_second=in_process)
+    try:
+        with stop:
+            if in_process:
+                _run_here(tok, todo, options, book, stop, fail_fast)
+            else:
+                engine = LocalEngine(min(jobs, len(todo)), start_method)
+                _run_on(engine, tok, _work_order(results, todo, retry), options, book, stop,
+                        fail_fast)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        summary.seconds = time.perf_counter() - t0
+        book.save()
+    if stop.requested:
+        summary.interrupted = True
+        summary.stopped_by_signal = stop.signum
+        stop.redeliver()
+    return summary
+
+
+def _manifest_header(tok: Tokenizer, options: dict, shard: tuple[int, int] | None) -> dict:
     from gtok import __version__
-    header = {
+    return {
         "format": MANIFEST_FORMAT,
         "gtok_version": __version__,
-        "universe": {"path": _absolute_or_none(tok.universe.source), "fingerprint": tok.fingerprint,
-                     "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions},
+        "universe": {"path": _absolute_or_none(tok.universe.source),
+                     "fingerprint": tok.fingerprint, "vocab_size": tok.vocab_size,
+                     "regions": tok.universe.n_regions},
         "settings": dict(options),
         "shard": list(shard) if shard else None,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    mpath = manifest_path(out_dir, shard)
-    previous, failed_before = (_previous_entries(out_dir, tok.fingerprint, options)
+
+
+def _results_to_do(plan: Sequence[tuple[str, str]], out_dir: str, fingerprint: str,
+                   options: dict, resume: bool
+                   ) -> tuple[list[FileResult], list[tuple[str, str]], list[int], list[int]]:
+    """A result per planned input (``skipped`` when an earlier run's output is kept), the
+    names the manifest records, the inputs to do, and those of them that failed last time
+    (to be tried after the others, so that inputs that kill their worker cannot hold up
+    the rest run after run)."""
+    previous, failed_before = (_previous_entries(out_dir, fingerprint, options)
                                if resume else ({}, set()))
     results: list[FileResult] = []
     names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
-    retry: list[int] = []  # inputs that failed last time: tried after the others
+    retry: list[int] = []
     for path, out in plan:
         r = FileResult(input=path, output=out)
         input_path = os.path.abspath(path)
@@ -437,61 +431,84 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
         else:
             todo.append(len(results))
         results.append(r)
-    # (so that inputs that kill their worker, the largest ones say, cannot hold up the
-    # others run after run)
-    todo += retry
+    return results, names, todo + retry, retry
 
-    summary = BatchSummary(results, mpath, tok.fingerprint)
-    _save_manifest(mpath, header, results, names)
-    done = len(results) - len(todo)
-    last_save = time.monotonic()
-    save_every = _SAVE_EVERY
 
-    def record(i: int, outcome: dict) -> bool:
-        nonlocal done, last_save, save_every
-        r = results[i]
+class _Book:
+    """The run's records: each outcome into its result, progress, and the manifest,
+    rewritten every few seconds (and at the end)."""
+
+    def __init__(self, path: str, header: dict, results: list[FileResult],
+                 names: list[tuple[str, str]],
+                 progress: Callable[[FileResult, int, int], None] | None, done: int) -> None:
+        self.path, self.header, self.results, self.names = path, header, results, names
+        self.progress, self.done = progress, done
+        self.last_save = time.monotonic()
+        self.save_every = _SAVE_EVERY
+
+    def record(self, i: int, outcome: dict) -> bool:
+        """Record input ``i``'s outcome; whether it failed."""
+        r = self.results[i]
         for key, value in outcome.items():
             setattr(r, key, value)
-        done += 1
-        if progress is not None:
-            progress(r, done, len(results))
+        self.done += 1
+        if self.progress is not None:
+            self.progress(r, self.done, len(self.results))
         now = time.monotonic()
-        if now - last_save > save_every:
-            _save_manifest(mpath, header, results, names)
-            last_save = time.monotonic()
+        if now - self.last_save > self.save_every:
+            self.save()
             # huge batches: spend at most ~5 % of the parent's time on the manifest
-            save_every = max(_SAVE_EVERY, 20 * (last_save - now))
-        return r.status == "error" and fail_fast
+            self.save_every = max(_SAVE_EVERY, 20 * (self.last_save - now))
+        return r.status == "error"
 
-    in_process = jobs == 1 or len(todo) <= 1
-    stop = _StopRequest(raise_on_second=in_process)
+    def save(self) -> None:
+        _save_manifest(self.path, self.header, self.results, self.names)
+        self.last_save = time.monotonic()
+
+
+def _run_here(tok: Tokenizer, todo: Sequence[int], options: dict, book: _Book,
+              stop: _StopRequest, fail_fast: bool) -> None:
+    """The inputs tokenized in this process, one after another."""
+    for i in todo:
+        if stop.requested:
+            break
+        r = book.results[i]
+        if book.record(i, _tokenize_one(tok, r.input, r.output, options)) and fail_fast:
+            break
+
+
+def _run_on(engine: LocalEngine, tok: Tokenizer, order: Sequence[int], options: dict,
+            book: _Book, stop: _StopRequest, fail_fast: bool) -> None:
+    """The inputs tokenized by ``engine``'s workers, recorded as they finish."""
+    results = book.results
+    run = engine.run(Task(_tokenize_one, as_state, (tok,)), order,
+                     lambda i: (results[i].input, results[i].output, options), stop=stop,
+                     on_death=lambda i: _remove_stale_temporaries([results[i].output]))
     try:
-        with stop:
-            if in_process:
-                global _WORKER_TOKENIZER
-                saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
-                try:
-                    for i in todo:
-                        if stop.requested:
-                            break
-                        outcome = _tokenize_one(results[i].input, results[i].output, options)
-                        if record(i, outcome):
-                            break
-                finally:
-                    _WORKER_TOKENIZER = saved
-            else:
-                _run_pool(tok, results, todo, options, min(jobs, len(todo)), start_method,
-                          record, stop, frozenset(retry))
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    finally:
-        summary.seconds = time.perf_counter() - t0
-        _save_manifest(mpath, header, results, names)
-    if stop.requested:
-        summary.interrupted = True
-        summary.stopped_by_signal = stop.signum
-        stop.redeliver()
-    return summary
+        for i, outcome in run:
+            if isinstance(outcome, WorkerDeath):
+                outcome = {"status": "error", "error": outcome.error}
+            if book.record(i, outcome) and fail_fast:
+                run.stop()
+    except WorkersKeptDying as exc:
+        # what the others had finished is recorded; the inputs in progress are abandoned
+        # (one may be stuck): they and the rest stay pending, those involved say why
+        why = exc.reason + ("; a rerun with --resume tries the inputs that failed last"
+                            if "in a row" in exc.reason else "; rerun with --resume")
+        for i in exc.keys:
+            if results[i].status == "pending":
+                results[i].error = why
+
+
+def _work_order(results: Sequence[FileResult], todo: list[int], retry: list[int]) -> list[int]:
+    """The largest inputs first (LPT order), so the last tasks are small and the workers end
+    together; inputs that failed in the run resumed go after all others. Not for huge
+    batches: a stat per input before any work can take minutes on a cluster file system,
+    and their end is a negligible part."""
+    if len(todo) > _SIZE_ORDER_UP_TO:
+        return todo
+    again = frozenset(retry)
+    return sorted(todo, key=lambda i: (i not in again, _expected_work(results[i].input)))[::-1]
 
 
 def _expected_work(path: str) -> int:
@@ -506,60 +523,6 @@ def _expected_work(path: str) -> int:
     return st.st_size * 4 if path.endswith((".gz", ".bgz")) else st.st_size
 
 
-# How a worker can die of its input: the out-of-memory killer's SIGKILL, or a crash.
-# SIGTERM, SIGINT, SIGHUP... come from outside (a scheduler signals every process of a
-# job); a worker that ends with an exit status failed before or between its tasks.
-_INPUT_DEATH_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL",
-                                       "SIGFPE", "SIGSYS") if hasattr(signal, name))
-
-
-def _blamed(dead: Any) -> bool:
-    """Whether a dead worker's (a ``_procpool.DeadWorker``) first task fails: it had started
-    it, and died in a way its input can cause (otherwise its tasks go back to the queue)."""
-    return (bool(dead.keys) and dead.started and dead.exitcode is not None
-            and dead.exitcode < 0 and -dead.exitcode in _INPUT_DEATH_SIGNALS)
-
-
-def _sort_deaths(dead: Sequence[Any],
-                 stopping: bool) -> tuple[list[tuple[int, str]], list[int], int]:
-    """What dead workers (``_procpool.DeadWorker``) leave: the inputs that fail, with their
-    error (``_blamed``); the tasks to hand out again, in order; and how many of the deaths
-    were not an input's doing. While stopping, deaths are no news (a scheduler's SIGTERM
-    reaches the workers too): their tasks just go back."""
-    failed: list[tuple[int, str]] = []
-    back: list[int] = []
-    others = 0
-    for d in dead:
-        keys = d.keys
-        if _blamed(d) and not stopping:
-            failed.append((keys[0], _death_message(d.exitcode)))
-            keys = keys[1:]
-        elif not stopping:
-            others += 1
-        back += keys
-    return failed, back, others
-
-
-def _death_message(exitcode: int) -> str:
-    """The error recorded for an input whose worker died of it (``_blamed``)."""
-    how = f"killed by {signal.Signals(-exitcode).name}"
-    if -exitcode == signal.SIGKILL:
-        how += ": the out-of-memory killer, or kill -9"
-    return f"WorkerDied: the worker process died while tokenizing this input ({how})"
-
-
-def _replace_workers(pool: Any, jobs: int) -> None:
-    """Start workers in place of dead ones (with fewer, when the system refuses more)."""
-    while len(pool.workers) < jobs:
-        try:
-            pool.add_worker()
-        except OSError:  # no memory or processes left for a fork
-            if not pool.workers:
-                raise
-            return
-
-
 def _import_pool_modules() -> None:
     """Import what the pool uses to start workers (on a thread, ahead of time)."""
     try:
@@ -569,107 +532,3 @@ def _import_pool_modules() -> None:
         import gtok.batch.pool  # noqa: F401
     except Exception:  # pragma: no cover - the pool meets the same error and reports it
         pass
-
-
-def _run_pool(tok: Tokenizer, results: list[FileResult], todo: list[int], options: dict,
-              jobs: int, start_method: str | None, record: Callable[[int, dict], bool],
-              stop: _StopRequest, retry: frozenset[int]) -> None:
-    import multiprocessing  # here, not at the top: a 1-job run starts faster
-
-    from gtok.batch.pool import ProcessPool, WorkerDied
-
-    if start_method is None:
-        start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(start_method)
-    global _WORKER_TOKENIZER
-    saved, _WORKER_TOKENIZER = _WORKER_TOKENIZER, tok
-    # with fork the workers inherit the index (shared pages); otherwise it is pickled once
-    # per worker as arrays, not re-read or re-parsed
-    initarg = None if start_method == "fork" else tok
-    parent = None if start_method == "forkserver" else os.getpid()  # forkserver: its child
-    died = ("worker processes kept dying before they finished an input (signals from "
-            "outside, or failing to start); rerun with --resume")
-    blame_limit = max(_BLAMED_IN_A_ROW, 2 * jobs)
-    failing = (f"worker processes died on {blame_limit} inputs in a row, none finished (a "
-               "memory limit below what they need?); a rerun with --resume tries the "
-               "inputs that failed last")
-    # the largest inputs first (LPT order), so the last tasks are small and the workers end
-    # together; pop() takes from the end. (Not for huge batches: a stat per input before any
-    # work can take minutes on a cluster file system, and their end is a negligible part.)
-    # Inputs that failed in the run resumed go after all others.
-    if len(todo) <= _SIZE_ORDER_UP_TO:
-        queue = sorted(todo, key=lambda i: (i not in retry, _expected_work(results[i].input)))
-    else:
-        queue = todo[::-1]
-    # Forked workers share the parent's pages until one side writes to them, and a garbage
-    # collection writes to every object it visits: the objects that exist now are kept out
-    # of the collector (in the workers, and in the parent) while the workers live.
-    freeze = gc.get_freeze_count() == 0   # (a program that froze objects itself keeps them)
-    if freeze:
-        gc.freeze()
-    try:
-        with ProcessPool(jobs, ctx, _tokenize_one, initializer=_init_worker,
-                         initargs=(initarg, parent)) as pool:
-            stopping = False
-            # worker deaths since an input last finished: those that are not an input's
-            # doing (see _blamed) and those that are, and the inputs they sent back
-            deaths_in_a_row = blamed_in_a_row = 0
-            involved: list[int] = []
-            # two tasks in flight per worker (the pool's depth): fail_fast and Ctrl-C stop
-            # after at most that many more files per worker
-            while pool.in_flight or (queue and not stopping):
-                if stop.urgent:
-                    pool.kill()  # a second signal: now (writes are atomic)
-                    break
-                stopping = stopping or stop.requested
-                dead: list = []
-                unsent: list[int] = []
-                try:
-                    while queue and not stopping and pool.free_slots:
-                        # the last few tasks go to idle workers only: queued behind a
-                        # running task, one would leave another worker idle at the end
-                        if len(queue) <= jobs and not pool.idle_workers:
-                            break
-                        i = queue.pop()
-                        pool.submit(i, (results[i].input, results[i].output, options))
-                    # a timeout, so that a stop request is seen within _POLL seconds
-                    arrived = pool.wait(_POLL)
-                except WorkerDied as exc:
-                    arrived, dead, unsent = exc.results, exc.dead, exc.unsent
-                if arrived:
-                    deaths_in_a_row = blamed_in_a_row = 0
-                    involved = []
-                for i, outcome in arrived:
-                    if record(i, outcome):
-                        stopping = True
-                queue.extend(unsent[::-1])
-                involved += unsent
-                for d in dead:
-                    if d.keys:  # (the hidden temporary file it was writing, if any)
-                        _remove_stale_temporaries([results[d.keys[0]].output])
-                failed, back, others = _sort_deaths(dead, stop.requested)
-                for i, error in failed:
-                    if record(i, {"status": "error", "error": error}):
-                        stopping = True
-                blamed_in_a_row += len(failed)
-                deaths_in_a_row += others
-                queue.extend(back[::-1])
-                involved += back
-                why = (died if deaths_in_a_row >= _DEATHS_IN_A_ROW else
-                       failing if blamed_in_a_row >= blame_limit else None)
-                if why is not None:
-                    # what the others had finished is recorded; their files in progress
-                    # are abandoned (one may be stuck): they and the rest stay pending
-                    for i, outcome in pool.ready():
-                        record(i, outcome)
-                    for i in involved + pool.in_flight:
-                        if results[i].status == "pending":
-                            results[i].error = why
-                    pool.kill()
-                    break
-                if dead and queue and not stopping:
-                    _replace_workers(pool, jobs)
-    finally:
-        if freeze:
-            gc.unfreeze()
-        _WORKER_TOKENIZER = saved
