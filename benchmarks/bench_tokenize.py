@@ -306,7 +306,7 @@ def check_dtype(ids, warned: set) -> None:
     dtype = getattr(ids, "dtype", type(ids).__name__)
     if dtype != np.uint32 and "dtype" not in warned:
         warned.add("dtype")
-        log(f"WARNING: gtok returned ids of type {dtype}, SPEC section 5 says numpy uint32")
+        log(f"WARNING: gtok returned ids of type {dtype}, docs/semantics.md §5 says numpy uint32")
 
 
 def time_call(fn, *args) -> tuple[float, float]:

@@ -26,7 +26,7 @@ What is generated (all in one output folder)
       (10 columns, MACS2 style); ``i % 20 == 19`` (5 %) gzip-compressed, named ``.bed.gz`` /
       ``.narrowPeak.gz``.
     * ``query_0000`` has exactly 53,000 peaks and is plain BED3: it is the "one ~53k-peak file"
-      that the single-file benchmark times (the size quoted in SPEC.md section 4).
+      that the single-file benchmark times (the size of BENCHMARKS.md's single-file target).
 
     Coordinates always satisfy ``0 <= start <= end < chromosome length``.
 

@@ -2,14 +2,16 @@
 
 The public API is re-exported here; each name lives in the module that owns its job:
 
-- :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; SPEC §4-5);
-- :mod:`gtok.io.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (SPEC §2);
+- :mod:`gtok.tokenizer` -- ``Tokenizer`` (universe, ids, decoding; docs/semantics.md §4-5);
+- :mod:`gtok.io.gtokfile` -- ``write_gtok``, ``read_gtok``, ``open_gtok`` (docs/semantics.md §2);
 - :mod:`gtok.io.pack` -- packs: many documents in one file (``PackWriter``, ``GtokPack``);
 - :mod:`gtok.train.collate` -- padded / flat training batches and a ``collate_fn``;
-- :mod:`gtok.train.dataset` -- ``GtokDataset``: files, packs and manifests as one dataset (SPEC §5);
+- :mod:`gtok.train.dataset` -- ``GtokDataset``: files, packs and manifests as one dataset
+  (docs/semantics.md §5);
 - :mod:`gtok.train.torchdata` -- PyTorch samplers and an iterable dataset (imports torch; not
   imported here);
-- :mod:`gtok.batch.run` -- ``pretokenize``: many files in parallel, resumable (SPEC §6);
+- :mod:`gtok.batch.run` -- ``pretokenize``: many files in parallel, resumable
+  (docs/semantics.md §6);
 - :mod:`gtok.singlecell.fragments` -- single-cell fragment files to per-cell ids or a pack;
 - :mod:`gtok.singlecell.matrix` -- ``tokenize_anndata``: single-cell matrices (AnnData, ``.h5ad``);
 - :mod:`gtok.io.parquet` -- ``export_parquet`` / ``import_parquet`` (needs pyarrow);

@@ -1,4 +1,4 @@
-"""The ``Tokenizer``: region sets in, gtars 0.10's token ids out (SPEC §4, §5).
+"""The ``Tokenizer``: region sets in, gtars 0.10's token ids out (docs/semantics.md §4, §5).
 
 This module is the policy layer: it accepts the kinds of input users have (paths, lists of
 regions, column arrays), chooses the visiting order (gtars sorts a file's regions by

@@ -22,7 +22,7 @@ from gtok.errors import ConfigError
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
-# Seven special tokens follow the regions, in this order (SPEC §4).
+# Seven special tokens follow the regions, in this order (docs/semantics.md §4.2).
 SPECIAL_TOKEN_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
 DEFAULT_SPECIAL_TOKENS = {name: f"<{name}>" for name in SPECIAL_TOKEN_NAMES}
 TOKENIZER_TYPES = ("bits",)

@@ -1,9 +1,9 @@
-"""Shared pieces of the tokenizer tests: a brute-force oracle of SPEC §4, hypothesis
+"""Shared pieces of the tokenizer tests: a brute-force oracle of docs/semantics.md §4, hypothesis
 strategies for universes and queries, and writers of BED text in the layouts users have
 (plain, gzip, CRLF, no final newline).
 
 The oracle is deliberately naive (a linear scan per query, Python sorting), so that it is
-obviously a transcription of the SPEC and shares no code with gtok.
+obviously a transcription of the contract and shares no code with gtok.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def universe_ids(rows):
 
 
 def oracle(universe_rows, queries, *, sort, per_region=False):
-    """SPEC §4 by brute force.
+    """docs/semantics.md §4 by brute force.
 
     ``sort``: visit queries by (chromosome name as bytes, start), stably (gtars' order for
     a path); otherwise in the given order. Queries on chromosomes outside the universe hit

@@ -1,6 +1,6 @@
-"""A killed worker and Ctrl-C during ``gtok tokenize`` and ``gtok tokenize --pack`` (SPEC §7:
-"a crash or Ctrl-C during batch pretokenization: no partial .gtok visible; rerun resumes and
-finishes").
+"""A killed worker and Ctrl-C during ``gtok tokenize`` and ``gtok tokenize --pack``
+(docs/semantics.md §7: "a crash or Ctrl-C during batch pretokenization: no partial .gtok
+visible; rerun resumes and finishes").
 
 Two kinds of test:
 

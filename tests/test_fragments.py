@@ -35,8 +35,8 @@ BARCODES = ["AAACGAACAGTCACGC-1", "AAACTGCAGGCATTGA-1", "TTTGTGTTCGCTTAGC-1", "C
 
 def oracle_cells(universe_rows, fragments, *, allow=None, min_fragments=0, min_tokens=0,
                  unique=False):
-    """Per-cell ids by brute force: each fragment alone through the SPEC §4 oracle with one
-    <unk> when it hits nothing; cells in order of first appearance."""
+    """Per-cell ids by brute force: each fragment alone through the docs/semantics.md §4
+    oracle with one <unk> when it hits nothing; cells in order of first appearance."""
     n_regions = len(dict.fromkeys((c, int(s), int(e)) for c, s, e in universe_rows))
     cells: dict[str, list[int]] = {}
     counts: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""Differential tests: gtok's v1 writer and reader against gtars 0.10 (SPEC §2).
+"""Differential tests: gtok's v1 writer and reader against gtars 0.10 (docs/semantics.md §2).
 
 The bytes gtok writes must be the bytes ``gtars.utils.write_tokens_to_gtok`` writes for the same
 ids, and each library must read the other's files back to the same ids. Skipped when gtars is not

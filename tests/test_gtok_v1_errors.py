@@ -1,4 +1,4 @@
-"""Every way reading a v1 ``.gtok`` file can fail, and what it raises (SPEC §2, §7).
+"""Every way reading a v1 ``.gtok`` file can fail, and what it raises (docs/semantics.md §2, §7).
 
 Each format problem is its own class (``BadMagicError``, ``UnknownFlagError``,
 ``ShortFileError``, ``TrailingBytesError``), all ``GtokFormatError`` and ``ValueError``, with

@@ -1,4 +1,5 @@
-"""v1 ``.gtok`` files: the shared conformance fixtures, and what the writer does (SPEC §2, §7).
+"""v1 ``.gtok`` files: the shared conformance fixtures, and what the writer does
+(docs/semantics.md §2, §7).
 
 The conformance files are vendored in ``tests/data/conformance``. The writer tests need nothing.
 """

@@ -1,4 +1,4 @@
-"""Lifetime of memory-mapped token views, and the ``GtokFile`` object (SPEC §2, §5).
+"""Lifetime of memory-mapped token views, and the ``GtokFile`` object (docs/semantics.md §2, §5).
 
 A view returned by ``read_gtok`` or ``GtokFile.tokens`` keeps its mapping alive by itself: no
 dangling pointer whatever else is deleted, no file descriptor held. ``close()`` refuses to

@@ -1,7 +1,7 @@
-"""Packs (SPEC §3, FORMAT.md "Pack, version 1"): exact round trips, the universe fingerprint,
-atomic writing, every kind of damage giving a typed error that names the file, zero-copy
-aligned read-only views that outlive the pack, and the ``gtok pack`` / ``gtok tokenize
---pack`` / ``gtok info`` commands."""
+"""Packs (docs/semantics.md §3, docs/format.md "Pack, version 1"): exact round trips, the
+universe fingerprint, atomic writing, every kind of damage giving a typed error that names
+the file, zero-copy aligned read-only views that outlive the pack, and the ``gtok pack`` /
+``gtok tokenize --pack`` / ``gtok info`` commands."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Tokenizer facade (SPEC §5): vocabulary and decoding, result objects, pickling,
+"""The Tokenizer facade (docs/semantics.md §5): vocabulary and decoding, result objects, pickling,
 fingerprints, threads, input kinds."""
 
 from __future__ import annotations

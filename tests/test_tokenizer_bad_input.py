@@ -1,4 +1,5 @@
-"""SPEC §7 for BED text and tokenizer configs: what bad (and odd but legal) input gets.
+"""docs/semantics.md §7 for BED text and tokenizer configs: what bad (and odd but legal)
+input gets.
 
 Paths and in-memory input both: a bad line is a ``BedFormatError`` (a ``ValueError``) that
 names the file, the line number and the line; ``skip_bad_lines=True`` skips and counts.

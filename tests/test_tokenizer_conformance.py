@@ -40,7 +40,7 @@ def tokenizer(rel):
 
 
 def read_gtok_v1(path):
-    """A v1 ``.gtok`` read by hand (SPEC §2), independent of gtok's reader."""
+    """A v1 ``.gtok`` read by hand (docs/semantics.md §2), independent of gtok's reader."""
     raw = path.read_bytes()
     assert raw[:4] == b"GTOK"
     assert raw[4] in (1, 2)

@@ -1,5 +1,5 @@
 """gtok's token ids against gtars 0.10 (the reference) and against a brute-force oracle of
-SPEC §4, on hypothesis-generated universes and queries.
+docs/semantics.md §4, on hypothesis-generated universes and queries.
 
 The oracle tests run without gtars, so the property still means something where gtars is
 not installed; the gtars tests skip then.
@@ -110,7 +110,7 @@ def test_oracle_in_memory(data):
 @SETTINGS
 @given(data=st.data())
 def test_oracle_duplicate_universe_rows(data):
-    """Duplicates keep their first id; later regions keep theirs (SPEC §4)."""
+    """Duplicates keep their first id; later regions keep theirs (docs/semantics.md §4.2)."""
     urows = list(data.draw(universes(max_size=25)))
     dups = data.draw(st.lists(st.sampled_from(urows), min_size=1, max_size=8))
     for r in dups:
@@ -312,7 +312,8 @@ def test_gtars_nested_multi_component(gtars_mods, block, data):
 @given(data=st.data())
 def test_gtars_duplicate_universe_rows(gtars_mods, data):
     """The documented exception: with repeated universe rows gtars' vocabulary is ours, but
-    its ids are not (it indexes the copies and shifts later ids); ours follow the SPEC."""
+    its ids are not (it indexes the copies and shifts later ids); ours follow
+    docs/semantics.md §4.2."""
     tokenizers, models = gtars_mods
     urows = list(data.draw(universes(max_size=25)))
     dups = data.draw(st.lists(st.sampled_from(urows), min_size=1, max_size=8))

@@ -1,6 +1,6 @@
 """The BED text parser: bytes in, (chromosome index, start, end) columns out, without the GIL.
 
-Rules (SPEC §4, §7), applied to every line:
+Rules (docs/semantics.md §4.8, §7), applied to every line:
 
 - ``\\n`` or ``\\r\\n`` line ends, a missing final newline is fine;
 - blank lines and lines starting with ``#``, ``track`` or ``browser`` are skipped anywhere;

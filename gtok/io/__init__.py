@@ -9,6 +9,7 @@
   ``read_gtok``, ``open_gtok``;
 - :mod:`gtok.io.pack` -- packs: many documents in one mapped file;
 - :mod:`gtok.io.manifest` -- ``gtok-manifest.json``: what a batch run made;
+- :mod:`gtok.io.inputs` -- a batch job's inputs (files, folders, globs, lists) and outputs;
 - :mod:`gtok.io.parquet` -- parquet export and import (needs pyarrow);
 - :mod:`gtok.io.atomic` -- atomic writes (temporary file, then rename).
 

@@ -1,4 +1,5 @@
-"""Reading and writing ``.gtok`` token files (SPEC §2): the policy around the Cython loops.
+"""Reading and writing ``.gtok`` token files (docs/semantics.md §2): the policy around the
+Cython loops.
 
 Version 1 is gtars' format: ``b"GTOK"``, one width flag byte (``0x01`` uint16 ids, ``0x02``
 uint32 ids), then the ids, little-endian, and nothing else. The writer picks uint16 if and

@@ -1,6 +1,6 @@
 """Packs: many token documents (one per region set or cell) in one memory-mapped file.
 
-See ``FORMAT.md`` for the byte layout. In short: the ``.gtok`` magic with flag ``0x81``
+See ``docs/format.md`` for the byte layout. In short: the ``.gtok`` magic with flag ``0x81``
 (uint16 ids) or ``0x82`` (uint32 ids), so gtars' reader rejects a pack cleanly; a 64-byte
 header with its own CRC32; the tokens from byte 64 (64-byte aligned); a uint64 document
 offset index; optional document names and a JSON metadata block; and a 48-byte trailer

@@ -1,4 +1,4 @@
-"""A map-style dataset over ``.gtok`` token files and packs (SPEC §1, §3, §5).
+"""A map-style dataset over ``.gtok`` token files and packs (docs/semantics.md §1, §3, §5).
 
 :class:`GtokDataset` turns a folder of ``.gtok`` files, a list of files and packs, or a
 batch manifest into one sequence of documents (one region set each): ``len(ds)``,
