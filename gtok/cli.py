@@ -14,7 +14,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, NoReturn, Sequence, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 # The command does no linear algebra: one OpenBLAS thread (unless the user says otherwise)
 # saves ~60 ms of start-up and keeps a spare core free for the work. It must be set before
@@ -26,9 +27,9 @@ import numpy as np
 
 from gtok import __version__
 from gtok.batch.run import FileResult, pretokenize
-from gtok.io.manifest import entry_output, manifest_path, read_manifests
 from gtok.errors import GtokError
 from gtok.io.gtokfile import open_gtok
+from gtok.io.manifest import entry_output, manifest_path, read_manifests
 
 if TYPE_CHECKING:
     from gtok.io.pack import GtokPack

@@ -17,8 +17,8 @@ import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex, build_index
-from gtok.io.bedtext import parse_regions, read_text
 from gtok.errors import ConfigError
+from gtok.io.bedtext import parse_regions, read_text
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
@@ -86,7 +86,7 @@ class Universe:
     @classmethod
     def from_columns(cls, chroms: ChromTable, row_chroms: np.ndarray, row_starts: np.ndarray,
                      row_ends: np.ndarray, special_tokens: dict | None = None,
-                     source: str | None = None) -> "Universe":
+                     source: str | None = None) -> Universe:
         """Build from universe rows in file order (duplicates allowed)."""
         specials = dict(special_tokens or DEFAULT_SPECIAL_TOKENS)
         n_rows = int(row_chroms.shape[0])

@@ -22,9 +22,20 @@ import pytest
 import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
 
-from batchdata import (cli, gtok_files, hidden_leftovers, load_manifest,  # noqa: F401
-                       make_universe, output_of, reference_bytes, run_cli, statuses, tok,
-                       universe, write_bed)
+from batchdata import (  # noqa: F401
+    cli,
+    gtok_files,
+    hidden_leftovers,
+    load_manifest,
+    make_universe,
+    output_of,
+    reference_bytes,
+    run_cli,
+    statuses,
+    tok,
+    universe,
+    write_bed,
+)
 
 
 @pytest.fixture

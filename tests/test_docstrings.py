@@ -12,7 +12,8 @@ MODULES = ["gtok.io.gtokfile", "gtok.tokenizer", "gtok.universe", "gtok.io.bedte
 
 # optional packages the examples of a module import (the test skips without them, as the
 # module's own tests do)
-NEEDS = {"gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"], "gtok.io.parquet": ["pyarrow"]}
+NEEDS = {"gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"],
+         "gtok.io.parquet": ["pyarrow"]}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -26,12 +26,12 @@ from __future__ import annotations
 import struct
 import zlib
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from gtok.io.gunzip import inflate_member
 from gtok.errors import CorruptGzipError
-
+from gtok.io.gunzip import inflate_member
 
 __all__ = ["is_bgzf", "inflate_members", "compress", "BLOCK_TEXT"]
 

@@ -31,8 +31,13 @@ import numpy as np
 
 from gtok._lib._encode import id_range, narrow
 from gtok._lib._mapping import MappedFile, map_path
-from gtok.errors import (BadMagicError, ChecksumError, ShortFileError, TrailingBytesError,
-                         UnknownFlagError)
+from gtok.errors import (
+    BadMagicError,
+    ChecksumError,
+    ShortFileError,
+    TrailingBytesError,
+    UnknownFlagError,
+)
 
 __all__ = ["MAGIC", "HEADER_SIZE", "FLAG_U16", "FLAG_U32", "V1_DTYPES", "PACK_FLAG_U16",
            "PACK_FLAG_U32", "PACK_FLAGS", "PACK_DTYPES", "PACK_HEADER", "PACK_TRAILER",

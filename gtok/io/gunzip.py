@@ -20,7 +20,8 @@ anything else -- a truncated member, a corrupt one, bytes after the last member 
 from __future__ import annotations
 
 import zlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from gtok.errors import CorruptGzipError
 

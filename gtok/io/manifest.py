@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from gtok.errors import FingerprintMismatchError
 from gtok.io.atomic import atomic_output

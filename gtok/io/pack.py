@@ -18,18 +18,35 @@ import json
 import os
 import struct
 import zlib
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from gtok.io.atomic import AtomicFile
 from gtok._lib._docindex import DocumentIndex
 from gtok._lib._mapping import MappedFile
-from gtok.io.container import (PACK_DTYPES, PACK_END_MARKER, PACK_FLAG_U16, PACK_FLAG_U32,
-                               PACK_FLAGS, PACK_HEADER, PACK_TRAILER, MappedViews, checked_ids,
-                               map_file, narrow_ids)
-from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
-                         MissingTrailerError, PackFormatError, ShortFileError)
+from gtok.errors import (
+    ChecksumError,
+    CorruptIndexError,
+    FingerprintMismatchError,
+    MissingTrailerError,
+    PackFormatError,
+    ShortFileError,
+)
+from gtok.io.atomic import AtomicFile
+from gtok.io.container import (
+    PACK_DTYPES,
+    PACK_END_MARKER,
+    PACK_FLAG_U16,
+    PACK_FLAG_U32,
+    PACK_FLAGS,
+    PACK_HEADER,
+    PACK_TRAILER,
+    MappedViews,
+    checked_ids,
+    map_file,
+    narrow_ids,
+)
 
 __all__ = ["GtokPack", "PackWriter", "write_pack", "open_pack", "PACK_FLAGS", "PACK_VERSION"]
 
@@ -452,7 +469,7 @@ class PackWriter:
             self._closed = True
             self._out.discard()
 
-    def __enter__(self) -> "PackWriter":
+    def __enter__(self) -> PackWriter:
         return self
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:

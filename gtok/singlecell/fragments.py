@@ -35,18 +35,19 @@ import queue
 import stat
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
-from gtok.io import bgzf
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._fragments import FragmentTokenizer
-from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok._lib._mapping import map_path
-from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
 from gtok.errors import FragmentFormatError
+from gtok.io import bgzf
+from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
+from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok.io.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -218,7 +219,7 @@ def _first_duplicate(names: list[str]) -> str:
 # ---------------------------------------------------------------------- var regions
 
 
-def _map_var(tok: Tokenizer, src: "_Source",
+def _map_var(tok: Tokenizer, src: _Source,
              coords: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Each var region's universe ids, once: ``(ids, offsets, n_unknown_chrom)``."""
     chroms, starts, ends = _var_coordinates(src, coords)
@@ -238,7 +239,7 @@ def _map_var(tok: Tokenizer, src: "_Source",
     return ids, offsets, n_unknown
 
 
-def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
+def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
                      ) -> tuple[Any, Any, Any]:
     columns = src.var_columns()
     coords_given = coords is not None
@@ -271,7 +272,7 @@ def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
     return tuple(src.var_column(c) for c in coords)  # type: ignore[return-value]
 
 
-def _parse_names(src: "_Source", forced: bool) -> tuple[list, list, list]:
+def _parse_names(src: _Source, forced: bool) -> tuple[list, list, list]:
     names = src.var_names()
     chroms, starts, ends = [], [], []
     for k, name in enumerate(names):
@@ -323,7 +324,7 @@ def _as_integers(values: Any) -> Any:
 # ---------------------------------------------------------------------- gathering
 
 
-def _gather(src: "_Source", row0: int, block: tuple, var_offsets: np.ndarray,
+def _gather(src: _Source, row0: int, block: tuple, var_offsets: np.ndarray,
             var_ids: np.ndarray, unk_id: int,
             per_region: bool) -> tuple[np.ndarray, np.ndarray]:
     indptr, indices, keep = block
@@ -392,7 +393,7 @@ class _Source:
     n_var: int
     coords_used: Any = None
 
-    def __enter__(self) -> "_Source":
+    def __enter__(self) -> _Source:
         return self
 
     def __exit__(self, *exc: Any) -> None:

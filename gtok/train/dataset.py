@@ -44,7 +44,8 @@ import os
 import sys
 import warnings
 import zlib
-from typing import Any, Iterable, Iterator, Sequence, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Union
 
 import numpy as np
 
