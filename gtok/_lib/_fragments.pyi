@@ -1,9 +1,12 @@
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex
 
+@final
 class FragmentTokenizer:
     """Streams fragment text into per-cell token buffers."""
 

@@ -85,7 +85,7 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
-def _bad_line(path: str, data: bytes, line_no: int, begin: int, end: int,
+def _bad_line(path: str, data: bytes | memoryview, line_no: int, begin: int, end: int,
               code: int) -> BedFormatError:
     line = bytes(data[begin:end]).decode("utf-8", "replace")
     return BedFormatError(path, line_no, line, BAD_LINE_REASONS.get(code, f"problem {code}"))
