@@ -275,6 +275,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe)
+        docs: list[tuple[str | None, np.ndarray]]
         with open_gtok(args.file) as f:
             if isinstance(f, GtokPack):
                 # a pack: each document after a "# name" comment line, or just one

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -264,9 +264,13 @@ class Tokenizer:
             out[p] = specials[int(arr[p]) - n]
         return out
 
+    @overload
+    def convert_tokens_to_ids(self, tokens: str) -> int: ...  # type: ignore[overload-overlap]
+    @overload
+    def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]: ...
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Token string(s) to id(s); a string not in the vocabulary gives ``unk_token_id``."""
-        vocab = self._vocab if self._vocab is not None else (self.get_vocab() and self._vocab)
+        vocab = self._vocab if self._vocab is not None else self.get_vocab()
         unk = self.unk_token_id
         if isinstance(tokens, str):
             return vocab.get(tokens, unk)

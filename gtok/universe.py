@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -164,10 +165,11 @@ def load_config(path: str | os.PathLike) -> Universe:
     differently and is refused rather than silently given other ids), and
     ``special_tokens`` (a list of ``{name = "unk", token = "<UNK>"}`` tables).
     """
-    try:  # here, not at the top: only a config needs it (3 ms of every command's start)
+    # here, not at the top: only a config needs it (3 ms of every command's start)
+    if sys.version_info >= (3, 11):
         import tomllib as _toml
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as _toml  # type: ignore[no-redef]
+    else:  # pragma: no cover - Python 3.10
+        import tomli as _toml
     path = os.fspath(path)
     with open(path, "rb") as f:
         raw = f.read()

@@ -182,7 +182,8 @@ class GtokFile(MappedViews):
     1 uint16 3 6
     """
 
-    __slots__ = ("path", "version", "dtype", "n_tokens", "_mapping", "_tokens")
+    __slots__ = ("path", "version", "dtype", "n_tokens", "_tokens")
+    _tokens: np.ndarray | None
 
     def __init__(self, path: str | os.PathLike, mapping: MappedFile | None = None) -> None:
         self._mapping = None

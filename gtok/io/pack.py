@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gtok._lib._docindex import DocumentIndex
 from gtok._lib._mapping import MappedFile
@@ -93,9 +94,13 @@ class GtokPack(MappedViews):
     """
 
     __slots__ = ("path", "version", "dtype", "n_tokens", "n_docs", "vocab_size",
-                 "fingerprint", "_mapping", "_tokens", "_offsets", "_bounds", "_names",
-                 "_metadata", "_features", "_sections", "_payload_crc", "_data_offset",
-                 "_index_offset")
+                 "fingerprint", "_tokens", "_offsets", "_bounds", "_names", "_metadata",
+                 "_features", "_sections", "_payload_crc", "_data_offset", "_index_offset")
+    _tokens: np.ndarray | None
+    _offsets: np.ndarray | None
+    _bounds: DocumentIndex | None
+    _names: list[str] | None
+    _metadata: dict | None
 
     def __init__(self, mapping: MappedFile) -> None:
         self._mapping = None
@@ -323,7 +328,7 @@ class PackWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, tokenizer: Any = None,
-                 dtype: str | np.dtype | None = None, metadata: dict | None = None,
+                 dtype: npt.DTypeLike | None = None, metadata: dict | None = None,
                  names: bool = True, fsync: bool = False) -> None:
         self.path = os.fspath(path)
         self._limit = None
@@ -486,7 +491,7 @@ class PackWriter:
 
 def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
                names: Sequence[str] | None = None, tokenizer: Any = None,
-               dtype: str | np.dtype | None = None, metadata: dict | None = None) -> None:
+               dtype: npt.DTypeLike | None = None, metadata: dict | None = None) -> None:
     """Write documents (sequences of ids) to a pack in one call (see :class:`PackWriter`)."""
     with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
                     names=names is not None) as w:

@@ -35,9 +35,9 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -195,6 +195,7 @@ class _Feeder:
 
     def text(self, chunk: bytes) -> None:
         """Parse a chunk of a text stream (lines may span chunks)."""
+        rest: bytes | memoryview = chunk
         if self.carry:
             # the line begun in the previous chunk: completed and parsed on its own
             nl = chunk.find(b"\n")
@@ -206,9 +207,9 @@ class _Feeder:
             used = self.feed(head, False)
             if used < len(head):  # (only after a bad line that stopped the parse)
                 return
-            chunk = memoryview(chunk)[nl + 1:]
-        used = self.feed(chunk, False)
-        self.carry = bytes(chunk[used:])
+            rest = memoryview(chunk)[nl + 1:]
+        used = self.feed(rest, False)
+        self.carry = bytes(rest[used:])
 
     def finish(self) -> None:
         if self.carry:
@@ -223,7 +224,7 @@ class _Feeder:
 _END = object()
 
 
-def _ahead(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
+def _ahead(items: Iterator[Any], depth: int = 3) -> Generator[Any, None, None]:
     """``items``, produced by a background thread up to ``depth`` ahead: gzip is inflated
     (zlib releases the GIL) while the parser works on the previous chunk (also without
     the GIL). Errors in the thread are raised here; closing stops and joins the thread."""
@@ -288,9 +289,10 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
             except BaseException as exc:
                 # the tracebacks' frames hold views of the mapping: drop them so it closes
                 error = exc
-                while exc is not None:
-                    exc.__traceback__ = None
-                    exc = exc.__context__
+                link: BaseException | None = exc
+                while link is not None:
+                    link.__traceback__ = None
+                    link = link.__context__
             finally:
                 mapping.close()
             if error is not None:
@@ -303,7 +305,7 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
         first = f.read(read_size)
         done = len(first)
 
-        def reads() -> Iterator[bytes]:
+        def reads() -> Generator[bytes, None, None]:
             nonlocal done
             block = first
             while block:
@@ -368,6 +370,22 @@ def _check_count(name: str, value: Any) -> int:
     return int(value)
 
 
+@overload
+def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
+                       out: None = None, *,
+                       barcodes: str | os.PathLike | Iterable[str] | None = None,
+                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
+                       skip_bad_lines: bool = False, as_lists: bool = False,
+                       progress: Progress | None = None,
+                       chunk_size: int = CHUNK_SIZE) -> CellTokens: ...
+@overload
+def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
+                       out: str | os.PathLike, *,
+                       barcodes: str | os.PathLike | Iterable[str] | None = None,
+                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
+                       skip_bad_lines: bool = False, as_lists: bool = False,
+                       progress: Progress | None = None,
+                       chunk_size: int = CHUNK_SIZE) -> FragmentSummary: ...
 def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
                        out: str | os.PathLike | None = None, *,
                        barcodes: str | os.PathLike | Iterable[str] | None = None,

@@ -35,7 +35,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -85,6 +85,18 @@ class CellsSummary:
     settings: dict = field(default_factory=dict)
 
 
+@overload
+def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
+                     out: None = None, *, layer: str | None = None,
+                     coords: Sequence[str] | str | None = None, unk: str = "whole",
+                     progress: Callable[[int, int], None] | None = None,
+                     fsync: bool = False) -> dict[str, np.ndarray]: ...
+@overload
+def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
+                     out: str | os.PathLike, *, layer: str | None = None,
+                     coords: Sequence[str] | str | None = None, unk: str = "whole",
+                     progress: Callable[[int, int], None] | None = None,
+                     fsync: bool = False) -> CellsSummary: ...
 def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
                      out: str | os.PathLike | None = None, *, layer: str | None = None,
                      coords: Sequence[str] | str | None = None, unk: str = "whole",
@@ -246,7 +258,7 @@ def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
     if coords is None:
         picked = [next((c for c in options if c in columns), None) for options in COORD_COLUMNS]
         if all(p is not None for p in picked):
-            coords = picked
+            coords = [p for p in picked if p is not None]
         elif any(p is not None for p in picked):
             missing = [opts[0] for opts, p in zip(COORD_COLUMNS, picked) if p is None]
             raise AnnDataFormatError(src.label, f"var has {[p for p in picked if p]} but no "
@@ -269,7 +281,7 @@ def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
         raise AnnDataFormatError(src.label, f"var has no column {missing[0]!r} (columns: "
                                             f"{sorted(columns)})")
     src.coords_used = coords
-    return tuple(src.var_column(c) for c in coords)  # type: ignore[return-value]
+    return tuple(src.var_column(c) for c in coords)
 
 
 def _parse_names(src: _Source, forced: bool) -> tuple[list, list, list]:
