@@ -25,11 +25,13 @@ from typing import Any
 
 from gtok.errors import CorruptGzipError
 
-inflater: Any  # isal_zlib or zlib (isal's stub types isal_zlib.error as an instance)
+inflater: Any = zlib  # or isal_zlib (whose stub types isal_zlib.error as an instance)
 try:
-    from isal import isal_zlib as inflater
+    from isal import isal_zlib
 except ImportError:  # pragma: no cover - only where isal has no wheel for the platform
-    inflater = zlib
+    pass
+else:
+    inflater = isal_zlib
 
 __all__ = ["GZIP_MAGIC", "INFLATER", "is_gzip", "gunzip", "inflate", "inflate_member"]
 
