@@ -57,8 +57,9 @@ sys.path.insert(1, str(REPO))      # this checkout's gtok
 
 import numpy as np  # noqa: E402
 
-import datagen  # noqa: E402
 from gtok.io import bgzf  # noqa: E402
+
+import datagen  # noqa: E402
 
 LIBS = ("gtars", "gtok", "gtok-lists", "gtok-pack")
 MISMATCH_EXIT = 3
@@ -256,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  run {r + 1} {lib:10} {rec['seconds']:7.2f} s  "
                   f"maxrss {rec['maxrss_mib']:7.0f} MiB", file=sys.stderr)
     (tmp / "bench_cells.gtok").unlink(missing_ok=True)
-    digests = {lib: {(x["digest"], x["cells"], x["tokens"]) for x in rs} for lib, rs in runs.items()}
+    digests = {lib: {(x["digest"], x["cells"], x["tokens"]) for x in rs}
+               for lib, rs in runs.items()}
     if len(set().union(*digests.values())) != 1:
         print(f"MISMATCH between libraries: {digests}", file=sys.stderr)
         return MISMATCH_EXIT

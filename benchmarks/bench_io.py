@@ -52,9 +52,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for tag, _, fn in writers:
             paths = fresh("w-" + tag)
-            write_times[tag].append(time_once(lambda: fn(paths)))
+            write_times[tag].append(time_once(lambda fn=fn, paths=paths: fn(paths)))
 
     # every writer must have written the same bytes
     ref = folder("w-gtok")

@@ -93,8 +93,9 @@ def main() -> int:
         return r
 
     doc = pack.doc
-    pack_seq = rate("pack, sequential `doc(i)`", n, timed(lambda: [doc(i) for i in seq], args.repeats))
-    pack_rand = rate("pack, random `doc(i)`", n, timed(lambda: [doc(i) for i in order], args.repeats))
+    rate("pack, sequential `doc(i)`", n, timed(lambda: [doc(i) for i in seq], args.repeats))
+    pack_rand = rate("pack, random `doc(i)`", n,
+                     timed(lambda: [doc(i) for i in order], args.repeats))
     sub = order[: min(n, 20_000)]
     gtok_rand = rate("folder, random `read_gtok`", len(sub),
                      timed(lambda: [gtok.read_gtok(files[i]) for i in sub], args.repeats))

@@ -15,7 +15,8 @@ What is measured (data from :mod:`datagen`, generated on first use)
 3. **Tokenizing all N query files from their paths**, sequentially on one core, against
    ``universe_1m``. The files mix BED3, BED6 and narrowPeak, 5 % gzip-compressed.
 
-Each figure is the median of ``--repeats`` runs (default 5); wall time is reported with the process's
+Each figure is the median of ``--repeats`` runs (default 5); wall time is reported with the
+process's
 CPU time next to it (on a busy machine the wall time includes waiting for the CPU; the CPU time
 mostly does not). Ratios are gtars/gtok, so a ratio above
 1 means gtok is faster or smaller. Before timing, every file that is timed is tokenized once by both
@@ -100,8 +101,9 @@ class Lib:
             try:
                 gtok = importlib.import_module("gtok")
             except ImportError as exc:
-                raise LibUnavailable(f"gtok is not importable ({exc}); build it in place with "
-                                     "`pip install -e .` or `python setup.py build_ext -i`") from exc
+                raise LibUnavailable(
+                    f"gtok is not importable ({exc}); build it in place with "
+                    "`pip install -e .` or `python setup.py build_ext -i`") from exc
             if not hasattr(gtok, "Tokenizer"):
                 raise LibUnavailable(f"gtok {getattr(gtok, '__version__', '?')} at "
                                      f"{gtok.__file__} has no Tokenizer yet")
@@ -337,7 +339,7 @@ def bench_single(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict,
         n_ids = len(next(iter(first.values())))
         del first
         runs: dict[str, list] = {name: [] for name in libs}
-        for r in range(repeats * SINGLE_FILE_RUNS_PER_REPEAT):
+        for _ in range(repeats * SINGLE_FILE_RUNS_PER_REPEAT):
             for name in libs:
                 runs[name].append(time_call(libs[name].tokenize, toks[uname][name], path))
         out[uname] = {"path": path, "n_regions": n, "n_ids": n_ids}
@@ -447,14 +449,15 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
     cores = f"{info['logical_cpus']} logical CPUs"
     if info["physical_cores"]:
         cores += f" ({info['physical_cores']} physical cores)"
-    pin = f", benchmark pinned to CPU {results['pinned_cpu']}" if results["pinned_cpu"] is not None \
-        else ", not pinned"
+    pin = (f", benchmark pinned to CPU {results['pinned_cpu']}"
+           if results["pinned_cpu"] is not None else ", not pinned")
     mem = f", {info['mem_gib']:.0f} GiB RAM" if info["mem_gib"] else ""
     lines.append(f"- Machine: {info['cpu']}, {cores}{mem}{pin}; {info['os']}")
     vers = [f"Python {info['python']}", f"NumPy {info['numpy']}"]
     for name in LIBS:
         if name in versions:
-            extra = f" (commit {info['repo_commit']})" if name == "gtok" and info["repo_commit"] else ""
+            extra = (f" (commit {info['repo_commit']})"
+                     if name == "gtok" and info["repo_commit"] else "")
             vers.append(f"{name} {versions[name]}{extra}")
         else:
             vers.append(f"{name} not measured")
@@ -496,8 +499,9 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
         lines += ["", "### Tokenizing from paths (one core)", "",
                   "One tokenizer per library and universe, built once. Median of "
                   f"{_runs(args.repeats * SINGLE_FILE_RUNS_PER_REPEAT)} for the single file, "
-                  f"{_runs(args.repeats)} for all files. Time is wall-clock; CPU time is the process's, which other load on "
-                  "the machine inflates less. Throughput is from the wall time.", ""]
+                  f"{_runs(args.repeats)} for all files. Time is wall-clock; CPU time is the "
+                  "process's, which other load on the machine inflates less. Throughput is from "
+                  "the wall time.", ""]
         lines += header[1:]
     if "single" in results:
         for uname in UNIVERSES:

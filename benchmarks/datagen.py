@@ -46,7 +46,8 @@ uses ``mtime=0`` so compressed files are byte-identical across runs too.
 Speed
 -----
 Text is built column-wise with NumPy: integers become right-aligned digit matrices, strings become
-fixed-width byte matrices, and a boolean mask of "real" bytes selects the row-major byte stream of the
+fixed-width byte matrices, and a boolean mask of "real" bytes selects the row-major byte stream of
+the
 whole file in one indexing operation (see :func:`format_rows`). No Python-level loop per row.
 
 Usage
@@ -121,7 +122,8 @@ _CONTIG_NAMES = np.array([c.encode() for c in _ALL_CONTIGS])   # fixed-width byt
 # --------------------------------------------------------------------------------------------
 
 def _int_piece(values: np.ndarray, zero_pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Digits of non-negative integers as a right-aligned ``(n, W)`` uint8 matrix plus validity mask.
+    """Digits of non-negative integers as a right-aligned ``(n, W)`` uint8 matrix plus validity
+    mask.
 
     With ``zero_pad=k`` every value is written with exactly ``k`` digits (leading zeros kept), for
     the fractional part of fixed-point decimals.
@@ -153,7 +155,8 @@ def _int_piece(values: np.ndarray, zero_pad: int = 0) -> tuple[np.ndarray, np.nd
 
 
 def _bytes_piece(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed-width bytes (``S``) array as an ``(n, itemsize)`` matrix; NUL padding is masked out."""
+    """A fixed-width bytes (``S``) array as an ``(n, itemsize)`` matrix; NUL padding is masked
+    out."""
     values = np.ascontiguousarray(values)
     mat = values.view(np.uint8).reshape(values.shape[0], values.dtype.itemsize)
     return mat, mat != 0

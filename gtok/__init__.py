@@ -78,13 +78,17 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from gtok import errors
     from gtok.batch.run import BatchSummary, pretokenize
-    from gtok.singlecell.matrix import CellsSummary, tokenize_anndata
-    from gtok.train.collate import PadCollator, flat_batch, pad_batch
-    from gtok.train.dataset import GtokDataset
     from gtok.errors import UncheckedUniverseWarning
-    from gtok.singlecell.fragments import (CellTokens, FragmentSummary, tokenize_fragment_file,
-                                tokenize_fragments)
     from gtok.io.gtokfile import GtokFile, open_gtok, read_gtok, write_gtok
     from gtok.io.pack import GtokPack, PackWriter, write_pack
     from gtok.io.parquet import export_parquet, import_parquet
+    from gtok.singlecell.fragments import (
+        CellTokens,
+        FragmentSummary,
+        tokenize_fragment_file,
+        tokenize_fragments,
+    )
+    from gtok.singlecell.matrix import CellsSummary, tokenize_anndata
     from gtok.tokenizer import BatchEncoding, TokenizedRegionSet, Tokenizer
+    from gtok.train.collate import PadCollator, flat_batch, pad_batch
+    from gtok.train.dataset import GtokDataset

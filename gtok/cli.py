@@ -14,7 +14,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, NoReturn, Sequence, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 # The command does no linear algebra: one OpenBLAS thread (unless the user says otherwise)
 # saves ~60 ms of start-up and keeps a spare core free for the work. It must be set before
@@ -273,6 +274,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     from gtok.tokenizer import Tokenizer
     try:
         tok = Tokenizer(args.universe)
+        docs: list[tuple[str | None, np.ndarray]]
         with open_gtok(args.file) as f:
             if isinstance(f, GtokPack):
                 # a pack: each document after a "# name" comment line, or just one

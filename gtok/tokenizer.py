@@ -11,14 +11,15 @@ can run in several threads at once.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._radix import gtars_order
-from gtok.io.bedtext import RegionColumns, parse_regions, read_text
 from gtok.errors import BedFormatError
+from gtok.io.bedtext import RegionColumns, parse_regions, read_text
 from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, load_bed, load_config
 
 __all__ = ["Tokenizer", "TokenizedRegionSet", "BatchEncoding"]
@@ -46,7 +47,7 @@ class TokenizedRegionSet:
 
     __slots__ = ("ids", "n_regions", "n_unknown_chrom", "n_skipped", "_tokenizer")
 
-    def __init__(self, ids: np.ndarray, tokenizer: "Tokenizer", n_regions: int = 0,
+    def __init__(self, ids: np.ndarray, tokenizer: Tokenizer, n_regions: int = 0,
                  n_unknown_chrom: int = 0, n_skipped: int = 0) -> None:
         self.ids = ids
         self._tokenizer = tokenizer
@@ -149,14 +150,14 @@ class Tokenizer:
         self._vocab: dict[str, int] | None = None
 
     @classmethod
-    def from_bed(cls, path: str | os.PathLike) -> "Tokenizer":
+    def from_bed(cls, path: str | os.PathLike) -> Tokenizer:
         """A tokenizer whose universe is a BED file (plain or gzip)."""
         self = cls.__new__(cls)
         self._set_universe(load_bed(path))
         return self
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike) -> "Tokenizer":
+    def from_config(cls, path: str | os.PathLike) -> Tokenizer:
         """A tokenizer from a gtars TOML config (``universe = "relative/path.bed.gz"``,
         optional ``tokenizer_type = "bits"`` and ``special_tokens``)."""
         self = cls.__new__(cls)
@@ -263,9 +264,13 @@ class Tokenizer:
             out[p] = specials[int(arr[p]) - n]
         return out
 
+    @overload
+    def convert_tokens_to_ids(self, tokens: str) -> int: ...  # type: ignore[overload-overlap]
+    @overload
+    def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]: ...
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Token string(s) to id(s); a string not in the vocabulary gives ``unk_token_id``."""
-        vocab = self._vocab if self._vocab is not None else (self.get_vocab() and self._vocab)
+        vocab = self._vocab if self._vocab is not None else self.get_vocab()
         unk = self.unk_token_id
         if isinstance(tokens, str):
             return vocab.get(tokens, unk)

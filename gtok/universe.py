@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -17,8 +18,8 @@ import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex, build_index
-from gtok.io.bedtext import parse_regions, read_text
 from gtok.errors import ConfigError
+from gtok.io.bedtext import parse_regions, read_text
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
@@ -86,7 +87,7 @@ class Universe:
     @classmethod
     def from_columns(cls, chroms: ChromTable, row_chroms: np.ndarray, row_starts: np.ndarray,
                      row_ends: np.ndarray, special_tokens: dict | None = None,
-                     source: str | None = None) -> "Universe":
+                     source: str | None = None) -> Universe:
         """Build from universe rows in file order (duplicates allowed)."""
         specials = dict(special_tokens or DEFAULT_SPECIAL_TOKENS)
         n_rows = int(row_chroms.shape[0])
@@ -164,10 +165,11 @@ def load_config(path: str | os.PathLike) -> Universe:
     differently and is refused rather than silently given other ids), and
     ``special_tokens`` (a list of ``{name = "unk", token = "<UNK>"}`` tables).
     """
-    try:  # here, not at the top: only a config needs it (3 ms of every command's start)
+    # here, not at the top: only a config needs it (3 ms of every command's start)
+    if sys.version_info >= (3, 11):
         import tomllib as _toml
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as _toml  # type: ignore[no-redef]
+    else:  # pragma: no cover - Python 3.10
+        import tomli as _toml
     path = os.fspath(path)
     with open(path, "rb") as f:
         raw = f.read()

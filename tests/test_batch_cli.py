@@ -22,9 +22,20 @@ import pytest
 import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
 
-from batchdata import (cli, gtok_files, hidden_leftovers, load_manifest,  # noqa: F401
-                       make_universe, output_of, reference_bytes, run_cli, statuses, tok,
-                       universe, write_bed)
+from batchdata import (  # noqa: F401
+    cli,
+    gtok_files,
+    hidden_leftovers,
+    load_manifest,
+    make_universe,
+    output_of,
+    reference_bytes,
+    run_cli,
+    statuses,
+    tok,
+    universe,
+    write_bed,
+)
 
 
 @pytest.fixture
@@ -638,7 +649,8 @@ def test_a_shard_with_no_inputs_writes_an_empty_manifest(tok, tmp_path):
 
 
 def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
-    """The parent rewrites the manifest while it hands out work: for 10^5-file batches, one rewrite must cost a small multiple of serialising the same records
+    """The parent rewrites the manifest while it hands out work: for 10^5-file batches, one rewrite
+    must cost a small multiple of serialising the same records
     with one ``json.dumps`` (the first version took ~6x that: 2.4 s). Measured against that
     yardstick in the same run, so a busy machine slows both sides."""
     from gtok.batch.run import FileResult

@@ -32,8 +32,17 @@ import pytest
 from gtok import Tokenizer, open_gtok, pretokenize, read_gtok
 from gtok.batch.packing import tokenize_to_pack
 
-from batchdata import (SUBPROCESS_CWD, bed_text, gtok_files, hidden_leftovers, load_manifest,
-                       make_universe, output_of, reference_bytes, write_bed)
+from batchdata import (
+    SUBPROCESS_CWD,
+    bed_text,
+    gtok_files,
+    hidden_leftovers,
+    load_manifest,
+    make_universe,
+    output_of,
+    reference_bytes,
+    write_bed,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="uses /proc to find worker processes")

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gtok._lib._chromtable import ChromTable
-from gtok.io.bedtext import parse_regions
 from gtok.errors import BedFormatError
+from gtok.io.bedtext import parse_regions
 
 
 def reference(text: bytes, names: list[bytes]):

@@ -16,14 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gtok.singlecell.fragments as fragments_module
-from _tok_helpers import universes, write_bed
 from gtok import Tokenizer, tokenize_fragments
-from gtok.io import bgzf
 from gtok.errors import CorruptGzipError, FragmentFormatError
+from gtok.io import bgzf
+
+from _tok_helpers import universes, write_bed
 
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
                     deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.function_scoped_fixture])
 
 
 def small_members(data: bytes, cuts: list[int], eof: bool = True) -> bytes:
@@ -50,7 +52,8 @@ def inflate(blocks, **kw) -> bytes:
 
 @SETTINGS
 @given(text=st.binary(max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=12),
-       threads=st.integers(1, 3), seed=st.integers(0, 1000), batch=st.sampled_from([1, 200, 1 << 20]))
+       threads=st.integers(1, 3), seed=st.integers(0, 1000),
+       batch=st.sampled_from([1, 200, 1 << 20]))
 def test_round_trip_any_members_any_reads(text, cuts, threads, seed, batch, monkeypatch):
     monkeypatch.setattr(bgzf, "BATCH_BYTES", batch)
     data = small_members(text, cuts)

@@ -17,10 +17,11 @@ import scipy.sparse as sp  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from batchdata import CHROMS, cli, make_universe  # noqa: E402
 from gtok import Tokenizer, open_gtok, tokenize_anndata  # noqa: E402
-from gtok.singlecell import matrix as cells_mod  # noqa: E402
 from gtok.errors import AnnDataFormatError, InputFormatError  # noqa: E402
+from gtok.singlecell import matrix as cells_mod  # noqa: E402
+
+from batchdata import CHROMS, cli, make_universe  # noqa: E402
 
 anndata = pytest.importorskip("anndata")
 h5py = pytest.importorskip("h5py")
@@ -60,7 +61,7 @@ def _csr_row_cols(x: sp.csr_matrix, r: int) -> np.ndarray:
 
 def make_adata(x: object, chroms: list, starts: list, ends: list, *,
                obs_names: list | None = None, var_names: list | None = None
-               ) -> "anndata.AnnData":
+               ) -> anndata.AnnData:
     n_obs, n_var = x.shape
     var = pd.DataFrame({"chr": pd.Categorical(chroms), "start": np.asarray(starts, np.int64),
                         "end": np.asarray(ends, np.int64)},

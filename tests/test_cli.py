@@ -17,8 +17,17 @@ import pytest
 from gtok import Tokenizer, pretokenize, read_gtok, write_gtok
 from gtok.example import SAMPLES, example_path
 
-from batchdata import (SUBPROCESS_CWD, cli, gtok_files, make_universe,  # noqa: F401
-                       reference_bytes, run_cli, tok, universe, write_bed)
+from batchdata import (  # noqa: F401
+    SUBPROCESS_CWD,
+    cli,
+    gtok_files,
+    make_universe,
+    reference_bytes,
+    run_cli,
+    tok,
+    universe,
+    write_bed,
+)
 
 SUBCOMMANDS = ("tokenize", "info", "decode", "verify")
 

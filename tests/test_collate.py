@@ -15,7 +15,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gtok import GtokDataset, write_pack
-from gtok.train.collate import TRUNCATIONS, FlatBatch, PadCollator, PaddedBatch, flat_batch, pad_batch
+from gtok.train.collate import (
+    TRUNCATIONS,
+    FlatBatch,
+    PadCollator,
+    PaddedBatch,
+    flat_batch,
+    pad_batch,
+)
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 SOURCES = sorted(
-    p for ext in ("*.pyx", "*.pxd") for p in (Path(__file__).resolve().parents[1] / "gtok").rglob(ext)
+    p for ext in ("*.pyx", "*.pxd")
+    for p in (Path(__file__).resolve().parents[1] / "gtok").rglob(ext)
 )
 
 # a "[" after these opens a subscript; after anything else (an operator, "return", "in",

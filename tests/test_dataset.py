@@ -19,8 +19,12 @@ import pytest
 
 import gtok
 from gtok import GtokDataset, Tokenizer, UncheckedUniverseWarning, write_gtok, write_pack
-from gtok.errors import (BadMagicError, FingerprintMismatchError, SourceChangedError,
-                         UnknownFlagError)
+from gtok.errors import (
+    BadMagicError,
+    FingerprintMismatchError,
+    SourceChangedError,
+    UnknownFlagError,
+)
 
 
 def _docs(n: int, seed: int = 0, big: bool = False, hi: int = 3000) -> list[np.ndarray]:

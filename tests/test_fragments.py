@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from _tok_helpers import oracle, queries, universes, write_bed
-from batchdata import cli, run_cli, tok, universe  # noqa: F401 (fixtures)
 from gtok import Tokenizer, open_gtok, tokenize_fragment_file, tokenize_fragments
 from gtok.errors import CorruptGzipError, FragmentFormatError
+
+from _tok_helpers import oracle, queries, universes, write_bed
+from batchdata import cli, run_cli, tok, universe  # noqa: F401 (fixtures)
 
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
                     deadline=None,
@@ -380,7 +381,7 @@ def test_pipe_input(tmp_path, tok):
         data = fragment_text(frags).encode()
         data = gzip.compress(data) if gz else data
 
-        def writer() -> None:
+        def writer(fifo: Path = fifo, data: bytes = data) -> None:
             with open(fifo, "wb") as f:
                 f.write(data)
 
@@ -399,7 +400,8 @@ def test_progress_reports_bytes(tmp_path, tok):
         path = write_fragments(tmp_path / f"f{gz}.tsv", frags, gz=gz)
         calls = []
         tokenize_fragments(tok, path, chunk_size=4096,
-                           progress=lambda done, total, n: calls.append((done, total, n)))
+                           progress=lambda done, total, n, calls=calls: calls.append(
+                               (done, total, n)))
         assert len(calls) > 3
         assert calls[-1] == (os.path.getsize(path), os.path.getsize(path), 5000)
         assert [c[0] for c in calls] == sorted(c[0] for c in calls)

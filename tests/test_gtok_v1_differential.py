@@ -93,7 +93,8 @@ def test_random_ids_same_bytes_and_cross_readable(workdir, ids):
     _check_both_ways(workdir, ids)
 
 
-@pytest.mark.parametrize("ids", BOUNDARY_CASES, ids=lambda v: f"n{len(v)}-" + "-".join(map(str, v[:4])))
+@pytest.mark.parametrize("ids", BOUNDARY_CASES,
+                         ids=lambda v: f"n{len(v)}-" + "-".join(map(str, v[:4])))
 def test_boundary_values(workdir, ids):
     _check_both_ways(workdir, ids)
 

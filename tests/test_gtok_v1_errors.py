@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 
 import gtok
 from gtok import open_gtok, read_gtok
-from gtok.errors import (BadMagicError, GtokError, GtokFormatError, ShortFileError,
-                         TrailingBytesError, UnknownFlagError)
+from gtok.errors import (
+    BadMagicError,
+    GtokError,
+    GtokFormatError,
+    ShortFileError,
+    TrailingBytesError,
+    UnknownFlagError,
+)
 
 
 def _read_with_open_gtok(path):

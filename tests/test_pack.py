@@ -23,11 +23,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gtok
-from gtok import (GtokDataset, PackWriter, Tokenizer, open_gtok, read_gtok, write_gtok,
-                  write_pack)
+from gtok import GtokDataset, PackWriter, Tokenizer, open_gtok, read_gtok, write_gtok, write_pack
 from gtok.cli import main
-from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
-                         GtokFormatError, MissingTrailerError, PackFormatError)
+from gtok.errors import (
+    ChecksumError,
+    CorruptIndexError,
+    FingerprintMismatchError,
+    GtokFormatError,
+    MissingTrailerError,
+    PackFormatError,
+)
 from gtok.example import SAMPLES, example_path
 from gtok.io.pack import HEADER, TRAILER, GtokPack
 

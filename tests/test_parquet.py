@@ -11,12 +11,12 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from batchdata import cli, make_universe  # noqa: E402
 from gtok import Tokenizer, open_gtok, write_gtok, write_pack  # noqa: E402
+from gtok.errors import FingerprintMismatchError, InputFormatError, ParquetFormatError  # noqa: E402
 from gtok.io import parquet as parquet_mod  # noqa: E402
-from gtok.errors import (FingerprintMismatchError, InputFormatError,  # noqa: E402
-                         ParquetFormatError)
 from gtok.io.parquet import export_parquet, import_parquet  # noqa: E402
+
+from batchdata import cli, make_universe  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _tok_helpers import CONFORMANCE, oracle, write_bed
 from gtok import BatchEncoding, TokenizedRegionSet, Tokenizer
+
+from _tok_helpers import CONFORMANCE, oracle, write_bed
 
 SPECIAL_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
 
@@ -273,7 +274,8 @@ def test_unpickling_does_not_read_the_universe(tmp_path):
 def test_pickle_keeps_custom_special_tokens(tmp_path):
     write_bed(tmp_path / "universe.bed", UNIVERSE)
     cfg = tmp_path / "tok.toml"
-    cfg.write_text('universe = "universe.bed"\nspecial_tokens = [{name = "pad", token = "[PAD]"}]\n')
+    cfg.write_text('universe = "universe.bed"\n'
+                   'special_tokens = [{name = "pad", token = "[PAD]"}]\n')
     tok = Tokenizer(cfg)
     (tmp_path / "universe.bed").unlink()
     back = pickle.loads(pickle.dumps(tok))
@@ -422,8 +424,8 @@ def test_threads_share_a_fresh_tokenizer(tmp_path):
     for _ in range(5):
         tok = Tokenizer(u)
         with ThreadPoolExecutor(4) as pool:
-            vocabs = list(pool.map(lambda _: tok.get_vocab(), range(8)))
-            ids = list(pool.map(lambda _: tok.convert_tokens_to_ids(["chr1:100-200", "x"]),
+            vocabs = list(pool.map(lambda _, tok=tok: tok.get_vocab(), range(8)))
+            ids = list(pool.map(lambda _, tok=tok: tok.convert_tokens_to_ids(["chr1:100-200", "x"]),
                                 range(8)))
         assert all(v == vocabs[0] for v in vocabs) and len(vocabs[0]) == N + 7
         assert all(i == [1, N] for i in ids)

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _tok_helpers import oracle, write_bed
 from gtok import Tokenizer
 from gtok.errors import BedFormatError, ConfigError, CorruptGzipError, InputFormatError
+
+from _tok_helpers import oracle, write_bed
 
 UNIVERSE = [("chr1", 100, 200), ("chr1", 300, 400), ("chr2", 0, 50)]
 UNK = len(UNIVERSE)

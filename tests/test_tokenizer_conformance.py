@@ -13,9 +13,9 @@ import shutil
 import numpy as np
 import pytest
 
-from _tok_helpers import CONFORMANCE
 from gtok import Tokenizer
 
+from _tok_helpers import CONFORMANCE
 
 SPECIAL_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
 

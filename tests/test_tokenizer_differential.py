@@ -16,12 +16,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _tok_helpers import (
-    LAYOUTS, nested_block, oracle, oracle_vocab, queries, universes,
-    write_bed,
-)
 from gtok import Tokenizer
 from gtok._lib._overlap import build_index
+
+from _tok_helpers import (
+    LAYOUTS,
+    nested_block,
+    oracle,
+    oracle_vocab,
+    queries,
+    universes,
+    write_bed,
+)
 
 # GTOK_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt; the default keeps the suite quick.
 SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
@@ -404,7 +410,7 @@ def _deep_universe(seed):
     rows = []
     for level in range(150):                       # nested dolls, each holding many
         rows.append(("chr1", 100 * level, 10_000_000 - 100 * level))
-    for i in range(800):
+    for _ in range(800):
         s = int(rng.integers(0, 10_000_000))
         rows.append(("chr1", s, s + int(rng.integers(0, 5000))))
     for i in range(300):
@@ -412,7 +418,7 @@ def _deep_universe(seed):
         s = int(rng.integers(0, 100_000))
         rows.append((c, s, s + int(rng.integers(0, 2000))))
         rows.append((c, 0, 2**32 - 1))
-    for i in range(400):
+    for _ in range(400):
         s = int(rng.integers(0, 50_000))
         rows.append(("chr2", s, s + int(rng.integers(0, 300))))
     rows = list(dict.fromkeys(rows))

@@ -19,8 +19,13 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 import gtok.train.torchdata as td  # noqa: E402
 from gtok import GtokDataset, write_gtok, write_pack  # noqa: E402
-from gtok.train.torchdata import (GtokIterableDataset, GtokSampler, rank_indices,  # noqa: E402
-                            samples_per_rank, to_tensor)
+from gtok.train.torchdata import (  # noqa: E402
+    GtokIterableDataset,
+    GtokSampler,
+    rank_indices,
+    samples_per_rank,
+    to_tensor,
+)
 
 N_FILES, N_PACKED = 43, 60
 N = N_FILES + N_PACKED

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from batchdata import make_universe, write_bed
 from gtok import Tokenizer, pretokenize, write_gtok
 from gtok.batch.verify import verify
+
+from batchdata import make_universe, write_bed
 
 
 def _batch(tmp_path: Path, **kwargs) -> tuple[Tokenizer, Path]:

@@ -5,7 +5,7 @@ from gtok._lib._chromtable import ChromTable
 
 def capacity_for(n_bytes: int) -> int: ...
 def parse_bed(
-    buf: bytes,
+    buf: bytes | bytearray | memoryview,
     table: ChromTable,
     extra: ChromTable | None,
     add_chroms: bool,

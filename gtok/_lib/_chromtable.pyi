@@ -1,4 +1,4 @@
-from typing import Iterable
+from collections.abc import Iterable
 
 class ChromTable:
     """Chromosome names to dense indices, usable from nogil code."""

@@ -1,9 +1,12 @@
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex
 
+@final
 class FragmentTokenizer:
     """Streams fragment text into per-cell token buffers."""
 
@@ -28,7 +31,11 @@ class FragmentTokenizer:
     @property
     def n_cells(self) -> int: ...
     def barcodes(self) -> list[bytes]: ...
-    def counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+    def counts(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
     def make_unique(self) -> None: ...
-    def gather(self, keep: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
+    def gather(
+        self, keep: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
     def take(self, c: int) -> npt.NDArray[np.uint32]: ...

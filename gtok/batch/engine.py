@@ -33,7 +33,8 @@ import gc
 import os
 import signal
 import sys
-from typing import Any, Callable, Hashable, Iterator, NamedTuple, Protocol, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol, cast
 
 from gtok.batch.pool import DeadWorker, ProcessPool, WorkerDied
 
@@ -49,6 +50,9 @@ _BLAMED_IN_A_ROW = 10     # (or 2 x jobs) inputs failed by their worker's death,
 _INPUT_DEATH_SIGNALS = frozenset(
     getattr(signal, name) for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL",
                                        "SIGFPE", "SIGSYS") if hasattr(signal, name))
+
+
+_Results = list[tuple[int, Any]]
 
 
 class Task(NamedTuple):
@@ -71,7 +75,7 @@ class WorkersKeptDying(RuntimeError):
     """Workers kept dying with no result in between: the run gave up. ``keys`` are the
     inputs it left unfinished (in flight, or sent back by the deaths)."""
 
-    def __init__(self, reason: str, keys: Sequence[Hashable]) -> None:
+    def __init__(self, reason: str, keys: Sequence[int]) -> None:
         super().__init__(reason)
         self.reason = reason
         self.keys = list(keys)
@@ -91,7 +95,7 @@ class Run(Protocol):
     """A task running over keys: iterate it for ``(key, result)``; ``stop()`` hands out
     nothing more; ``close()`` ends it now."""
 
-    def __iter__(self) -> Iterator[tuple[Hashable, Any]]: ...
+    def __iter__(self) -> Iterator[tuple[int, Any]]: ...
 
     def stop(self) -> None: ...
 
@@ -103,9 +107,9 @@ class Engine(Protocol):
 
     jobs: int
 
-    def run(self, task: Task, keys: Sequence[Hashable],
-            args: Callable[[Hashable], tuple], *, window: int | None = None,
-            stop: StopSignal | None = None, on_death: Callable[[Hashable], None] | None = None
+    def run(self, task: Task, keys: Sequence[int],
+            args: Callable[[int], tuple], *, window: int | None = None,
+            stop: StopSignal | None = None, on_death: Callable[[int], None] | None = None
             ) -> Run: ...
 
 
@@ -175,18 +179,18 @@ class LocalEngine:
         self.jobs = max(1, int(jobs))
         self.start_method = start_method
 
-    def run(self, task: Task, keys: Sequence[Hashable], args: Callable[[Hashable], tuple], *,
+    def run(self, task: Task, keys: Sequence[int], args: Callable[[int], tuple], *,
             window: int | None = None, stop: StopSignal | None = None,
-            on_death: Callable[[Hashable], None] | None = None) -> "_LocalRun":
+            on_death: Callable[[int], None] | None = None) -> _LocalRun:
         return _LocalRun(self, task, keys, args, window, stop, on_death)
 
 
 class _LocalRun:
     """One run of :class:`LocalEngine` (see the module docstring for its rules)."""
 
-    def __init__(self, engine: LocalEngine, task: Task, keys: Sequence[Hashable],
-                 args: Callable[[Hashable], tuple], window: int | None,
-                 stop: StopSignal | None, on_death: Callable[[Hashable], None] | None) -> None:
+    def __init__(self, engine: LocalEngine, task: Task, keys: Sequence[int],
+                 args: Callable[[int], tuple], window: int | None,
+                 stop: StopSignal | None, on_death: Callable[[int], None] | None) -> None:
         self.jobs = min(engine.jobs, max(1, len(keys)))
         self.task, self.args, self.window = task, args, window
         self.stop_signal, self.on_death = stop, on_death
@@ -196,10 +200,10 @@ class _LocalRun:
         self.due = 0                            # the first unfinished position
         self.stopping = False
         self.deaths_in_a_row = self.blamed_in_a_row = 0
-        self.involved: list[Hashable] = []      # keys sent back since the last result
+        self.involved: list[int] = []      # keys sent back since the last result
         self._iter = self._results(engine.start_method)
 
-    def __iter__(self) -> Iterator[tuple[Hashable, Any]]:
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
         return self._iter
 
     def stop(self) -> None:
@@ -210,7 +214,7 @@ class _LocalRun:
 
     # the loop -------------------------------------------------------------------
 
-    def _results(self, start_method: str | None) -> Iterator[tuple[Hashable, Any]]:
+    def _results(self, start_method: str | None) -> Generator[tuple[int, Any], None, None]:
         import multiprocessing  # here, not at the top: a 1-job run starts faster
 
         if start_method is None:
@@ -233,7 +237,7 @@ class _LocalRun:
             if freeze:
                 gc.unfreeze()
 
-    def _loop(self, pool: ProcessPool) -> Iterator[tuple[Hashable, Any]]:
+    def _loop(self, pool: ProcessPool) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
         poll = _POLL if stop is not None else None
         while pool.in_flight or (self.queue and not self._stopping()):
@@ -243,10 +247,10 @@ class _LocalRun:
             dead: list[DeadWorker] = []
             try:
                 self._hand_out(pool)
-                arrived = pool.wait(poll)
+                arrived = cast(_Results, pool.wait(poll))  # (the keys handed out: ints)
             except WorkerDied as exc:
-                arrived, dead = exc.results, exc.dead
-                self._send_back(exc.unsent)
+                arrived, dead = cast(_Results, exc.results), exc.dead
+                self._send_back(cast("list[int]", exc.unsent))
             if arrived:
                 self.deaths_in_a_row = self.blamed_in_a_row = 0
                 self.involved = []
@@ -255,9 +259,9 @@ class _LocalRun:
             yield from self._bury(dead)
             reason = self._giving_up()
             if reason is not None:
-                for key, result in pool.ready():  # what the others had finished
+                for key, result in cast(_Results, pool.ready()):  # what others finished
                     yield from self._finish(key, result)
-                left = self.involved + list(pool.in_flight)
+                left = self.involved + cast("list[int]", pool.in_flight)
                 pool.kill()
                 raise WorkersKeptDying(reason, left)
             if dead and self.queue and not self._stopping():
@@ -281,11 +285,11 @@ class _LocalRun:
             self.queue.pop()
             pool.submit(key, self.args(key))
 
-    def _send_back(self, keys: Sequence[Hashable]) -> None:
+    def _send_back(self, keys: Sequence[int]) -> None:
         self.queue.extend(reversed(keys))  # they go first
         self.involved += keys
 
-    def _finish(self, key: Hashable, result: Any) -> Iterator[tuple[Hashable, Any]]:
+    def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:
         if self.window is not None:
             self.finished.add(self.position[key])
             while self.due in self.finished:
@@ -293,7 +297,7 @@ class _LocalRun:
                 self.due += 1
         yield key, result
 
-    def _bury(self, dead: Sequence[DeadWorker]) -> Iterator[tuple[Hashable, Any]]:
+    def _bury(self, dead: Sequence[DeadWorker]) -> Iterator[tuple[int, Any]]:
         # while a stop is requested (a scheduler's SIGTERM reaches the workers too),
         # deaths are no news: their keys just stay undone
         stopping = self.stop_signal is not None and self.stop_signal.requested

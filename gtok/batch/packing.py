@@ -9,16 +9,23 @@ leaves no pack.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from gtok.batch.engine import (LocalEngine, Task, WorkerDeath, WorkersKeptDying, as_state,
-                               default_jobs)
+from gtok.batch.engine import (
+    LocalEngine,
+    Task,
+    WorkerDeath,
+    WorkersKeptDying,
+    as_state,
+    default_jobs,
+)
+from gtok.io.gtokfile import open_gtok
 from gtok.io.inputs import find_inputs, output_name, plan_outputs
 from gtok.io.manifest import check_manifests
-from gtok.io.gtokfile import open_gtok
 from gtok.io.pack import GtokPack, PackWriter
 from gtok.tokenizer import Tokenizer
 
@@ -84,7 +91,7 @@ def _tokenize_ids(tok: Tokenizer, path: str, options: dict) -> tuple[str | None,
 
 
 def _in_order(engine: LocalEngine, tok: Tokenizer, paths: Sequence[str],
-              options: dict) -> Iterator[tuple[str | None, Any]]:
+              options: dict) -> Generator[tuple[str | None, Any], None, None]:
     """``_tokenize_ids`` of every path, in the paths' order, computed by ``engine``'s
     workers. Results that come back early wait for the ones before them, but no task is
     handed out more than ``4 * jobs`` places ahead of the next result due, so a slow input
@@ -133,7 +140,7 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
     w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
     try:
         if jobs == 1 or len(paths) <= 1:
-            results: Iterator = (_tokenize_ids(tok, p, options) for p in paths)
+            results: Generator = (_tokenize_ids(tok, p, options) for p in paths)
         else:
             results = _in_order(LocalEngine(min(jobs, len(paths)), start_method), tok, paths,
                                 options)

@@ -23,7 +23,8 @@ parent does nothing between tasks but sleep in ``poll``:
 Tasks are ``(key, args)`` (a key is any hashable but None); ``func(*args)`` runs in a worker
 and its return value comes back with the key. With ``with_state=True`` the worker keeps what
 its initializer returned (its *state*: the tokenizer, say) and runs ``func(state, *args)``,
-so that nothing a task needs has to live in a module global. An exception in ``func`` is sent back and
+so that nothing a task needs has to live in a module global. An exception in ``func`` is sent back
+and
 raised in the parent by :meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs*
 into results itself).
 """
@@ -32,7 +33,8 @@ from __future__ import annotations
 
 import collections
 import select
-from typing import Any, Callable, Hashable, NamedTuple, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, NamedTuple
 
 __all__ = ["DeadWorker", "ProcessPool", "WorkerDied"]
 
@@ -160,7 +162,7 @@ class ProcessPool:
             self._fds[fd] = (worker, is_sentinel)
             self._poller.register(fd, select.POLLIN)
 
-    def __enter__(self) -> "ProcessPool":
+    def __enter__(self) -> ProcessPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,8 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). The
   work runs through :mod:`gtok.batch.engine` (its rules for dead workers are the same for
   ``--pack``), on a :class:`gtok.batch.pool.ProcessPool`: one pipe per worker, no helper
-  threads, so the parent costs the workers almost no CPU. Workers take the largest inputs first (a gzip
+  threads, so the parent costs the workers almost no CPU. Workers take the largest inputs first (a
+  gzip
   file counted by name at 4x its size; a pipe or other file of unknown size before all;
   a batch of over 20,000 inputs goes in input order), and the last few inputs go to idle
   workers only, so the workers finish together. (The manifest keeps the sorted input
@@ -45,15 +46,28 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
+from gtok.batch.engine import (
+    LocalEngine,
+    Task,
+    WorkerDeath,
+    WorkersKeptDying,
+    as_state,
+    default_jobs,
+)
 from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
-from gtok.io.manifest import (MANIFEST_FORMAT, MANIFEST_NAME, entry_output, manifest_path,
-                              read_manifests, write_manifest)
-from gtok.batch.engine import (LocalEngine, Task, WorkerDeath, WorkersKeptDying, as_state,
-                               default_jobs)
+from gtok.io.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    entry_output,
+    manifest_path,
+    read_manifests,
+    write_manifest,
+)
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
@@ -218,7 +232,7 @@ class _StopRequest:
         self.raise_on_second = raise_on_second
         self.saved: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopRequest":
+    def __enter__(self) -> _StopRequest:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 if signal.getsignal(sig) not in (signal.SIG_IGN, None):

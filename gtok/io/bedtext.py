@@ -17,9 +17,9 @@ import numpy as np
 
 from gtok._lib._bedparse import capacity_for, parse_bed
 from gtok._lib._chromtable import ChromTable
-from gtok.io.gunzip import gunzip, is_gzip
 from gtok._lib._mapping import map_path
 from gtok.errors import BedFormatError
+from gtok.io.gunzip import gunzip, is_gzip
 
 __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
 
@@ -85,20 +85,21 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
-def _bad_line(path: str, data: bytes, line_no: int, begin: int, end: int,
+def _bad_line(path: str, data: bytes | memoryview, line_no: int, begin: int, end: int,
               code: int) -> BedFormatError:
     line = bytes(data[begin:end]).decode("utf-8", "replace")
     return BedFormatError(path, line_no, line, BAD_LINE_REASONS.get(code, f"problem {code}"))
 
 
-def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *, add_chroms: bool = False,
-                  extra: ChromTable | None = None, skip_bad_lines: bool = False,
-                  trim: bool = False) -> RegionColumns:
+def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *,
+                  add_chroms: bool = False, extra: ChromTable | None = None,
+                  skip_bad_lines: bool = False, trim: bool = False) -> RegionColumns:
     """Parse BED text ``data`` (already decompressed) read from ``path``.
 
     With ``add_chroms`` new chromosome names are added to ``table`` (building a universe);
     otherwise a name missing from ``table`` is added to ``extra`` and gets an index
-    ``>= len(table)``, or gets -1 when there is no ``extra``. Raises :class:`~gtok.errors.BedFormatError` at the
+    ``>= len(table)``, or gets -1 when there is no ``extra``. Raises
+    :class:`~gtok.errors.BedFormatError` at the
     first bad line, unless ``skip_bad_lines``, which counts them instead. ``trim`` (for
     columns kept long, such as a universe's) shrinks the columns to their rows; otherwise
     they are views of the parser's larger buffers (for columns used briefly).

@@ -26,12 +26,12 @@ from __future__ import annotations
 import struct
 import zlib
 from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from gtok.io.gunzip import inflate_member
 from gtok.errors import CorruptGzipError
-
+from gtok.io.gunzip import inflate_member
 
 __all__ = ["is_bgzf", "inflate_members", "compress", "BLOCK_TEXT"]
 
@@ -138,7 +138,7 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
 
 def inflate_members(blocks: Iterator[bytes], path: str, *, threads: int = 2, depth: int = 4,
                     sequential: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None
-                    ) -> Iterator[bytes]:
+                    ) -> Generator[bytes, None, None]:
     """The text of a BGZF stream given as compressed ``blocks``, in order, inflated by
     ``threads`` threads (``depth`` batches of ~1 MiB compressed in flight).
 

@@ -31,8 +31,13 @@ import numpy as np
 
 from gtok._lib._encode import id_range, narrow
 from gtok._lib._mapping import MappedFile, map_path
-from gtok.errors import (BadMagicError, ChecksumError, ShortFileError, TrailingBytesError,
-                         UnknownFlagError)
+from gtok.errors import (
+    BadMagicError,
+    ChecksumError,
+    ShortFileError,
+    TrailingBytesError,
+    UnknownFlagError,
+)
 
 __all__ = ["MAGIC", "HEADER_SIZE", "FLAG_U16", "FLAG_U32", "V1_DTYPES", "PACK_FLAG_U16",
            "PACK_FLAG_U32", "PACK_FLAGS", "PACK_DTYPES", "PACK_HEADER", "PACK_TRAILER",
@@ -44,11 +49,12 @@ MAGIC = b"GTOK"
 HEADER_SIZE = 5
 FLAG_U16 = 0x01
 FLAG_U32 = 0x02
-V1_DTYPES = {FLAG_U16: np.dtype("<u2"), FLAG_U32: np.dtype("<u4")}
+V1_DTYPES: dict[int, np.dtype] = {FLAG_U16: np.dtype("<u2"), FLAG_U32: np.dtype("<u4")}
 PACK_FLAG_U16 = 0x81
 PACK_FLAG_U32 = 0x82
 PACK_FLAGS = (PACK_FLAG_U16, PACK_FLAG_U32)
-PACK_DTYPES = {PACK_FLAG_U16: np.dtype("<u2"), PACK_FLAG_U32: np.dtype("<u4")}
+PACK_DTYPES: dict[int, np.dtype] = {PACK_FLAG_U16: np.dtype("<u2"),
+                                   PACK_FLAG_U32: np.dtype("<u4")}
 PACK_END_MARKER = b"GTOKPACK"
 # magic, flag, version, features, data offset, tokens, documents, index offset,
 # fingerprint, vocab size, header CRC32 (of the 60 bytes before it)
@@ -79,10 +85,10 @@ def _asarray(ids: Any) -> np.ndarray:
     if not _RAGGED_IS_OBJECT:
         return np.asarray(ids)
     with warnings.catch_warnings():  # old NumPy only (not thread-safe, as catch_warnings is)
-        warnings.simplefilter("error", np.VisibleDeprecationWarning)
+        warnings.simplefilter("error", np.VisibleDeprecationWarning)  # type: ignore[attr-defined]
         try:
             return np.asarray(ids)
-        except np.VisibleDeprecationWarning:
+        except np.VisibleDeprecationWarning:  # type: ignore[attr-defined]  # not in NumPy 2
             raise ValueError("ids must be 1-D: got a ragged nested sequence") from None
 
 
@@ -289,10 +295,12 @@ def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
 # ------------------------------------------------------------------------- lifetimes
 
 class MappedViews:
-    """Lifetime rules shared by :class:`gtok.io.gtokfile.GtokFile` and :class:`gtok.io.pack.GtokPack`: an
+    """Lifetime rules shared by :class:`gtok.io.gtokfile.GtokFile` and
+    :class:`gtok.io.pack.GtokPack`: an
     object that owns a memory map (``self._mapping``) and hands out views of it."""
 
-    __slots__ = ()
+    __slots__ = ("_mapping",)
+    _mapping: MappedFile | None
 
     def _drop_views(self) -> None:  # pragma: no cover - each subclass drops its own
         raise NotImplementedError

@@ -15,14 +15,26 @@ no open file descriptor, and the mapping lives as long as any view of it (see
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from gtok._lib._mapping import MappedFile
 from gtok.io.atomic import atomic_output
-from gtok.io.container import (FLAG_U16, FLAG_U32, HEADER_SIZE, MAGIC, V1_DTYPES, MappedViews,
-                               check_v1, checked_ids, is_pack, map_file, narrow_ids)
+from gtok.io.container import (
+    FLAG_U16,
+    FLAG_U32,
+    HEADER_SIZE,
+    MAGIC,
+    V1_DTYPES,
+    MappedViews,
+    check_v1,
+    checked_ids,
+    is_pack,
+    map_file,
+    narrow_ids,
+)
 from gtok.io.pack import GtokPack
 
 __all__ = ["write_gtok", "read_gtok", "open_gtok", "GtokFile", "encode_ids"]
@@ -171,7 +183,8 @@ class GtokFile(MappedViews):
     1 uint16 3 6
     """
 
-    __slots__ = ("path", "version", "dtype", "n_tokens", "_mapping", "_tokens")
+    __slots__ = ("path", "version", "dtype", "n_tokens", "_tokens")
+    _tokens: np.ndarray | None
 
     def __init__(self, path: str | os.PathLike, mapping: MappedFile | None = None) -> None:
         self._mapping = None

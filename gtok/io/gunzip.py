@@ -20,14 +20,18 @@ anything else -- a truncated member, a corrupt one, bytes after the last member 
 from __future__ import annotations
 
 import zlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Generator, Iterable
+from typing import Any
 
 from gtok.errors import CorruptGzipError
 
+inflater: Any = zlib  # or isal_zlib (whose stub types isal_zlib.error as an instance)
 try:
-    from isal import isal_zlib as inflater
+    from isal import isal_zlib
 except ImportError:  # pragma: no cover - only where isal has no wheel for the platform
-    inflater = zlib  # type: ignore[misc]
+    pass
+else:
+    inflater = isal_zlib
 
 __all__ = ["GZIP_MAGIC", "INFLATER", "is_gzip", "gunzip", "inflate", "inflate_member"]
 
@@ -58,7 +62,8 @@ def inflate_member(member: Any, path: str) -> tuple[bytes, bool]:
     return text, bool(d.eof and not d.unused_data)
 
 
-def inflate(chunks: Iterable[Any], path: str, out_size: int = 0) -> Iterator[bytes]:
+def inflate(chunks: Iterable[Any], path: str,
+            out_size: int = 0) -> Generator[bytes, None, None]:
     """The text of the gzip stream whose compressed bytes come as ``chunks``: every member
     of a multi-member stream, in pieces of at most ``out_size`` bytes (``0``: no limit, one
     piece per member and chunk), so a stream is inflated in bounded memory."""

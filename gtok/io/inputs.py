@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = ["REGION_FILE_SUFFIXES", "find_inputs", "output_name", "plan_outputs"]
 

@@ -17,8 +17,10 @@ This module reads, writes and checks manifests; the batch run (:mod:`gtok.batch.
 >>> path = manifest_path(folder, None)
 >>> write_manifest(path, {"format": MANIFEST_FORMAT}, [
 ...     {"input": "/data/a.bed", "output": "a.gtok", "status": "ok"}])
->>> [m["files"][0]["output"] for m in read_manifests(folder)], is_manifest_name("gtok-manifest.json")
-(['a.gtok'], True)
+>>> [m["files"][0]["output"] for m in read_manifests(folder)]
+['a.gtok']
+>>> is_manifest_name("gtok-manifest.json"), is_manifest_name("notes.json")
+(True, False)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from gtok.errors import FingerprintMismatchError
 from gtok.io.atomic import atomic_output

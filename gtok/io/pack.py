@@ -18,18 +18,36 @@ import json
 import os
 import struct
 import zlib
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from gtok.io.atomic import AtomicFile
 from gtok._lib._docindex import DocumentIndex
 from gtok._lib._mapping import MappedFile
-from gtok.io.container import (PACK_DTYPES, PACK_END_MARKER, PACK_FLAG_U16, PACK_FLAG_U32,
-                               PACK_FLAGS, PACK_HEADER, PACK_TRAILER, MappedViews, checked_ids,
-                               map_file, narrow_ids)
-from gtok.errors import (ChecksumError, CorruptIndexError, FingerprintMismatchError,
-                         MissingTrailerError, PackFormatError, ShortFileError)
+from gtok.errors import (
+    ChecksumError,
+    CorruptIndexError,
+    FingerprintMismatchError,
+    MissingTrailerError,
+    PackFormatError,
+    ShortFileError,
+)
+from gtok.io.atomic import AtomicFile
+from gtok.io.container import (
+    PACK_DTYPES,
+    PACK_END_MARKER,
+    PACK_FLAG_U16,
+    PACK_FLAG_U32,
+    PACK_FLAGS,
+    PACK_HEADER,
+    PACK_TRAILER,
+    MappedViews,
+    checked_ids,
+    map_file,
+    narrow_ids,
+)
 
 __all__ = ["GtokPack", "PackWriter", "write_pack", "open_pack", "PACK_FLAGS", "PACK_VERSION"]
 
@@ -76,9 +94,13 @@ class GtokPack(MappedViews):
     """
 
     __slots__ = ("path", "version", "dtype", "n_tokens", "n_docs", "vocab_size",
-                 "fingerprint", "_mapping", "_tokens", "_offsets", "_bounds", "_names",
-                 "_metadata", "_features", "_sections", "_payload_crc", "_data_offset",
-                 "_index_offset")
+                 "fingerprint", "_tokens", "_offsets", "_bounds", "_names", "_metadata",
+                 "_features", "_sections", "_payload_crc", "_data_offset", "_index_offset")
+    _tokens: np.ndarray | None
+    _offsets: np.ndarray | None
+    _bounds: DocumentIndex | None
+    _names: list[str] | None
+    _metadata: dict | None
 
     def __init__(self, mapping: MappedFile) -> None:
         self._mapping = None
@@ -306,7 +328,7 @@ class PackWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, tokenizer: Any = None,
-                 dtype: str | np.dtype | None = None, metadata: dict | None = None,
+                 dtype: npt.DTypeLike | None = None, metadata: dict | None = None,
                  names: bool = True, fsync: bool = False) -> None:
         self.path = os.fspath(path)
         self._limit = None
@@ -452,7 +474,7 @@ class PackWriter:
             self._closed = True
             self._out.discard()
 
-    def __enter__(self) -> "PackWriter":
+    def __enter__(self) -> PackWriter:
         return self
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:
@@ -469,7 +491,7 @@ class PackWriter:
 
 def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
                names: Sequence[str] | None = None, tokenizer: Any = None,
-               dtype: str | np.dtype | None = None, metadata: dict | None = None) -> None:
+               dtype: npt.DTypeLike | None = None, metadata: dict | None = None) -> None:
     """Write documents (sequences of ids) to a pack in one call (see :class:`PackWriter`)."""
     with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
                     names=names is not None) as w:

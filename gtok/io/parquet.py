@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-
+from gtok.errors import FingerprintMismatchError, ParquetFormatError
+from gtok.io.atomic import AtomicFile
+from gtok.io.gtokfile import open_gtok
 from gtok.io.inputs import find_inputs, output_name
 from gtok.io.manifest import check_manifests
-from gtok.io.atomic import AtomicFile
-from gtok.errors import FingerprintMismatchError, ParquetFormatError
-from gtok.io.gtokfile import open_gtok
 from gtok.io.pack import GtokPack, PackWriter
 
 __all__ = ["export_parquet", "import_parquet", "ROW_GROUP_DOCS", "ROW_GROUP_TOKENS"]

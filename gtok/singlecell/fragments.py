@@ -24,7 +24,8 @@ Semantics (gtars 0.10's by default; the differences are listed in README.md):
 
 The file is streamed: a regular file is memory-mapped and parsed in place, gzip is read
 and decompressed a block at a time (by a background thread, ahead of the parser), and
-memory holds only the token ids (4 bytes each) and a small record per cell. The parsing and search loops (:mod:`gtok._lib._fragments`) run without
+memory holds only the token ids (4 bytes each) and a small record per cell. The parsing and search
+loops (:mod:`gtok._lib._fragments`) run without
 the GIL.
 """
 
@@ -35,18 +36,19 @@ import queue
 import stat
 import threading
 import time
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, overload
 
 import numpy as np
 
-from gtok.io import bgzf
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._fragments import FragmentTokenizer
-from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok._lib._mapping import map_path
-from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
 from gtok.errors import FragmentFormatError
+from gtok.io import bgzf
+from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
+from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok.io.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 
@@ -194,6 +196,7 @@ class _Feeder:
 
     def text(self, chunk: bytes) -> None:
         """Parse a chunk of a text stream (lines may span chunks)."""
+        rest: bytes | memoryview = chunk
         if self.carry:
             # the line begun in the previous chunk: completed and parsed on its own
             nl = chunk.find(b"\n")
@@ -205,9 +208,9 @@ class _Feeder:
             used = self.feed(head, False)
             if used < len(head):  # (only after a bad line that stopped the parse)
                 return
-            chunk = memoryview(chunk)[nl + 1:]
-        used = self.feed(chunk, False)
-        self.carry = bytes(chunk[used:])
+            rest = memoryview(chunk)[nl + 1:]
+        used = self.feed(rest, False)
+        self.carry = bytes(rest[used:])
 
     def finish(self) -> None:
         if self.carry:
@@ -222,7 +225,7 @@ class _Feeder:
 _END = object()
 
 
-def _ahead(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
+def _ahead(items: Iterator[Any], depth: int = 3) -> Generator[Any, None, None]:
     """``items``, produced by a background thread up to ``depth`` ahead: gzip is inflated
     (zlib releases the GIL) while the parser works on the previous chunk (also without
     the GIL). Errors in the thread are raised here; closing stops and joins the thread."""
@@ -287,9 +290,10 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
             except BaseException as exc:
                 # the tracebacks' frames hold views of the mapping: drop them so it closes
                 error = exc
-                while exc is not None:
-                    exc.__traceback__ = None
-                    exc = exc.__context__
+                link: BaseException | None = exc
+                while link is not None:
+                    link.__traceback__ = None
+                    link = link.__context__
             finally:
                 mapping.close()
             if error is not None:
@@ -302,7 +306,7 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
         first = f.read(read_size)
         done = len(first)
 
-        def reads() -> Iterator[bytes]:
+        def reads() -> Generator[bytes, None, None]:
             nonlocal done
             block = first
             while block:
@@ -367,6 +371,22 @@ def _check_count(name: str, value: Any) -> int:
     return int(value)
 
 
+@overload
+def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
+                       out: None = None, *,
+                       barcodes: str | os.PathLike | Iterable[str] | None = None,
+                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
+                       skip_bad_lines: bool = False, as_lists: bool = False,
+                       progress: Progress | None = None,
+                       chunk_size: int = CHUNK_SIZE) -> CellTokens: ...
+@overload
+def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
+                       out: str | os.PathLike, *,
+                       barcodes: str | os.PathLike | Iterable[str] | None = None,
+                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
+                       skip_bad_lines: bool = False, as_lists: bool = False,
+                       progress: Progress | None = None,
+                       chunk_size: int = CHUNK_SIZE) -> FragmentSummary: ...
 def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
                        out: str | os.PathLike | None = None, *,
                        barcodes: str | os.PathLike | Iterable[str] | None = None,
@@ -431,7 +451,8 @@ def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.
     >>> _ = open(universe, "w").write("chr1\\t100\\t200\\nchr1\\t150\\t300\\n")
     >>> frags = os.path.join(folder, "fragments.tsv")
     >>> _ = open(frags, "w").write("# a header\\nchr1\\t120\\t160\\tAAAC-1\\t1\\n"
-    ...                            "chr1\\t500\\t600\\tAAAC-1\\t2\\nchr1\\t160\\t170\\tGGTA-1\\t1\\n")
+    ...                            "chr1\\t500\\t600\\tAAAC-1\\t2\\n"
+    ...                            "chr1\\t160\\t170\\tGGTA-1\\t1\\n")
     >>> tok = Tokenizer(universe)
     >>> cells = tokenize_fragments(tok, frags, as_lists=True)
     >>> cells                              # <unk> is id 2 here

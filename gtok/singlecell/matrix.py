@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -84,6 +85,18 @@ class CellsSummary:
     settings: dict = field(default_factory=dict)
 
 
+@overload
+def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
+                     out: None = None, *, layer: str | None = None,
+                     coords: Sequence[str] | str | None = None, unk: str = "whole",
+                     progress: Callable[[int, int], None] | None = None,
+                     fsync: bool = False) -> dict[str, np.ndarray]: ...
+@overload
+def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
+                     out: str | os.PathLike, *, layer: str | None = None,
+                     coords: Sequence[str] | str | None = None, unk: str = "whole",
+                     progress: Callable[[int, int], None] | None = None,
+                     fsync: bool = False) -> CellsSummary: ...
 def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
                      out: str | os.PathLike | None = None, *, layer: str | None = None,
                      coords: Sequence[str] | str | None = None, unk: str = "whole",
@@ -218,7 +231,7 @@ def _first_duplicate(names: list[str]) -> str:
 # ---------------------------------------------------------------------- var regions
 
 
-def _map_var(tok: Tokenizer, src: "_Source",
+def _map_var(tok: Tokenizer, src: _Source,
              coords: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Each var region's universe ids, once: ``(ids, offsets, n_unknown_chrom)``."""
     chroms, starts, ends = _var_coordinates(src, coords)
@@ -238,14 +251,14 @@ def _map_var(tok: Tokenizer, src: "_Source",
     return ids, offsets, n_unknown
 
 
-def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
+def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
                      ) -> tuple[Any, Any, Any]:
     columns = src.var_columns()
     coords_given = coords is not None
     if coords is None:
         picked = [next((c for c in options if c in columns), None) for options in COORD_COLUMNS]
         if all(p is not None for p in picked):
-            coords = picked
+            coords = [p for p in picked if p is not None]
         elif any(p is not None for p in picked):
             missing = [opts[0] for opts, p in zip(COORD_COLUMNS, picked) if p is None]
             raise AnnDataFormatError(src.label, f"var has {[p for p in picked if p]} but no "
@@ -268,10 +281,10 @@ def _var_coordinates(src: "_Source", coords: Sequence[str] | str | None
         raise AnnDataFormatError(src.label, f"var has no column {missing[0]!r} (columns: "
                                             f"{sorted(columns)})")
     src.coords_used = coords
-    return tuple(src.var_column(c) for c in coords)  # type: ignore[return-value]
+    return tuple(src.var_column(c) for c in coords)
 
 
-def _parse_names(src: "_Source", forced: bool) -> tuple[list, list, list]:
+def _parse_names(src: _Source, forced: bool) -> tuple[list, list, list]:
     names = src.var_names()
     chroms, starts, ends = [], [], []
     for k, name in enumerate(names):
@@ -323,7 +336,7 @@ def _as_integers(values: Any) -> Any:
 # ---------------------------------------------------------------------- gathering
 
 
-def _gather(src: "_Source", row0: int, block: tuple, var_offsets: np.ndarray,
+def _gather(src: _Source, row0: int, block: tuple, var_offsets: np.ndarray,
             var_ids: np.ndarray, unk_id: int,
             per_region: bool) -> tuple[np.ndarray, np.ndarray]:
     indptr, indices, keep = block
@@ -392,7 +405,7 @@ class _Source:
     n_var: int
     coords_used: Any = None
 
-    def __enter__(self) -> "_Source":
+    def __enter__(self) -> _Source:
         return self
 
     def __exit__(self, *exc: Any) -> None:

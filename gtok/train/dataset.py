@@ -44,7 +44,9 @@ import os
 import sys
 import warnings
 import zlib
-from typing import Any, Iterable, Iterator, Sequence, Union
+from collections.abc import Iterable, Iterator, Sequence
+from types import FrameType
+from typing import Any, Union
 
 import numpy as np
 
@@ -501,6 +503,7 @@ def _unpack_ints(blob: bytes) -> np.ndarray:
 
 def _warn(message: str, category: type[Warning]) -> None:
     """Warn, attributed to the first caller outside the gtok package."""
+    frame: FrameType | None
     level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
             _PACKAGE_DIR + os.sep):

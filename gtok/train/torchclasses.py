@@ -6,7 +6,8 @@ find them, through the module's lazy attributes.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ class _Position:
 
     def _load(self, state: dict[str, Any]) -> None:
         try:
-            version, n = state["version"], state["n"]
+            version, _n = state["version"], state["n"]
             seed, epoch, consumed = state["seed"], state["epoch"], state["consumed"]
         except (KeyError, TypeError):
             raise ValueError("not a gtok sampler state (expected the dict of state_dict())") \

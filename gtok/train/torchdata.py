@@ -99,7 +99,7 @@ def _require_torch(what: str) -> Any:
     return torch
 
 
-def to_tensor(ids: Any, dtype: Any = None) -> "torch.Tensor":
+def to_tensor(ids: Any, dtype: Any = None) -> torch.Tensor:
     """Token ids (a ``GtokDataset`` view, a list, an array) as a torch tensor.
 
     One copy, into ``int64`` (what ``torch.nn.Embedding`` takes) or ``dtype``; the result
