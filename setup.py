@@ -51,6 +51,7 @@ DIRECTIVES = {
 
 # One extension per private module; each .pyx holds loops only, the policy lives in .py files.
 MODULES = [
+    "gtok._lib._lineproblem",
     "gtok._lib._mapping",
     "gtok._lib._encode",
     "gtok._lib._chromtable",

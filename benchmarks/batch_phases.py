@@ -53,31 +53,34 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
             marks[name] = time.perf_counter() - t0
             marks["cpu_self_" + name] = _cpu(resource.RUSAGE_SELF)
 
-    sys.path.insert(0, str(REPO))             # this checkout's gtok
+    sys.path.insert(0, str(REPO))  # this checkout's gtok
     import numpy  # noqa: F401
 
     import gtok.batch.run
     import gtok.cli
     import gtok.tokenizer
+
     mark("imports")
     tokenizer_init = gtok.tokenizer.Tokenizer.__init__
 
     def init(self, *args, **kwargs):
         tokenizer_init(self, *args, **kwargs)
         mark("universe")
+
     gtok.tokenizer.Tokenizer.__init__ = init
 
-    tokenize_one = gtok.batch.run._tokenize_one   # 1 job: called in this process
+    tokenize_one = gtok.batch.run._tokenize_one  # 1 job: called in this process
 
     def one(*args):
         mark("before work")
         try:
             return tokenize_one(*args)
         finally:
-            marks["work"] = time.perf_counter() - t0   # the last file's end
+            marks["work"] = time.perf_counter() - t0  # the last file's end
+
     gtok.batch.run._tokenize_one = one
 
-    run_pool = gtok.batch.run._run_pool           # N jobs: the pool's whole life
+    run_pool = gtok.batch.run._run_pool  # N jobs: the pool's whole life
 
     def pool(*args, **kwargs):
         mark("before work")
@@ -85,6 +88,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
             return run_pool(*args, **kwargs)
         finally:
             mark("work")
+
     gtok.batch.run._run_pool = pool
 
     status = gtok.cli.main(argv)
@@ -93,28 +97,54 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
     marks["cpu_workers"] = _cpu(resource.RUSAGE_CHILDREN)
     Path(report).write_text(json.dumps(marks))
     sys.stdout.flush()
-    os._exit(status)                          # as the gtok program ends
+    os._exit(status)  # as the gtok program ends
 
 
 def one_run(universe: str, listing: Path, out: Path, jobs: int) -> dict:
     import shutil
     import subprocess
+
     shutil.rmtree(out, ignore_errors=True)
     report = out.with_suffix(".json")
     spawned = time.time()
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--_run", str(spawned),
-                    str(report), "tokenize", universe, "--from-file", str(listing), "-o",
-                    str(out), "-j", str(jobs), "-q"], check=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--_run",
+            str(spawned),
+            str(report),
+            "tokenize",
+            universe,
+            "--from-file",
+            str(listing),
+            "-o",
+            str(out),
+            "-j",
+            str(jobs),
+            "-q",
+        ],
+        check=True,
+        cwd=REPO,
+    )
     total = time.perf_counter() - t0
     m = json.loads(report.read_text())
-    phases = {"start": m["start"], "imports": m["imports"] - m["start"],
-              "universe": m["universe"] - m["imports"],
-              "before work": m["before work"] - m["universe"],
-              "work": m["work"] - m["before work"], "end": total - m["work"]}
-    return {"total": total, "phases": phases, "cpu_self": m["cpu_self"],
-            "cpu_self_work": m["cpu_self"] - m["cpu_self_before work"],
-            "cpu_workers": m["cpu_workers"]}
+    phases = {
+        "start": m["start"],
+        "imports": m["imports"] - m["start"],
+        "universe": m["universe"] - m["imports"],
+        "before work": m["before work"] - m["universe"],
+        "work": m["work"] - m["before work"],
+        "end": total - m["work"],
+    }
+    return {
+        "total": total,
+        "phases": phases,
+        "cpu_self": m["cpu_self"],
+        "cpu_self_work": m["cpu_self"] - m["cpu_self_before work"],
+        "cpu_workers": m["cpu_workers"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     import shutil
     import statistics
     import tempfile
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(HERE / "data"))
     ap.add_argument("--jobs", type=int, default=2)
@@ -135,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     import datagen
+
     ds = datagen.ensure_dataset(args.data, n_files=200)
     # as bench_batch.py: an installed gtok has its bytecode; compile this checkout's once
     compileall.compile_dir(str(REPO / "gtok"), quiet=1)
@@ -147,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             for jobs, done in runs.items():
                 done.append(one_run(ds["universe_1m"], listing, work / f"out{jobs}", jobs))
                 last = done[-1]
-                print(f"[batch_phases] round {r + 1}: -j {jobs} {last['total']:.3f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[batch_phases] round {r + 1}: -j {jobs} {last['total']:.3f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -163,16 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {phase} | " + " | ".join(cells) + " |")
     cells = [f"{med([x['total'] for x in rs]):.3f} s" for rs in runs.values()]
     print("| **total** | " + " | ".join(cells) + " |")
-    for key, label in (("cpu_self", "CPU, main process"),
-                       ("cpu_self_work", "CPU, main process, work + end"),
-                       ("cpu_workers", "CPU, workers")):
+    for key, label in (
+        ("cpu_self", "CPU, main process"),
+        ("cpu_self_work", "CPU, main process, work + end"),
+        ("cpu_workers", "CPU, workers"),
+    ):
         cells = [f"{med([x[key] for x in rs]):.3f} s" for rs in runs.values()]
         print(f"| {label} | " + " | ".join(cells) + " |")
     one, many = runs[1], runs[args.jobs]
     whole = med([a["total"] / b["total"] for a, b in zip(one, many)])
     work_only = med([a["phases"]["work"] / b["phases"]["work"] for a, b in zip(one, many)])
-    print(f"\n-j {args.jobs} vs -j 1 (median of per-round ratios): whole run {whole:.2f}x, "
-          f"work phase alone {work_only:.2f}x")
+    print(
+        f"\n-j {args.jobs} vs -j 1 (median of per-round ratios): whole run {whole:.2f}x, "
+        f"work phase alone {work_only:.2f}x"
+    )
     return 0
 
 

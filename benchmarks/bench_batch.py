@@ -96,6 +96,7 @@ _GTARS_OUT = None
 
 def _gtars_one(path: str) -> int:
     from gtars.utils import write_tokens_to_gtok
+
     ids = _GTARS_TOK(path)["input_ids"]
     write_tokens_to_gtok(os.path.join(_GTARS_OUT, out_name(path)), ids)
     return len(ids)
@@ -104,6 +105,7 @@ def _gtars_one(path: str) -> int:
 def gtars_main(universe: str, listing: str, out: str, procs: int) -> None:
     global _GTARS_TOK, _GTARS_OUT
     from gtars.tokenizers import Tokenizer
+
     with open(listing) as f:
         paths = [line.strip() for line in f if line.strip()]
     _GTARS_OUT = out
@@ -114,6 +116,7 @@ def gtars_main(universe: str, listing: str, out: str, procs: int) -> None:
             _gtars_one(path)
     else:
         import multiprocessing
+
         with multiprocessing.get_context("fork").Pool(procs) as pool:
             for _ in pool.imap_unordered(_gtars_one, paths, chunksize=2):
                 pass
@@ -122,6 +125,7 @@ def gtars_main(universe: str, listing: str, out: str, procs: int) -> None:
 # --------------------------------------------------------------------------------------------
 # Running and sampling a process tree
 # --------------------------------------------------------------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     kids = []
@@ -213,14 +217,22 @@ def run_once(cmd: list[str], env: dict, sample: bool) -> dict:
         sampler.stop.set()
         sampler.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
-                           f"{err.decode(errors='replace')[-3000:]}")
-    out = {"seconds": wall,
-           "cpu_seconds": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)}
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
+            f"{err.decode(errors='replace')[-3000:]}"
+        )
+    out = {
+        "seconds": wall,
+        "cpu_seconds": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+    }
     if sampler is not None:
-        out.update(peak_pss_mib=sampler.peak_pss / 1024, peak_rss_mib=sampler.peak_rss / 1024,
-                   hwm_sum_mib=sum(sampler.hwm.values()) / 1024, processes=sampler.max_procs,
-                   samples=sampler.samples)
+        out.update(
+            peak_pss_mib=sampler.peak_pss / 1024,
+            peak_rss_mib=sampler.peak_rss / 1024,
+            hwm_sum_mib=sum(sampler.hwm.values()) / 1024,
+            processes=sampler.max_procs,
+            samples=sampler.samples,
+        )
     return out
 
 
@@ -228,21 +240,43 @@ def run_once(cmd: list[str], env: dict, sample: bool) -> dict:
 # The benchmark
 # --------------------------------------------------------------------------------------------
 
+
 def commands(way: str, universe: str, listing: str, out: str) -> list[str]:
     if way.startswith("gtok"):
-        return [sys.executable, "-m", "gtok", "tokenize", universe, "--from-file", listing,
-                "-o", out, "-j", way[-1], "-q"]
-    return [sys.executable, str(Path(__file__).resolve()), "--_gtars", universe, listing, out,
-            way[-1]]
+        return [
+            sys.executable,
+            "-m",
+            "gtok",
+            "tokenize",
+            universe,
+            "--from-file",
+            listing,
+            "-o",
+            out,
+            "-j",
+            way[-1],
+            "-q",
+        ]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_gtars",
+        universe,
+        listing,
+        out,
+        way[-1],
+    ]
 
 
 def compare_outputs(ref_dir: Path, other_dir: Path, names: list[str], what: str) -> None:
     for name in names:
         a, b = ref_dir / name, other_dir / name
         if not b.is_file() or a.read_bytes() != b.read_bytes():
-            print(f"\nMISMATCH: {what}: {name} differs from the reference output "
-                  f"({a} vs {b}); the benchmark is meaningless until they agree.",
-                  file=sys.stderr)
+            print(
+                f"\nMISMATCH: {what}: {name} differs from the reference output "
+                f"({a} vs {b}); the benchmark is meaningless until they agree.",
+                file=sys.stderr,
+            )
             sys.exit(MISMATCH_EXIT)
 
 
@@ -282,8 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     listing.write_text("".join(p + "\n" for p in paths))
     names = sorted(out_name(p) for p in paths)
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"]
-                                     if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     # An installed gtok has its bytecode (pip compiles it); this checkout may not, and with
     # PYTHONDONTWRITEBYTECODE set every run would compile gtok's modules again (~40 ms of
     # each process's start-up): compile them once, as an install does.
@@ -315,19 +350,23 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {way: {"runs": []} for way in ways}
     out = work / "out"
     for r in range(args.repeats):
-        for way in ways:          # interleaved, so drift in the machine's load hits all alike
+        for way in ways:  # interleaved, so drift in the machine's load hits all alike
             shutil.rmtree(out, ignore_errors=True)
             res = run_once(commands(way, universe, str(listing), str(out)), env, sample=False)
             results[way]["runs"].append(res)
-            log(f"{way} run {r + 1}/{args.repeats}: {res['seconds']:.2f} s "
-                f"(CPU {res['cpu_seconds']:.2f} s)")
+            log(
+                f"{way} run {r + 1}/{args.repeats}: {res['seconds']:.2f} s "
+                f"(CPU {res['cpu_seconds']:.2f} s)"
+            )
     if not args.no_memory:
         for way in ways:
             shutil.rmtree(out, ignore_errors=True)
             res = run_once(commands(way, universe, str(listing), str(out)), env, sample=True)
             results[way]["memory"] = res
-            log(f"{way} memory run: peak PSS {res['peak_pss_mib']:.0f} MiB, "
-                f"RSS {res['peak_rss_mib']:.0f} MiB ({res['samples']} samples)")
+            log(
+                f"{way} memory run: peak PSS {res['peak_pss_mib']:.0f} MiB, "
+                f"RSS {res['peak_rss_mib']:.0f} MiB ({res['samples']} samples)"
+            )
     shutil.rmtree(out, ignore_errors=True)
     load_after = os.getloadavg()
     if args.work is None:
@@ -335,63 +374,86 @@ def main(argv: list[str] | None = None) -> int:
 
     for way in ways:
         runs = results[way]["runs"]
-        results[way].update(seconds=median_runs(runs, "seconds"),
-                            cpu_seconds=median_runs(runs, "cpu_seconds"),
-                            min_seconds=min(r["seconds"] for r in runs),
-                            max_seconds=max(r["seconds"] for r in runs))
+        results[way].update(
+            seconds=median_runs(runs, "seconds"),
+            cpu_seconds=median_runs(runs, "cpu_seconds"),
+            min_seconds=min(r["seconds"] for r in runs),
+            max_seconds=max(r["seconds"] for r in runs),
+        )
     print(report(results, ways, ds, n_regions, args, load_before, load_after))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": results, "n_regions": n_regions, "n_files": len(paths),
-                       "loadavg_before": load_before, "loadavg_after": load_after}, f, indent=1)
+            json.dump(
+                {
+                    "results": results,
+                    "n_regions": n_regions,
+                    "n_files": len(paths),
+                    "loadavg_before": load_before,
+                    "loadavg_after": load_after,
+                },
+                f,
+                indent=1,
+            )
     return 0
 
 
-def report(results: dict, ways: list[str], ds: dict, n_regions: int, args,
-           load_before, load_after) -> str:
+def report(
+    results: dict, ways: list[str], ds: dict, n_regions: int, args, load_before, load_after
+) -> str:
     try:
         from importlib.metadata import version
+
         gtars_version = version("gtars")
     except Exception:  # noqa: BLE001
         gtars_version = "?"
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     base = results.get("gtars1")
-    lines = ["## Batch pretokenization end to end: `gtok tokenize` vs a gtars loop", "",
-             f"- Machine: {cpu}, {os.cpu_count()} logical CPUs; {platform.system()} "
-             f"{platform.release()}; Python {platform.python_version()}, gtars {gtars_version}",
-             f"- Load average (1 min) before / after: {load_before[0]:.2f} / "
-             f"{load_after[0]:.2f}. **The machine is shared**: other processes compete for "
-             "the CPUs, which skews wall times, the parallel (2-process) ones most.",
-             f"- Data: `benchmarks/datagen.py` seed {ds['params']['seed']}: "
-             f"{len(ds['queries'])} files, {n_regions:,} regions, "
-             f"{sum(ds['query_bytes']) / 1e6:.0f} MB, against `universe_1m.bed` "
-             f"({ds['universe_1m_regions']:,} regions); one `.gtok` written per file.",
-             f"- Time: process start to exit, median of {args.repeats} runs (min..max); CPU: "
-             "user + system of all its processes (median). Outputs of all ways checked "
-             "byte-identical.",
-             "- Memory: one extra run sampled every 20 ms; peak of the summed PSS of the "
-             "process tree (shared pages split between processes), of the summed RSS (shared "
-             "pages counted in each), and the sum of each process's own peak (VmHWM).",
-             "",
-             "| way | time | CPU | regions/s | speed vs gtars 1 proc | peak PSS | peak RSS sum "
-             "| VmHWM sum |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Batch pretokenization end to end: `gtok tokenize` vs a gtars loop",
+        "",
+        f"- Machine: {cpu}, {os.cpu_count()} logical CPUs; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, gtars {gtars_version}",
+        f"- Load average (1 min) before / after: {load_before[0]:.2f} / "
+        f"{load_after[0]:.2f}. **The machine is shared**: other processes compete for "
+        "the CPUs, which skews wall times, the parallel (2-process) ones most.",
+        f"- Data: `benchmarks/datagen.py` seed {ds['params']['seed']}: "
+        f"{len(ds['queries'])} files, {n_regions:,} regions, "
+        f"{sum(ds['query_bytes']) / 1e6:.0f} MB, against `universe_1m.bed` "
+        f"({ds['universe_1m_regions']:,} regions); one `.gtok` written per file.",
+        f"- Time: process start to exit, median of {args.repeats} runs (min..max); CPU: "
+        "user + system of all its processes (median). Outputs of all ways checked "
+        "byte-identical.",
+        "- Memory: one extra run sampled every 20 ms; peak of the summed PSS of the "
+        "process tree (shared pages split between processes), of the summed RSS (shared "
+        "pages counted in each), and the sum of each process's own peak (VmHWM).",
+        "",
+        "| way | time | CPU | regions/s | speed vs gtars 1 proc | peak PSS | peak RSS sum "
+        "| VmHWM sum |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for way in ways:
         r = results[way]
         speed = f"{base['seconds'] / r['seconds']:.1f}x" if base else "n/a"
         mem = r.get("memory")
-        cells = ([f"{mem['peak_pss_mib']:.0f} MiB", f"{mem['peak_rss_mib']:.0f} MiB",
-                  f"{mem['hwm_sum_mib']:.0f} MiB"] if mem else ["n/a"] * 3)
+        cells = (
+            [
+                f"{mem['peak_pss_mib']:.0f} MiB",
+                f"{mem['peak_rss_mib']:.0f} MiB",
+                f"{mem['hwm_sum_mib']:.0f} MiB",
+            ]
+            if mem
+            else ["n/a"] * 3
+        )
         lines.append(
             f"| {WAYS[way]} | {r['seconds']:.2f} s ({r['min_seconds']:.2f}..{r['max_seconds']:.2f})"
             f" | {r['cpu_seconds']:.2f} s | {n_regions / r['seconds'] / 1e6:.2f} M "
-            f"| {speed} | " + " | ".join(cells) + " |")
+            f"| {speed} | " + " | ".join(cells) + " |"
+        )
 
     def ratio(a: str, b: str, key: str = "seconds") -> float | None:
         if a in results and b in results:
@@ -405,16 +467,20 @@ def report(results: dict, ways: list[str], ds: dict, n_regions: int, args,
     checks = []
     r = ratio("gtars1", "gtok1")
     if r is not None:
-        checks.append(("gtok -j 1 vs gtars, 1 process (time)", f"{r:.1f}x", ">= 10x",
-                       r >= 10))
+        checks.append(("gtok -j 1 vs gtars, 1 process (time)", f"{r:.1f}x", ">= 10x", r >= 10))
     r = ratio("gtok1", "gtok2")
     if r is not None:
-        checks.append(("gtok -j 2 vs gtok -j 1 (time)", f"{r:.2f}x", ">= 1.6x",
-                       r >= 1.6))
+        checks.append(("gtok -j 2 vs gtok -j 1 (time)", f"{r:.2f}x", ">= 1.6x", r >= 1.6))
     for g, t in (("gtars1", "gtok1"), ("gtars2", "gtok2")):
         if mem(g) is not None and mem(t) is not None:
-            checks.append((f"peak PSS: {WAYS[t]} vs {WAYS[g]}",
-                           f"{mem(t):.0f} vs {mem(g):.0f} MiB", "below", mem(t) < mem(g)))
+            checks.append(
+                (
+                    f"peak PSS: {WAYS[t]} vs {WAYS[g]}",
+                    f"{mem(t):.0f} vs {mem(g):.0f} MiB",
+                    "below",
+                    mem(t) < mem(g),
+                )
+            )
     if checks:
         lines += ["", "| target | measured | wanted | met |", "|---|---:|---:|:---:|"]
         for name, got, want, ok in checks:
@@ -425,17 +491,22 @@ def report(results: dict, ways: list[str], ds: dict, n_regions: int, args,
     paired = []
     for a, b in (("gtars1", "gtok1"), ("gtok1", "gtok2"), ("gtars2", "gtok2")):
         if a in results and b in results:
-            rs = sorted(x["seconds"] / y["seconds"]
-                        for x, y in zip(results[a]["runs"], results[b]["runs"]))
-            paired.append(f"{WAYS[a]} / {WAYS[b]}: {statistics.median(rs):.2f}x "
-                          f"({rs[0]:.2f}..{rs[-1]:.2f})")
+            rs = sorted(
+                x["seconds"] / y["seconds"] for x, y in zip(results[a]["runs"], results[b]["runs"])
+            )
+            paired.append(
+                f"{WAYS[a]} / {WAYS[b]}: {statistics.median(rs):.2f}x ({rs[0]:.2f}..{rs[-1]:.2f})"
+            )
     if paired:
         lines += ["", "Per-round ratios (median, min..max): " + "; ".join(paired) + "."]
     if _editable_install():
-        lines += ["", "Note: gtok is installed in editable mode in this environment; its "
-                  "import hook adds ~10 ms to the start of every process measured here "
-                  "(gtok's and gtars'). A regular install (or none: this script puts the "
-                  "checkout on PYTHONPATH) does not."]
+        lines += [
+            "",
+            "Note: gtok is installed in editable mode in this environment; its "
+            "import hook adds ~10 ms to the start of every process measured here "
+            "(gtok's and gtars'). A regular install (or none: this script puts the "
+            "checkout on PYTHONPATH) does not.",
+        ]
     return "\n".join(lines)
 
 
@@ -443,6 +514,7 @@ def _editable_install() -> bool:
     """Whether this interpreter loaded an editable-install hook for gtok at start-up (as
     every process started from it does)."""
     return any(name.startswith("__editable___gtok") for name in sys.modules)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -73,8 +73,7 @@ def make_peaks(n: int, universe: tuple, rng: np.random.Generator) -> tuple:
     centre = (us[pick] + ue[pick]) // 2 + rng.integers(-300, 301, n)
     chroms = uc[pick].astype(object)
     anywhere = kind >= 0.90
-    chroms[anywhere] = np.array(CHROMS, dtype=object)[rng.integers(0, len(CHROMS),
-                                                                   anywhere.sum())]
+    chroms[anywhere] = np.array(CHROMS, dtype=object)[rng.integers(0, len(CHROMS), anywhere.sum())]
     centre[anywhere] = rng.integers(1_000, CHROM_LEN, anywhere.sum())
     chroms[kind >= 0.99] = "chrUn_KI270742v1"
     starts = np.maximum(centre - 250, 0)
@@ -84,12 +83,15 @@ def make_peaks(n: int, universe: tuple, rng: np.random.Generator) -> tuple:
 def make_matrix(n_cells: int, n_peaks: int, density: float, rng: np.random.Generator):
     """CSR of ones: each cell has Binomial(n_peaks, density) distinct peaks, sorted."""
     import scipy.sparse as sp
+
     counts = rng.binomial(n_peaks, density, n_cells)
-    indices = np.concatenate([np.sort(rng.choice(n_peaks, k, replace=False))
-                              for k in counts.tolist()]).astype(np.int32)
+    indices = np.concatenate(
+        [np.sort(rng.choice(n_peaks, k, replace=False)) for k in counts.tolist()]
+    ).astype(np.int32)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return sp.csr_matrix((np.ones(indices.shape[0], np.float32), indices, indptr),
-                         shape=(n_cells, n_peaks))
+    return sp.csr_matrix(
+        (np.ones(indices.shape[0], np.float32), indices, indptr), shape=(n_cells, n_peaks)
+    )
 
 
 def median_time(fn, repeats: int) -> tuple[float, object]:
@@ -138,10 +140,13 @@ def run(args: argparse.Namespace, work: Path) -> int:
     universe = make_universe(universe_path, args.universe, rng)
     chroms, starts, ends = make_peaks(args.peaks, universe, rng)
     x = make_matrix(args.cells, args.peaks, args.density, rng)
-    var = pd.DataFrame({"chr": pd.Categorical(chroms), "start": starts, "end": ends},
-                       index=[f"peak{j}" for j in range(args.peaks)])
-    adata = anndata.AnnData(X=x, var=var,
-                            obs=pd.DataFrame(index=[f"cell{i}" for i in range(args.cells)]))
+    var = pd.DataFrame(
+        {"chr": pd.Categorical(chroms), "start": starts, "end": ends},
+        index=[f"peak{j}" for j in range(args.peaks)],
+    )
+    adata = anndata.AnnData(
+        X=x, var=var, obs=pd.DataFrame(index=[f"cell{i}" for i in range(args.cells)])
+    )
     h5ad = work / "cells.h5ad"
     adata.write_h5ad(h5ad)
     log(f"{args.cells} cells x {args.peaks} peaks, {x.nnz:,} non-zeros; building tokenizers")
@@ -150,8 +155,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
     def geniml_features():
         feats = np.empty(adata.n_vars, dtype=object)
-        for j, (c, s, e) in enumerate(zip(adata.var["chr"], adata.var["start"],
-                                          adata.var["end"])):
+        for j, (c, s, e) in enumerate(zip(adata.var["chr"], adata.var["start"], adata.var["end"])):
             feats[j] = Region(c, int(s), int(e), None)
         return feats
 
@@ -178,8 +182,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
     try:
         import subprocess
-        commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short",
-                                 "HEAD"], capture_output=True, text=True).stdout.strip()
+
+        commit = subprocess.run(
+            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         commit = "?"
     cpu = "?"
@@ -191,28 +199,40 @@ def run(args: argparse.Namespace, work: Path) -> int:
     except OSError:
         pass
     from importlib.metadata import version as _version
-    print(f"- Machine: {cpu}, {os.cpu_count()} logical CPUs, "
-          f"{'pinned to one CPU' if not args.no_pin else 'not pinned'}; "
-          f"{platform.system()} {platform.release()}")
-    print(f"- Versions: Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"anndata {_version('anndata')}, gtars {_version('gtars')}, "
-          f"gtok {gtok.__version__} (commit {commit})")
-    print(f"- Data: {args.cells:,} cells x {args.peaks:,} peaks, density {args.density}, "
-          f"{x.nnz:,} non-zeros, {n_tokens:,} tokens; universe {args.universe:,} regions; "
-          f"seed {args.seed}")
+
+    print(
+        f"- Machine: {cpu}, {os.cpu_count()} logical CPUs, "
+        f"{'pinned to one CPU' if not args.no_pin else 'not pinned'}; "
+        f"{platform.system()} {platform.release()}"
+    )
+    print(
+        f"- Versions: Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"anndata {_version('anndata')}, gtars {_version('gtars')}, "
+        f"gtok {gtok.__version__} (commit {commit})"
+    )
+    print(
+        f"- Data: {args.cells:,} cells x {args.peaks:,} peaks, density {args.density}, "
+        f"{x.nnz:,} non-zeros, {n_tokens:,} tokens; universe {args.universe:,} regions; "
+        f"seed {args.seed}"
+    )
     print(f"- Median of {args.repeats} runs; documents checked equal to geniml/gtars' first.")
     print()
     print("| workflow | time | cells/s | vs geniml's loop |")
     print("|---|---:|---:|---:|")
     print(f"| geniml: var regions to gtars `Region`s (once) | {t_feat:.3f} s | - | - |")
-    print(f"| geniml: per-cell loop through gtars | {t_loop:.3f} s | "
-          f"{args.cells / t_loop:,.0f} | 1.0x |")
-    print(f"| gtok `tokenize_anndata(tok, adata)` (in memory) | {t_mem:.3f} s | "
-          f"{args.cells / t_mem:,.0f} | {t_loop / t_mem:.1f}x |")
-    print(f"| gtok `.h5ad` file to pack (h5py, atomic write) | {t_file:.3f} s | "
-          f"{args.cells / t_file:,.0f} | {t_loop / t_file:.1f}x |")
-    print(f"| (geniml loop + `Region`s) vs gtok in memory | | | "
-          f"{(t_loop + t_feat) / t_mem:.1f}x |")
+    print(
+        f"| geniml: per-cell loop through gtars | {t_loop:.3f} s | "
+        f"{args.cells / t_loop:,.0f} | 1.0x |"
+    )
+    print(
+        f"| gtok `tokenize_anndata(tok, adata)` (in memory) | {t_mem:.3f} s | "
+        f"{args.cells / t_mem:,.0f} | {t_loop / t_mem:.1f}x |"
+    )
+    print(
+        f"| gtok `.h5ad` file to pack (h5py, atomic write) | {t_file:.3f} s | "
+        f"{args.cells / t_file:,.0f} | {t_loop / t_file:.1f}x |"
+    )
+    print(f"| (geniml loop + `Region`s) vs gtok in memory | | | {(t_loop + t_feat) / t_mem:.1f}x |")
     return 0
 
 

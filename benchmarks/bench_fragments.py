@@ -52,8 +52,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))      # datagen
-sys.path.insert(1, str(REPO))      # this checkout's gtok
+sys.path.insert(0, str(HERE))  # datagen
+sys.path.insert(1, str(REPO))  # this checkout's gtok
 
 import numpy as np  # noqa: E402
 
@@ -64,7 +64,7 @@ import datagen  # noqa: E402
 LIBS = ("gtars", "gtok", "gtok-lists", "gtok-pack")
 MISMATCH_EXIT = 3
 SEED = 6
-FRAGMENTS_VERSION = 2   # 2: BGZF blocks (bgzip's format, with their sizes), as 10x writes
+FRAGMENTS_VERSION = 2  # 2: BGZF blocks (bgzip's format, with their sizes), as 10x writes
 
 
 # ---------------------------------------------------------------------- data
@@ -82,8 +82,9 @@ def _barcodes(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array(list(seen), dtype="S18")
 
 
-def make_fragments(path: Path, universe_path: Path, cells: int, frags: int,
-                   seed: int = SEED) -> None:
+def make_fragments(
+    path: Path, universe_path: Path, cells: int, frags: int, seed: int = SEED
+) -> None:
     """Write the synthetic fragment file (see the module docstring)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, cells, frags])))
     u_idx, u_start, u_end = datagen.make_universe_1m(0)
@@ -105,8 +106,9 @@ def make_fragments(path: Path, universe_path: Path, cells: int, frags: int,
     chrom[mito] = len(names) - 1
     start[mito] = rng.integers(0, 16_000, size=int(mito.sum()))
     start = np.maximum(start, 0)
-    width = np.where(rng.random(n) < 0.6, rng.integers(50, 151, size=n),
-                     rng.integers(150, 501, size=n))
+    width = np.where(
+        rng.random(n) < 0.6, rng.integers(50, 151, size=n), rng.integers(150, 501, size=n)
+    )
     end = np.minimum(start + width, lengths[chrom] - 1)
     cell = np.repeat(np.arange(cells), frags)
     rng.shuffle(cell)
@@ -114,17 +116,32 @@ def make_fragments(path: Path, universe_path: Path, cells: int, frags: int,
     order = np.lexsort((end, start, chrom))
     bcs = _barcodes(rng, cells)
     tmp = path.with_name(path.name + ".tmp")
-    block = 20_000   # rows formatted at a time (~1 MiB of text, ~16 BGZF blocks)
+    block = 20_000  # rows formatted at a time (~1 MiB of text, ~16 BGZF blocks)
     with open(tmp, "wb") as f:
-        f.write(bgzf.compress(b"# id=bench\n# reference_path=/refdata-hg38\n"
-                              b"# primary_contig=chr1\n", eof=False))
+        f.write(
+            bgzf.compress(
+                b"# id=bench\n# reference_path=/refdata-hg38\n# primary_contig=chr1\n", eof=False
+            )
+        )
         for a in range(0, n, block):
-            rows = order[a:a + block]
-            text = datagen.format_rows([names[chrom[rows]], b"\t", start[rows], b"\t",
-                                        end[rows], b"\t", bcs[cell[rows]], b"\t",
-                                        count[rows], b"\n"], rows.size)
+            rows = order[a : a + block]
+            text = datagen.format_rows(
+                [
+                    names[chrom[rows]],
+                    b"\t",
+                    start[rows],
+                    b"\t",
+                    end[rows],
+                    b"\t",
+                    bcs[cell[rows]],
+                    b"\t",
+                    count[rows],
+                    b"\n",
+                ],
+                rows.size,
+            )
             f.write(bgzf.compress(text, eof=False))
-        f.write(bgzf.compress(b""))   # the end-of-file member
+        f.write(bgzf.compress(b""))  # the end-of-file member
     os.replace(tmp, path)
 
 
@@ -139,8 +156,10 @@ def ensure_data(data: Path, cells: int, frags: int) -> tuple[Path, Path]:
         t = time.monotonic()
         print(f"generating {frag_path.name} ({cells * frags:,} fragments)...", file=sys.stderr)
         make_fragments(frag_path, universe, cells, frags)
-        print(f"  done in {time.monotonic() - t:.0f} s, {frag_path.stat().st_size / 1e6:.0f} MB",
-              file=sys.stderr)
+        print(
+            f"  done in {time.monotonic() - t:.0f} s, {frag_path.stat().st_size / 1e6:.0f} MB",
+            file=sys.stderr,
+        )
     return universe, frag_path
 
 
@@ -166,12 +185,15 @@ def _reset_hwm() -> bool:
 
 def worker(lib: str, universe: str, fragments: str, out: str) -> None:
     import zlib
+
     if lib == "gtars":
         from gtars.tokenizers import Tokenizer, tokenize_fragment_file
+
         tok = Tokenizer(universe)
         call = lambda: tokenize_fragment_file(fragments, tok)  # noqa: E731
     else:
         import gtok
+
         tok = gtok.Tokenizer(universe)
         if lib == "gtok":
             call = lambda: gtok.tokenize_fragments(tok, fragments)  # noqa: E731
@@ -179,7 +201,7 @@ def worker(lib: str, universe: str, fragments: str, out: str) -> None:
             call = lambda: gtok.tokenize_fragments(tok, fragments, as_lists=True)  # noqa: E731
         else:
             call = lambda: gtok.tokenize_fragments(tok, fragments, out)  # noqa: E731
-    before = _hwm_kib()       # peak of the import and the tokenizer build
+    before = _hwm_kib()  # peak of the import and the tokenizer build
     reset = _reset_hwm()
     base = _hwm_kib()
     t0 = time.perf_counter()
@@ -202,20 +224,37 @@ def worker(lib: str, universe: str, fragments: str, out: str) -> None:
         ids = np.asarray(cells[bc], dtype=np.uint32)
         n_tokens += ids.size
         crc = zlib.crc32(bc.encode() + ids.tobytes(), crc)
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "grow_kib": grow, "peak_kib": peak,
-                      "cells": len(cells), "tokens": n_tokens, "digest": crc}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": cpu,
+                "grow_kib": grow,
+                "peak_kib": peak,
+                "cells": len(cells),
+                "tokens": n_tokens,
+                "digest": crc,
+            }
+        )
+    )
 
 
 def run_once(lib: str, universe: Path, fragments: Path, pin: bool, tmp: Path) -> dict:
-    cmd = [sys.executable, __file__, "--worker", lib, str(universe), str(fragments),
-           str(tmp / "bench_cells.gtok")]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        lib,
+        str(universe),
+        str(fragments),
+        str(tmp / "bench_cells.gtok"),
+    ]
     if pin:
         cmd = ["taskset", "-c", str(sorted(os.sched_getaffinity(0))[0])] + cmd
     start = time.perf_counter()
     # OpenBLAS' idle threads (NumPy's) spin for a while after import: keep them out of both
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -240,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--libs", default=",".join(LIBS))
     ap.add_argument("--no-pin", action="store_true", help="do not pin runs to one CPU")
-    ap.add_argument("--worker", nargs=4, metavar=("LIB", "UNIVERSE", "FRAGMENTS", "OUT"),
-                    help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--worker", nargs=4, metavar=("LIB", "UNIVERSE", "FRAGMENTS", "OUT"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args(argv)
     if args.worker:
         worker(*args.worker)
@@ -254,34 +294,48 @@ def main(argv: list[str] | None = None) -> int:
         for lib in libs:
             rec = run_once(lib, universe, fragments, not args.no_pin, tmp)
             runs[lib].append(rec)
-            print(f"  run {r + 1} {lib:10} {rec['seconds']:7.2f} s  "
-                  f"maxrss {rec['maxrss_mib']:7.0f} MiB", file=sys.stderr)
+            print(
+                f"  run {r + 1} {lib:10} {rec['seconds']:7.2f} s  "
+                f"maxrss {rec['maxrss_mib']:7.0f} MiB",
+                file=sys.stderr,
+            )
     (tmp / "bench_cells.gtok").unlink(missing_ok=True)
-    digests = {lib: {(x["digest"], x["cells"], x["tokens"]) for x in rs}
-               for lib, rs in runs.items()}
+    digests = {
+        lib: {(x["digest"], x["cells"], x["tokens"]) for x in rs} for lib, rs in runs.items()
+    }
     if len(set().union(*digests.values())) != 1:
         print(f"MISMATCH between libraries: {digests}", file=sys.stderr)
         return MISMATCH_EXIT
-    med = {lib: {k: statistics.median(x[k] for x in rs)
-                 for k in ("seconds", "cpu", "maxrss_mib", "process_s")}
-           for lib, rs in runs.items()}
+    med = {
+        lib: {
+            k: statistics.median(x[k] for x in rs)
+            for k in ("seconds", "cpu", "maxrss_mib", "process_s")
+        }
+        for lib, rs in runs.items()
+    }
     for lib, rs in runs.items():
         grows = [x["grow_kib"] for x in rs if x["grow_kib"] is not None]
         med[lib]["grow_mib"] = statistics.median(grows) / 1024 if grows else float("nan")
     n = args.cells * args.frags
     some = next(iter(runs.values()))[0]
-    print(f"\n{args.cells:,} cells x {args.frags:,} fragments = {n:,} fragments "
-          f"({fragments.stat().st_size / 1e6:.0f} MB gzip), {some['tokens']:,} tokens, "
-          f"universe_1m; median of {args.repeats}; "
-          f"{'one CPU' if not args.no_pin else 'unpinned'}; "
-          f"Python {platform.python_version()}\n")
-    print("| library | call wall (s) | CPU (s) | M fragments/s | peak RSS (MiB) | "
-          "RSS growth in call (MiB) | process wall (s) |")
+    print(
+        f"\n{args.cells:,} cells x {args.frags:,} fragments = {n:,} fragments "
+        f"({fragments.stat().st_size / 1e6:.0f} MB gzip), {some['tokens']:,} tokens, "
+        f"universe_1m; median of {args.repeats}; "
+        f"{'one CPU' if not args.no_pin else 'unpinned'}; "
+        f"Python {platform.python_version()}\n"
+    )
+    print(
+        "| library | call wall (s) | CPU (s) | M fragments/s | peak RSS (MiB) | "
+        "RSS growth in call (MiB) | process wall (s) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for lib in libs:
         m = med[lib]
-        print(f"| {lib} | {m['seconds']:.2f} | {m['cpu']:.2f} | {n / m['seconds'] / 1e6:.2f} | "
-              f"{m['maxrss_mib']:.0f} | {m['grow_mib']:.0f} | {m['process_s']:.2f} |")
+        print(
+            f"| {lib} | {m['seconds']:.2f} | {m['cpu']:.2f} | {n / m['seconds'] / 1e6:.2f} | "
+            f"{m['maxrss_mib']:.0f} | {m['grow_mib']:.0f} | {m['process_s']:.2f} |"
+        )
     if "gtars" in med:
         print()
         for lib in libs:
@@ -290,12 +344,15 @@ def main(argv: list[str] | None = None) -> int:
                 # the machine's speed drifts over minutes: each gtars run is also compared
                 # with the run of this library that follows it, and those ratios' median
                 # reported too
-                paired = statistics.median(a["seconds"] / b["seconds"]
-                                           for a, b in zip(runs["gtars"], runs[lib]))
-                print(f"- gtars / {lib}: {g['seconds'] / m['seconds']:.1f}x faster (call; "
-                      f"median of per-run ratios {paired:.1f}x), "
-                      f"peak RSS {g['maxrss_mib'] / m['maxrss_mib']:.1f}x lower, "
-                      f"RSS growth in call {g['grow_mib'] / max(m['grow_mib'], 1e-9):.1f}x lower")
+                paired = statistics.median(
+                    a["seconds"] / b["seconds"] for a, b in zip(runs["gtars"], runs[lib])
+                )
+                print(
+                    f"- gtars / {lib}: {g['seconds'] / m['seconds']:.1f}x faster (call; "
+                    f"median of per-run ratios {paired:.1f}x), "
+                    f"peak RSS {g['maxrss_mib'] / m['maxrss_mib']:.1f}x lower, "
+                    f"RSS growth in call {g['grow_mib'] / max(m['grow_mib'], 1e-9):.1f}x lower"
+                )
     return 0
 
 

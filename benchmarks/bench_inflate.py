@@ -94,19 +94,43 @@ except Exception:  # noqa: BLE001 - not installed, or not built
 
 # hg38 lengths of chr1..chr22, chrX
 CHROMS = [f"chr{i}" for i in range(1, 23)] + ["chrX"]
-CHROM_LEN = np.array([
-    248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
-    145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
-    101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
-    156040895], dtype=np.int64)
+CHROM_LEN = np.array(
+    [
+        248956422,
+        242193529,
+        198295559,
+        190214555,
+        181538259,
+        170805979,
+        159345973,
+        145138636,
+        138394717,
+        133797422,
+        135086622,
+        133275309,
+        114364328,
+        107043718,
+        101991189,
+        90338345,
+        83257441,
+        80373285,
+        58617616,
+        64444167,
+        46709983,
+        50818468,
+        156040895,
+    ],
+    dtype=np.int64,
+)
 
-STREAM_CHUNK = 1 << 20        # compressed bytes fed per call when streaming
-BATCH_BYTES = 1 << 20         # compressed bytes per thread task (gtok.io.bgzf.BATCH_BYTES)
-BLOCK_TEXT = 0xFF00           # text bytes per BGZF member (bgzip's choice)
+STREAM_CHUNK = 1 << 20  # compressed bytes fed per call when streaming
+BATCH_BYTES = 1 << 20  # compressed bytes per thread task (gtok.io.bgzf.BATCH_BYTES)
+BLOCK_TEXT = 0xFF00  # text bytes per BGZF member (bgzip's choice)
 _EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 
 # --------------------------------------------------------------------------- data
+
 
 def _join_rows(columns: list) -> bytes:
     """Tab-separated rows from equal-length columns (lists of str/int)."""
@@ -117,36 +141,47 @@ def _join_rows(columns: list) -> bytes:
 def make_fragments(rng: np.random.Generator, n: int, n_cells: int) -> bytes:
     """A position-sorted 10x fragment file of ``n`` fragments over ``n_cells`` barcodes."""
     letters = np.frombuffer(b"ACGT", dtype="S1")
-    barcodes = np.array([b"".join(letters[rng.integers(0, 4, 16)]).decode() + "-1"
-                         for _ in range(n_cells)])
+    barcodes = np.array(
+        [b"".join(letters[rng.integers(0, 4, 16)]).decode() + "-1" for _ in range(n_cells)]
+    )
     cell_weight = rng.lognormal(0.0, 0.8, n_cells)
     cell_weight /= cell_weight.sum()
     per_chrom = rng.multinomial(n, CHROM_LEN / CHROM_LEN.sum())
-    header = (b"# id=bench\n# description=synthetic 10x fragments\n# pipeline_name=bench\n"
-              b"# reference_path=hg38\n")
+    header = (
+        b"# id=bench\n# description=synthetic 10x fragments\n# pipeline_name=bench\n"
+        b"# reference_path=hg38\n"
+    )
     parts = [header]
     for chrom, length, k in zip(CHROMS, CHROM_LEN, per_chrom):
-        n_site = max(1, k // 40)          # ~50,000 open sites genome-wide
+        n_site = max(1, k // 40)  # ~50,000 open sites genome-wide
         sites = rng.integers(20_000, length - 20_000, n_site)
         near = rng.random(k) < 0.6
         piled = sites[rng.integers(0, n_site, k)] + rng.normal(0, 250, k).astype(np.int64)
         starts = np.where(near, piled, rng.integers(20_000, length - 20_000, k))
-        nfr = rng.random(k) < 0.55        # nucleosome-free vs mono-nucleosome
+        nfr = rng.random(k) < 0.55  # nucleosome-free vs mono-nucleosome
         widths = np.where(nfr, 40 + rng.gamma(2.0, 30.0, k), 150 + rng.gamma(6.0, 12.0, k))
         ends = starts + widths.astype(np.int64)
         order = np.lexsort((ends, starts))
         cells = rng.choice(n_cells, size=k, p=cell_weight)[order]
         counts = rng.geometric(0.75, k)
-        parts.append(_join_rows([[chrom] * k, starts[order].tolist(), ends[order].tolist(),
-                                 barcodes[cells].tolist(), counts.tolist()]))
+        parts.append(
+            _join_rows(
+                [
+                    [chrom] * k,
+                    starts[order].tolist(),
+                    ends[order].tolist(),
+                    barcodes[cells].tolist(),
+                    counts.tolist(),
+                ]
+            )
+        )
     return b"".join(parts)
 
 
 def make_peaks(rng: np.random.Generator, n: int) -> bytes:
     """A sorted BED3 file of ``n`` peak regions (widths 200..2,000)."""
     parts = []
-    for chrom, length, k in zip(CHROMS, CHROM_LEN,
-                                rng.multinomial(n, CHROM_LEN / CHROM_LEN.sum())):
+    for chrom, length, k in zip(CHROMS, CHROM_LEN, rng.multinomial(n, CHROM_LEN / CHROM_LEN.sum())):
         starts = np.sort(rng.integers(10_000, length - 10_000, k))
         ends = starts + rng.integers(200, 2_001, k)
         parts.append(_join_rows([[chrom] * k, starts.tolist(), ends.tolist()]))
@@ -159,13 +194,18 @@ def bgzf_compress(data: bytes, level: int = 6) -> bytes:
         return _gtok_bgzf_compress(data, level)
     out = []
     for a in range(0, len(data), BLOCK_TEXT):
-        chunk = data[a:a + BLOCK_TEXT]
+        chunk = data[a : a + BLOCK_TEXT]
         c = zlib.compressobj(level, zlib.DEFLATED, -15)
         deflated = c.compress(chunk) + c.flush()
         size = 18 + len(deflated) + 8
-        out.append(b"\x1f\x8b\x08\x04" + struct.pack("<IBBH", 0, 0, 0xFF, 6)
-                   + b"BC" + struct.pack("<HH", 2, size - 1) + deflated
-                   + struct.pack("<II", zlib.crc32(chunk), len(chunk)))
+        out.append(
+            b"\x1f\x8b\x08\x04"
+            + struct.pack("<IBBH", 0, 0, 0xFF, 6)
+            + b"BC"
+            + struct.pack("<HH", 2, size - 1)
+            + deflated
+            + struct.pack("<II", zlib.crc32(chunk), len(chunk))
+        )
     out.append(_EOF_BLOCK)
     return b"".join(out)
 
@@ -176,19 +216,19 @@ def bgzf_members(buf: bytes) -> list[tuple[memoryview, int]]:
     members = []
     pos = 0
     while pos < len(buf):
-        if buf[pos:pos + 4] != b"\x1f\x8b\x08\x04":
+        if buf[pos : pos + 4] != b"\x1f\x8b\x08\x04":
             raise ValueError(f"not a BGZF member at offset {pos}")
-        xlen, = struct.unpack_from("<H", buf, pos + 10)
+        (xlen,) = struct.unpack_from("<H", buf, pos + 10)
         i, stop, size = pos + 12, pos + 12 + xlen, 0
         while i + 4 <= stop:
-            slen, = struct.unpack_from("<H", buf, i + 2)
-            if buf[i:i + 2] == b"BC" and slen == 2:
+            (slen,) = struct.unpack_from("<H", buf, i + 2)
+            if buf[i : i + 2] == b"BC" and slen == 2:
                 size = struct.unpack_from("<H", buf, i + 4)[0] + 1
             i += 4 + slen
         if not size:
             raise ValueError(f"BGZF member without BC subfield at offset {pos}")
-        isize, = struct.unpack_from("<I", buf, pos + size - 4)
-        members.append((view[pos:pos + size], isize))
+        (isize,) = struct.unpack_from("<I", buf, pos + size - 4)
+        members.append((view[pos : pos + size], isize))
         pos += size
     return members
 
@@ -196,6 +236,7 @@ def bgzf_members(buf: bytes) -> list[tuple[memoryview, int]]:
 # --------------------------------------------------------------------------- methods
 # Each method takes the input and ``emit`` (called with every piece of output) and returns
 # nothing: the timed runs count bytes, the check collects the pieces.
+
 
 def _per_member_obj(mod: Any) -> Callable:
     def run(members: list, emit: Callable) -> None:
@@ -205,6 +246,7 @@ def _per_member_obj(mod: Any) -> Callable:
             if not d.eof or d.unused_data:
                 raise ValueError("member size and deflate data disagree")
             emit(out)
+
     return run
 
 
@@ -212,28 +254,32 @@ def _per_member_call(fn: Callable) -> Callable:
     def run(members: list, emit: Callable) -> None:
         for m, isize in members:
             emit(fn(m, isize))
+
     return run
 
 
 def _stream(mod: Any) -> Callable:
     """Stream a (possibly multi-member) gzip buffer through ``mod.decompressobj(31)``."""
+
     def run(buf: bytes, emit: Callable) -> None:
         view = memoryview(buf)
         d = mod.decompressobj(31)
         for a in range(0, len(view), STREAM_CHUNK):
-            data = view[a:a + STREAM_CHUNK]
+            data = view[a : a + STREAM_CHUNK]
             while data:
                 emit(d.decompress(data))
                 if not d.eof:
                     break
-                data = d.unused_data            # the next member, if any
+                data = d.unused_data  # the next member, if any
                 d = mod.decompressobj(31)
+
     return run
 
 
 def _oneshot(fn: Callable) -> Callable:
     def run(buf: bytes, emit: Callable) -> None:
         emit(fn(buf))
+
     return run
 
 
@@ -241,15 +287,17 @@ def bgzf_methods() -> dict[str, Callable]:
     ms: dict[str, Callable] = {
         "zlib decompressobj(31)": _per_member_obj(zlib),
         "zlib.decompress(m,31,isize)": _per_member_call(
-            lambda m, n: zlib.decompress(m, 31, max(n, 1))),
+            lambda m, n: zlib.decompress(m, 31, max(n, 1))
+        ),
     }
     if isal is not None:
         ms["isal decompressobj(31)"] = _per_member_obj(isal_zlib)
         ms["isal_zlib.decompress(m,31,isize)"] = _per_member_call(
-            lambda m, n: isal_zlib.decompress(m, 31, max(n, 1)))
+            lambda m, n: isal_zlib.decompress(m, 31, max(n, 1))
+        )
         ms["igzip_lib.decompress(GZIP,isize)"] = _per_member_call(
-            lambda m, n: igzip_lib.decompress(m, flag=igzip_lib.DECOMP_GZIP,
-                                              bufsize=max(n, 1)))
+            lambda m, n: igzip_lib.decompress(m, flag=igzip_lib.DECOMP_GZIP, bufsize=max(n, 1))
+        )
     if deflate is not None:
         ms["deflate.gzip_decompress(m,isize)"] = _per_member_call(deflate.gzip_decompress)
     return ms
@@ -270,6 +318,7 @@ def stream_methods() -> dict[str, Callable]:
 
 def threaded(per_member: Callable, threads: int) -> Callable:
     """``per_member`` over ~1 MiB batches of members on a pool of ``threads`` threads."""
+
     def batch_text(batch: list) -> bytes:
         pieces: list = []
         per_member(batch, pieces.append)
@@ -279,6 +328,7 @@ def threaded(per_member: Callable, threads: int) -> Callable:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for text in pool.map(batch_text, batches):
                 emit(text)
+
     return run
 
 
@@ -296,6 +346,7 @@ def batches_of(members: list) -> list[list]:
 
 
 # --------------------------------------------------------------------------- timing
+
 
 class _Counter:
     __slots__ = ("n",)
@@ -324,8 +375,9 @@ def peak_mib(fn: Callable, data: Any) -> float:
         tracemalloc.stop()
 
 
-def time_all(cases: list[tuple[str, Callable, Any, int]], repeats: int
-             ) -> tuple[dict[str, list], dict[str, list]]:
+def time_all(
+    cases: list[tuple[str, Callable, Any, int]], repeats: int
+) -> tuple[dict[str, list], dict[str, list]]:
     """Wall and process CPU times per case, interleaved round-robin over ``repeats`` rounds."""
     times: dict[str, list] = {name: [] for name, *_ in cases}
     cpu: dict[str, list] = {name: [] for name, *_ in cases}
@@ -381,8 +433,9 @@ def gil_calls(frag_gz: bytes, frag_len: int) -> dict[str, Callable]:
         "zlib.decompress(b,31,n)": lambda b: zlib.decompress(b, 31, frag_len),
     }
     if isal is not None:
-        calls["isal decompressobj(31).decompress"] = \
-            lambda b: isal_zlib.decompressobj(31).decompress(b)
+        calls["isal decompressobj(31).decompress"] = lambda b: isal_zlib.decompressobj(
+            31
+        ).decompress(b)
         calls["isal_zlib.decompress(b,31,n)"] = lambda b: isal_zlib.decompress(b, 31, frag_len)
     if deflate is not None:
         calls["deflate.gzip_decompress(b,n)"] = lambda b: deflate.gzip_decompress(b, frag_len)
@@ -393,13 +446,16 @@ def gil_calls(frag_gz: bytes, frag_len: int) -> dict[str, Callable]:
 
 # --------------------------------------------------------------------------- API checks
 
+
 def api_checks() -> list[str]:
     """How each one-shot gzip call treats inputs gtok must handle: several gzip members
     (``cat a.gz b.gz``) and zero padding after the last member."""
     a, b = gzip.compress(b"A" * 100_000, mtime=0), gzip.compress(b"B" * 10, mtime=0)
-    inputs = {"2 members (100,000 + 10 bytes)": a + b,
-              "2 members (10 + 100,000 bytes)": b + a,
-              "1 member + 8 zero bytes": a + bytes(8)}
+    inputs = {
+        "2 members (100,000 + 10 bytes)": a + b,
+        "2 members (10 + 100,000 bytes)": b + a,
+        "1 member + 8 zero bytes": a + bytes(8),
+    }
     calls: dict[str, Callable] = {"gzip.decompress": gzip.decompress}
     if isal is not None:
         calls["isal igzip.decompress"] = igzip.decompress
@@ -418,11 +474,16 @@ def api_checks() -> list[str]:
 
 # --------------------------------------------------------------------------- main
 
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="200,000 fragments, 100,000 peaks, 3 repeats (a smoke test)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="200,000 fragments, 100,000 peaks, 3 repeats (a smoke test)",
+    )
     ap.add_argument("--fragments", type=int, default=2_000_000)
     ap.add_argument("--cells", type=int, default=1_000)
     ap.add_argument("--peaks", type=int, default=1_000_000)
@@ -433,11 +494,15 @@ def main(argv: list[str] | None = None) -> int:
         args.fragments, args.peaks, args.repeats = 200_000, 100_000, 3
 
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
-          f"{ncpu} CPUs; zlib {zlib.ZLIB_RUNTIME_VERSION}; numpy {np.__version__}")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
+        f"{ncpu} CPUs; zlib {zlib.ZLIB_RUNTIME_VERSION}; numpy {np.__version__}"
+    )
     isal_v = f"{isal.__version__} (ISA-L {isal._isal.ISAL_VERSION})" if isal else "not installed"
-    print(f"isal {isal_v}; deflate {deflate.__version__ if deflate else 'not installed'}; "
-          f"BGZF writer: {'gtok.io.bgzf.compress' if _gtok_bgzf_compress else 'inline'}")
+    print(
+        f"isal {isal_v}; deflate {deflate.__version__ if deflate else 'not installed'}; "
+        f"BGZF writer: {'gtok.io.bgzf.compress' if _gtok_bgzf_compress else 'inline'}"
+    )
 
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
@@ -456,10 +521,14 @@ def main(argv: list[str] | None = None) -> int:
         frag_gz = Path(tmp, "fragments.tsv.gz").read_bytes()
         bed_gz = Path(tmp, "peaks.bed.gz").read_bytes()
     print(f"data made in {time.perf_counter() - t0:.1f} s (seed {args.seed}):")
-    print(f"  fragments: {args.fragments:,} lines, {len(frag_text) / 1e6:.1f} MB text; "
-          f"BGZF {len(bgz) / 1e6:.1f} MB, gzip-6 {len(frag_gz) / 1e6:.1f} MB")
-    print(f"  peaks.bed: {args.peaks:,} lines, {len(peak_text) / 1e6:.1f} MB text; "
-          f"gzip-6 {len(bed_gz) / 1e6:.1f} MB")
+    print(
+        f"  fragments: {args.fragments:,} lines, {len(frag_text) / 1e6:.1f} MB text; "
+        f"BGZF {len(bgz) / 1e6:.1f} MB, gzip-6 {len(frag_gz) / 1e6:.1f} MB"
+    )
+    print(
+        f"  peaks.bed: {args.peaks:,} lines, {len(peak_text) / 1e6:.1f} MB text; "
+        f"gzip-6 {len(bed_gz) / 1e6:.1f} MB"
+    )
 
     members = bgzf_members(bgz)
     batches = batches_of(members)
@@ -469,54 +538,74 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, str, Callable, Any, bytes]] = []
     for name, fn in bgzf_methods().items():
         rows.append(("BGZF fragments", name, fn, members, frag_text))
-    for label, buf, text in (("gzip fragments", frag_gz, frag_text),
-                             ("gzip BED", bed_gz, peak_text)):
+    for label, buf, text in (
+        ("gzip fragments", frag_gz, frag_text),
+        ("gzip BED", bed_gz, peak_text),
+    ):
         for name, fn in stream_methods().items():
             rows.append((label, name, fn, buf, text))
-    gil_methods = {k: v for k, v in bgzf_methods().items()
-                   if k in ("zlib decompressobj(31)", "isal decompressobj(31)",
-                            "isal_zlib.decompress(m,31,isize)",
-                            "deflate.gzip_decompress(m,isize)")}
+    gil_methods = {
+        k: v
+        for k, v in bgzf_methods().items()
+        if k
+        in (
+            "zlib decompressobj(31)",
+            "isal decompressobj(31)",
+            "isal_zlib.decompress(m,31,isize)",
+            "deflate.gzip_decompress(m,isize)",
+        )
+    }
     gil_rows = []
     for name, fn in gil_methods.items():
         for t in (1, 2):
-            gil_rows.append(("BGZF threads", f"{name} x{t}", threaded(fn, t), batches,
-                             frag_text))
+            gil_rows.append(("BGZF threads", f"{name} x{t}", threaded(fn, t), batches, frag_text))
 
     for label, name, fn, data, text in rows + gil_rows:
         check(f"{label} / {name}", fn, data, text)
     print("all outputs verified against the original text")
 
-    cases = [(f"{label}|{name}", fn, data, len(text))
-             for label, name, fn, data, text in rows + gil_rows]
+    cases = [
+        (f"{label}|{name}", fn, data, len(text)) for label, name, fn, data, text in rows + gil_rows
+    ]
     times, cpu = time_all(cases, args.repeats)
 
-    print(f"\n(i)+(ii) one thread: median of {args.repeats} runs; MB/s of decompressed output; "
-          f"x = speed vs the first (zlib) row of the input")
+    print(
+        f"\n(i)+(ii) one thread: median of {args.repeats} runs; MB/s of decompressed output; "
+        f"x = speed vs the first (zlib) row of the input"
+    )
     print(f"{'input':<15} {'method':<34} {'MB/s':>7} {'min s':>7} {'x zlib':>7} {'peak MiB':>9}")
     base: dict[str, float] = {}
     for label, name, fn, data, text in rows:
         ts = times[f"{label}|{name}"]
         med = statistics.median(ts)
         base.setdefault(label, med)
-        print(f"{label:<15} {name:<34} {mbps(len(text), med):7.0f} {min(ts):7.3f} "
-              f"{base[label] / med:7.2f} {peak_mib(fn, data):9.1f}")
+        print(
+            f"{label:<15} {name:<34} {mbps(len(text), med):7.0f} {min(ts):7.3f} "
+            f"{base[label] / med:7.2f} {peak_mib(fn, data):9.1f}"
+        )
 
-    print(f"\n(iii) GIL: BGZF ~1 MiB batches on a pool of 1 and 2 threads "
-          f"({ncpu} CPUs): scaling = time(1 thread) / time(2 threads);\n"
-          f"  cpu/wall = process CPU time / wall time with 2 threads (near 2 when both "
-          f"inflate at once, <= ~1 when the GIL serialises them; lower on a busy machine)")
+    print(
+        f"\n(iii) GIL: BGZF ~1 MiB batches on a pool of 1 and 2 threads "
+        f"({ncpu} CPUs): scaling = time(1 thread) / time(2 threads);\n"
+        f"  cpu/wall = process CPU time / wall time with 2 threads (near 2 when both "
+        f"inflate at once, <= ~1 when the GIL serialises them; lower on a busy machine)"
+    )
     print(f"{'method':<34} {'1 thr MB/s':>11} {'2 thr MB/s':>11} {'scaling':>8} {'cpu/wall':>9}")
     for name in gil_methods:
         t1 = statistics.median(times[f"BGZF threads|{name} x1"])
         t2 = statistics.median(times[f"BGZF threads|{name} x2"])
-        util = statistics.median(c / w for c, w in zip(cpu[f"BGZF threads|{name} x2"],
-                                                      times[f"BGZF threads|{name} x2"]))
-        print(f"{name:<34} {mbps(len(frag_text), t1):11.0f} {mbps(len(frag_text), t2):11.0f} "
-              f"{t1 / t2:8.2f} {util:9.2f}")
+        util = statistics.median(
+            c / w for c, w in zip(cpu[f"BGZF threads|{name} x2"], times[f"BGZF threads|{name} x2"])
+        )
+        print(
+            f"{name:<34} {mbps(len(frag_text), t1):11.0f} {mbps(len(frag_text), t2):11.0f} "
+            f"{t1 / t2:8.2f} {util:9.2f}"
+        )
 
-    print("\nGIL probe: one call inflating the whole gzip fragment file on a thread while the "
-          "main thread\n  wakes every 0.5 ms (each wake-up needs the GIL); median of 3")
+    print(
+        "\nGIL probe: one call inflating the whole gzip fragment file on a thread while the "
+        "main thread\n  wakes every 0.5 ms (each wake-up needs the GIL); median of 3"
+    )
     print(f"{'call':<38} {'call ms':>8} {'max gap ms':>11} {'wake-ups':>9}  GIL")
     for name, fn in gil_calls(frag_gz, len(frag_text)).items():
         probes = sorted((gil_probe(fn, frag_gz) for _ in range(3)), key=lambda r: r[1])
@@ -524,13 +613,17 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "held" if gap > 0.5 * span else "released"
         print(f"{name:<38} {span * 1e3:8.1f} {gap * 1e3:11.1f} {wakes:9d}  {verdict}")
 
-    print("\none-shot calls on multi-member or zero-padded gzip (right answers: "
-          "100,010 / 100,010 / 100,000 bytes):")
+    print(
+        "\none-shot calls on multi-member or zero-padded gzip (right answers: "
+        "100,010 / 100,010 / 100,000 bytes):"
+    )
     print("\n".join(api_checks()))
-    print("\nmemory: 'peak MiB' is the Python-heap growth during one call (tracemalloc), "
-          "beyond the input;\n  one-shot calls also need the whole compressed input in "
-          f"memory ({len(frag_gz) / 2**20:.0f} MiB fragments, {len(bed_gz) / 2**20:.0f} MiB "
-          "BED here), streaming reads it 1 MiB at a time.")
+    print(
+        "\nmemory: 'peak MiB' is the Python-heap growth during one call (tracemalloc), "
+        "beyond the input;\n  one-shot calls also need the whole compressed input in "
+        f"memory ({len(frag_gz) / 2**20:.0f} MiB fragments, {len(bed_gz) / 2**20:.0f} MiB "
+        "BED here), streaming reads it 1 MiB at a time."
+    )
     return 0
 
 

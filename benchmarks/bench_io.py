@@ -122,16 +122,21 @@ def load_average() -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n-files", type=int, default=200)
     ap.add_argument("--n-ids", type=int, default=50_000, help="mean ids per file (+-20 %%)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="work folder (default: a temporary folder, removed after)")
-    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="clock the ratios use: wall (default) or this process's CPU time, "
-                         "steadier on a machine shared with other jobs")
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="clock the ratios use: wall (default) or this process's CPU time, "
+        "steadier on a machine shared with other jobs",
+    )
     args = ap.parse_args(argv)
     load_before = load_average()
 
@@ -185,8 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if have_gtars:
         writers += [
-            ("gtars", "gtars `write_tokens_to_gtok(path, list)` (list made outside timing)",
-             w_gtars_list),
+            (
+                "gtars",
+                "gtars `write_tokens_to_gtok(path, list)` (list made outside timing)",
+                w_gtars_list,
+            ),
             ("gtars-tolist", "gtars `write_tokens_to_gtok(path, arr.tolist())`", w_gtars_tolist),
         ]
     writers.append(("numpy", "NumPy: `open` + header + `arr.astype(w).tofile(f)`", w_numpy))
@@ -248,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         ("gtok-nopass", "`read_gtok(p)`, no pass over the values", r_gtok_nopass, False),
     ]
     if have_gtars:
-        readers.append(("gtars-nopass", "gtars `read_tokens_from_gtok(p)`, no pass",
-                        r_gtars_nopass, False))
+        readers.append(
+            ("gtars-nopass", "gtars `read_tokens_from_gtok(p)`, no pass", r_gtars_nopass, False)
+        )
     readers += [
         ("numpy-nopass", "`np.fromfile(p, dtype, offset=5)`, no pass", r_numpy_nopass, False),
     ]
@@ -273,21 +282,28 @@ def main(argv: list[str] | None = None) -> int:
         wall = {tag: statistics.median(t[0] for t in ts) for tag, ts in times.items()}
         cpu = {tag: statistics.median(t[1] for t in ts) for tag, ts in times.items()}
         med = wall if k == 0 else cpu
-        print(f"**{title}** ({args.n_files} files; median of {args.repeats}; ratios on "
-              f"{args.clock} time)\n")
-        print("| method | median (s) | min (s) | CPU (s) | per file (µs) | M ids/s "
-              "| time / gtok's |")
+        print(
+            f"**{title}** ({args.n_files} files; median of {args.repeats}; ratios on "
+            f"{args.clock} time)\n"
+        )
+        print(
+            "| method | median (s) | min (s) | CPU (s) | per file (µs) | M ids/s | time / gtok's |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|")
         for tag, label, *_ in rows:
             m = med[tag]
-            print(f"| {label} | {wall[tag]:.4f} | {min(t[0] for t in times[tag]):.4f} | "
-                  f"{cpu[tag]:.4f} | {m / args.n_files * 1e6:,.0f} | {n_ids / m / 1e6:,.0f} | "
-                  f"{m / med[base]:.2f} |")
+            print(
+                f"| {label} | {wall[tag]:.4f} | {min(t[0] for t in times[tag]):.4f} | "
+                f"{cpu[tag]:.4f} | {m / args.n_files * 1e6:,.0f} | {n_ids / m / 1e6:,.0f} | "
+                f"{m / med[base]:.2f} |"
+            )
         print()
         return med
 
-    print(f"### .gtok I/O: {args.n_files} files, {n_ids:,} ids, {total_bytes / 1e6:.1f} MB "
-          f"({n_u16} uint16 files, {args.n_files - n_u16} uint32 files; seed {args.seed})\n")
+    print(
+        f"### .gtok I/O: {args.n_files} files, {n_ids:,} ids, {total_bytes / 1e6:.1f} MB "
+        f"({n_u16} uint16 files, {args.n_files - n_u16} uint32 files; seed {args.seed})\n"
+    )
     wmed = table("Writing", writers, write_times)
     rmed = table("Reading (open + view/load + full pass)", readers, read_times)
 
@@ -300,23 +316,32 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| reading no slower than np.fromfile | {r:.2f}x | {'yes' if r >= 1 else 'NO'} |")
     if have_gtars:
         r = wmed["gtars"] / wmed["gtok"]
-        print(f"| writing (array) no slower than gtars (list) | {r:.2f}x | "
-              f"{'yes' if r >= 1 else 'NO'} |")
+        print(
+            f"| writing (array) no slower than gtars (list) | {r:.2f}x | "
+            f"{'yes' if r >= 1 else 'NO'} |"
+        )
         r = wmed["gtars"] / wmed["gtok-list"]
-        print(f"| writing (list) no slower than gtars (list) | {r:.2f}x | "
-              f"{'yes' if r >= 1 else 'NO'} |")
+        print(
+            f"| writing (list) no slower than gtars (list) | {r:.2f}x | "
+            f"{'yes' if r >= 1 else 'NO'} |"
+        )
     print()
     load_after = load_average()
     if load_before is not None and max(load_before, load_after or 0) > 0.7:
-        print(f"**Warning:** the machine was busy (1-minute load average {load_before:.2f} "
-              f"before, {load_after:.2f} after, on {os.cpu_count()} cores): wall-clock "
-              "figures are unreliable; rerun on a quiet machine or with `--clock cpu`.\n")
-    print(f"Machine: {machine()}; {platform.system()} {platform.release()}; "
-          f"Python {platform.python_version()}; NumPy {np.__version__}; "
-          f"gtok {version('gtok')}; gtars {version('gtars')}. "
-          f"Files in {'--dir ' + str(root) if args.dir else 'a temporary folder'} "
-          f"(page cache warm). Command: `python benchmarks/bench_io.py "
-          f"{' '.join(sys.argv[1:])}`".rstrip() + ".")
+        print(
+            f"**Warning:** the machine was busy (1-minute load average {load_before:.2f} "
+            f"before, {load_after:.2f} after, on {os.cpu_count()} cores): wall-clock "
+            "figures are unreliable; rerun on a quiet machine or with `--clock cpu`.\n"
+        )
+    print(
+        f"Machine: {machine()}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; NumPy {np.__version__}; "
+        f"gtok {version('gtok')}; gtars {version('gtars')}. "
+        f"Files in {'--dir ' + str(root) if args.dir else 'a temporary folder'} "
+        f"(page cache warm). Command: `python benchmarks/bench_io.py "
+        f"{' '.join(sys.argv[1:])}`".rstrip()
+        + "."
+    )
     return 0
 
 

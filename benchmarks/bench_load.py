@@ -74,8 +74,12 @@ def main() -> int:
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "data"))
-    ap.add_argument("--gtars-docs", type=int, default=20_000,
-                    help="documents read through gtars (it is slow; rates are per document)")
+    ap.add_argument(
+        "--gtars-docs",
+        type=int,
+        default=20_000,
+        help="documents read through gtars (it is slow; rates are per document)",
+    )
     args = ap.parse_args()
     pack_path, files = build(args.data, args.docs)
     n = args.docs
@@ -88,53 +92,78 @@ def main() -> int:
 
     def rate(label: str, count: int, seconds: float, unit: str = "docs/s") -> float:
         r = count / seconds
-        rows.append((label, f"{r / 1e6:.3f} M {unit}" if r >= 1e5 else f"{r:,.0f} {unit}",
-                     f"{seconds:.3f} s"))
+        rows.append(
+            (
+                label,
+                f"{r / 1e6:.3f} M {unit}" if r >= 1e5 else f"{r:,.0f} {unit}",
+                f"{seconds:.3f} s",
+            )
+        )
         return r
 
     doc = pack.doc
     rate("pack, sequential `doc(i)`", n, timed(lambda: [doc(i) for i in seq], args.repeats))
-    pack_rand = rate("pack, random `doc(i)`", n,
-                     timed(lambda: [doc(i) for i in order], args.repeats))
+    pack_rand = rate(
+        "pack, random `doc(i)`", n, timed(lambda: [doc(i) for i in order], args.repeats)
+    )
     sub = order[: min(n, 20_000)]
-    gtok_rand = rate("folder, random `read_gtok`", len(sub),
-                     timed(lambda: [gtok.read_gtok(files[i]) for i in sub], args.repeats))
-    fromfile_rand = rate("folder, random `np.fromfile`", len(sub), timed(
-        lambda: [np.fromfile(files[i], dtype="<u4", offset=5) for i in sub], args.repeats))
+    gtok_rand = rate(
+        "folder, random `read_gtok`",
+        len(sub),
+        timed(lambda: [gtok.read_gtok(files[i]) for i in sub], args.repeats),
+    )
+    fromfile_rand = rate(
+        "folder, random `np.fromfile`",
+        len(sub),
+        timed(lambda: [np.fromfile(files[i], dtype="<u4", offset=5) for i in sub], args.repeats),
+    )
     gsub = order[: min(n, args.gtars_docs)]
     gtars_rand = None
     if read_tokens_from_gtok is not None:
-        gtars_rand = rate("folder, random gtars `read_tokens_from_gtok`", len(gsub),
-                          timed(lambda: [read_tokens_from_gtok(files[i]) for i in gsub], 1))
+        gtars_rand = rate(
+            "folder, random gtars `read_tokens_from_gtok`",
+            len(gsub),
+            timed(lambda: [read_tokens_from_gtok(files[i]) for i in gsub], 1),
+        )
 
     def epoch_pack() -> None:
         for b in range(0, n, BATCH):
-            gtok.pad_batch([doc(i) for i in order[b:b + BATCH]], PAD)
+            gtok.pad_batch([doc(i) for i in order[b : b + BATCH]], PAD)
 
     def epoch_fromfile(idx) -> None:
         for b in range(0, len(idx), BATCH):
-            gtok.pad_batch([np.fromfile(files[i], dtype="<u4", offset=5)
-                            for i in idx[b:b + BATCH]], PAD)
+            gtok.pad_batch(
+                [np.fromfile(files[i], dtype="<u4", offset=5) for i in idx[b : b + BATCH]], PAD
+            )
 
     def epoch_gtars(idx) -> None:
         for b in range(0, len(idx), BATCH):
-            lists = [read_tokens_from_gtok(files[i]) for i in idx[b:b + BATCH]]
+            lists = [read_tokens_from_gtok(files[i]) for i in idx[b : b + BATCH]]
             width = max(len(x) for x in lists)
             out = np.full((len(lists), width), PAD, dtype=np.int64)
             for r, x in enumerate(lists):
-                out[r, :len(x)] = x
+                out[r, : len(x)] = x
 
     t_pack = timed(epoch_pack, args.repeats)
-    epoch_rate_pack = rate("padded epoch from the pack (`pad_batch`)", total_tokens, t_pack,
-                           "tokens/s")
+    epoch_rate_pack = rate(
+        "padded epoch from the pack (`pad_batch`)", total_tokens, t_pack, "tokens/s"
+    )
     tok_sub = int(pack.lengths()[sub].sum())
-    rate("padded epoch, folder via `np.fromfile` + `pad_batch`", tok_sub,
-         timed(lambda: epoch_fromfile(sub), args.repeats), "tokens/s")
+    rate(
+        "padded epoch, folder via `np.fromfile` + `pad_batch`",
+        tok_sub,
+        timed(lambda: epoch_fromfile(sub), args.repeats),
+        "tokens/s",
+    )
     epoch_rate_gtars = None
     if read_tokens_from_gtok is not None:
         tok_g = int(pack.lengths()[gsub].sum())
-        epoch_rate_gtars = rate("padded epoch, folder via gtars' reader", tok_g,
-                                timed(lambda: epoch_gtars(gsub), 1), "tokens/s")
+        epoch_rate_gtars = rate(
+            "padded epoch, folder via gtars' reader",
+            tok_g,
+            timed(lambda: epoch_gtars(gsub), 1),
+            "tokens/s",
+        )
 
     cpu = "unknown CPU"
     try:
@@ -143,24 +172,34 @@ def main() -> int:
     except (OSError, StopIteration):
         pass
     print(f"## Loading ({n:,} documents, {total_tokens:,} ids, uint32)\n")
-    print(f"- Machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, gtok {gtok.__version__}; load average "
-          f"{os.getloadavg()[0]:.2f} at the end")
-    print(f"- Median of {args.repeats} runs (gtars: 1 run over {len(gsub):,} documents); folder "
-          f"reads over {len(sub):,} random documents\n")
+    print(
+        f"- Machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, gtok {gtok.__version__}; load average "
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
+    print(
+        f"- Median of {args.repeats} runs (gtars: 1 run over {len(gsub):,} documents); folder "
+        f"reads over {len(sub):,} random documents\n"
+    )
     print("| workload | rate | time |\n|---|---:|---:|")
     for label, r, t in rows:
         print(f"| {label} | {r} | {t} |")
     print()
-    print(f"- random access from the pack: {pack_rand / 1e6:.2f} M documents/s "
-          f"(target >= 1 M): {'met' if pack_rand >= 1e6 else 'NOT met'}")
-    print(f"- pack vs folder random access: {pack_rand / gtok_rand:.0f}x `read_gtok`, "
-          f"{pack_rand / fromfile_rand:.0f}x `np.fromfile`"
-          + (f", {pack_rand / gtars_rand:.0f}x gtars" if gtars_rand else ""))
+    print(
+        f"- random access from the pack: {pack_rand / 1e6:.2f} M documents/s "
+        f"(target >= 1 M): {'met' if pack_rand >= 1e6 else 'NOT met'}"
+    )
+    print(
+        f"- pack vs folder random access: {pack_rand / gtok_rand:.0f}x `read_gtok`, "
+        f"{pack_rand / fromfile_rand:.0f}x `np.fromfile`"
+        + (f", {pack_rand / gtars_rand:.0f}x gtars" if gtars_rand else "")
+    )
     if epoch_rate_gtars:
         ratio = epoch_rate_pack / epoch_rate_gtars
-        print(f"- padded epoch, pack vs gtars' reader: {ratio:.0f}x (target >= 20x): "
-              f"{'met' if ratio >= 20 else 'NOT met'}")
+        print(
+            f"- padded epoch, pack vs gtars' reader: {ratio:.0f}x (target >= 20x): "
+            f"{'met' if ratio >= 20 else 'NOT met'}"
+        )
     return 0
 
 

@@ -57,8 +57,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))      # datagen
-sys.path.insert(1, str(REPO))      # benchmark this checkout's gtok
+sys.path.insert(0, str(HERE))  # datagen
+sys.path.insert(1, str(REPO))  # benchmark this checkout's gtok
 
 import numpy as np  # noqa: E402
 
@@ -77,6 +77,7 @@ SINGLE_FILE_RUNS_PER_REPEAT = 4
 # Libraries
 # --------------------------------------------------------------------------------------------
 
+
 class LibUnavailable(RuntimeError):
     """The library cannot be imported or lacks the API the benchmark times."""
 
@@ -90,9 +91,11 @@ class Lib:
             try:
                 from gtars.tokenizers import Tokenizer
             except ImportError as exc:
-                raise LibUnavailable(f"gtars is not importable ({exc}); "
-                                     "install it with `pip install gtars==0.10.0`") from exc
+                raise LibUnavailable(
+                    f"gtars is not importable ({exc}); install it with `pip install gtars==0.10.0`"
+                ) from exc
             from importlib.metadata import version
+
             self.version = version("gtars")
             self.where = str(Path(importlib.import_module("gtars").__file__).parent)
             self.build = Tokenizer
@@ -103,10 +106,13 @@ class Lib:
             except ImportError as exc:
                 raise LibUnavailable(
                     f"gtok is not importable ({exc}); build it in place with "
-                    "`pip install -e .` or `python setup.py build_ext -i`") from exc
+                    "`pip install -e .` or `python setup.py build_ext -i`"
+                ) from exc
             if not hasattr(gtok, "Tokenizer"):
-                raise LibUnavailable(f"gtok {getattr(gtok, '__version__', '?')} at "
-                                     f"{gtok.__file__} has no Tokenizer yet")
+                raise LibUnavailable(
+                    f"gtok {getattr(gtok, '__version__', '?')} at "
+                    f"{gtok.__file__} has no Tokenizer yet"
+                )
             self.version = getattr(gtok, "__version__", "?")
             self.where = str(Path(gtok.__file__).parent)
             self.build = gtok.Tokenizer
@@ -144,6 +150,7 @@ def load_libs(names: list[str]) -> tuple[dict[str, Lib], dict[str, str]]:
 # --------------------------------------------------------------------------------------------
 # Machine and process information
 # --------------------------------------------------------------------------------------------
+
 
 def proc_status_kib(field: str) -> int:
     """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
@@ -191,8 +198,15 @@ def machine_info() -> dict:
         pass
     commit = None
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=10).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         pass
     return {
@@ -212,6 +226,7 @@ def machine_info() -> dict:
 # Build benchmark (one fresh subprocess per run)
 # --------------------------------------------------------------------------------------------
 
+
 def build_worker(lib_name: str, universe: str, probe: str) -> None:
     """Entry point of the subprocess: build one tokenizer, print one JSON line of measurements."""
     lib = Lib(lib_name)
@@ -227,21 +242,36 @@ def build_worker(lib_name: str, universe: str, probe: str) -> None:
     gc.collect()
     rss_used = proc_status_kib("VmRSS")
     hwm = proc_status_kib("VmHWM")
-    print(json.dumps({
-        "seconds": t1 - t0, "cpu_seconds": c1 - c0,
-        "rss_before_kib": rss0, "rss_built_kib": rss_built, "rss_used_kib": rss_used,
-        "peak_kib": hwm if peak_ok else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": t1 - t0,
+                "cpu_seconds": c1 - c0,
+                "rss_before_kib": rss0,
+                "rss_built_kib": rss_built,
+                "rss_used_kib": rss_used,
+                "peak_kib": hwm if peak_ok else None,
+            }
+        )
+    )
     del tok
 
 
 def run_build_worker(lib_name: str, universe: str, probe: str) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_build-worker", lib_name, universe,
-           probe]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_build-worker",
+        lib_name,
+        universe,
+        probe,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"build worker for {lib_name} on {universe} failed "
-                           f"(exit {proc.returncode}):\n{proc.stderr.strip()}")
+        raise RuntimeError(
+            f"build worker for {lib_name} on {universe} failed "
+            f"(exit {proc.returncode}):\n{proc.stderr.strip()}"
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -250,7 +280,7 @@ def bench_build(libs: dict[str, Lib], missing: dict, ds: dict, repeats: int, pro
     for uname in UNIVERSES:
         runs: dict[str, list] = {name: [] for name in libs}
         for r in range(repeats):
-            for name in list(libs):    # interleaved, so drift affects both libraries alike
+            for name in list(libs):  # interleaved, so drift affects both libraries alike
                 log(f"build {uname} with {name}: run {r + 1}/{repeats}")
                 try:
                     runs[name].append(run_build_worker(name, ds[uname], probe))
@@ -278,6 +308,7 @@ def bench_build(libs: dict[str, Lib], missing: dict, ds: dict, repeats: int, pro
 # Tokenization benchmarks (in this process)
 # --------------------------------------------------------------------------------------------
 
+
 def as_ids(ids) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
@@ -295,8 +326,8 @@ def check_same(reference, candidate, what: str) -> None:
         "!" * 78,
         f"MISMATCH: gtok's ids differ from gtars' ids for {what}",
         f"  gtars: {a.size:,} ids, gtok: {b.size:,} ids; first difference at index {first:,}",
-        f"  gtars[{first}:{first + 5}] = {a[first:first + 5].tolist()}",
-        f"  gtok [{first}:{first + 5}] = {b[first:first + 5].tolist()}",
+        f"  gtars[{first}:{first + 5}] = {a[first : first + 5].tolist()}",
+        f"  gtok [{first}:{first + 5}] = {b[first : first + 5].tolist()}",
         "The benchmark is meaningless until gtok matches gtars token for token. Aborting.",
         "!" * 78,
     ]
@@ -320,8 +351,7 @@ def time_call(fn, *args) -> tuple[float, float]:
     return t1 - t0, c1 - c0
 
 
-def bench_single(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict,
-                 repeats: int) -> dict:
+def bench_single(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict, repeats: int) -> dict:
     out: dict = {}
     path, n = ds["single"], ds["single_regions"]
     warned: set = set()
@@ -345,10 +375,16 @@ def bench_single(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict,
         out[uname] = {"path": path, "n_regions": n, "n_ids": n_ids}
         for name, rs in runs.items():
             sec = statistics.median(w for w, _ in rs)
-            out[uname][name] = {"seconds": sec, "cpu_seconds": statistics.median(c for _, c in rs),
-                                "mregions_per_s": n / sec / 1e6, "runs": [w for w, _ in rs]}
-        log(f"single file against {uname}: " + ", ".join(
-            f"{name} {out[uname][name]['seconds'] * 1e3:.1f} ms" for name in libs))
+            out[uname][name] = {
+                "seconds": sec,
+                "cpu_seconds": statistics.median(c for _, c in rs),
+                "mregions_per_s": n / sec / 1e6,
+                "runs": [w for w, _ in rs],
+            }
+        log(
+            f"single file against {uname}: "
+            + ", ".join(f"{name} {out[uname][name]['seconds'] * 1e3:.1f} ms" for name in libs)
+        )
     return out
 
 
@@ -367,8 +403,14 @@ def tokenize_all(lib: Lib, tok, paths: list[str]) -> None:
     del ids
 
 
-def bench_all(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict, repeats: int,
-              uname: str = "universe_1m") -> dict:
+def bench_all(
+    libs: dict[str, Lib],
+    missing: dict,
+    toks: dict,
+    ds: dict,
+    repeats: int,
+    uname: str = "universe_1m",
+) -> dict:
     paths = ds["queries"]
     n, nbytes = sum(ds["query_regions"]), sum(ds["query_bytes"])
     # Warm the page cache and time a plain read of the same bytes as a floor.
@@ -392,21 +434,34 @@ def bench_all(libs: dict[str, Lib], missing: dict, toks: dict, ds: dict, repeats
     for r in range(repeats):
         for name in libs:
             runs[name].append(time_call(tokenize_all, libs[name], toks[uname][name], paths))
-            log(f"all {len(paths)} files against {uname} with {name}: run {r + 1}/{repeats}: "
-                f"{runs[name][-1][0]:.2f} s")
-    out = {"universe": uname, "n_files": len(paths), "n_regions": n, "bytes": nbytes,
-           "n_ids": n_ids, "read_seconds": read_s}
+            log(
+                f"all {len(paths)} files against {uname} with {name}: run {r + 1}/{repeats}: "
+                f"{runs[name][-1][0]:.2f} s"
+            )
+    out = {
+        "universe": uname,
+        "n_files": len(paths),
+        "n_regions": n,
+        "bytes": nbytes,
+        "n_ids": n_ids,
+        "read_seconds": read_s,
+    }
     for name, rs in runs.items():
         sec = statistics.median(w for w, _ in rs)
-        out[name] = {"seconds": sec, "cpu_seconds": statistics.median(c for _, c in rs),
-                     "mregions_per_s": n / sec / 1e6, "mb_per_s": nbytes / sec / 1e6,
-                     "runs": [w for w, _ in rs]}
+        out[name] = {
+            "seconds": sec,
+            "cpu_seconds": statistics.median(c for _, c in rs),
+            "mregions_per_s": n / sec / 1e6,
+            "mb_per_s": nbytes / sec / 1e6,
+            "runs": [w for w, _ in rs],
+        }
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
+
 
 def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
@@ -432,8 +487,16 @@ def _ratio(res: dict, key: str) -> str:
     return f"{a / b:.1f}x"
 
 
-def _row(label: str, metric: str, res: dict, key: str, unit: str, digits: int,
-         scale: float = 1.0, ratio: bool = True) -> str:
+def _row(
+    label: str,
+    metric: str,
+    res: dict,
+    key: str,
+    unit: str,
+    digits: int,
+    scale: float = 1.0,
+    ratio: bool = True,
+) -> str:
     cells = []
     for name in LIBS:
         v = res.get(name, {}).get(key)
@@ -449,15 +512,19 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
     cores = f"{info['logical_cpus']} logical CPUs"
     if info["physical_cores"]:
         cores += f" ({info['physical_cores']} physical cores)"
-    pin = (f", benchmark pinned to CPU {results['pinned_cpu']}"
-           if results["pinned_cpu"] is not None else ", not pinned")
+    pin = (
+        f", benchmark pinned to CPU {results['pinned_cpu']}"
+        if results["pinned_cpu"] is not None
+        else ", not pinned"
+    )
     mem = f", {info['mem_gib']:.0f} GiB RAM" if info["mem_gib"] else ""
     lines.append(f"- Machine: {info['cpu']}, {cores}{mem}{pin}; {info['os']}")
     vers = [f"Python {info['python']}", f"NumPy {info['numpy']}"]
     for name in LIBS:
         if name in versions:
-            extra = (f" (commit {info['repo_commit']})"
-                     if name == "gtok" and info["repo_commit"] else "")
+            extra = (
+                f" (commit {info['repo_commit']})" if name == "gtok" and info["repo_commit"] else ""
+            )
             vers.append(f"{name} {versions[name]}{extra}")
         else:
             vers.append(f"{name} not measured")
@@ -467,24 +534,36 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
         f"{ds['universe_1m_regions']:,} and {ds['universe_tiling_1kb_regions']:,} regions; "
         f"{len(q)} query files, {sum(ds['query_regions']):,} regions, "
         f"{sum(ds['query_bytes']) / 1e6:.0f} MB on disk ({fmts['bed3']} BED3, {fmts['bed6']} BED6, "
-        f"{fmts['narrowPeak']} narrowPeak; {n_gz} gzip)")
+        f"{fmts['narrowPeak']} narrowPeak; {n_gz} gzip)"
+    )
     measured = [n for n in LIBS if n in versions and n not in missing]
-    checked = ("gtok's ids checked equal to gtars' for every timed file" if len(measured) == 2
-               else "ids not cross-checked (one library only)")
-    lines.append(f"- Median of {_runs(args.repeats)}; ratio = gtars / gtok (above 1: gtok is "
-                 f"faster or smaller); {checked}.")
+    checked = (
+        "gtok's ids checked equal to gtars' for every timed file"
+        if len(measured) == 2
+        else "ids not cross-checked (one library only)"
+    )
+    lines.append(
+        f"- Median of {_runs(args.repeats)}; ratio = gtars / gtok (above 1: gtok is "
+        f"faster or smaller); {checked}."
+    )
     if info.get("loadavg") is not None:
-        lines.append(f"- Load average when the run started: {info['loadavg']:.2f} "
-                     "(other work on the machine skews the figures)")
+        lines.append(
+            f"- Load average when the run started: {info['loadavg']:.2f} "
+            "(other work on the machine skews the figures)"
+        )
     for name, why in missing.items():
         last = why.strip().splitlines()[-1] if why.strip() else "unknown error"
         lines.append(f"- **{name} not measured**: {last}")
     header = ["", "| workload | metric | gtars | gtok | gtars/gtok |", "|---|---|---:|---:|---:|"]
 
     if "build" in results:
-        lines += ["", "### Building a tokenizer", "",
-                  "Fresh process per run. Memory: growth of VmRSS from after the import to after "
-                  "the first (one-region) tokenization; peak: growth of VmHWM."]
+        lines += [
+            "",
+            "### Building a tokenizer",
+            "",
+            "Fresh process per run. Memory: growth of VmRSS from after the import to after "
+            "the first (one-region) tokenization; peak: growth of VmHWM.",
+        ]
         lines += header
         for uname in UNIVERSES:
             res = results["build"][uname]
@@ -496,34 +575,44 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
             lines.append(_row("", "peak memory", res, "peak_mib", "MiB", 1))
 
     if "single" in results or "all" in results:
-        lines += ["", "### Tokenizing from paths (one core)", "",
-                  "One tokenizer per library and universe, built once. Median of "
-                  f"{_runs(args.repeats * SINGLE_FILE_RUNS_PER_REPEAT)} for the single file, "
-                  f"{_runs(args.repeats)} for all files. Time is wall-clock; CPU time is the "
-                  "process's, which other load on the machine inflates less. Throughput is from "
-                  "the wall time.", ""]
+        lines += [
+            "",
+            "### Tokenizing from paths (one core)",
+            "",
+            "One tokenizer per library and universe, built once. Median of "
+            f"{_runs(args.repeats * SINGLE_FILE_RUNS_PER_REPEAT)} for the single file, "
+            f"{_runs(args.repeats)} for all files. Time is wall-clock; CPU time is the "
+            "process's, which other load on the machine inflates less. Throughput is from "
+            "the wall time.",
+            "",
+        ]
         lines += header[1:]
     if "single" in results:
         for uname in UNIVERSES:
             if uname not in results["single"]:
                 continue
             res = results["single"][uname]
-            label = (f"one file, {res['n_regions']:,} peaks (`{Path(res['path']).name}`), "
-                     f"`{uname}`")
+            label = f"one file, {res['n_regions']:,} peaks (`{Path(res['path']).name}`), `{uname}`"
             lines.append(_row(label, "time", res, "seconds", "ms", 1, scale=1e3))
             lines.append(_row("", "CPU time", res, "cpu_seconds", "ms", 1, scale=1e3))
-            lines.append(_row("", "throughput", res, "mregions_per_s", "M regions/s", 2,
-                              ratio=False))
+            lines.append(
+                _row("", "throughput", res, "mregions_per_s", "M regions/s", 2, ratio=False)
+            )
     if "all" in results:
         res = results["all"]
-        label = (f"all {res['n_files']} files ({res['n_regions'] / 1e6:.1f} M regions, "
-                 f"{res['bytes'] / 1e6:.0f} MB), `{res['universe']}`")
+        label = (
+            f"all {res['n_files']} files ({res['n_regions'] / 1e6:.1f} M regions, "
+            f"{res['bytes'] / 1e6:.0f} MB), `{res['universe']}`"
+        )
         lines.append(_row(label, "time", res, "seconds", "s", 2))
         lines.append(_row("", "CPU time", res, "cpu_seconds", "s", 2))
         lines.append(_row("", "throughput", res, "mregions_per_s", "M regions/s", 2, ratio=False))
         lines.append(_row("", "input rate", res, "mb_per_s", "MB/s", 0, ratio=False))
-        lines += ["", f"Reading the same {res['bytes'] / 1e6:.0f} MB with Python `open().read()` "
-                      f"(page cache warm) takes {res['read_seconds']:.2f} s."]
+        lines += [
+            "",
+            f"Reading the same {res['bytes'] / 1e6:.0f} MB with Python `open().read()` "
+            f"(page cache warm) takes {res['read_seconds']:.2f} s.",
+        ]
     cpu_notes = []
     for section in ("single", "all"):
         block = results.get(section)
@@ -534,8 +623,10 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
             for name in LIBS:
                 r = item.get(name)
                 if r and r["seconds"] > 0 and r["cpu_seconds"] / r["seconds"] > 1.1:
-                    cpu_notes.append(f"{name} used {r['cpu_seconds'] / r['seconds']:.1f} CPUs "
-                                     f"on average in '{section}'")
+                    cpu_notes.append(
+                        f"{name} used {r['cpu_seconds'] / r['seconds']:.1f} CPUs "
+                        f"on average in '{section}'"
+                    )
     if cpu_notes:
         lines += ["", "Note: " + "; ".join(cpu_notes) + "."]
     return "\n".join(lines) + "\n"
@@ -544,6 +635,7 @@ def report(info: dict, versions: dict, missing: dict, ds: dict, args, results: d
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
+
 
 def write_probe(data_dir: str) -> str:
     path = Path(data_dir) / PROBE_NAME
@@ -557,21 +649,40 @@ def write_probe(data_dir: str) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description="Benchmark gtok against gtars 0.10 (build, one file, all files).",
-        epilog="Results are printed as Markdown on stdout; progress on stderr.")
-    ap.add_argument("--data", default=str(HERE / "data"),
-                    help="data folder, generated if incomplete (default: benchmarks/data)")
-    ap.add_argument("--n-files", type=int, default=None,
-                    help="number of query files (default 200, or 20 with --quick)")
+        epilog="Results are printed as Markdown on stdout; progress on stderr.",
+    )
+    ap.add_argument(
+        "--data",
+        default=str(HERE / "data"),
+        help="data folder, generated if incomplete (default: benchmarks/data)",
+    )
+    ap.add_argument(
+        "--n-files",
+        type=int,
+        default=None,
+        help="number of query files (default 200, or 20 with --quick)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
-    ap.add_argument("--repeats", type=int, default=None,
-                    help="runs per measurement, median reported (default 5, or 2 with --quick)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="runs per measurement, median reported (default 5, or 2 with --quick)",
+    )
     ap.add_argument("--quick", action="store_true", help="20 files and 2 repeats")
-    ap.add_argument("--libs", default="gtars,gtok",
-                    help="comma-separated libraries to measure (default gtars,gtok)")
-    ap.add_argument("--sections", default=",".join(SECTIONS),
-                    help="comma-separated subset of build,single,all (default all three)")
-    ap.add_argument("--no-pin", action="store_true",
-                    help="do not pin the benchmark to a single CPU")
+    ap.add_argument(
+        "--libs",
+        default="gtars,gtok",
+        help="comma-separated libraries to measure (default gtars,gtok)",
+    )
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated subset of build,single,all (default all three)",
+    )
+    ap.add_argument(
+        "--no-pin", action="store_true", help="do not pin the benchmark to a single CPU"
+    )
     ap.add_argument("--json", metavar="PATH", help="also write raw results (all runs) as JSON")
     args = ap.parse_args(argv)
     args.n_files = args.n_files or (20 if args.quick else 200)
@@ -609,8 +720,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     pinned = None
     if not args.no_pin and hasattr(os, "sched_setaffinity"):
-        pinned = max(os.sched_getaffinity(0))   # CPU 0 tends to get more interrupts
-        os.sched_setaffinity(0, {pinned})     # inherited by the build subprocesses
+        pinned = max(os.sched_getaffinity(0))  # CPU 0 tends to get more interrupts
+        os.sched_setaffinity(0, {pinned})  # inherited by the build subprocesses
 
     ds = datagen.ensure_dataset(args.data, n_files=args.n_files, seed=args.seed)
     probe = write_probe(ds["dir"])
@@ -637,9 +748,14 @@ def main(argv: list[str] | None = None) -> int:
     text = report(info, versions, missing, ds, args, results)
     print(text, flush=True)
     if args.json:
-        payload = {"machine": info, "versions": versions,
-                   "missing": missing, "args": {k: v for k, v in vars(args).items()},
-                   "dataset": {k: v for k, v in ds.items() if k != "params"}, "results": results}
+        payload = {
+            "machine": info,
+            "versions": versions,
+            "missing": missing,
+            "args": {k: v for k, v in vars(args).items()},
+            "dataset": {k: v for k, v in ds.items() if k != "params"},
+            "results": results,
+        }
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str))
         log(f"raw results written to {args.json}")
     return 0

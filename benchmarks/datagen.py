@@ -80,12 +80,30 @@ GENERATOR_VERSION = 1
 
 #: hg38 primary assembly chromosome lengths (GRCh38.p14, UCSC names).
 HG38_LENGTHS: dict[str, int] = {
-    "chr1": 248_956_422, "chr2": 242_193_529, "chr3": 198_295_559, "chr4": 190_214_555,
-    "chr5": 181_538_259, "chr6": 170_805_979, "chr7": 159_345_973, "chr8": 145_138_636,
-    "chr9": 138_394_717, "chr10": 133_797_422, "chr11": 135_086_622, "chr12": 133_275_309,
-    "chr13": 114_364_328, "chr14": 107_043_718, "chr15": 101_991_189, "chr16": 90_338_345,
-    "chr17": 83_257_441, "chr18": 80_373_285, "chr19": 58_617_616, "chr20": 64_444_167,
-    "chr21": 46_709_983, "chr22": 50_818_468, "chrX": 156_040_895, "chrY": 57_227_415,
+    "chr1": 248_956_422,
+    "chr2": 242_193_529,
+    "chr3": 198_295_559,
+    "chr4": 190_214_555,
+    "chr5": 181_538_259,
+    "chr6": 170_805_979,
+    "chr7": 159_345_973,
+    "chr8": 145_138_636,
+    "chr9": 138_394_717,
+    "chr10": 133_797_422,
+    "chr11": 135_086_622,
+    "chr12": 133_275_309,
+    "chr13": 114_364_328,
+    "chr14": 107_043_718,
+    "chr15": 101_991_189,
+    "chr16": 90_338_345,
+    "chr17": 83_257_441,
+    "chr18": 80_373_285,
+    "chr19": 58_617_616,
+    "chr20": 64_444_167,
+    "chr21": 46_709_983,
+    "chr22": 50_818_468,
+    "chrX": 156_040_895,
+    "chrY": 57_227_415,
 }
 
 #: Real hg38 contigs that the universes do not contain (lengths from the UCSC hg38 chrom.sizes).
@@ -97,29 +115,31 @@ ABSENT_CONTIGS: dict[str, int] = {
 }
 
 UNIVERSE_1M_REGIONS = 1_000_000
-UNIVERSE_WIDTH_RANGE = (200, 2_000)          # inclusive
+UNIVERSE_WIDTH_RANGE = (200, 2_000)  # inclusive
 TILE_SIZE = 1_000
-QUERY_PEAKS_RANGE = (40_000, 60_000)         # inclusive
-SINGLE_FILE_PEAKS = 53_000                   # query_0000
-QUERY_WIDTH_RANGE = (150, 1_500)             # inclusive clip
+QUERY_PEAKS_RANGE = (40_000, 60_000)  # inclusive
+SINGLE_FILE_PEAKS = 53_000  # query_0000
+QUERY_WIDTH_RANGE = (150, 1_500)  # inclusive clip
 QUERY_WIDTH_MEDIAN = 400.0
 QUERY_WIDTH_SIGMA = 0.6
-NEAR_FRACTION = 0.90                         # peaks placed near a universe_1m region
-ABSENT_FRACTION = 0.01                       # peaks on contigs absent from the universe
-NEAR_OFFSET = 500                            # +- bp around the universe region midpoint
-FORMATS = ("bed3", "bed6", "narrowPeak")     # chosen by file index % 3
-GZIP_EVERY = 20                              # index % 20 == 19 is gzip-compressed
+NEAR_FRACTION = 0.90  # peaks placed near a universe_1m region
+ABSENT_FRACTION = 0.01  # peaks on contigs absent from the universe
+NEAR_OFFSET = 500  # +- bp around the universe region midpoint
+FORMATS = ("bed3", "bed6", "narrowPeak")  # chosen by file index % 3
+GZIP_EVERY = 20  # index % 20 == 19 is gzip-compressed
 
 _CHROMS = list(HG38_LENGTHS)
 _ALL_CONTIGS = _CHROMS + list(ABSENT_CONTIGS)
-_CONTIG_LENGTHS = np.array([HG38_LENGTHS.get(c) or ABSENT_CONTIGS[c] for c in _ALL_CONTIGS],
-                           dtype=np.int64)
-_CONTIG_NAMES = np.array([c.encode() for c in _ALL_CONTIGS])   # fixed-width bytes, NUL padded
+_CONTIG_LENGTHS = np.array(
+    [HG38_LENGTHS.get(c) or ABSENT_CONTIGS[c] for c in _ALL_CONTIGS], dtype=np.int64
+)
+_CONTIG_NAMES = np.array([c.encode() for c in _ALL_CONTIGS])  # fixed-width bytes, NUL padded
 
 
 # --------------------------------------------------------------------------------------------
 # Vectorised text formatting
 # --------------------------------------------------------------------------------------------
+
 
 def _int_piece(values: np.ndarray, zero_pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Digits of non-negative integers as a right-aligned ``(n, W)`` uint8 matrix plus validity
@@ -204,6 +224,7 @@ def _fixed_point(values: np.ndarray, decimals: int) -> list:
 # Region generation
 # --------------------------------------------------------------------------------------------
 
+
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *key])))
 
@@ -257,8 +278,9 @@ def n_peaks_for(index: int, seed: int) -> int:
     return int(_rng(seed, 2, index).integers(lo, hi + 1))
 
 
-def make_query(index: int, seed: int, universe: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                  np.random.Generator]:
+def make_query(
+    index: int, seed: int, universe: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
     """Peaks of query file ``index``: (contig index, start, end) in shuffled order, plus the file's
     random generator (to draw the extra BED6/narrowPeak columns from the same stream)."""
     u_idx, u_start, u_end = universe
@@ -266,8 +288,9 @@ def make_query(index: int, seed: int, universe: tuple) -> tuple[np.ndarray, np.n
     n = n_peaks_for(index, seed)
 
     lo, hi = QUERY_WIDTH_RANGE
-    widths = np.clip(np.rint(rng.lognormal(np.log(QUERY_WIDTH_MEDIAN), QUERY_WIDTH_SIGMA, n)),
-                     lo, hi).astype(np.int64)
+    widths = np.clip(
+        np.rint(rng.lognormal(np.log(QUERY_WIDTH_MEDIAN), QUERY_WIDTH_SIGMA, n)), lo, hi
+    ).astype(np.int64)
 
     # Category of each peak: 0 near a universe region, 1 uniform on the genome, 2 absent contig.
     r = rng.random(n)
@@ -316,17 +339,34 @@ def query_bytes(index: int, seed: int, universe: tuple) -> tuple[bytes, int, str
     pieces: list = [_CONTIG_NAMES[contig], b"\t", start, b"\t", end]
     if fmt == "bed6":
         strand = np.array([b"+", b"-", b"."])[rng.choice(3, size=n, p=[0.45, 0.45, 0.10])]
-        pieces += [b"\tpeak_", np.arange(1, n + 1), b"\t", rng.integers(0, 1001, size=n),
-                   b"\t", strand]
+        pieces += [
+            b"\tpeak_",
+            np.arange(1, n + 1),
+            b"\t",
+            rng.integers(0, 1001, size=n),
+            b"\t",
+            strand,
+        ]
     elif fmt == "narrowPeak":
         signal = rng.gamma(2.0, 4.0, size=n) + 1.0
         pval = rng.gamma(2.0, 6.0, size=n) + 2.0
         qval = np.maximum(pval - rng.random(n) * 2.0, 0.0)
         score = np.minimum((qval * 10).astype(np.int64), 1000)
         summit = (rng.random(n) * (end - start)).astype(np.int64)
-        pieces += [f"\tquery_{index:04d}_peak_".encode(), np.arange(1, n + 1), b"\t", score,
-                   b"\t.\t", *_fixed_point(signal, 5), b"\t", *_fixed_point(pval, 5),
-                   b"\t", *_fixed_point(qval, 5), b"\t", summit]
+        pieces += [
+            f"\tquery_{index:04d}_peak_".encode(),
+            np.arange(1, n + 1),
+            b"\t",
+            score,
+            b"\t.\t",
+            *_fixed_point(signal, 5),
+            b"\t",
+            *_fixed_point(pval, 5),
+            b"\t",
+            *_fixed_point(qval, 5),
+            b"\t",
+            summit,
+        ]
     pieces.append(b"\n")
     return format_rows(pieces, n), n, fmt, gz
 
@@ -334,6 +374,7 @@ def query_bytes(index: int, seed: int, universe: tuple) -> tuple[bytes, int, str
 # --------------------------------------------------------------------------------------------
 # Writing and caching
 # --------------------------------------------------------------------------------------------
+
 
 def _write_atomic(path: Path, data: bytes | list[bytes]) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -347,8 +388,10 @@ def _write_atomic(path: Path, data: bytes | list[bytes]) -> None:
 
 
 def _bed3_chunks(chunks) -> list[bytes]:
-    return [format_rows([_ALL_CONTIGS[c].encode() + b"\t", s, b"\t", e, b"\n"], s.shape[0])
-            for c, s, e in chunks]
+    return [
+        format_rows([_ALL_CONTIGS[c].encode() + b"\t", s, b"\t", e, b"\n"], s.shape[0])
+        for c, s, e in chunks
+    ]
 
 
 def _load_params(out_dir: Path) -> dict | None:
@@ -372,13 +415,14 @@ def _is_complete(out_dir: Path, params: dict | None, n_files: int, seed: int) ->
     return True
 
 
-def generate(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0,
-             verbose: bool = True) -> dict:
+def generate(
+    out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0, verbose: bool = True
+) -> dict:
     """Generate the full set into ``out_dir`` (overwriting it) and return its ``params`` dict."""
     out = Path(out_dir)
     qdir = out / "queries"
     qdir.mkdir(parents=True, exist_ok=True)
-    (out / "params.json").unlink(missing_ok=True)     # incomplete until rewritten at the end
+    (out / "params.json").unlink(missing_ok=True)  # incomplete until rewritten at the end
     # Drop query files of an earlier, different set (only names this generator writes).
     for old in qdir.glob("query_*"):
         old.unlink()
@@ -411,23 +455,36 @@ def generate(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0,
             text = gzip.compress(text, compresslevel=6, mtime=0)
         path = qdir / name
         _write_atomic(path, text)
-        queries.append({"path": f"queries/{name}", "bytes": len(text), "n_regions": n,
-                        "format": fmt, "gzip": gz})
+        queries.append(
+            {
+                "path": f"queries/{name}",
+                "bytes": len(text),
+                "n_regions": n,
+                "format": fmt,
+                "gzip": gz,
+            }
+        )
     n_q = sum(q["n_regions"] for q in queries)
     mb = sum(q["bytes"] for q in queries) / 1e6
-    log(f"queries/: {n_files} files, {n_q:,} regions, {mb:.0f} MB "
-        f"({time.perf_counter() - t2:.1f} s)")
+    log(
+        f"queries/: {n_files} files, {n_q:,} regions, {mb:.0f} MB "
+        f"({time.perf_counter() - t2:.1f} s)"
+    )
 
     params = {
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "n_files": n_files,
-        "universe_1m": {"path": "universe_1m.bed",
-                        "bytes": (out / "universe_1m.bed").stat().st_size,
-                        "n_regions": int(u_idx.size)},
-        "universe_tiling_1kb": {"path": "universe_tiling_1kb.bed",
-                                "bytes": (out / "universe_tiling_1kb.bed").stat().st_size,
-                                "n_regions": int(n_tiles)},
+        "universe_1m": {
+            "path": "universe_1m.bed",
+            "bytes": (out / "universe_1m.bed").stat().st_size,
+            "n_regions": int(u_idx.size),
+        },
+        "universe_tiling_1kb": {
+            "path": "universe_tiling_1kb.bed",
+            "bytes": (out / "universe_tiling_1kb.bed").stat().st_size,
+            "n_regions": int(n_tiles),
+        },
         "single": "queries/" + query_name(0)[0],
         "queries": queries,
         "seconds": round(time.perf_counter() - t0, 2),
@@ -437,8 +494,13 @@ def generate(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0,
     return params
 
 
-def ensure_dataset(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0,
-                   force: bool = False, verbose: bool = True) -> dict:
+def ensure_dataset(
+    out_dir: str | os.PathLike,
+    n_files: int = 200,
+    seed: int = 0,
+    force: bool = False,
+    verbose: bool = True,
+) -> dict:
     """Return the dataset in ``out_dir``, generating it first unless a complete one is there.
 
     A folder is reused when its ``params.json`` has the same generator version and seed and at least
@@ -455,8 +517,11 @@ def ensure_dataset(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0
     if not _is_complete(out, params, n_files, seed):
         params = generate(out, n_files=n_files, seed=seed, verbose=verbose)
     elif verbose:
-        print(f"reusing dataset in {out} (seed {seed}, {params['n_files']} files)",
-              file=sys.stderr, flush=True)
+        print(
+            f"reusing dataset in {out} (seed {seed}, {params['n_files']} files)",
+            file=sys.stderr,
+            flush=True,
+        )
     qs = params["queries"][:n_files]
     return {
         "dir": str(out),
@@ -476,8 +541,9 @@ def ensure_dataset(out_dir: str | os.PathLike, n_files: int = 200, seed: int = 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--n-files", type=int, default=200, help="number of query files (default 200)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

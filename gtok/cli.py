@@ -66,17 +66,22 @@ class Progress:
             if result.status == "error":
                 print(f"gtok: {result.input}: {result.error}", file=self.stream)
             else:
-                print(f"{result.status}: {result.input} -> {result.output} "
-                      f"({result.regions} regions, {result.tokens} tokens)", file=self.stream)
+                print(
+                    f"{result.status}: {result.input} -> {result.output} "
+                    f"({result.regions} regions, {result.tokens} tokens)",
+                    file=self.stream,
+                )
         now = time.monotonic()
         if self.enabled and (now - self.last_draw > 0.1 or done == total):
             self.last_draw = now
             elapsed = max(now - self.start, 1e-9)
             rate = self.regions / elapsed
             eta = (elapsed / done) * (total - done) if done else 0.0
-            line = (f"[{done}/{total}] {100 * done / max(total, 1):5.1f}%  "
-                    f"{rate / 1e6:.2f} M regions/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
-            self.stream.write("\r" + line[: 79].ljust(79))
+            line = (
+                f"[{done}/{total}] {100 * done / max(total, 1):5.1f}%  "
+                f"{rate / 1e6:.2f} M regions/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+            )
+            self.stream.write("\r" + line[:79].ljust(79))
             self.stream.flush()
 
     def _clear(self) -> None:
@@ -102,6 +107,7 @@ def _shard(text: str) -> tuple[int, int]:
 def _cmd_tokenize(args: argparse.Namespace) -> int:
     if args.example:
         from gtok.example import SAMPLES, example_path
+
         if args.universe is not None or args.inputs or args.output is not None:
             out = args.output or args.universe
             if args.inputs or (args.output and args.universe):
@@ -113,16 +119,25 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
         inputs = [example_path(name) for name in SAMPLES]
         args.output = out
     else:
-        if (args.universe is None or (args.output is None and args.pack is None)
-                or not (args.inputs or args.from_file)):
-            print("gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
-                  "-o OUTDIR or --pack FILE (see gtok tokenize --help)", file=sys.stderr)
+        if (
+            args.universe is None
+            or (args.output is None and args.pack is None)
+            or not (args.inputs or args.from_file)
+        ):
+            print(
+                "gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
+                "-o OUTDIR or --pack FILE (see gtok tokenize --help)",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         universe, inputs = args.universe, args.inputs
     if args.pack:
         if args.resume or args.shard:
-            print("gtok tokenize: --pack writes one pack in one run; --resume and --shard "
-                  "are for per-file outputs", file=sys.stderr)
+            print(
+                "gtok tokenize: --pack writes one pack in one run; --resume and --shard "
+                "are for per-file outputs",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         return _tokenize_to_pack(args, universe, inputs)
     stream = sys.stderr
@@ -137,10 +152,20 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             summary_holder["p"](result, done, total)
 
         summary = pretokenize(
-            universe, inputs, args.output, jobs=args.jobs, resume=args.resume,
-            fail_fast=args.fail_fast, shard=args.shard, patterns=args.glob or None,
-            from_file=args.from_file, keep_order=args.keep_order, unk=args.unk,
-            skip_bad_lines=args.skip_bad_lines, progress=progress_cb)
+            universe,
+            inputs,
+            args.output,
+            jobs=args.jobs,
+            resume=args.resume,
+            fail_fast=args.fail_fast,
+            shard=args.shard,
+            patterns=args.glob or None,
+            from_file=args.from_file,
+            keep_order=args.keep_order,
+            unk=args.unk,
+            skip_bad_lines=args.skip_bad_lines,
+            progress=progress_cb,
+        )
         progress = summary_holder.get("p")
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"gtok tokenize: {exc}", file=sys.stderr)
@@ -151,16 +176,22 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     if progress is not None:
         progress.close()
     if not args.quiet:
-        print(f"gtok: {summary.n_ok} tokenized, {summary.n_skipped} already done, "
-              f"{summary.n_failed} failed, {summary.n_pending} not done; "
-              f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
-              f"manifest {summary.manifest}", file=stream)
+        print(
+            f"gtok: {summary.n_ok} tokenized, {summary.n_skipped} already done, "
+            f"{summary.n_failed} failed, {summary.n_pending} not done; "
+            f"{summary.regions:,} regions in {summary.seconds:.2f} s; "
+            f"manifest {summary.manifest}",
+            file=stream,
+        )
     died = [r for r in summary.results if r.status == "pending" and r.error]
     if died:  # workers kept dying before they finished an input (see gtok.batch.run)
         print(f"gtok: {died[0].error}", file=stream)
     elif summary.n_failed and not summary.interrupted:
-        print(f"gtok: {summary.n_failed} input(s) failed (the manifest says why); a rerun "
-              "with --resume retries them and skips what is done", file=stream)
+        print(
+            f"gtok: {summary.n_failed} input(s) failed (the manifest says why); a rerun "
+            "with --resume retries them and skips what is done",
+            file=stream,
+        )
     if summary.interrupted:
         term = summary.stopped_by_signal == signal.SIGTERM
         how = "terminated (SIGTERM)" if term else "interrupted"
@@ -186,10 +217,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
                 ids = f.tokens
                 lo = int(ids.min()) if len(ids) else None
                 hi = int(ids.max()) if len(ids) else None
-                fields = [("file", path), ("format", f"gtok v{f.version} (gtars-compatible)"),
-                          ("width", f"{f.dtype.itemsize * 8}-bit ({f.dtype.name})"),
-                          ("tokens", f"{f.n_tokens}"), ("min id", f"{lo}"), ("max id", f"{hi}"),
-                          ("bytes", f"{os.path.getsize(path)}")]
+                fields = [
+                    ("file", path),
+                    ("format", f"gtok v{f.version} (gtars-compatible)"),
+                    ("width", f"{f.dtype.itemsize * 8}-bit ({f.dtype.name})"),
+                    ("tokens", f"{f.n_tokens}"),
+                    ("min id", f"{lo}"),
+                    ("max id", f"{hi}"),
+                    ("bytes", f"{os.path.getsize(path)}"),
+                ]
                 del ids
         except (OSError, ValueError) as exc:
             print(f"gtok info: {exc}", file=sys.stderr)
@@ -206,14 +242,24 @@ def _pack_fields(path: str, pack: GtokPack) -> list[tuple[str, str]]:
     ids = pack.tokens
     lengths = pack.lengths()
     fields = [
-        ("file", path), ("format", f"gtok pack v{pack.version}"),
+        ("file", path),
+        ("format", f"gtok pack v{pack.version}"),
         ("width", f"{pack.dtype.itemsize * 8}-bit ({pack.dtype.name})"),
-        ("documents", f"{pack.n_docs}"), ("tokens", f"{pack.n_tokens}"),
-        ("doc length", (f"min {int(lengths.min())}, median {float(np.median(lengths)):g}, "
-                        f"max {int(lengths.max())}") if len(lengths) else "-"),
+        ("documents", f"{pack.n_docs}"),
+        ("tokens", f"{pack.n_tokens}"),
+        (
+            "doc length",
+            (
+                f"min {int(lengths.min())}, median {float(np.median(lengths)):g}, "
+                f"max {int(lengths.max())}"
+            )
+            if len(lengths)
+            else "-",
+        ),
         ("min id", f"{int(ids.min())}" if len(ids) else "None"),
         ("max id", f"{int(ids.max())}" if len(ids) else "None"),
-        ("vocab size", f"{pack.vocab_size}"), ("fingerprint", f"{pack.fingerprint}"),
+        ("vocab size", f"{pack.vocab_size}"),
+        ("fingerprint", f"{pack.fingerprint}"),
         ("names", "yes" if pack.names is not None else "no"),
         ("metadata", ", ".join(sorted(pack.metadata)) or "-"),
         ("bytes", f"{os.path.getsize(path)}"),
@@ -225,21 +271,24 @@ def _pack_fields(path: str, pack: GtokPack) -> list[tuple[str, str]]:
 def _cmd_pack(args: argparse.Namespace) -> int:
     from gtok.batch.packing import pack_gtok_files
     from gtok.tokenizer import Tokenizer
+
     try:
         tok = Tokenizer(args.universe) if args.universe else None
-        summary = pack_gtok_files(args.inputs, args.output, tokenizer=tok,
-                                  from_file=args.from_file)
+        summary = pack_gtok_files(args.inputs, args.output, tokenizer=tok, from_file=args.from_file)
     except (OSError, ValueError) as exc:
         print(f"gtok pack: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
-        print(f"gtok pack: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> "
-              f"{summary.path}", file=sys.stderr)
+        print(
+            f"gtok pack: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> {summary.path}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]) -> int:
     from gtok.batch.packing import tokenize_to_pack
+
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     start = time.monotonic()
@@ -251,11 +300,19 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
             stream.flush()
 
     try:
-        summary = tokenize_to_pack(universe, inputs, args.pack, jobs=args.jobs,
-                                   patterns=args.glob or None, from_file=args.from_file,
-                                   keep_order=args.keep_order, unk=args.unk,
-                                   skip_bad_lines=args.skip_bad_lines,
-                                   fail_fast=args.fail_fast, progress=progress)
+        summary = tokenize_to_pack(
+            universe,
+            inputs,
+            args.pack,
+            jobs=args.jobs,
+            patterns=args.glob or None,
+            from_file=args.from_file,
+            keep_order=args.keep_order,
+            unk=args.unk,
+            skip_bad_lines=args.skip_bad_lines,
+            fail_fast=args.fail_fast,
+            progress=progress,
+        )
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"\ngtok tokenize: {exc}" if show else f"gtok tokenize: {exc}", file=stream)
         return EXIT_FAILED
@@ -264,14 +321,18 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
     for path, error in summary.failed:
         print(f"gtok: {path}: {error}", file=stream)
     if not args.quiet:
-        print(f"gtok: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> {summary.path}"
-              f"; {len(summary.failed)} failed", file=stream)
+        print(
+            f"gtok: {summary.n_docs} documents, {summary.n_tokens:,} tokens -> {summary.path}"
+            f"; {len(summary.failed)} failed",
+            file=stream,
+        )
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
     from gtok.io.pack import GtokPack
     from gtok.tokenizer import Tokenizer
+
     try:
         tok = Tokenizer(args.universe)
         docs: list[tuple[str | None, np.ndarray]]
@@ -283,13 +344,12 @@ def _cmd_decode(args: argparse.Namespace) -> int:
                     i = _document_number(args.doc, names, len(f))
                     docs = [(None, np.array(f.doc(i), dtype=np.int64))]
                 else:
-                    docs = [(names[i], np.array(f.doc(i), dtype=np.int64))
-                            for i in range(len(f))]
+                    docs = [(names[i], np.array(f.doc(i), dtype=np.int64)) for i in range(len(f))]
             else:
                 if args.doc is not None:
                     raise ValueError(f"{args.file}: --doc is for packs; this is a .gtok file")
                 docs = [(None, np.array(f.tokens, dtype=np.int64))]
-        texts = [tok.decode(ids) for _, ids in docs]   # checks every id first
+        texts = [tok.decode(ids) for _, ids in docs]  # checks every id first
     except (OSError, ValueError, IndexError) as exc:
         print(f"gtok decode: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -303,8 +363,11 @@ def _cmd_decode(args: argparse.Namespace) -> int:
                 if token_id < n:
                     chrom, _, span = text.rpartition(":")
                     start, _, end = span.partition("-")
-                    out.write(f"{chrom}\t{start}\t{end}\n" if not args.ids
-                              else f"{chrom}\t{start}\t{end}\t{token_id}\n")
+                    out.write(
+                        f"{chrom}\t{start}\t{end}\n"
+                        if not args.ids
+                        else f"{chrom}\t{start}\t{end}\t{token_id}\n"
+                    )
                 else:
                     out.write(f"{text}\n" if not args.ids else f"{text}\t{token_id}\n")
     except BrokenPipeError:  # `gtok decode ... | head`
@@ -324,6 +387,7 @@ def _document_number(doc: str, names: list[str], n: int) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from gtok.batch.verify import verify
     from gtok.tokenizer import Tokenizer
+
     try:
         tok = Tokenizer(args.universe)
     except (OSError, ValueError) as exc:
@@ -333,8 +397,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     for p in report.problems:
         print(f"gtok verify: {p}", file=sys.stderr)
     if not args.quiet:
-        print(f"gtok verify: {report.files_checked} file(s) checked, "
-              f"{len(report.problems)} problem(s)")
+        print(
+            f"gtok verify: {report.files_checked} file(s) checked, "
+            f"{len(report.problems)} problem(s)"
+        )
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -344,6 +410,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_anndata(args: argparse.Namespace) -> int:
     from gtok.singlecell.matrix import tokenize_anndata
     from gtok.tokenizer import Tokenizer
+
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     start = time.monotonic()
@@ -351,99 +418,135 @@ def _cmd_anndata(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         if show:
             rate = done / max(time.monotonic() - start, 1e-9)
-            stream.write(f"\r[{done}/{total}] {100 * done / max(total, 1):5.1f}%  "
-                         f"{rate:,.0f} cells/s")
+            stream.write(
+                f"\r[{done}/{total}] {100 * done / max(total, 1):5.1f}%  {rate:,.0f} cells/s"
+            )
             stream.flush()
 
     coords = None
     if args.coords:
         coords = "names" if args.coords == "names" else args.coords.split(",")
     try:
-        summary = tokenize_anndata(Tokenizer(args.universe), args.input, args.output,
-                                   layer=args.layer, coords=coords, unk=args.unk,
-                                   progress=progress)
+        summary = tokenize_anndata(
+            Tokenizer(args.universe),
+            args.input,
+            args.output,
+            layer=args.layer,
+            coords=coords,
+            unk=args.unk,
+            progress=progress,
+        )
     except (OSError, ValueError, ImportError) as exc:
         print(f"\ngtok anndata: {exc}" if show else f"gtok anndata: {exc}", file=stream)
         return EXIT_FAILED
     if show:
         stream.write("\n")
     if not args.quiet:
-        print(f"gtok anndata: {summary.n_cells} cells, {summary.n_tokens:,} tokens -> "
-              f"{summary.path} ({summary.n_regions} var regions, "
-              f"{summary.n_regions_without_hits} without a hit; {summary.n_unk_cells} cells "
-              "without any hit)", file=stream)
+        print(
+            f"gtok anndata: {summary.n_cells} cells, {summary.n_tokens:,} tokens -> "
+            f"{summary.path} ({summary.n_regions} var regions, "
+            f"{summary.n_regions_without_hits} without a hit; {summary.n_unk_cells} cells "
+            "without any hit)",
+            file=stream,
+        )
     return EXIT_OK
 
 
 def _cmd_parquet(args: argparse.Namespace) -> int:
     from gtok.io import parquet
     from gtok.tokenizer import Tokenizer
+
     try:
         tok = Tokenizer(args.universe) if args.universe else None
         if args.action == "export":
             n_docs, n_tokens = parquet.export_parquet(
-                args.sources, args.output, tokenizer=tok,
-                name_column=None if args.no_names else "name")
+                args.sources,
+                args.output,
+                tokenizer=tok,
+                name_column=None if args.no_names else "name",
+            )
         else:
             if len(args.sources) != 1:
                 print("gtok parquet import: takes one parquet file", file=sys.stderr)
                 return EXIT_USAGE
-            n_docs, n_tokens = parquet.import_parquet(args.sources[0], args.output,
-                                                      tokenizer=tok, column=args.column)
+            n_docs, n_tokens = parquet.import_parquet(
+                args.sources[0], args.output, tokenizer=tok, column=args.column
+            )
     except (OSError, ValueError, ImportError) as exc:
         print(f"gtok parquet {args.action}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
-        print(f"gtok parquet {args.action}: {n_docs} documents, {n_tokens:,} tokens -> "
-              f"{args.output}", file=sys.stderr)
+        print(
+            f"gtok parquet {args.action}: {n_docs} documents, {n_tokens:,} tokens -> {args.output}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def _add_singlecell_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "anndata", help="tokenize a cells x regions .h5ad (AnnData) into a pack, a cell a "
-                        "document",
+        "anndata",
+        help="tokenize a cells x regions .h5ad (AnnData) into a pack, a cell a document",
         description="Tokenize every cell of an .h5ad file (AnnData: cells x regions, e.g. "
-                    "scATAC peaks) against UNIVERSE into one pack FILE: a document per cell "
-                    "(its non-zero regions' universe ids, as geniml's tokenize_anndata), "
-                    "named by the obs names. Region coordinates come from var columns "
-                    "chr/start/end (or chrom, seqnames, chromStart, ...) or from var names "
-                    "chr:start-end. Needs h5py (pip install 'gtok[singlecell]').",
+        "scATAC peaks) against UNIVERSE into one pack FILE: a document per cell "
+        "(its non-zero regions' universe ids, as geniml's tokenize_anndata), "
+        "named by the obs names. Region coordinates come from var columns "
+        "chr/start/end (or chrom, seqnames, chromStart, ...) or from var names "
+        "chr:start-end. Needs h5py (pip install 'gtok[singlecell]').",
         epilog="example:\n  gtok anndata universe.bed cells.h5ad -o cells.gtok",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("universe", metavar="UNIVERSE", help="universe BED or gtars TOML config")
     p.add_argument("input", metavar="INPUT.h5ad", help="the AnnData file")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the pack to write")
     p.add_argument("--layer", help="tokenize layers[LAYER] instead of X")
-    p.add_argument("--coords", metavar="CHR,START,END",
-                   help="var columns holding the coordinates, or 'names' to parse the var "
-                        "names (default: chr,start,end or a known alias, else the names)")
-    p.add_argument("--unk", choices=("whole", "per_region"), default="whole",
-                   help="'whole': [<unk>] only for a cell without any hit (the default, as "
-                        "gtars 0.10); 'per_region': one <unk> per region without a hit")
+    p.add_argument(
+        "--coords",
+        metavar="CHR,START,END",
+        help="var columns holding the coordinates, or 'names' to parse the var "
+        "names (default: chr,start,end or a known alias, else the names)",
+    )
+    p.add_argument(
+        "--unk",
+        choices=("whole", "per_region"),
+        default="whole",
+        help="'whole': [<unk>] only for a cell without any hit (the default, as "
+        "gtars 0.10); 'per_region': one <unk> per region without a hit",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_anndata)
 
     p = sub.add_parser(
-        "parquet", help="convert token documents to or from parquet (list<int32> 'tokens')",
+        "parquet",
+        help="convert token documents to or from parquet (list<int32> 'tokens')",
         description="export: write the documents of packs, .gtok files or folders of them "
-                    "(searched recursively) to one parquet FILE with a 'tokens' column "
-                    "(list<int32>) and a 'name' column. import: write the documents of a "
-                    "parquet file's token column into a pack. Both stream row groups and "
-                    "write atomically. Needs pyarrow (pip install 'gtok[singlecell]').",
+        "(searched recursively) to one parquet FILE with a 'tokens' column "
+        "(list<int32>) and a 'name' column. import: write the documents of a "
+        "parquet file's token column into a pack. Both stream row groups and "
+        "write atomically. Needs pyarrow (pip install 'gtok[singlecell]').",
         epilog="examples:\n  gtok parquet export cells.gtok -o cells.parquet\n"
-               "  gtok parquet export tokens/ -o tokens.parquet\n"
-               "  gtok parquet import cells.parquet -o cells.gtok -u universe.bed",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  gtok parquet export tokens/ -o tokens.parquet\n"
+        "  gtok parquet import cells.parquet -o cells.gtok -u universe.bed",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("action", choices=("export", "import"))
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="export: packs, .gtok files, folders; import: one parquet file")
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="the parquet file (export) or pack (import) to write")
-    p.add_argument("-u", "--universe",
-                   help="check ids against this universe's vocabulary (and fingerprints)")
-    p.add_argument("--column", default="tokens", help="import: the token column (default "
-                                                      "tokens)")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="export: packs, .gtok files, folders; import: one parquet file",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the parquet file (export) or pack (import) to write",
+    )
+    p.add_argument(
+        "-u", "--universe", help="check ids against this universe's vocabulary (and fingerprints)"
+    )
+    p.add_argument("--column", default="tokens", help="import: the token column (default tokens)")
     p.add_argument("--no-names", action="store_true", help="export: no 'name' column")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_parquet)
@@ -453,58 +556,106 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gtok",
         description="Pre-tokenize genomic region sets (BED) against a universe into .gtok "
-                    "files, gtars-compatible, fast and safe.",
-        epilog="Run 'gtok COMMAND --help' for a command's options.")
+        "files, gtars-compatible, fast and safe.",
+        epilog="Run 'gtok COMMAND --help' for a command's options.",
+    )
     parser.add_argument("--version", action="version", version=f"gtok {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_tokenize_parser, _add_pack_parser, _add_file_parsers,
-                _add_fragments_parser, _add_singlecell_parsers):
+    for add in (
+        _add_tokenize_parser,
+        _add_pack_parser,
+        _add_file_parsers,
+        _add_fragments_parser,
+        _add_singlecell_parsers,
+    ):
         add(sub)
     return parser
 
 
 def _add_tokenize_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "tokenize", help="tokenize BED files into .gtok files (parallel, resumable)",
+        "tokenize",
+        help="tokenize BED files into .gtok files (parallel, resumable)",
         description="Tokenize region files (BED, BED.gz, narrowPeak, ...) against UNIVERSE "
-                    "into .gtok files under OUTDIR, mirroring each input's path relative to "
-                    "its folder (or pattern root). Writes are atomic; a manifest "
-                    "(gtok-manifest.json) records the universe fingerprint, the settings and "
-                    "every input's outcome.",
+        "into .gtok files under OUTDIR, mirroring each input's path relative to "
+        "its folder (or pattern root). Writes are atomic; a manifest "
+        "(gtok-manifest.json) records the universe fingerprint, the settings and "
+        "every input's outcome.",
         epilog="examples:\n  gtok tokenize universe.bed peaks/ -o tokens/ -j 8\n"
-               "  gtok tokenize universe.bed 'data/**/*.bed.gz' -o tokens/ --resume\n"
-               "  gtok tokenize universe.bed --from-file list.txt -o tokens/ --shard 3/10\n"
-               "  gtok tokenize --example out/",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("universe", nargs="?", metavar="UNIVERSE",
-                   help="universe BED (plain or gzip) or gtars TOML config")
-    p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="files, folders (searched recursively) or glob patterns")
+        "  gtok tokenize universe.bed 'data/**/*.bed.gz' -o tokens/ --resume\n"
+        "  gtok tokenize universe.bed --from-file list.txt -o tokens/ --shard 3/10\n"
+        "  gtok tokenize --example out/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "universe",
+        nargs="?",
+        metavar="UNIVERSE",
+        help="universe BED (plain or gzip) or gtars TOML config",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="files, folders (searched recursively) or glob patterns",
+    )
     p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder")
-    p.add_argument("-j", "--jobs", type=int, default=None,
-                   help="worker processes (default: the cores available)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes (default: the cores available)",
+    )
     p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
-    p.add_argument("--glob", action="append", metavar="PATTERN",
-                   help="file-name pattern for folder searches (repeatable; default: *.bed, "
-                        "*.narrowPeak, *.broadPeak, ... and their .gz)")
-    p.add_argument("--resume", action="store_true",
-                   help="skip inputs done by an earlier run with the same universe and settings")
+    p.add_argument(
+        "--glob",
+        action="append",
+        metavar="PATTERN",
+        help="file-name pattern for folder searches (repeatable; default: *.bed, "
+        "*.narrowPeak, *.broadPeak, ... and their .gz)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip inputs done by an earlier run with the same universe and settings",
+    )
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing input")
-    p.add_argument("--shard", type=_shard, metavar="K/N",
-                   help="do only part K of N of the sorted inputs (for cluster array jobs)")
-    p.add_argument("--keep-order", action="store_true",
-                   help="keep each file's region order (default: gtars' order, sorted by "
-                        "chromosome name then start)")
-    p.add_argument("--unk", choices=("whole", "per_region"), default="whole",
-                   help="'whole': [<unk>] only for a file without any hit (gtars 0.10, the "
-                        "default); 'per_region': one <unk> per region without a hit")
-    p.add_argument("--skip-bad-lines", action="store_true",
-                   help="skip malformed lines (counted in the manifest) instead of failing")
-    p.add_argument("--pack", metavar="FILE",
-                   help="write one pack FILE (a document per input, named by its path) "
-                        "instead of a .gtok file per input")
-    p.add_argument("--example", action="store_true",
-                   help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)")
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="do only part K of N of the sorted inputs (for cluster array jobs)",
+    )
+    p.add_argument(
+        "--keep-order",
+        action="store_true",
+        help="keep each file's region order (default: gtars' order, sorted by "
+        "chromosome name then start)",
+    )
+    p.add_argument(
+        "--unk",
+        choices=("whole", "per_region"),
+        default="whole",
+        help="'whole': [<unk>] only for a file without any hit (gtars 0.10, the "
+        "default); 'per_region': one <unk> per region without a hit",
+    )
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip malformed lines (counted in the manifest) instead of failing",
+    )
+    p.add_argument(
+        "--pack",
+        metavar="FILE",
+        help="write one pack FILE (a document per input, named by its path) "
+        "instead of a .gtok file per input",
+    )
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
     p.set_defaults(func=_cmd_tokenize)
@@ -512,11 +663,13 @@ def _add_tokenize_parser(sub: Any) -> None:
 
 def _add_pack_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "pack", help="pack many .gtok files into one pack",
+        "pack",
+        help="pack many .gtok files into one pack",
         description="Pack .gtok files (files, folders searched recursively, globs; packs "
-                    "contribute all their documents) into one pack FILE, a document per "
-                    "file named by its path without .gtok. With --universe, the pack records "
-                    "the universe fingerprint and every id is checked against its vocabulary.")
+        "contribute all their documents) into one pack FILE, a document per "
+        "file named by its path without .gtok. With --universe, the pack records "
+        "the universe fingerprint and every id is checked against its vocabulary.",
+    )
     p.add_argument("output", metavar="FILE", help="the pack to write")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help=".gtok files, folders, globs")
     p.add_argument("-u", "--universe", help="the universe the files were made with")
@@ -527,32 +680,42 @@ def _add_pack_parser(sub: Any) -> None:
 
 def _add_file_parsers(sub: Any) -> None:
     """info, decode and verify: commands that read .gtok files."""
-    p = sub.add_parser("info", help="show a .gtok file's or pack's header and summary",
-                       description="Show format version, id width, token count, min/max id "
-                                   "and size of .gtok files.")
+    p = sub.add_parser(
+        "info",
+        help="show a .gtok file's or pack's header and summary",
+        description="Show format version, id width, token count, min/max id "
+        "and size of .gtok files.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_info)
 
-    p = sub.add_parser("decode", help="print a .gtok file's regions as BED",
-                       description="Print the universe regions of a .gtok file's ids as BED "
-                                   "lines (chrom, start, end) on stdout; special tokens are "
-                                   "printed by name (<unk>, <pad>, ...). For a pack, each "
-                                   "document follows a '# NAME' comment line (its number "
-                                   "when the pack has no names), or --doc picks one.")
+    p = sub.add_parser(
+        "decode",
+        help="print a .gtok file's regions as BED",
+        description="Print the universe regions of a .gtok file's ids as BED "
+        "lines (chrom, start, end) on stdout; special tokens are "
+        "printed by name (<unk>, <pad>, ...). For a pack, each "
+        "document follows a '# NAME' comment line (its number "
+        "when the pack has no names), or --doc picks one.",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe the file was made with")
     p.add_argument("--ids", action="store_true", help="add the token id as a 4th column")
-    p.add_argument("--doc", metavar="NAME|N",
-                   help="(packs) only this document: its name, or its number from 0")
+    p.add_argument(
+        "--doc", metavar="NAME|N", help="(packs) only this document: its name, or its number from 0"
+    )
     p.set_defaults(func=_cmd_decode)
 
-    p = sub.add_parser("verify", help="check .gtok files or an output folder against a universe",
-                       description="Check that .gtok files are complete and valid, that every "
-                                   "id is below the universe's vocab size, and (for a folder) "
-                                   "that its manifests were made with this universe and list "
-                                   "no failed or missing file, that every .gtok file in it is "
-                                   "listed with the size it was written with (after sharded "
-                                   "runs: that every shard ran).")
+    p = sub.add_parser(
+        "verify",
+        help="check .gtok files or an output folder against a universe",
+        description="Check that .gtok files are complete and valid, that every "
+        "id is below the universe's vocab size, and (for a folder) "
+        "that its manifests were made with this universe and list "
+        "no failed or missing file, that every .gtok file in it is "
+        "listed with the size it was written with (after sharded "
+        "runs: that every shard ran).",
+    )
     p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
     p.add_argument("-u", "--universe", required=True, help="the universe to check against")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
@@ -564,6 +727,7 @@ def _add_file_parsers(sub: Any) -> None:
 
 def _cmd_fragments(args: argparse.Namespace) -> int:
     from gtok.singlecell.fragments import tokenize_fragments
+
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
     start = last = time.monotonic()
@@ -575,17 +739,27 @@ def _cmd_fragments(args: argparse.Namespace) -> int:
             return
         last = now
         rate = fragments / max(now - start, 1e-9)
-        where = (f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB {100 * done / total:5.1f}%"
-                 if total else f"{done / 1e6:,.0f} MB")
+        where = (
+            f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB {100 * done / total:5.1f}%"
+            if total
+            else f"{done / 1e6:,.0f} MB"
+        )
         line = f"{where}  {fragments:,} fragments  {rate / 1e6:.2f} M fragments/s"
         stream.write("\r" + line[:79].ljust(79))
         stream.flush()
 
     try:
         summary = tokenize_fragments(
-            args.universe, args.fragments, args.output, barcodes=args.barcodes,
-            min_fragments=args.min_fragments, min_tokens=args.min_tokens, unique=args.unique,
-            skip_bad_lines=args.skip_bad_lines, progress=progress if show else None)
+            args.universe,
+            args.fragments,
+            args.output,
+            barcodes=args.barcodes,
+            min_fragments=args.min_fragments,
+            min_tokens=args.min_tokens,
+            unique=args.unique,
+            skip_bad_lines=args.skip_bad_lines,
+            progress=progress if show else None,
+        )
     except (OSError, ValueError, MemoryError) as exc:
         if show:
             stream.write("\n")
@@ -594,12 +768,18 @@ def _cmd_fragments(args: argparse.Namespace) -> int:
     if show:
         stream.write("\n")
     if not args.quiet:
-        print(f"gtok fragments: {summary.cells:,} cells ({summary.cells_seen:,} barcodes "
-              f"seen), {summary.fragments:,} fragments, {summary.tokens:,} tokens -> "
-              f"{summary.output} in {summary.seconds:.1f} s", file=stream)
+        print(
+            f"gtok fragments: {summary.cells:,} cells ({summary.cells_seen:,} barcodes "
+            f"seen), {summary.fragments:,} fragments, {summary.tokens:,} tokens -> "
+            f"{summary.output} in {summary.seconds:.1f} s",
+            file=stream,
+        )
         if summary.skipped_lines:
-            print(f"gtok fragments: skipped {summary.skipped_lines:,} bad line(s), the first: "
-                  f"{summary.first_skipped}", file=stream)
+            print(
+                f"gtok fragments: skipped {summary.skipped_lines:,} bad line(s), the first: "
+                f"{summary.first_skipped}",
+                file=stream,
+            )
     return EXIT_OK
 
 
@@ -615,35 +795,54 @@ def _count(text: str) -> int:
 
 def _add_fragments_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "fragments", help="tokenize a single-cell fragment file into a pack (a document "
-                          "per cell)",
+        "fragments",
+        help="tokenize a single-cell fragment file into a pack (a document per cell)",
         description="Tokenize a fragment file (chrom, start, end, barcode[, count], tab-\n"
-                    "separated, plain or gzip: 10x scATAC fragments.tsv.gz) against UNIVERSE\n"
-                    "as gtars' tokenize_fragment_file does: each fragment gives the ids of the\n"
-                    "universe regions it overlaps, or one <unk>. Writes one pack OUT with a\n"
-                    "document per cell, named by its barcode, cells in order of first\n"
-                    "appearance; it records the universe fingerprint, the settings and the\n"
-                    "counts. The write is atomic: on any error no pack appears.",
+        "separated, plain or gzip: 10x scATAC fragments.tsv.gz) against UNIVERSE\n"
+        "as gtars' tokenize_fragment_file does: each fragment gives the ids of the\n"
+        "universe regions it overlaps, or one <unk>. Writes one pack OUT with a\n"
+        "document per cell, named by its barcode, cells in order of first\n"
+        "appearance; it records the universe fingerprint, the settings and the\n"
+        "counts. The write is atomic: on any error no pack appears.",
         epilog="examples:\n  gtok fragments peaks.bed fragments.tsv.gz -o cells.gtok\n"
-               "  gtok fragments peaks.bed fragments.tsv.gz -o cells.gtok \\\n"
-               "      --barcodes barcodes.tsv --min-fragments 1000 --unique",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("universe", metavar="UNIVERSE",
-                   help="universe BED (plain or gzip) or gtars TOML config")
+        "  gtok fragments peaks.bed fragments.tsv.gz -o cells.gtok \\\n"
+        "      --barcodes barcodes.tsv --min-fragments 1000 --unique",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "universe", metavar="UNIVERSE", help="universe BED (plain or gzip) or gtars TOML config"
+    )
     p.add_argument("fragments", metavar="FRAGMENTS", help="the fragment file (plain or gzip)")
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="the pack to write")
-    p.add_argument("--barcodes", metavar="FILE",
-                   help="keep only these cells (one barcode per line, plain or gzip)")
-    p.add_argument("--min-fragments", type=_count, default=0, metavar="N",
-                   help="keep cells with at least N fragments")
-    p.add_argument("--min-tokens", type=_count, default=0, metavar="N",
-                   help="keep cells with at least N universe-region tokens (<unk> not "
-                        "counted)")
-    p.add_argument("--unique", action="store_true",
-                   help="each cell's distinct regions once, sorted by id, no <unk> (the "
-                        "peak-by-cell view)")
-    p.add_argument("--skip-bad-lines", action="store_true",
-                   help="skip malformed lines (counted) instead of failing")
+    p.add_argument(
+        "--barcodes",
+        metavar="FILE",
+        help="keep only these cells (one barcode per line, plain or gzip)",
+    )
+    p.add_argument(
+        "--min-fragments",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="keep cells with at least N fragments",
+    )
+    p.add_argument(
+        "--min-tokens",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="keep cells with at least N universe-region tokens (<unk> not counted)",
+    )
+    p.add_argument(
+        "--unique",
+        action="store_true",
+        help="each cell's distinct regions once, sorted by id, no <unk> (the peak-by-cell view)",
+    )
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip malformed lines (counted) instead of failing",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_fragments)
 

@@ -116,15 +116,17 @@ class FingerprintMismatchError(GtokError, ValueError):
     universe has fingerprint aa11: these ids mean other regions
     """
 
-    def __init__(self, source: str, expected: str, found: str, *,
-                 reference: str = "the tokenizer's universe") -> None:
+    def __init__(
+        self, source: str, expected: str, found: str, *, reference: str = "the tokenizer's universe"
+    ) -> None:
         self.source = source
         self.expected = expected
         self.found = found
         self.reference = reference
         super().__init__(
             f"{source}: tokenized with universe fingerprint {found}, but {reference} "
-            f"has fingerprint {expected}: these ids mean other regions")
+            f"has fingerprint {expected}: these ids mean other regions"
+        )
 
 
 class SourceChangedError(GtokError, RuntimeError):
@@ -176,8 +178,7 @@ class LineFormatError(InputFormatError):
         What is wrong with it.
     """
 
-    def __init__(self, path: str | os.PathLike, line_number: int, line: str,
-                 problem: str) -> None:
+    def __init__(self, path: str | os.PathLike, line_number: int, line: str, problem: str) -> None:
         self.line_number = line_number
         self.line = line
         shown = line if len(line) <= 200 else line[:200] + "..."

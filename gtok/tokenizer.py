@@ -47,8 +47,14 @@ class TokenizedRegionSet:
 
     __slots__ = ("ids", "n_regions", "n_unknown_chrom", "n_skipped", "_tokenizer")
 
-    def __init__(self, ids: np.ndarray, tokenizer: Tokenizer, n_regions: int = 0,
-                 n_unknown_chrom: int = 0, n_skipped: int = 0) -> None:
+    def __init__(
+        self,
+        ids: np.ndarray,
+        tokenizer: Tokenizer,
+        n_regions: int = 0,
+        n_unknown_chrom: int = 0,
+        n_skipped: int = 0,
+    ) -> None:
         self.ids = ids
         self._tokenizer = tokenizer
         self.n_regions = n_regions
@@ -217,8 +223,12 @@ class Tokenizer:
     def get_vocab(self) -> dict[str, int]:
         """Token string to id, regions (``"chr1:100-200"``) and special tokens."""
         if self._vocab is None:
-            vocab = dict(zip(self._region_strings(np.arange(self._universe.n_regions)),
-                             range(self._universe.n_regions)))
+            vocab = dict(
+                zip(
+                    self._region_strings(np.arange(self._universe.n_regions)),
+                    range(self._universe.n_regions),
+                )
+            )
             for name in SPECIAL_TOKEN_NAMES:
                 vocab[self._special(name)] = self._special_ids[name]
             self._vocab = vocab
@@ -227,9 +237,14 @@ class Tokenizer:
     def _region_strings(self, ids: np.ndarray) -> list[str]:
         u = self._universe
         names = u.chrom_names
-        return [f"{names[c]}:{s}-{e}" for c, s, e in zip(
-            u.region_chroms[ids].tolist(), u.region_starts[ids].tolist(),
-            u.region_ends[ids].tolist())]
+        return [
+            f"{names[c]}:{s}-{e}"
+            for c, s, e in zip(
+                u.region_chroms[ids].tolist(),
+                u.region_starts[ids].tolist(),
+                u.region_ends[ids].tolist(),
+            )
+        ]
 
     def convert_ids_to_tokens(self, ids: int | Iterable[int]) -> str | list[str]:
         """Id(s) to token string(s): ``"chr1:100-200"`` or a special token."""
@@ -250,8 +265,10 @@ class Tokenizer:
         bad = (arr < 0) | (arr >= self.vocab_size)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"id {int(arr[i])} at position {i} is outside the vocabulary "
-                             f"(0..{self.vocab_size - 1})")
+            raise ValueError(
+                f"id {int(arr[i])} at position {i} is outside the vocabulary "
+                f"(0..{self.vocab_size - 1})"
+            )
         is_region = arr < n
         if is_region.all():
             return self._region_strings(arr)
@@ -290,8 +307,9 @@ class Tokenizer:
         True]``); ids give 0/1, as Hugging Face tokenizers (``[0, unk_id]`` -> ``[0, 1]``).
         """
         if isinstance(tokens, (str, bytes)):
-            raise TypeError("get_special_tokens_mask takes a sequence of tokens or ids, "
-                            "not a single string")
+            raise TypeError(
+                "get_special_tokens_mask takes a sequence of tokens or ids, not a single string"
+            )
         items = tokens.ids if isinstance(tokens, TokenizedRegionSet) else tokens
         if not isinstance(items, np.ndarray):
             items = list(items)
@@ -303,8 +321,14 @@ class Tokenizer:
 
     # ------------------------------------------------------------------ tokenizing
 
-    def tokenize(self, regions: Any, *, keep_order: bool = False, unk: str = "whole",
-                 skip_bad_lines: bool = False) -> TokenizedRegionSet:
+    def tokenize(
+        self,
+        regions: Any,
+        *,
+        keep_order: bool = False,
+        unk: str = "whole",
+        skip_bad_lines: bool = False,
+    ) -> TokenizedRegionSet:
         """Token ids of the universe regions each query region overlaps.
 
         Parameters
@@ -348,21 +372,24 @@ class Tokenizer:
             path = os.fsdecode(regions)
             sort = not keep_order
             extra = ChromTable() if (per_region and sort) else None
-            cols = parse_regions(read_text(path), path, u.chroms, extra=extra,
-                                 skip_bad_lines=skip_bad_lines)
+            cols = parse_regions(
+                read_text(path), path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines
+            )
         else:
             sort = False
             extra = None
             cols = _columns_from_memory(regions, u.chroms, skip_bad_lines)
         chroms, starts, ends = cols.chroms, cols.starts, cols.ends
         if sort:
-            rank = u.chrom_rank if extra is None or len(extra) == 0 else _ranks_with(
-                u.chrom_names, extra.names())
+            rank = (
+                u.chrom_rank
+                if extra is None or len(extra) == 0
+                else _ranks_with(u.chrom_names, extra.names())
+            )
             _, chroms, starts, ends = gtars_order(chroms, starts, ends, rank)
         ids = u.index.tokenize(chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
-        return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known),
-                                  cols.n_skipped)
+        return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
 
     def __call__(self, regions: Any, **options: Any) -> BatchEncoding:
         """gtars' call form: ``{"input_ids": [...], "attention_mask": [...]}``."""
@@ -371,8 +398,10 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         u = self._universe
-        return (f"Tokenizer({u.source!r}, {u.n_regions} regions on {len(u.chroms)} "
-                f"chromosomes, vocab_size={self.vocab_size})")
+        return (
+            f"Tokenizer({u.source!r}, {u.n_regions} regions on {len(u.chroms)} "
+            f"chromosomes, vocab_size={self.vocab_size})"
+        )
 
 
 def _tokenizer_from_universe(universe: Universe) -> Tokenizer:
@@ -385,8 +414,9 @@ def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:
     """Ranks by name of the universe chromosomes followed by ``extra`` ones."""
     everything = names + extra
     rank = np.empty(len(everything), dtype=np.int32)
-    rank[np.array(sorted(range(len(everything)), key=everything.__getitem__),
-                  dtype=np.int64)] = np.arange(len(everything), dtype=np.int32)
+    rank[np.array(sorted(range(len(everything)), key=everything.__getitem__), dtype=np.int64)] = (
+        np.arange(len(everything), dtype=np.int32)
+    )
     return rank
 
 
@@ -397,23 +427,30 @@ def _looks_like_region(x: Any) -> bool:
     """A gtars-style region object, or a (chrom, start, end) tuple/list."""
     if hasattr(x, "chr") and hasattr(x, "start") and hasattr(x, "end"):
         return True
-    return (isinstance(x, (tuple, list)) and len(x) == 3 and isinstance(x[0], (str, bytes))
-            and isinstance(x[1], (int, np.integer)) and not isinstance(x[1], bool))
+    return (
+        isinstance(x, (tuple, list))
+        and len(x) == 3
+        and isinstance(x[0], (str, bytes))
+        and isinstance(x[1], (int, np.integer))
+        and not isinstance(x[1], bool)
+    )
 
 
 def _is_columns(regions: Any) -> bool:
     """``(chroms, starts, ends)`` columns, as opposed to a tuple of three regions."""
-    return (isinstance(regions, tuple) and len(regions) == 3
-            and not isinstance(regions[0], (str, bytes))
-            and all(hasattr(c, "__len__") for c in regions)
-            and not any(_looks_like_region(c) for c in regions))
+    return (
+        isinstance(regions, tuple)
+        and len(regions) == 3
+        and not isinstance(regions[0], (str, bytes))
+        and all(hasattr(c, "__len__") for c in regions)
+        and not any(_looks_like_region(c) for c in regions)
+    )
 
 
 _SHAPE_PROBLEM = "a region must be (chrom, start, end) or have .chr, .start and .end"
 
 
-def _columns_from_memory(regions: Any, table: ChromTable,
-                         skip_bad_lines: bool) -> RegionColumns:
+def _columns_from_memory(regions: Any, table: ChromTable, skip_bad_lines: bool) -> RegionColumns:
     shape_bad: dict[int, str] = {}
     if _is_columns(regions):
         chroms, starts, ends = regions
@@ -458,8 +495,7 @@ def _as_coords(values: Any, which: str, n: int) -> tuple[np.ndarray, np.ndarray]
             arr = np.empty(len(values), dtype=object)
             arr[:] = values
         # (np.asarray also turns True into 1 among ints: a bool is not a coordinate)
-        if arr.dtype.kind not in "iu" or not set(map(type, values)).isdisjoint(
-                (bool, np.bool_)):
+        if arr.dtype.kind not in "iu" or not set(map(type, values)).isdisjoint((bool, np.bool_)):
             items = list(values)
         else:
             items = None
@@ -484,9 +520,14 @@ def _as_coords(values: Any, which: str, n: int) -> tuple[np.ndarray, np.ndarray]
     return out, bad
 
 
-def validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: ChromTable,
-                     skip_bad_lines: bool,
-                     shape_bad: dict[int, str] | None = None) -> RegionColumns:
+def validate_columns(
+    chroms: Sequence[Any],
+    starts: Any,
+    ends: Any,
+    table: ChromTable,
+    skip_bad_lines: bool,
+    shape_bad: dict[int, str] | None = None,
+) -> RegionColumns:
     """Regions given as columns (chromosome names, starts, ends), checked as BED lines are:
     chromosome indices in ``table`` (-1 for names it lacks) and ``uint32`` coordinates.
 
@@ -508,9 +549,12 @@ def validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: Chrom
     problems = [
         (malformed, _SHAPE_PROBLEM),
         (chrom_bad, "chromosome name is missing or empty"),
-        (s_bad, "start is not an integer"), (e_bad, "end is not an integer"),
-        (s < 0, "start is negative"), (e < 0, "end is negative"),
-        (s > _MAX_COORD, "start is 2**32 or larger"), (e > _MAX_COORD, "end is 2**32 or larger"),
+        (s_bad, "start is not an integer"),
+        (e_bad, "end is not an integer"),
+        (s < 0, "start is negative"),
+        (e < 0, "end is negative"),
+        (s > _MAX_COORD, "start is 2**32 or larger"),
+        (e > _MAX_COORD, "end is 2**32 or larger"),
         (s > e, "start is greater than end"),
     ]
     bad = np.zeros(n, dtype=bool)
@@ -521,8 +565,11 @@ def validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: Chrom
             i = int(np.flatnonzero(mask)[0])
             if i < first_at:
                 first_at = i
-                text = (shape_bad[i] if shape_bad and i in shape_bad
-                        else _region_text(chroms, starts, ends, i))
+                text = (
+                    shape_bad[i]
+                    if shape_bad and i in shape_bad
+                    else _region_text(chroms, starts, ends, i)
+                )
                 first = BedFormatError(_IN_MEMORY, i + 1, text, problem)
             bad |= mask
     if first is not None and not skip_bad_lines:
@@ -531,8 +578,13 @@ def validate_columns(chroms: Sequence[Any], starts: Any, ends: Any, table: Chrom
     n_bad = int(bad.sum())
     if n_bad:
         chrom_idx, s, e = chrom_idx[keep], s[keep], e[keep]
-    return RegionColumns(np.ascontiguousarray(chrom_idx, dtype=np.int32),
-                         s.astype(np.uint32), e.astype(np.uint32), n_bad, first)
+    return RegionColumns(
+        np.ascontiguousarray(chrom_idx, dtype=np.int32),
+        s.astype(np.uint32),
+        e.astype(np.uint32),
+        n_bad,
+        first,
+    )
 
 
 def _region_text(chroms: Any, starts: Any, ends: Any, i: int) -> str:
@@ -540,8 +592,11 @@ def _region_text(chroms: Any, starts: Any, ends: Any, i: int) -> str:
 
 
 def _is_missing_name(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and x != x) or (
-        isinstance(x, (str, bytes)) and len(x) == 0)
+    return (
+        x is None
+        or (isinstance(x, float) and x != x)
+        or (isinstance(x, (str, bytes)) and len(x) == 0)
+    )
 
 
 def _chrom_indices(chroms: Any, table: ChromTable) -> tuple[np.ndarray, np.ndarray]:

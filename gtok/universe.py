@@ -63,7 +63,8 @@ class Universe:
         # code point order, so sorting the str names gives the same ranks.
         rank = np.empty(len(names), dtype=np.int32)
         rank[np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)] = (
-            np.arange(len(names), dtype=np.int32))
+            np.arange(len(names), dtype=np.int32)
+        )
         self.chrom_rank = rank
         self._fingerprint: str | None = None
 
@@ -79,15 +80,25 @@ class Universe:
         Two universes with the same fingerprint give the same ids for every input.
         """
         if self._fingerprint is None:
-            self._fingerprint = _digest(self.chrom_names, self.region_chroms,
-                                        self.region_starts, self.region_ends,
-                                        self.special_tokens)
+            self._fingerprint = _digest(
+                self.chrom_names,
+                self.region_chroms,
+                self.region_starts,
+                self.region_ends,
+                self.special_tokens,
+            )
         return self._fingerprint
 
     @classmethod
-    def from_columns(cls, chroms: ChromTable, row_chroms: np.ndarray, row_starts: np.ndarray,
-                     row_ends: np.ndarray, special_tokens: dict | None = None,
-                     source: str | None = None) -> Universe:
+    def from_columns(
+        cls,
+        chroms: ChromTable,
+        row_chroms: np.ndarray,
+        row_starts: np.ndarray,
+        row_ends: np.ndarray,
+        special_tokens: dict | None = None,
+        source: str | None = None,
+    ) -> Universe:
         """Build from universe rows in file order (duplicates allowed)."""
         specials = dict(special_tokens or DEFAULT_SPECIAL_TOKENS)
         n_rows = int(row_chroms.shape[0])
@@ -98,8 +109,12 @@ class Universe:
         hasher = None
         if n_rows >= _HASH_ON_THREAD_ABOVE:
             names = chroms.names()
-            hasher = threading.Thread(target=lambda: early.update(fingerprint=_digest(
-                names, row_chroms, row_starts, row_ends, specials)), name="gtok-fingerprint")
+            hasher = threading.Thread(
+                target=lambda: early.update(
+                    fingerprint=_digest(names, row_chroms, row_starts, row_ends, specials)
+                ),
+                name="gtok-fingerprint",
+            )
             hasher.start()
         try:
             index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
@@ -109,9 +124,11 @@ class Universe:
         if unique_rows is not None:  # duplicates: keep the first of each
             early.clear()
             row_chroms, row_starts, row_ends = (
-                row_chroms[unique_rows], row_starts[unique_rows], row_ends[unique_rows])
-        universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source,
-                       n_rows)
+                row_chroms[unique_rows],
+                row_starts[unique_rows],
+                row_ends[unique_rows],
+            )
+        universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source, n_rows)
         universe._fingerprint = early.get("fingerprint")
         return universe
 
@@ -127,11 +144,16 @@ class Universe:
         self._fingerprint = fingerprint
 
 
-_HASH_ON_THREAD_ABOVE = 100_000   # rows: below, a thread costs more than it saves
+_HASH_ON_THREAD_ABOVE = 100_000  # rows: below, a thread costs more than it saves
 
 
-def _digest(chrom_names: list[str], chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-            special_tokens: dict) -> str:
+def _digest(
+    chrom_names: list[str],
+    chroms: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    special_tokens: dict,
+) -> str:
     """The fingerprint of regions given in id order (see :attr:`Universe.fingerprint`)."""
     h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
     h.update(len(chrom_names).to_bytes(8, "little"))
@@ -153,8 +175,7 @@ def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Uni
     data = read_text(path)
     table = ChromTable()
     cols = parse_regions(data, path, table, add_chroms=True, trim=True)
-    return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens,
-                                 path)
+    return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens, path)
 
 
 def load_config(path: str | os.PathLike) -> Universe:
@@ -182,17 +203,26 @@ def load_config(path: str | os.PathLike) -> Universe:
         raise ConfigError(path, "missing 'universe = \"path/to/universe.bed\"'")
     kind = config.get("tokenizer_type", "bits")
     if kind not in TOKENIZER_TYPES:
-        raise ConfigError(path, f"tokenizer_type {kind!r} is not supported (use \"bits\"; "
-                                "gtars' \"ailist\" orders each region's hits differently)")
+        raise ConfigError(
+            path,
+            f'tokenizer_type {kind!r} is not supported (use "bits"; '
+            "gtars' \"ailist\" orders each region's hits differently)",
+        )
     specials = dict(DEFAULT_SPECIAL_TOKENS)
     entries = config.get("special_tokens", [])
     if not isinstance(entries, list):
         raise ConfigError(path, "special_tokens must be a list of {name, token} tables")
     for entry in entries:
-        if (not isinstance(entry, dict) or entry.get("name") not in SPECIAL_TOKEN_NAMES
-                or not isinstance(entry.get("token"), str)):
-            raise ConfigError(path, f"bad special token entry {entry!r}: expected "
-                                    f"{{name = one of {SPECIAL_TOKEN_NAMES}, token = \"...\"}}")
+        if (
+            not isinstance(entry, dict)
+            or entry.get("name") not in SPECIAL_TOKEN_NAMES
+            or not isinstance(entry.get("token"), str)
+        ):
+            raise ConfigError(
+                path,
+                f"bad special token entry {entry!r}: expected "
+                f'{{name = one of {SPECIAL_TOKEN_NAMES}, token = "..."}}',
+            )
         specials[entry["name"]] = entry["token"]
     bed = os.path.join(os.path.dirname(os.path.abspath(path)), universe)
     if not os.path.isfile(bed):

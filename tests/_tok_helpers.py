@@ -57,8 +57,10 @@ def oracle(universe_rows, queries, *, sort, per_region=False):
         queries = sorted(queries, key=lambda q: (q[0].encode(), q[1]))
     out = []
     for c, s, e in queries:
-        hits = sorted((u for u in regions if u[0] == c and u[1] < e and u[2] > s),
-                      key=lambda u: (u[1], u[2], ids[u]))
+        hits = sorted(
+            (u for u in regions if u[0] == c and u[1] < e and u[2] > s),
+            key=lambda u: (u[1], u[2], ids[u]),
+        )
         if hits:
             out.extend(ids[u] for u in hits)
         elif per_region:
@@ -109,10 +111,9 @@ def _interval(max_start=3000, huge=True):
         st.just(0),
         st.integers(1, 60),
         st.integers(1, 1500),
-        *( [st.integers(10**6, MAX_COORD)] if huge else [] ),
+        *([st.integers(10**6, MAX_COORD)] if huge else []),
     )
-    start = st.one_of(st.integers(0, max_start),
-                      *( [st.integers(0, MAX_COORD)] if huge else [] ))
+    start = st.one_of(st.integers(0, max_start), *([st.integers(0, MAX_COORD)] if huge else []))
     return st.tuples(start, length).map(lambda t: (t[0], min(t[0] + t[1], MAX_COORD)))
 
 
@@ -124,11 +125,12 @@ def nested_block(draw, chroms=UNIVERSE_CHROMS):
     base = draw(st.integers(0, 2000))
     span = draw(st.integers(5000, 20000))
     rows = [(c, base, base + span)]
-    if draw(st.booleans()):   # a middle layer, itself holding many
+    if draw(st.booleans()):  # a middle layer, itself holding many
         mid = base + draw(st.integers(0, 100))
         rows.append((c, mid, mid + span // 2))
-    starts = draw(st.lists(st.integers(base, base + span - 50), min_size=30, max_size=45,
-                           unique=True))
+    starts = draw(
+        st.lists(st.integers(base, base + span - 50), min_size=30, max_size=45, unique=True)
+    )
     for s in starts:
         rows.append((c, s, s + draw(st.integers(0, 49))))
     return rows
@@ -137,15 +139,20 @@ def nested_block(draw, chroms=UNIVERSE_CHROMS):
 @st.composite
 def universes(draw, min_size=1, max_size=40, nested=None):
     """Universe rows without duplicates, in a random (unsorted) order."""
-    rows = draw(st.lists(st.tuples(st.sampled_from(UNIVERSE_CHROMS), _interval()),
-                         min_size=min_size, max_size=max_size))
+    rows = draw(
+        st.lists(
+            st.tuples(st.sampled_from(UNIVERSE_CHROMS), _interval()),
+            min_size=min_size,
+            max_size=max_size,
+        )
+    )
     rows = [(c, s, e) for c, (s, e) in rows]
     if nested is None:
         nested = draw(st.booleans())
     if nested:
         for block in draw(st.lists(nested_block(), min_size=1, max_size=2)):
             rows.extend(block)
-    rows = list(dict.fromkeys(rows))      # no duplicates here
+    rows = list(dict.fromkeys(rows))  # no duplicates here
     return draw(st.permutations(rows))
 
 
@@ -159,8 +166,19 @@ def queries(draw, universe_rows, max_size=30):
     if universe_rows:
         picks = draw(st.lists(st.sampled_from(universe_rows), max_size=8))
         for c, s, e in picks:
-            kind = draw(st.sampled_from(["same", "left_touch", "right_touch", "point_start",
-                                         "point_end", "point_inside", "wide"]))
+            kind = draw(
+                st.sampled_from(
+                    [
+                        "same",
+                        "left_touch",
+                        "right_touch",
+                        "point_start",
+                        "point_end",
+                        "point_inside",
+                        "wide",
+                    ]
+                )
+            )
             if kind == "same":
                 parts.append((c, s, e))
             elif kind == "left_touch" and s > 0:
@@ -177,5 +195,5 @@ def queries(draw, universe_rows, max_size=30):
             elif kind == "wide":
                 parts.append((c, max(0, s - 1000), min(MAX_COORD, e + 1000)))
     if parts and draw(st.booleans()):
-        parts.extend(draw(st.lists(st.sampled_from(parts), max_size=5)))   # repeats
+        parts.extend(draw(st.lists(st.sampled_from(parts), max_size=5)))  # repeats
     return draw(st.permutations(parts))

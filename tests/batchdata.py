@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gtok import Tokenizer, write_gtok
 from gtok.cli import main
@@ -60,8 +59,15 @@ def bed_text(n: int, seed: int, *, fmt: str = "bed3", unknown: bool = True) -> s
     return "".join(out)
 
 
-def write_bed(path: Path, n: int = 200, seed: int = 0, *, fmt: str = "bed3",
-              gz: bool = False, text: str | None = None) -> Path:
+def write_bed(
+    path: Path,
+    n: int = 200,
+    seed: int = 0,
+    *,
+    fmt: str = "bed3",
+    gz: bool = False,
+    text: str | None = None,
+) -> Path:
     """Write a region file (gzip when ``gz``); returns its path."""
     data = (bed_text(n, seed, fmt=fmt) if text is None else text).encode()
     if gz:
@@ -82,8 +88,11 @@ def reference_bytes(tok: Tokenizer, path: Path | str, tmp: Path, **options) -> b
 
 def gtok_files(folder: Path) -> dict[str, bytes]:
     """Every visible ``.gtok`` under ``folder``: relative path -> bytes."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*.gtok")) if not p.name.startswith(".")}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*.gtok"))
+        if not p.name.startswith(".")
+    }
 
 
 def hidden_leftovers(folder: Path) -> list[str]:
@@ -101,12 +110,18 @@ def statuses(manifest: dict) -> dict[str, str]:
     return {e["input"]: e["status"] for e in manifest["files"]}
 
 
-def run_cli(*args: str, cwd: Path | str | None = None, timeout: float = 60,
-            **kwargs) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | str | None = None, timeout: float = 60, **kwargs
+) -> subprocess.CompletedProcess:
     """``python -m gtok ARGS`` in a subprocess, text output captured."""
-    return subprocess.run([sys.executable, "-m", "gtok", *map(os.fspath, args)],
-                          cwd=SUBPROCESS_CWD if cwd is None else cwd,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "gtok", *map(os.fspath, args)],
+        cwd=SUBPROCESS_CWD if cwd is None else cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def output_of(out_dir: Path, entry: dict) -> Path:
@@ -120,13 +135,3 @@ def cli(*args) -> int:
         return main([os.fspath(a) for a in args])
     except SystemExit as exc:
         return int(exc.code or 0)
-
-
-@pytest.fixture
-def universe(tmp_path: Path) -> Path:
-    return make_universe(tmp_path / "universe.bed")
-
-
-@pytest.fixture
-def tok(universe: Path) -> Tokenizer:
-    return Tokenizer(universe)

@@ -44,8 +44,11 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
                 found.append((node.module, [n for n in names if n not in subs], node.lineno))
                 found.extend((f"{node.module}.{n}", [], node.lineno) for n in subs)
         elif isinstance(node, ast.Import):
-            found.extend((a.name, [], node.lineno) for a in node.names
-                         if a.name == "gtok" or a.name.startswith("gtok."))
+            found.extend(
+                (a.name, [], node.lineno)
+                for a in node.names
+                if a.name == "gtok" or a.name.startswith("gtok.")
+            )
     return found
 
 
@@ -55,15 +58,20 @@ def _private_attribute_uses(path: Path) -> list[tuple[int, str]]:
     aliases = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gtok"):
-            aliases.update(a.asname or a.name for a in node.names
-                           if f"{node.module}.{a.name}" in MODULES)
+            aliases.update(
+                a.asname or a.name for a in node.names if f"{node.module}.{a.name}" in MODULES
+            )
         elif isinstance(node, ast.Import):
-            aliases.update(a.asname or a.name.split(".")[0] for a in node.names
-                           if a.name.startswith("gtok"))
+            aliases.update(
+                a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("gtok")
+            )
     bad = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
-                and not node.attr.startswith("__")):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
             base = node.value
             if isinstance(base, ast.Name) and base.id in aliases:
                 bad.append((node.lineno, f"{base.id}.{node.attr}"))
@@ -114,7 +122,7 @@ def test_no_import_cycles():
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                cycles.append(stack[stack.index(dep):] + [dep])
+                cycles.append(stack[stack.index(dep) :] + [dep])
             elif dep not in state:
                 visit(dep, stack + [dep])
         state[node] = 2
@@ -132,8 +140,11 @@ def test_no_private_names_of_other_modules():
             target = _target(module)
             if target == name or target is None:
                 continue
-            bad += [f"{name}:{line} imports {module}.{n}" for n in names
-                    if n.startswith("_") and not n.startswith("__")]
+            bad += [
+                f"{name}:{line} imports {module}.{n}"
+                for n in names
+                if n.startswith("_") and not n.startswith("__")
+            ]
         bad += [f"{name}:{line} uses {use}" for line, use in _private_attribute_uses(path)]
     assert not bad, "\n".join(bad)
 
@@ -141,14 +152,16 @@ def test_no_private_names_of_other_modules():
 def test_layers_import_downwards():
     bad = []
     for name, deps in _graph().items():
-        bad += [f"{name} (layer {_layer(name)}) imports {dep} (layer {_layer(dep)})"
-                for dep in sorted(deps) if _layer(dep) > _layer(name)]
+        bad += [
+            f"{name} (layer {_layer(name)}) imports {dep} (layer {_layer(dep)})"
+            for dep in sorted(deps)
+            if _layer(dep) > _layer(name)
+        ]
     assert not bad, "\n".join(bad)
 
 
 def test_all_cython_in_lib():
-    stray = [p for ext in ("*.pyx", "*.pxd") for p in ROOT.rglob(ext)
-             if p.parent != ROOT / "_lib"]
+    stray = [p for ext in ("*.pyx", "*.pxd") for p in ROOT.rglob(ext) if p.parent != ROOT / "_lib"]
     assert not stray
 
 

@@ -32,8 +32,6 @@ from batchdata import (  # noqa: F401
     reference_bytes,
     run_cli,
     statuses,
-    tok,
-    universe,
     write_bed,
 )
 
@@ -47,20 +45,30 @@ def mixed(tmp_path: Path) -> Path:
     write_bed(root / "c.narrowPeak", 200, 3, fmt="narrowPeak")
     write_bed(root / "sub" / "d.narrowPeak.gz", 150, 4, fmt="narrowPeak", gz=True)
     write_bed(root / "sub" / "deeper" / "e.broadPeak", 100, 5)
-    write_bed(root / "sub" / "f.BED", 120, 6)                      # case-insensitive suffix
+    write_bed(root / "sub" / "f.BED", 120, 6)  # case-insensitive suffix
     write_bed(root / "g.gappedPeak", 90, 7)
     write_bed(root / "h.bedGraph.gz", 80, 8, gz=True)
-    write_bed(root / "empty.bed", text="")                          # -> [unk]
+    write_bed(root / "empty.bed", text="")  # -> [unk]
     write_bed(root / "header.bed", text="track name=x\n#chrom\tstart\tend\n")
-    write_bed(root / "gzip_named_plain.bed", 60, 9, gz=True)       # content is sniffed
+    write_bed(root / "gzip_named_plain.bed", 60, 9, gz=True)  # content is sniffed
     write_bed(root / "plain_named_gzip.bed.gz", 60, 10)
     write_bed(root / "unknown_only.bed", text="chrUn_test\t10\t20\nchrM\t0\t100\n")
     return root
 
 
 MIXED_OUTPUTS = {
-    "a.gtok", "b.gtok", "c.gtok", "sub/d.gtok", "sub/deeper/e.gtok", "sub/f.gtok", "g.gtok",
-    "h.gtok", "empty.gtok", "header.gtok", "gzip_named_plain.gtok", "plain_named_gzip.gtok",
+    "a.gtok",
+    "b.gtok",
+    "c.gtok",
+    "sub/d.gtok",
+    "sub/deeper/e.gtok",
+    "sub/f.gtok",
+    "g.gtok",
+    "h.gtok",
+    "empty.gtok",
+    "header.gtok",
+    "gzip_named_plain.gtok",
+    "plain_named_gzip.gtok",
     "unknown_only.gtok",
 }
 
@@ -84,8 +92,9 @@ def mixed_pairs(root: Path) -> dict[str, Path]:
 # ------------------------------------------------------------------------ outputs = contract
 
 
-@pytest.mark.parametrize("jobs,start_method", [(1, None), (2, "fork"), (2, "spawn"),
-                                               (2, "forkserver")])
+@pytest.mark.parametrize(
+    "jobs,start_method", [(1, None), (2, "fork"), (2, "spawn"), (2, "forkserver")]
+)
 def test_outputs_equal_tokenize_and_write_gtok(tok, mixed, tmp_path, jobs, start_method):
     out = tmp_path / "out"
     summary = pretokenize(tok, [str(mixed)], out, jobs=jobs, start_method=start_method)
@@ -114,7 +123,10 @@ def test_options_reach_every_worker(tok, mixed, tmp_path, jobs):
     plain = expected_for(tok, mixed_pairs(mixed), tmp_path)
     assert plain["a.gtok"] != want["a.gtok"]
     assert load_manifest(Path(summary.manifest))["settings"] == {
-        "keep_order": True, "unk": "per_region", "skip_bad_lines": False}
+        "keep_order": True,
+        "unk": "per_region",
+        "skip_bad_lines": False,
+    }
 
 
 def test_universe_path_and_tokenizer_give_the_same(universe, tok, mixed, tmp_path):
@@ -134,8 +146,19 @@ def test_command_line_matches_api(universe, tok, mixed, tmp_path):
 
     script = shutil.which("gtok", path=os.path.dirname(sys.executable))
     assert script, "the console script 'gtok' is not installed next to python"
-    r = subprocess.run([script, "tokenize", str(universe), str(mixed / "a.bed"), "-o",
-                        str(tmp_path / "script"), "-q"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            script,
+            "tokenize",
+            str(universe),
+            str(mixed / "a.bed"),
+            "-o",
+            str(tmp_path / "script"),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and r.stderr == "" and r.stdout == ""
     assert gtok_files(tmp_path / "script") == {"a.gtok": want["a.gtok"]}
 
@@ -167,10 +190,25 @@ def test_glob_option_picks_other_names(tok, tmp_path):
     write_bed(src / "z.bed", 50, 3)
     write_bed(src / ".h.txt", 50, 4)
     out = tmp_path / "out"
-    assert cli("tokenize", tok.universe.source, src, "-o", out, "--glob", "*.txt",
-               "--glob", "*.tsv", "-q") == 0
-    assert gtok_files(out) == {"x.gtok": reference_bytes(tok, src / "x.txt", tmp_path),
-                               "deep/y.gtok": reference_bytes(tok, src / "deep/y.tsv", tmp_path)}
+    assert (
+        cli(
+            "tokenize",
+            tok.universe.source,
+            src,
+            "-o",
+            out,
+            "--glob",
+            "*.txt",
+            "--glob",
+            "*.tsv",
+            "-q",
+        )
+        == 0
+    )
+    assert gtok_files(out) == {
+        "x.gtok": reference_bytes(tok, src / "x.txt", tmp_path),
+        "deep/y.gtok": reference_bytes(tok, src / "deep/y.tsv", tmp_path),
+    }
 
 
 def test_glob_pattern_inputs_use_the_pattern_root(tok, mixed, tmp_path, monkeypatch):
@@ -183,7 +221,8 @@ def test_glob_pattern_inputs_use_the_pattern_root(tok, mixed, tmp_path, monkeypa
     pretokenize(tok, [f"{mixed}/sub/*.BED", f"{mixed}/sub/deep?r/*"], out2, jobs=1)
     assert gtok_files(out2) == {
         "f.gtok": reference_bytes(tok, mixed / "sub/f.BED", tmp_path),
-        "deeper/e.gtok": reference_bytes(tok, mixed / "sub/deeper/e.broadPeak", tmp_path)}
+        "deeper/e.gtok": reference_bytes(tok, mixed / "sub/deeper/e.broadPeak", tmp_path),
+    }
     # a pattern that matches nothing is an error before any work
     with pytest.raises(FileNotFoundError, match="matches no file"):
         pretokenize(tok, [f"{mixed}/*.nothing"], tmp_path / "out3")
@@ -191,42 +230,61 @@ def test_glob_pattern_inputs_use_the_pattern_root(tok, mixed, tmp_path, monkeypa
     # relative patterns, from the command line (the shell does not expand a quoted one)
     monkeypatch.chdir(tmp_path)
     assert cli("tokenize", tok.universe.source, "peaks/*.bed", "-o", "out4", "-q") == 0
-    assert set(gtok_files(tmp_path / "out4")) == {"a.gtok", "empty.gtok", "header.gtok",
-                                                  "gzip_named_plain.gtok", "unknown_only.gtok"}
+    assert set(gtok_files(tmp_path / "out4")) == {
+        "a.gtok",
+        "empty.gtok",
+        "header.gtok",
+        "gzip_named_plain.gtok",
+        "unknown_only.gtok",
+    }
 
 
 def test_from_file_lists_inputs(tok, mixed, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    other = write_bed(tmp_path / "elsewhere" / "q.tsv", 70, 20)   # a named file: any name
+    other = write_bed(tmp_path / "elsewhere" / "q.tsv", 70, 20)  # a named file: any name
     listing = tmp_path / "list.txt"
-    listing.write_text(f"# inputs\n\npeaks/a.bed\n  {mixed / 'sub' / 'd.narrowPeak.gz'}  \n"
-                       f"elsewhere/q.tsv\npeaks/sub/deeper\n")
+    listing.write_text(
+        f"# inputs\n\npeaks/a.bed\n  {mixed / 'sub' / 'd.narrowPeak.gz'}  \n"
+        f"elsewhere/q.tsv\npeaks/sub/deeper\n"
+    )
     out = tmp_path / "out"
     assert cli("tokenize", tok.universe.source, "--from-file", listing, "-o", out, "-q") == 0
     assert gtok_files(out) == {
         "a.gtok": reference_bytes(tok, mixed / "a.bed", tmp_path),
         "d.gtok": reference_bytes(tok, mixed / "sub/d.narrowPeak.gz", tmp_path),
         "q.gtok": reference_bytes(tok, other, tmp_path),
-        "e.gtok": reference_bytes(tok, mixed / "sub/deeper/e.broadPeak", tmp_path)}
+        "e.gtok": reference_bytes(tok, mixed / "sub/deeper/e.broadPeak", tmp_path),
+    }
     # --from-file together with positional inputs
     out2 = tmp_path / "out2"
-    assert cli("tokenize", tok.universe.source, "peaks/c.narrowPeak", "--from-file", listing,
-               "-o", out2, "-q") == 0
+    assert (
+        cli(
+            "tokenize",
+            tok.universe.source,
+            "peaks/c.narrowPeak",
+            "--from-file",
+            listing,
+            "-o",
+            out2,
+            "-q",
+        )
+        == 0
+    )
     assert set(gtok_files(out2)) == {"a.gtok", "c.gtok", "d.gtok", "q.gtok", "e.gtok"}
 
 
 def test_named_file_and_folder_naming_rules(tok, tmp_path):
     src = tmp_path / "src"
-    write_bed(src / "s.1.bed", 20, 1)              # only the last extension goes
-    write_bed(src / "noext", 20, 2)                # no extension: .gtok appended
+    write_bed(src / "s.1.bed", 20, 1)  # only the last extension goes
+    write_bed(src / "noext", 20, 2)  # no extension: .gtok appended
     write_bed(src / "x.narrowPeak.gz", 20, 3)
     out = tmp_path / "out"
-    summary = pretokenize(tok, [str(src / "s.1.bed"), str(src / "noext"),
-                                str(src / "x.narrowPeak.gz")], out, jobs=1)
+    summary = pretokenize(
+        tok, [str(src / "s.1.bed"), str(src / "noext"), str(src / "x.narrowPeak.gz")], out, jobs=1
+    )
     assert summary.ok
     assert set(gtok_files(out)) == {"s.1.gtok", "noext.gtok", "x.gtok"}
-    assert {Path(r.output).name for r in summary.results} == {"s.1.gtok", "noext.gtok",
-                                                              "x.gtok"}
+    assert {Path(r.output).name for r in summary.results} == {"s.1.gtok", "noext.gtok", "x.gtok"}
 
 
 def test_duplicate_outputs_are_refused_before_any_work(tok, tmp_path):
@@ -241,7 +299,7 @@ def test_duplicate_outputs_are_refused_before_any_work(tok, tmp_path):
         pretokenize(tok, [str(src)], out, jobs=1)
     msg = str(err.value)
     assert "same output" in msg and "a.bed.gz" in msg and "p.narrowPeak" in msg
-    assert not out.exists()                        # nothing written, not even the folder
+    assert not out.exists()  # nothing written, not even the folder
     # the command line: a usage-level error, message on stderr, nothing written
     r = run_cli("tokenize", tok.universe.source, src, "-o", out)
     assert r.returncode == 2 and "same output" in r.stderr and "a.bed.gz" in r.stderr
@@ -257,8 +315,7 @@ def test_duplicate_outputs_are_refused_before_any_work(tok, tmp_path):
 
 def test_the_same_file_named_twice_is_tokenized_once(tok, mixed, tmp_path):
     out = tmp_path / "out"
-    summary = pretokenize(tok, [str(mixed), str(mixed / "a.bed"), f"{mixed}/a.*"], out,
-                          jobs=1)
+    summary = pretokenize(tok, [str(mixed), str(mixed / "a.bed"), f"{mixed}/a.*"], out, jobs=1)
     assert summary.ok
     assert sum(Path(r.input).name == "a.bed" for r in summary.results) == 1
     assert len(summary.results) == len(MIXED_OUTPUTS)
@@ -273,10 +330,8 @@ def test_missing_inputs_are_usage_errors(tok, tmp_path):
         pretokenize(tok, [str(tmp_path / "emptydir")], out)
     assert cli("tokenize", tok.universe.source, tmp_path / "nope.bed", "-o", out) == 2
     assert cli("tokenize", tok.universe.source, tmp_path / "emptydir", "-o", out) == 2
-    assert cli("tokenize", tmp_path / "no-universe.bed", tmp_path / "emptydir", "-o",
-               out) == 2
-    assert cli("tokenize", tok.universe.source, "--from-file", tmp_path / "nolist", "-o",
-               out) == 2
+    assert cli("tokenize", tmp_path / "no-universe.bed", tmp_path / "emptydir", "-o", out) == 2
+    assert cli("tokenize", tok.universe.source, "--from-file", tmp_path / "nolist", "-o", out) == 2
     assert not out.exists()
 
 
@@ -319,19 +374,22 @@ def test_shards_partition_the_inputs_and_verify_sees_the_whole(universe, tok, tm
             assert r.returncode == 1, r.stderr
             assert "shard 3/3 has not run (no gtok-manifest.3-of-3.json)" in r.stderr
         before = set(gtok_files(out)) if out.exists() else set()
-        assert cli("tokenize", universe, src, "-o", out, "--shard", f"{k}/{n}", "-j", "2",
-                   "-q") == 0
+        assert (
+            cli("tokenize", universe, src, "-o", out, "--shard", f"{k}/{n}", "-j", "2", "-q") == 0
+        )
         written = set(gtok_files(out)) - before
         m = load_manifest(out / f"gtok-manifest.{k}-of-{n}.json")
         assert m["shard"] == [k, n]
         assert {output_of(out, e).relative_to(out).as_posix() for e in m["files"]} == written
         per_shard.append(written)
     union = set().union(*per_shard)
-    assert sum(len(s) for s in per_shard) == len(union) == 11      # no overlap, all of it
-    assert sorted(len(s) for s in per_shard) == [3, 4, 4]          # interleaved, balanced
+    assert sum(len(s) for s in per_shard) == len(union) == 11  # no overlap, all of it
+    assert sorted(len(s) for s in per_shard) == [3, 4, 4]  # interleaved, balanced
     assert not (out / "gtok-manifest.json").exists()
-    want = {f"g{k % 3}/s{k:02d}.gtok": reference_bytes(tok, src / f"g{k % 3}/s{k:02d}.bed",
-                                                      tmp_path) for k in range(11)}
+    want = {
+        f"g{k % 3}/s{k:02d}.gtok": reference_bytes(tok, src / f"g{k % 3}/s{k:02d}.bed", tmp_path)
+        for k in range(11)
+    }
     assert gtok_files(out) == want
     r = run_cli("verify", out, "-u", universe)
     assert r.returncode == 0, r.stderr
@@ -346,8 +404,7 @@ def test_shard_one_of_one_is_the_whole(tok, mixed, tmp_path):
 
 @pytest.mark.parametrize("text", ["0/3", "4/3", "x", "1/", "1-3", "2/2/2"])
 def test_bad_shard_is_a_usage_error(tok, mixed, tmp_path, text, capsys):
-    assert cli("tokenize", tok.universe.source, mixed, "-o", tmp_path / "o",
-               "--shard", text) == 2
+    assert cli("tokenize", tok.universe.source, mixed, "-o", tmp_path / "o", "--shard", text) == 2
     assert "shard" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -359,8 +416,9 @@ def test_bad_shard_is_a_usage_error(tok, mixed, tmp_path, text, capsys):
 def with_bad(tmp_path: Path) -> dict[str, Path]:
     src = tmp_path / "src"
     good = [write_bed(src / f"good{k}.bed", 100, k) for k in range(6)]
-    malformed = write_bed(src / "bad_line.bed",
-                          text="chr1\t10\t20\nchr1\t30\t40\nchr1\tten\t50\nchr2\t5\t9\n")
+    malformed = write_bed(
+        src / "bad_line.bed", text="chr1\t10\t20\nchr1\t30\t40\nchr1\tten\t50\nchr2\t5\t9\n"
+    )
     trunc = write_bed(src / "cut.bed.gz", 2000, 99, gz=True)
     trunc.write_bytes(trunc.read_bytes()[:-300])
     return {"src": src, "good": good, "malformed": malformed, "truncated": trunc}
@@ -372,8 +430,17 @@ def test_bad_inputs_are_reported_and_the_rest_completes(tok, with_bad, tmp_path,
     missing = tmp_path / "src" / "gone.bed"
     listing.write_text(f"{missing}\n")
     out = tmp_path / "out"
-    r = run_cli("tokenize", tok.universe.source, with_bad["src"], "--from-file", listing,
-                "-o", out, "-j", str(jobs))
+    r = run_cli(
+        "tokenize",
+        tok.universe.source,
+        with_bad["src"],
+        "--from-file",
+        listing,
+        "-o",
+        out,
+        "-j",
+        str(jobs),
+    )
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert "6 tokenized" in r.stderr and "3 failed" in r.stderr
@@ -395,8 +462,9 @@ def test_bad_inputs_are_reported_and_the_rest_completes(tok, with_bad, tmp_path,
     # the errors are on stderr too, one line each
     for name in ("bad_line.bed", "cut.bed.gz", "gone.bed"):
         assert re.search(rf"gtok: \S*{re.escape(name)}: \w+Error", r.stderr), r.stderr
-    want = {f"good{k}.gtok": reference_bytes(tok, p, tmp_path)
-            for k, p in enumerate(with_bad["good"])}
+    want = {
+        f"good{k}.gtok": reference_bytes(tok, p, tmp_path) for k, p in enumerate(with_bad["good"])
+    }
     assert gtok_files(out) == want
     assert hidden_leftovers(out) == []
 
@@ -414,17 +482,19 @@ def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     for k in range(6, 30):
         write_bed(src / f"good{k}.bed", 50, k)
     out = tmp_path / "o2"
-    assert cli("tokenize", tok.universe.source, src, "-o", out, "-j", "2", "--fail-fast",
-               "-q") == 1
+    assert cli("tokenize", tok.universe.source, src, "-o", out, "-j", "2", "--fail-fast", "-q") == 1
     m = load_manifest(out / "gtok-manifest.json")
     assert m["counts"]["error"] >= 1 and m["counts"]["pending"] >= 20
     for e in m["files"]:
         assert (e["status"] == "ok") == output_of(out, e).exists()
     # without --fail-fast everything else is done
-    assert cli("tokenize", tok.universe.source, src, "-o", tmp_path / "o3", "-j", "2",
-               "-q") == 1
+    assert cli("tokenize", tok.universe.source, src, "-o", tmp_path / "o3", "-j", "2", "-q") == 1
     assert load_manifest(tmp_path / "o3" / "gtok-manifest.json")["counts"] == {
-        "ok": 30, "skipped": 0, "error": 2, "pending": 0}
+        "ok": 30,
+        "skipped": 0,
+        "error": 2,
+        "pending": 0,
+    }
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -432,8 +502,20 @@ def test_skip_bad_lines_counts_them(tok, with_bad, tmp_path, jobs):
     src = with_bad["src"]
     write_bed(src / "more_bad.bed", text="chr1\t5\t1\nchr1\t1\nchrX\t-3\t9\nchr10\t100\t900\n")
     out = tmp_path / "out"
-    assert cli("tokenize", tok.universe.source, src, "-o", out, "--skip-bad-lines",
-               "-j", str(jobs), "-q") == 1               # the truncated gzip still fails
+    assert (
+        cli(
+            "tokenize",
+            tok.universe.source,
+            src,
+            "-o",
+            out,
+            "--skip-bad-lines",
+            "-j",
+            str(jobs),
+            "-q",
+        )
+        == 1
+    )  # the truncated gzip still fails
     m = load_manifest(out / "gtok-manifest.json")
     assert m["settings"]["skip_bad_lines"] is True
     by_input = {Path(e["input"]).name: e for e in m["files"]}
@@ -446,7 +528,8 @@ def test_skip_bad_lines_counts_them(tok, with_bad, tmp_path, jobs):
     assert by_input["cut.bed.gz"]["status"] == "error"
     for name in ("bad_line.bed", "more_bad.bed"):
         assert (out / name.replace(".bed", ".gtok")).read_bytes() == reference_bytes(
-            tok, src / name, tmp_path, skip_bad_lines=True)
+            tok, src / name, tmp_path, skip_bad_lines=True
+        )
 
 
 # ------------------------------------------------------------------------ resume
@@ -474,12 +557,11 @@ def test_resume_skips_everything_done(tok, done_run):
     before = _mtimes(out)
     summary = pretokenize(tok, [str(src)], out, jobs=2, resume=True)
     assert summary.ok and summary.n_skipped == 8 and summary.n_ok == 0
-    assert _mtimes(out) == before                      # not rewritten
+    assert _mtimes(out) == before  # not rewritten
     m = load_manifest(Path(summary.manifest))
     assert set(statuses(m).values()) == {"skipped"}
     # skipped entries keep what the first run recorded
-    assert all(e["tokens"] > 0 and e["output_size"] > 5 and e["regions"] == 80
-               for e in m["files"])
+    assert all(e["tokens"] > 0 and e["output_size"] > 5 and e["regions"] == 80 for e in m["files"])
     # and a resume of a resume still skips
     assert pretokenize(tok, [str(src)], out, jobs=1, resume=True).n_skipped == 8
     # without --resume everything is redone
@@ -489,11 +571,11 @@ def test_resume_skips_everything_done(tok, done_run):
 
 def test_resume_redoes_deleted_truncated_or_changed(tok, done_run, tmp_path):
     src, out, want = done_run
-    (out / "r0.gtok").unlink()                                         # output deleted
+    (out / "r0.gtok").unlink()  # output deleted
     (out / "r1.gtok").write_bytes((out / "r1.gtok").read_bytes()[:-2])  # output changed size
     future = os.stat(out / "r2.gtok").st_mtime_ns + 5_000_000_000
-    os.utime(src / "r2.bed", ns=(future, future))                       # input touched newer
-    with open(src / "r3.bed", "a") as f:                                # input grew, old mtime
+    os.utime(src / "r2.bed", ns=(future, future))  # input touched newer
+    with open(src / "r3.bed", "a") as f:  # input grew, old mtime
         f.write("chr1\t100\t5000\n")
     old = os.stat(src / "r4.bed").st_mtime_ns
     os.utime(src / "r3.bed", ns=(old, old))
@@ -503,9 +585,16 @@ def test_resume_redoes_deleted_truncated_or_changed(tok, done_run, tmp_path):
     assert "4 tokenized, 4 already done" in r.stderr
     m = load_manifest(out / "gtok-manifest.json")
     st = {Path(k).name: v for k, v in statuses(m).items()}
-    assert st == {"r0.bed": "ok", "r1.bed": "ok", "r2.bed": "ok", "r3.bed": "ok",
-                  "r4.bed": "skipped", "r5.bed": "skipped", "r6.bed": "skipped",
-                  "r7.bed": "skipped"}
+    assert st == {
+        "r0.bed": "ok",
+        "r1.bed": "ok",
+        "r2.bed": "ok",
+        "r3.bed": "ok",
+        "r4.bed": "skipped",
+        "r5.bed": "skipped",
+        "r6.bed": "skipped",
+        "r7.bed": "skipped",
+    }
     assert gtok_files(out) == want
 
 
@@ -516,18 +605,17 @@ def test_resume_redoes_everything_for_another_universe_or_settings(tok, done_run
     assert other.fingerprint != tok.fingerprint
     s = pretokenize(other, [str(src)], out, jobs=2, resume=True)
     assert s.n_ok == 8 and s.n_skipped == 0
-    assert gtok_files(out) == {f"r{k}.gtok": reference_bytes(other, src / f"r{k}.bed",
-                                                             tmp_path) for k in range(8)}
+    assert gtok_files(out) == {
+        f"r{k}.gtok": reference_bytes(other, src / f"r{k}.bed", tmp_path) for k in range(8)
+    }
     # back to the first universe: the manifest now records the other one -> all redone
     s = pretokenize(tok, [str(src)], out, jobs=2, resume=True)
     assert s.n_ok == 8
     assert gtok_files(out) == want
-    for setting in (dict(keep_order=True), dict(unk="per_region"),
-                    dict(skip_bad_lines=True)):
+    for setting in (dict(keep_order=True), dict(unk="per_region"), dict(skip_bad_lines=True)):
         s = pretokenize(tok, [str(src)], out, jobs=1, resume=True, **setting)
         assert s.n_ok == 8 and s.n_skipped == 0, setting
-        assert pretokenize(tok, [str(src)], out, jobs=1, resume=True,
-                           **setting).n_skipped == 8
+        assert pretokenize(tok, [str(src)], out, jobs=1, resume=True, **setting).n_skipped == 8
     s = pretokenize(tok, [str(src)], out, jobs=1, resume=True)
     assert s.n_ok == 8
     assert gtok_files(out) == want
@@ -538,12 +626,13 @@ def test_resume_finishes_after_errors(tok, with_bad, tmp_path):
     out = tmp_path / "out"
     s = pretokenize(tok, [str(src)], out, jobs=2)
     assert s.n_failed == 2 and s.n_ok == 6
-    write_bed(with_bad["malformed"], 30, 40)                  # fix one
-    with_bad["truncated"].unlink()                            # remove the other
+    write_bed(with_bad["malformed"], 30, 40)  # fix one
+    with_bad["truncated"].unlink()  # remove the other
     s = pretokenize(tok, [str(src)], out, jobs=2, resume=True)
     assert s.ok and s.n_ok == 1 and s.n_skipped == 6
-    assert (out / "bad_line.gtok").read_bytes() == reference_bytes(tok, with_bad["malformed"],
-                                                                   tmp_path)
+    assert (out / "bad_line.gtok").read_bytes() == reference_bytes(
+        tok, with_bad["malformed"], tmp_path
+    )
 
 
 def test_resume_without_a_manifest_or_with_a_broken_one(tok, mixed, tmp_path):
@@ -561,8 +650,8 @@ def test_stale_temporaries_are_removed_but_not_other_shards(tok, tmp_path):
         write_bed(src / f"t{k}.bed", 30, k)
     out = tmp_path / "out"
     out.mkdir()
-    mine = out / ".t0.gtok.0123456789ab.tmp"        # shard 1 of 2 has t0 and t2
-    theirs = out / ".t1.gtok.0123456789ab.tmp"      # shard 2's file, maybe being written now
+    mine = out / ".t0.gtok.0123456789ab.tmp"  # shard 1 of 2 has t0 and t2
+    theirs = out / ".t1.gtok.0123456789ab.tmp"  # shard 2's file, maybe being written now
     mine.write_bytes(b"GTOK\x01\x00")
     theirs.write_bytes(b"GTOK\x01\x00")
     pretokenize(tok, [str(src)], out, jobs=1, shard=(1, 2))
@@ -579,24 +668,52 @@ def test_manifest_fields(universe, tok, with_bad, tmp_path):
     src = with_bad["src"]
     out = tmp_path / "out"
     progress = []
-    s = pretokenize(str(universe), [str(src)], out, jobs=2,
-                    progress=lambda r, done, total: progress.append((r.status, done, total)))
+    s = pretokenize(
+        str(universe),
+        [str(src)],
+        out,
+        jobs=2,
+        progress=lambda r, done, total: progress.append((r.status, done, total)),
+    )
     assert Path(s.manifest) == out / "gtok-manifest.json"
     m = load_manifest(out / "gtok-manifest.json")
-    assert set(m) == {"format", "gtok_version", "universe", "settings", "shard", "started",
-                      "updated", "counts", "files"}
+    assert set(m) == {
+        "format",
+        "gtok_version",
+        "universe",
+        "settings",
+        "shard",
+        "started",
+        "updated",
+        "counts",
+        "files",
+    }
     assert m["format"] == "gtok-manifest/1"
     assert m["gtok_version"] == gtok.__version__
-    assert m["universe"] == {"path": str(universe), "fingerprint": tok.fingerprint,
-                             "vocab_size": tok.vocab_size, "regions": tok.universe.n_regions}
+    assert m["universe"] == {
+        "path": str(universe),
+        "fingerprint": tok.fingerprint,
+        "vocab_size": tok.vocab_size,
+        "regions": tok.universe.n_regions,
+    }
     assert m["settings"] == {"keep_order": False, "unk": "whole", "skip_bad_lines": False}
     assert m["shard"] is None
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}"
     assert re.fullmatch(stamp, m["started"]) and re.fullmatch(stamp, m["updated"])
     assert m["updated"] >= m["started"]
     assert m["counts"] == {"ok": 6, "skipped": 0, "error": 2, "pending": 0}
-    keys = {"input", "output", "input_size", "status", "regions", "tokens",
-            "unknown_chrom_regions", "skipped_lines", "output_size", "error"}
+    keys = {
+        "input",
+        "output",
+        "input_size",
+        "status",
+        "regions",
+        "tokens",
+        "unknown_chrom_regions",
+        "skipped_lines",
+        "output_size",
+        "error",
+    }
     assert [e["input"] for e in m["files"]] == sorted(e["input"] for e in m["files"])
     for e in m["files"]:
         assert set(e) == keys
@@ -644,8 +761,7 @@ def test_a_shard_with_no_inputs_writes_an_empty_manifest(tok, tmp_path):
     s = pretokenize(tok, [str(src)], tmp_path / "out", shard=(3, 4), jobs=2)
     assert s.ok and s.results == []
     m = load_manifest(tmp_path / "out" / "gtok-manifest.3-of-4.json")
-    assert m["files"] == [] and m["counts"] == {"ok": 0, "skipped": 0, "error": 0,
-                                                "pending": 0}
+    assert m["files"] == [] and m["counts"] == {"ok": 0, "skipped": 0, "error": 0, "pending": 0}
 
 
 def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
@@ -655,10 +771,20 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
     yardstick in the same run, so a busy machine slows both sides."""
     from gtok.batch.run import FileResult
     from gtok.io.manifest import write_manifest
+
     n = 100_000
-    results = [FileResult(input=f"/data/peaks/s{i:06d}.bed.gz", output=f"/o/s{i:06d}.gtok",
-                          input_size=1_234_567, status="ok", regions=50_000, tokens=52_000,
-                          output_size=104_005) for i in range(n)]
+    results = [
+        FileResult(
+            input=f"/data/peaks/s{i:06d}.bed.gz",
+            output=f"/o/s{i:06d}.gtok",
+            input_size=1_234_567,
+            status="ok",
+            regions=50_000,
+            tokens=52_000,
+            output_size=104_005,
+        )
+        for i in range(n)
+    ]
     path = tmp_path / "gtok-manifest.json"
     best = yardstick = float("inf")
     for _ in range(3):
@@ -672,24 +798,40 @@ def test_manifest_rewrite_stays_cheap_for_100k_inputs(tmp_path):
     assert best < 4 * yardstick, f"{best:.2f} s for one rewrite, {yardstick:.2f} s json.dumps"
     m = load_manifest(path)
     assert len(m["files"]) == n and m["counts"]["ok"] == n
-    assert m["files"][7] == {"input": "/data/peaks/s000007.bed.gz", "output": "s000007.gtok",
-                             "input_size": 1_234_567, "status": "ok", "regions": 50_000,
-                             "tokens": 52_000, "unknown_chrom_regions": 0, "skipped_lines": 0,
-                             "output_size": 104_005, "error": None}
+    assert m["files"][7] == {
+        "input": "/data/peaks/s000007.bed.gz",
+        "output": "s000007.gtok",
+        "input_size": 1_234_567,
+        "status": "ok",
+        "regions": 50_000,
+        "tokens": 52_000,
+        "unknown_chrom_regions": 0,
+        "skipped_lines": 0,
+        "output_size": 104_005,
+        "error": None,
+    }
 
 
 def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path, monkeypatch):
     """Largest first (gzip counted at 4x its size by name), the last ``jobs`` inputs only to
     an idle worker; the manifest keeps the sorted input order."""
     from gtok.batch import pool as _procpool
+
     root = tmp_path / "peaks"
-    sizes = {"a.bed": 40, "b.bed": 400, "c.bed": 10, "d.bed": 200, "e.bed": 90, "f.bed": 300,
-             "g.bed": 20, "h.bed": 60}
+    sizes = {
+        "a.bed": 40,
+        "b.bed": 400,
+        "c.bed": 10,
+        "d.bed": 200,
+        "e.bed": 90,
+        "f.bed": 300,
+        "g.bed": 20,
+        "h.bed": 60,
+    }
     for i, (name, n) in enumerate(sizes.items()):
         write_bed(root / name, n, i)
-    write_bed(root / "z.bed.gz", 400, 99, gz=True)     # ~1/4 the bytes of b.bed, unzipped
-    work = {p.name: p.stat().st_size * (4 if p.name.endswith(".gz") else 1)
-            for p in root.iterdir()}
+    write_bed(root / "z.bed.gz", 400, 99, gz=True)  # ~1/4 the bytes of b.bed, unzipped
+    work = {p.name: p.stat().st_size * (4 if p.name.endswith(".gz") else 1) for p in root.iterdir()}
     submitted: list[tuple[str, int]] = []
     real_submit = _procpool.ProcessPool.submit
 
@@ -707,9 +849,11 @@ def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path
     m = load_manifest(tmp_path / "out" / "gtok-manifest.json")
     assert [Path(e["input"]).name for e in m["files"]] == sorted(work)
     assert gtok_files(tmp_path / "out") == expected_for(
-        tok, {n.split(".")[0] + ".gtok": root / n for n in work}, tmp_path / "ref")
+        tok, {n.split(".")[0] + ".gtok": root / n for n in work}, tmp_path / "ref"
+    )
     # a batch above the size-order limit runs in input order (no stat per input first)
     from gtok.batch import run as batch
+
     monkeypatch.setattr(batch, "_SIZE_ORDER_UP_TO", 3)
     submitted.clear()
     assert pretokenize(tok, [str(root)], str(tmp_path / "out2"), jobs=2).ok

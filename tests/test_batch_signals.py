@@ -44,8 +44,9 @@ from batchdata import (
     write_bed,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="uses /proc to find worker processes")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="uses /proc to find worker processes"
+)
 
 N_FILES, N_LINES, N_CONTENTS = 48, 60_000, 4
 
@@ -102,10 +103,14 @@ def wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
 
 def start_cli(*args, cwd=None) -> subprocess.Popen:
     """``python -m gtok ARGS`` in its own session (its own process group, as a shell job)."""
-    return subprocess.Popen([sys.executable, "-m", "gtok", *map(os.fspath, args)],
-                            cwd=SUBPROCESS_CWD if cwd is None else cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gtok", *map(os.fspath, args)],
+        cwd=SUBPROCESS_CWD if cwd is None else cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def finish(p: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
@@ -127,7 +132,7 @@ def check_visible_outputs(out: Path, want: dict[str, bytes]) -> set[str]:
     names = set()
     for p in visible_outputs(out):
         name = p.relative_to(out).as_posix()
-        read_gtok(p)                                   # complete and valid
+        read_gtok(p)  # complete and valid
         assert p.read_bytes() == want[name], f"{name}: not the reference bytes"
         names.add(name)
     return names
@@ -152,8 +157,7 @@ def workload(tmp_path_factory) -> dict:
         path.write_bytes(texts[k % N_CONTENTS])
         if k < N_CONTENTS:
             ref = reference_bytes(tok, path, base)
-        want[f"w{k:03d}.gtok"] = want[f"w{k % N_CONTENTS:03d}.gtok"] if k >= N_CONTENTS \
-            else ref
+        want[f"w{k:03d}.gtok"] = want[f"w{k % N_CONTENTS:03d}.gtok"] if k >= N_CONTENTS else ref
     clean = base / "clean"
     assert pretokenize(tok, [str(src)], clean, jobs=2).ok
     assert gtok_files(clean) == want
@@ -164,8 +168,9 @@ def _resume_and_check(workload: dict, out: Path, first: dict) -> None:
     """Rerun with --resume: the rest is done, what was recorded done is skipped, and the
     folder equals the uninterrupted run's."""
     done_before = {e["input"] for e in first["files"] if e["status"] == "ok"}
-    p = start_cli("tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2",
-                  "--resume")
+    p = start_cli(
+        "tokenize", workload["universe"], workload["src"], "-o", out, "-j", "2", "--resume"
+    )
     rc, err = finish(p)
     assert rc == 0, err
     m = load_manifest(out / "gtok-manifest.json")
@@ -194,17 +199,17 @@ def test_killed_worker_fails_its_input_and_the_run_goes_on(workload, tmp_path):
     assert m["counts"]["error"] <= 1 and m["counts"]["pending"] == 0
     if m["counts"]["error"]:
         assert rc == 1, err
-        assert "SIGKILL" in err and "--resume" in err   # says what happened and what to do
+        assert "SIGKILL" in err and "--resume" in err  # says what happened and what to do
     else:
         assert rc == 0, err
     assert m["counts"]["ok"] + m["counts"]["error"] == N_FILES
     for e in m["files"]:
         if e["status"] == "ok":
             assert output_of(out, e).relative_to(out).as_posix() in names, e
-        else:   # (its output is visible, complete, if the kill came between the file's
-                # rename and its reply: the rerun redoes it all the same)
+        else:  # (its output is visible, complete, if the kill came between the file's
+            # rename and its reply: the rerun redoes it all the same)
             assert "worker process died" in e["error"] and "SIGKILL" in e["error"], e
-    assert hidden_leftovers(out) == []                 # its temporary file is gone too
+    assert hidden_leftovers(out) == []  # its temporary file is gone too
     wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
     _resume_and_check(workload, out, m)
 
@@ -221,7 +226,7 @@ def test_killed_parent_takes_its_workers_along(workload, tmp_path):
     assert finish(p)[0] == -signal.SIGKILL
     wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="orphaned workers")
     check_visible_outputs(out, workload["want"])
-    m = load_manifest(out / "gtok-manifest.json")          # still valid JSON
+    m = load_manifest(out / "gtok-manifest.json")  # still valid JSON
     _resume_and_check(workload, out, m)
 
 
@@ -243,12 +248,13 @@ def test_ctrl_c_mid_run(workload, tmp_path, target):
     names = check_visible_outputs(out, workload["want"])
     m = load_manifest(out / "gtok-manifest.json")
     assert m["counts"]["pending"] >= 1 and m["counts"]["ok"] >= 2
-    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
-                if e["status"] == "ok"}
+    recorded = {
+        output_of(out, e).relative_to(out).as_posix() for e in m["files"] if e["status"] == "ok"
+    }
     # the workers finished their current file and the parent recorded it
     assert recorded <= names
-    assert len(names - recorded) <= 1       # (at most a result arriving with the signal)
-    assert hidden_leftovers(out) == []      # nobody was killed: no temporary is left
+    assert len(names - recorded) <= 1  # (at most a result arriving with the signal)
+    assert hidden_leftovers(out) == []  # nobody was killed: no temporary is left
     _resume_and_check(workload, out, m)
 
 
@@ -273,12 +279,13 @@ def test_sigterm_mid_run(workload, tmp_path, target):
     names = check_visible_outputs(out, workload["want"])
     m = load_manifest(out / "gtok-manifest.json")
     assert m["counts"]["pending"] >= 1
-    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
-                if e["status"] == "ok"}
+    recorded = {
+        output_of(out, e).relative_to(out).as_posix() for e in m["files"] if e["status"] == "ok"
+    }
     assert recorded <= names
-    if target == "parent":                  # the workers finished their files
+    if target == "parent":  # the workers finished their files
         assert len(names - recorded) <= 1 and hidden_leftovers(out) == []
-    assert m["counts"]["error"] == 0        # a worker's SIGTERM is not its input's fault
+    assert m["counts"]["error"] == 0  # a worker's SIGTERM is not its input's fault
     _resume_and_check(workload, out, m)
 
 
@@ -292,8 +299,9 @@ def test_ctrl_c_single_process(workload, tmp_path):
     assert "Traceback" not in err
     names = check_visible_outputs(out, workload["want"])
     m = load_manifest(out / "gtok-manifest.json")
-    recorded = {output_of(out, e).relative_to(out).as_posix() for e in m["files"]
-                if e["status"] == "ok"}
+    recorded = {
+        output_of(out, e).relative_to(out).as_posix() for e in m["files"] if e["status"] == "ok"
+    }
     # in-process, the signal may land between a file's rename and its record
     assert recorded <= names and len(names - recorded) <= 1
     assert hidden_leftovers(out) == []
@@ -325,14 +333,17 @@ def with_fifos(tmp_path) -> dict:
 
 
 def _feed(fifo: Path, text: str) -> None:
-    with open(fifo, "w") as f:          # opens once the worker has opened it for reading
+    with open(fifo, "w") as f:  # opens once the worker has opened it for reading
         f.write(text)
 
 
 def _two_blocked_workers(p: subprocess.Popen) -> list[int]:
-    wait_for(lambda: len(workers(p.pid)) == 2
-             and all(wchan(w) == "wait_for_partner" for w in workers(p.pid)),
-             what="both workers to block on their FIFO")
+    wait_for(
+        lambda: (
+            len(workers(p.pid)) == 2 and all(wchan(w) == "wait_for_partner" for w in workers(p.pid))
+        ),
+        what="both workers to block on their FIFO",
+    )
     return workers(p.pid)
 
 
@@ -342,7 +353,7 @@ def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_pa
     p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
     _two_blocked_workers(p)
     os.killpg(p.pid, signal.SIGINT)
-    time.sleep(0.3)                     # let the parent take the signal first
+    time.sleep(0.3)  # let the parent take the signal first
     for fifo, text in zip(d["fifos"], d["texts"]):
         _feed(fifo, text)
     rc, err = finish(p)
@@ -355,8 +366,7 @@ def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_pa
     # a queued one may have run too; most were never started
     assert m["counts"]["pending"] >= 8
     for e in m["files"]:
-        assert (e["status"] == "ok") == (output_of(out, e).relative_to(out).as_posix()
-                                         in names), e
+        assert (e["status"] == "ok") == (output_of(out, e).relative_to(out).as_posix() in names), e
     # the FIFOs are recorded done and newer than their output: --resume skips them (else
     # it would block on them), and does the rest
     p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--resume")
@@ -377,7 +387,7 @@ def test_second_ctrl_c_stops_at_once(with_fifos, tmp_path):
     pool = _two_blocked_workers(p)
     os.killpg(p.pid, signal.SIGINT)
     time.sleep(0.3)
-    assert p.poll() is None and all(alive(w) for w in pool)   # still waiting for them
+    assert p.poll() is None and all(alive(w) for w in pool)  # still waiting for them
     os.killpg(p.pid, signal.SIGINT)
     rc, err = finish(p, timeout=30)
     assert rc == 130, err
@@ -408,11 +418,13 @@ def test_pretokenize_in_process_turns_ctrl_c_into_a_summary(tmp_path):
     assert s.n_pending >= 1 and s.n_ok >= 3 and not s.ok
     assert signal.getsignal(signal.SIGINT) is before
     assert {p.name for p in visible_outputs(tmp_path / "out")} == {
-        Path(r.output).name for r in s.results if r.status == "ok"}
+        Path(r.output).name for r in s.results if r.status == "ok"
+    }
 
 
-START_METHODS = [m for m in ("fork", "spawn", "forkserver")
-                 if m in multiprocessing.get_all_start_methods()]
+START_METHODS = [
+    m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
+]
 
 
 def _thirty_inputs(tmp_path: Path) -> tuple[Path, Path]:
@@ -421,11 +433,13 @@ def _thirty_inputs(tmp_path: Path) -> tuple[Path, Path]:
 
 def _kill_a_worker_after_three(killed: list[int]):
     """A progress callback that SIGKILLs a worker when the third input is done."""
+
     def progress(item, done, total):
         if done == 3:
             victim = multiprocessing.active_children()[0]
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
+
     return progress
 
 
@@ -437,8 +451,14 @@ def test_pretokenize_replaces_a_killed_worker(tmp_path, method):
     universe, src = _thirty_inputs(tmp_path)
     killed: list[int] = []
 
-    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2,
-                    progress=_kill_a_worker_after_three(killed), start_method=method)
+    s = pretokenize(
+        str(universe),
+        [str(src)],
+        tmp_path / "out",
+        jobs=2,
+        progress=_kill_a_worker_after_three(killed),
+        start_method=method,
+    )
     assert killed and not s.interrupted
     assert s.n_failed <= 1 and s.n_pending == 0 and s.n_ok + s.n_failed == 30
     for r in s.results:
@@ -465,9 +485,15 @@ def test_sigterm_in_a_program_that_does_not_handle_it_still_ends_it(tmp_path):
         "        os.kill(os.getpid(), signal.SIGTERM)\n"
         f"pretokenize({str(universe)!r}, [{str(src)!r}], {str(tmp_path / 'out')!r}, jobs=2,\n"
         "            progress=progress)\n"
-        "print('still running')\n")
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=60, cwd=SUBPROCESS_CWD)
+        "print('still running')\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=SUBPROCESS_CWD,
+    )
     assert r.returncode == -signal.SIGTERM, r.stderr
     assert "still running" not in r.stdout and "Traceback" not in r.stderr
     m = load_manifest(tmp_path / "out" / "gtok-manifest.json")
@@ -479,7 +505,7 @@ def _feed_if_read(fifo: Path, text: str) -> bool:
     try:
         fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:       # no reader
+        if exc.errno == errno.ENXIO:  # no reader
             return False
         raise
     os.set_blocking(fd, True)
@@ -537,7 +563,7 @@ def test_killed_worker_with_fail_fast_stops_the_run(with_fifos, tmp_path):
     m = load_manifest(out / "gtok-manifest.json")
     st = {Path(e["input"]).name: e["status"] for e in m["files"]}
     assert st[d["fifos"][victim].name] == "error"
-    assert st[d["fifos"][1 - victim].name] == "ok"      # the other worker's file finished
+    assert st[d["fifos"][1 - victim].name] == "ok"  # the other worker's file finished
     assert m["counts"]["error"] == 1 and m["counts"]["pending"] >= 8
     check_visible_outputs(out, d["want"])
 
@@ -559,9 +585,19 @@ def _kill_workers_three_times(p: subprocess.Popen) -> None:
     times (each time one of the two live workers, once the pool has replaced the last)."""
     killed: list[int] = []
     for _ in range(3):
-        wait_for(lambda: len([w for w in workers(p.pid) if w not in killed
-                              and wchan(w) == "wait_for_partner"]) == 2,
-                 what="two workers blocked on a FIFO")
+        wait_for(
+            lambda: (
+                len(
+                    [
+                        w
+                        for w in workers(p.pid)
+                        if w not in killed and wchan(w) == "wait_for_partner"
+                    ]
+                )
+                == 2
+            ),
+            what="two workers blocked on a FIFO",
+        )
         victim = next(w for w in workers(p.pid) if w not in killed)
         os.kill(victim, signal.SIGTERM)
         killed.append(victim)
@@ -600,7 +636,7 @@ def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_pat
     want = {name[: -len(".gtok")]: data for name, data in d["want"].items()}
     names = sorted(want)
     names.remove(d["fifos"][victim].name[: -len(".bed")])
-    assert pack.names == names                        # the others, in input order
+    assert pack.names == names  # the others, in input order
     tok = Tokenizer(d["universe"])
     for name, doc in zip(pack.names, pack):
         ref = tmp_path / "ref.gtok"
@@ -639,8 +675,14 @@ def test_tokenize_to_pack_replaces_a_killed_worker(tmp_path, method):
     universe, src = _thirty_inputs(tmp_path)
     killed: list[int] = []
 
-    s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
-                         progress=_kill_a_worker_after_three(killed), start_method=method)
+    s = tokenize_to_pack(
+        str(universe),
+        [str(src)],
+        tmp_path / "all.gtok",
+        jobs=2,
+        progress=_kill_a_worker_after_three(killed),
+        start_method=method,
+    )
     assert killed and len(s.failed) <= 1 and s.n_docs + len(s.failed) == 30
     tok = Tokenizer(universe)
     pack = open_gtok(tmp_path / "all.gtok")
@@ -680,11 +722,13 @@ def test_a_worker_ended_by_sigterm_fails_nothing(with_fifos, tmp_path):
 
 def _crash_on(name_part: str, real):
     """A worker function that dies of SIGSEGV on inputs whose path contains ``name_part``."""
+
     def tokenize_one(tok, input_path, *args):
         if name_part in os.path.basename(input_path):
-            faulthandler.disable()   # (pytest's would print this worker's stack)
+            faulthandler.disable()  # (pytest's would print this worker's stack)
             os.kill(os.getpid(), signal.SIGSEGV)
         return real(tok, input_path, *args)
+
     return tokenize_one
 
 
@@ -708,12 +752,19 @@ def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path,
     each fails on its own, the others are done; a --resume retries just those three and
     ends too (it does not stop on a run of deaths)."""
     import gtok.batch.run
-    universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 500 for k in range(20)},
-                                       **{f"crash{k}.bed": 5000 for k in range(3)}})
+
+    universe, src = _inputs(
+        tmp_path,
+        {
+            **{f"good{k:02d}.bed": 500 for k in range(20)},
+            **{f"crash{k}.bed": 5000 for k in range(3)},
+        },
+    )
     _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     for resume in (False, True):
-        s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=resume,
-                        start_method="fork")
+        s = pretokenize(
+            str(universe), [str(src)], tmp_path / "out", jobs=2, resume=resume, start_method="fork"
+        )
         assert (s.n_failed, s.n_pending) == (3, 0), [(r.input, r.error) for r in s.results]
         assert s.n_ok + s.n_skipped == 20 and s.n_skipped == (20 if resume else 0)
         for r in s.results:
@@ -724,13 +775,19 @@ def test_inputs_that_crash_their_worker_fail_and_resume_still_finishes(tmp_path,
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_inputs_that_crash_their_worker_are_left_out_of_a_pack(tmp_path, monkeypatch):
     import gtok.batch.packing
-    universe, src = _inputs(tmp_path, {f"{k:02d}_{'crash' if k in (3, 4, 5) else 'good'}.bed":
-                                       500 for k in range(12)})
+
+    universe, src = _inputs(
+        tmp_path, {f"{k:02d}_{'crash' if k in (3, 4, 5) else 'good'}.bed": 500 for k in range(12)}
+    )
     _make_crash(monkeypatch, gtok.batch.packing, "_tokenize_ids")
-    s = tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
-                         start_method="fork")
-    assert sorted(Path(p).name for p, _ in s.failed) == ["03_crash.bed", "04_crash.bed",
-                                                          "05_crash.bed"]
+    s = tokenize_to_pack(
+        str(universe), [str(src)], tmp_path / "all.gtok", jobs=2, start_method="fork"
+    )
+    assert sorted(Path(p).name for p, _ in s.failed) == [
+        "03_crash.bed",
+        "04_crash.bed",
+        "05_crash.bed",
+    ]
     pack = open_gtok(tmp_path / "all.gtok")
     assert pack.names == [f"{k:02d}_good" for k in range(12) if k not in (3, 4, 5)]
 
@@ -741,13 +798,15 @@ def test_every_input_killing_its_worker_stops_the_run(tmp_path, monkeypatch):
     any input needs): the run stops after max(10, 2 x jobs) of them instead of starting a
     worker for every input; the rest stay pending with the reason."""
     import gtok.batch.run
+
     universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
     _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     # (ten, or eleven when both workers' deaths are seen at once)
     assert s.n_failed in (10, 11) and s.n_failed + s.n_pending == 30
-    assert any("died on 10 inputs in a row" in (r.error or "") for r in s.results
-               if r.status == "pending")
+    assert any(
+        "died on 10 inputs in a row" in (r.error or "") for r in s.results if r.status == "pending"
+    )
 
 
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
@@ -755,15 +814,23 @@ def test_resume_tries_the_inputs_that_failed_last(tmp_path, monkeypatch):
     """Twelve inputs that kill their worker, the largest: the first run stops after ten of
     them with nothing done; a --resume does the others first, so every good input is done."""
     import gtok.batch.run
-    universe, src = _inputs(tmp_path, {**{f"good{k:02d}.bed": 300 for k in range(20)},
-                                       **{f"crash{k:02d}.bed": 3000 for k in range(12)}})
+
+    universe, src = _inputs(
+        tmp_path,
+        {
+            **{f"good{k:02d}.bed": 300 for k in range(20)},
+            **{f"crash{k:02d}.bed": 3000 for k in range(12)},
+        },
+    )
     _make_crash(monkeypatch, gtok.batch.run, "_tokenize_one")
     s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, start_method="fork")
     assert s.n_failed in (10, 11) and s.n_ok == 0
-    s = pretokenize(str(universe), [str(src)], tmp_path / "out", jobs=2, resume=True,
-                    start_method="fork")
+    s = pretokenize(
+        str(universe), [str(src)], tmp_path / "out", jobs=2, resume=True, start_method="fork"
+    )
     assert {Path(r.input).name for r in s.results if r.status == "ok"} == {
-        f"good{k:02d}.bed" for k in range(20)}
+        f"good{k:02d}.bed" for k in range(20)
+    }
 
 
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
@@ -785,9 +852,11 @@ def test_workers_failing_to_start_stop_the_run_and_say_why(tmp_path, monkeypatch
 @pytest.mark.skipif("fork" not in START_METHODS, reason="the patched function needs fork")
 def test_a_pack_stops_when_every_input_kills_its_worker(tmp_path, monkeypatch):
     import gtok.batch.packing
+
     universe, src = _inputs(tmp_path, {f"crash{k:02d}.bed": 300 for k in range(30)})
     _make_crash(monkeypatch, gtok.batch.packing, "_tokenize_ids")
     with pytest.raises(RuntimeError, match="died on 10 inputs in a row"):
-        tokenize_to_pack(str(universe), [str(src)], tmp_path / "all.gtok", jobs=2,
-                         start_method="fork")
+        tokenize_to_pack(
+            str(universe), [str(src)], tmp_path / "all.gtok", jobs=2, start_method="fork"
+        )
     assert not (tmp_path / "all.gtok").exists()

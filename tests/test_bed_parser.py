@@ -35,11 +35,26 @@ def reference(text: bytes, names: list[bytes]):
     return rows
 
 
-NAMES = [b"c", b"chr1", b"chr10", b"chrX_ab", b"chr1_abc", b"chrUn_KI27", b"chr\x01x",
-         b"chr\xc3\xa9", b"12345678", b"1"]
+NAMES = [
+    b"c",
+    b"chr1",
+    b"chr10",
+    b"chrX_ab",
+    b"chr1_abc",
+    b"chrUn_KI27",
+    b"chr\x01x",
+    b"chr\xc3\xa9",
+    b"12345678",
+    b"1",
+]
 
-number = st.one_of(st.integers(0, 9), st.integers(0, 99_999_999), st.integers(0, 2**32 + 5),
-                   st.integers(10**8, 10**9 - 1), st.integers(10**9, 2**32 - 1))
+number = st.one_of(
+    st.integers(0, 9),
+    st.integers(0, 99_999_999),
+    st.integers(0, 2**32 + 5),
+    st.integers(10**8, 10**9 - 1),
+    st.integers(10**9, 2**32 - 1),
+)
 
 
 @st.composite

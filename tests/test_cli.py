@@ -24,8 +24,6 @@ from batchdata import (  # noqa: F401
     make_universe,
     reference_bytes,
     run_cli,
-    tok,
-    universe,
     write_bed,
 )
 
@@ -63,35 +61,40 @@ def test_help_exits_zero_for_gtok_and_every_subcommand(capsys):
 def test_help_from_the_console_script_and_python_m():
     script = shutil.which("gtok", path=os.path.dirname(sys.executable))
     assert script, "console script 'gtok' not installed"
-    for cmd in ([script, "--help"], [sys.executable, "-m", "gtok", "--help"],
-                [script, "tokenize", "--help"]):
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                           cwd=SUBPROCESS_CWD)
+    for cmd in (
+        [script, "--help"],
+        [sys.executable, "-m", "gtok", "--help"],
+        [script, "tokenize", "--help"],
+    ):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD)
         assert r.returncode == 0 and r.stdout.startswith("usage: gtok") and r.stderr == ""
 
 
-@pytest.mark.parametrize("args", [
-    (),                                              # no command
-    ("frobnicate",),                                 # unknown command
-    ("tokenize",),                                   # nothing to do
-    ("tokenize", "universe.bed"),                    # no input, no -o
-    ("tokenize", "universe.bed", "in.bed"),          # no -o
-    ("tokenize", "universe.bed", "-o", "out"),       # no input
-    ("tokenize", "universe.bed", "in.bed", "-o", "out", "--unk", "each"),
-    ("tokenize", "universe.bed", "in.bed", "-o", "out", "-j", "many"),
-    ("tokenize", "--example", "a", "b"),
-    ("tokenize", "--example", "a", "-o", "b"),
-    ("info",),
-    ("decode", "x.gtok"),                            # -u is required
-    ("verify", "out"),                               # -u is required
-    ("verify", "-u", "universe.bed"),                # nothing to verify
-    ("tokenize", "--no-such-option"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),  # no command
+        ("frobnicate",),  # unknown command
+        ("tokenize",),  # nothing to do
+        ("tokenize", "universe.bed"),  # no input, no -o
+        ("tokenize", "universe.bed", "in.bed"),  # no -o
+        ("tokenize", "universe.bed", "-o", "out"),  # no input
+        ("tokenize", "universe.bed", "in.bed", "-o", "out", "--unk", "each"),
+        ("tokenize", "universe.bed", "in.bed", "-o", "out", "-j", "many"),
+        ("tokenize", "--example", "a", "b"),
+        ("tokenize", "--example", "a", "-o", "b"),
+        ("info",),
+        ("decode", "x.gtok"),  # -u is required
+        ("verify", "out"),  # -u is required
+        ("verify", "-u", "universe.bed"),  # nothing to verify
+        ("tokenize", "--no-such-option"),
+    ],
+)
 def test_usage_errors_exit_2(args, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli(*args) == 2
     captured = capsys.readouterr()
-    assert captured.err or captured.out                # something says what is wrong
+    assert captured.err or captured.out  # something says what is wrong
     assert not (tmp_path / "out").exists() and not (tmp_path / "a").exists()
 
 
@@ -106,8 +109,11 @@ def test_usage_error_from_a_subprocess_has_no_traceback(tmp_path):
 @pytest.mark.parametrize("form", ["positional", "-o"])
 def test_tokenize_example(tmp_path, form):
     out = tmp_path / "ex"
-    args = ["tokenize", "--example", out] if form == "positional" else [
-        "tokenize", "--example", "-o", out]
+    args = (
+        ["tokenize", "--example", out]
+        if form == "positional"
+        else ["tokenize", "--example", "-o", out]
+    )
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     tok = Tokenizer(example_path("universe.bed"))
@@ -124,8 +130,11 @@ def test_tokenize_example(tmp_path, form):
 def test_tokenize_example_default_folder(tmp_path):
     r = run_cli("tokenize", "--example", "-q", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert set(gtok_files(tmp_path / "gtok-example")) == {"sample1.gtok", "sample2.gtok",
-                                                          "sample3.gtok"}
+    assert set(gtok_files(tmp_path / "gtok-example")) == {
+        "sample1.gtok",
+        "sample2.gtok",
+        "sample3.gtok",
+    }
 
 
 # ------------------------------------------------------------------------ info
@@ -139,15 +148,24 @@ def test_info_fields(tok, tmp_path, capsys):
     empty = tmp_path / "empty.gtok"
     write_gtok(empty, [])
     assert cli("info", small) == 0
-    fields = dict(re.match(r"([^:]+):\s+(.*)", line).groups()
-                  for line in capsys.readouterr().out.splitlines())
-    assert fields == {"file": str(small), "format": "gtok v1 (gtars-compatible)",
-                      "width": "16-bit (uint16)", "tokens": "4", "min id": "3",
-                      "max id": "1600", "bytes": "13"}
+    fields = dict(
+        re.match(r"([^:]+):\s+(.*)", line).groups() for line in capsys.readouterr().out.splitlines()
+    )
+    assert fields == {
+        "file": str(small),
+        "format": "gtok v1 (gtars-compatible)",
+        "width": "16-bit (uint16)",
+        "tokens": "4",
+        "min id": "3",
+        "max id": "1600",
+        "bytes": "13",
+    }
     assert cli("info", wide, empty) == 0
     out = capsys.readouterr().out
-    blocks = [dict(re.match(r"([^:]+):\s+(.*)", line).groups() for line in b.splitlines())
-              for b in out.strip().split("\n\n")]
+    blocks = [
+        dict(re.match(r"([^:]+):\s+(.*)", line).groups() for line in b.splitlines())
+        for b in out.strip().split("\n\n")
+    ]
     assert blocks[0]["width"] == "32-bit (uint32)" and blocks[0]["max id"] == "4000000000"
     assert blocks[0]["tokens"] == "3" and blocks[0]["bytes"] == str(5 + 12)
     assert blocks[1]["tokens"] == "0" and blocks[1]["bytes"] == "5"
@@ -157,16 +175,22 @@ def test_info_reports_bad_files_and_goes_on(tmp_path, capsys):
     good = tmp_path / "good.gtok"
     write_gtok(good, [1, 2])
     cut = tmp_path / "cut.gtok"
-    cut.write_bytes(b"GTOK\x02\x01\x00\x00")           # 3 of 4 bytes of an id
+    cut.write_bytes(b"GTOK\x02\x01\x00\x00")  # 3 of 4 bytes of an id
     notgtok = tmp_path / "x.gtok"
     notgtok.write_bytes(b"hello world")
     assert cli("info", cut, good, notgtok, tmp_path / "missing.gtok", tmp_path) == 1
     captured = capsys.readouterr()
     assert "file:    " + str(good) in captured.out
-    for name, what in [("cut.gtok", "truncated"), ("x.gtok", "GTOK"),
-                       ("missing.gtok", "No such file"), (str(tmp_path), "folder")]:
+    for name, what in [
+        ("cut.gtok", "truncated"),
+        ("x.gtok", "GTOK"),
+        ("missing.gtok", "No such file"),
+        (str(tmp_path), "folder"),
+    ]:
         assert any(name in line and what in line for line in captured.err.splitlines()), (
-            name, captured.err)
+            name,
+            captured.err,
+        )
     assert "Traceback" not in captured.err
 
 
@@ -194,14 +218,23 @@ def test_decode_names_special_tokens(tok, tmp_path, capsys):
     assert cli("decode", path, "-u", tok.universe.source) == 0
     lines = capsys.readouterr().out.splitlines()
     first = tok.decode([0])[0]
-    assert lines == ["<unk>", "\t".join(re.split("[:-]", first)), "<pad>", "<mask>", "<cls>",
-                     "<eos>", "<bos>", "<sep>"]
+    assert lines == [
+        "<unk>",
+        "\t".join(re.split("[:-]", first)),
+        "<pad>",
+        "<mask>",
+        "<cls>",
+        "<eos>",
+        "<bos>",
+        "<sep>",
+    ]
     assert cli("decode", path, "-u", tok.universe.source, "--ids") == 0
     assert capsys.readouterr().out.splitlines()[0] == f"<unk>\t{n}"
 
 
 def test_decode_a_pack_document_by_document(tok, tmp_path, capsys):
     from gtok import write_pack
+
     docs = [[0, 1], [tok.universe.n_regions], [2, 2, 3]]
     u = tok.universe.source
     write_pack(tmp_path / "named.gtok", docs, names=["a", "b", "c"])
@@ -243,14 +276,16 @@ def test_decode_into_head_has_no_traceback(tok, tmp_path):
     # more output than a pipe buffer holds, so the writer meets the closed pipe
     path = tmp_path / "long.gtok"
     write_gtok(path, np.arange(200_000) % tok.universe.n_regions)
-    cmd = (f"{sys.executable} -m gtok decode {path} -u {tok.universe.source} | head -n 3; "
-           "exit ${PIPESTATUS[0]}")
-    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=60,
-                       cwd=SUBPROCESS_CWD)
+    cmd = (
+        f"{sys.executable} -m gtok decode {path} -u {tok.universe.source} | head -n 3; "
+        "exit ${PIPESTATUS[0]}"
+    )
+    r = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD
+    )
     assert r.stderr == ""
-    assert r.stdout.splitlines() == ["\t".join(re.split("[:-]", s))
-                                     for s in tok.decode([0, 1, 2])]
-    assert r.returncode in (0, 1, 141)   # never the 120 of a failed flush at exit
+    assert r.stdout.splitlines() == ["\t".join(re.split("[:-]", s)) for s in tok.decode([0, 1, 2])]
+    assert r.returncode in (0, 1, 141)  # never the 120 of a failed flush at exit
 
 
 def test_the_program_flushes_its_output_before_its_quick_exit(tok, tmp_path):
@@ -261,20 +296,30 @@ def test_the_program_flushes_its_output_before_its_quick_exit(tok, tmp_path):
     cmd = [sys.executable, "-m", "gtok", "decode", str(path), "-u", tok.universe.source]
     # buffered output, as a user's shell has it (PYTHONUNBUFFERED would hide a lost flush)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD,
-                       env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=SUBPROCESS_CWD, env=env)
     assert r.returncode == 0 and r.stderr == ""
     assert len(r.stdout.splitlines()) == 200_000
     if os.path.exists("/dev/full"):
         with open("/dev/full", "w") as full:
-            r = subprocess.run(cmd[:3] + ["info", str(path)], stdout=full,
-                               stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD,
-                               env=env)
+            r = subprocess.run(
+                cmd[:3] + ["info", str(path)],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                timeout=60,
+                cwd=SUBPROCESS_CWD,
+                env=env,
+            )
         assert r.returncode != 0
     # started with stdout closed (`gtok info x.gtok >&-`): nothing to print to, no error
-    r = subprocess.run(cmd[:3] + ["info", str(path)], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=60, cwd=SUBPROCESS_CWD, env=env,
-                       preexec_fn=lambda: os.close(1))
+    r = subprocess.run(
+        cmd[:3] + ["info", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        cwd=SUBPROCESS_CWD,
+        env=env,
+        preexec_fn=lambda: os.close(1),
+    )
     assert r.returncode == 0, r.stderr
 
 
@@ -291,14 +336,20 @@ def test_verify_ok_folder_and_files(tok, done, capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("damage,expect", [
-    ("truncate", r"s2\.gtok.*truncated"),
-    ("short", r"s2\.gtok.*shorter than the 5-byte"),
-    ("magic", r"s2\.gtok.*does not start with b'GTOK'"),
-    ("flag", r"s2\.gtok.*unknown width flag"),
-    ("big_id", r"s2\.gtok: id 1607 at position 1 is outside the vocabulary \(vocab_size 1607\)"),
-    ("delete", r"s2\.gtok: listed in the manifest but missing"),
-])
+@pytest.mark.parametrize(
+    "damage,expect",
+    [
+        ("truncate", r"s2\.gtok.*truncated"),
+        ("short", r"s2\.gtok.*shorter than the 5-byte"),
+        ("magic", r"s2\.gtok.*does not start with b'GTOK'"),
+        ("flag", r"s2\.gtok.*unknown width flag"),
+        (
+            "big_id",
+            r"s2\.gtok: id 1607 at position 1 is outside the vocabulary \(vocab_size 1607\)",
+        ),
+        ("delete", r"s2\.gtok: listed in the manifest but missing"),
+    ],
+)
 def test_verify_finds_damaged_files(tok, done, damage, expect, capsys):
     path = done / "s2.gtok"
     data = path.read_bytes()
@@ -318,13 +369,13 @@ def test_verify_finds_damaged_files(tok, done, damage, expect, capsys):
     captured = capsys.readouterr()
     assert re.search(expect, captured.err), captured.err
     assert "1 problem(s)" in captured.out
-    if damage != "delete":   # a single file is checked the same way
+    if damage != "delete":  # a single file is checked the same way
         assert cli("verify", path, "-u", tok.universe.source) == 1
 
 
 def test_verify_manifest_from_another_universe(tok, done, tmp_path, capsys):
     other = Tokenizer(make_universe(tmp_path / "other.bed", n_per_chrom=500, seed=3))
-    assert other.vocab_size > tok.vocab_size     # so every id would still be in range
+    assert other.vocab_size > tok.vocab_size  # so every id would still be in range
     assert cli("verify", done, "-u", other.universe.source) == 1
     err = capsys.readouterr().err
     assert "fingerprint" in err and tok.fingerprint in err and other.fingerprint in err
@@ -379,6 +430,7 @@ def test_verify_subprocess_exit_codes(tok, done):
 
 def test_in_process_main_restores_the_sigterm_handler(tmp_path):
     import signal
+
     before = signal.getsignal(signal.SIGTERM)
     write_gtok(tmp_path / "x.gtok", [1])
     assert cli("info", tmp_path / "x.gtok") == 0
@@ -390,6 +442,7 @@ def test_progress_line_and_verbose(tok, tmp_path, capsys):
 
     from gtok.batch.run import FileResult
     from gtok.cli import Progress
+
     stream = io.StringIO()
     p = Progress(3, stream, enabled=True, verbose=False)
     p(FileResult("a.bed", "a.gtok", status="ok", regions=10), 1, 3)

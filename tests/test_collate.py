@@ -24,17 +24,31 @@ from gtok.train.collate import (
     pad_batch,
 )
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 I32_MAX = 2**31 - 1
 
 # ------------------------------------------------------------------------ documents
 
 # every form a document may take, with the largest id it can hold
 FORMS = {
-    "u16": 0xFFFF, "u32": 0xFFFFFFFF, "i32": I32_MAX, "i64": 2**62, "list": 2**62,
-    "tuple": 2**40, "strided": 0xFFFFFFFF, "big_u32": 0xFFFFFFFF, "big_i64": 2**62,
-    "big_u16": 0xFFFF, "u8": 0xFF, "i16": 2**15 - 1, "u64": 2**62, "readonly": 0xFFFF,
+    "u16": 0xFFFF,
+    "u32": 0xFFFFFFFF,
+    "i32": I32_MAX,
+    "i64": 2**62,
+    "list": 2**62,
+    "tuple": 2**40,
+    "strided": 0xFFFFFFFF,
+    "big_u32": 0xFFFFFFFF,
+    "big_i64": 2**62,
+    "big_u16": 0xFFFF,
+    "u8": 0xFF,
+    "i16": 2**15 - 1,
+    "u64": 2**62,
+    "readonly": 0xFFFF,
 }
 SIGNED = {"i32", "i64", "list", "tuple", "big_i64", "i16"}
 
@@ -52,9 +66,18 @@ def _make(form: str, values: list[int]) -> Any:
         arr = np.array(values, dtype=np.uint16)
         arr.flags.writeable = False
         return arr
-    dtype = {"u16": "=u2", "u32": "=u4", "i32": "=i4", "i64": "=i8", "big_u32": ">u4",
-             "big_i64": ">i8", "big_u16": ">u2", "u8": "u1", "i16": "=i2",
-             "u64": "=u8"}[form]
+    dtype = {
+        "u16": "=u2",
+        "u32": "=u4",
+        "i32": "=i4",
+        "i64": "=i8",
+        "big_u32": ">u4",
+        "big_i64": ">i8",
+        "big_u16": ">u2",
+        "u8": "u1",
+        "i16": "=i2",
+        "u64": "=u8",
+    }[form]
     return np.array(values, dtype=dtype)
 
 
@@ -83,20 +106,22 @@ def _unchanged(docs: list, before: list) -> bool:
 # ------------------------------------------------------------------------ the oracle
 
 
-def oracle_pad(values: list[list[int]], pad_id: int, max_len: int | None, dtype: Any,
-               pad_to: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def oracle_pad(
+    values: list[list[int]], pad_id: int, max_len: int | None, dtype: Any, pad_to: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kept = [v if max_len is None else v[:max_len] for v in values]
     width = max((len(k) for k in kept), default=0) if pad_to is None else pad_to
     ids = np.full((len(kept), width), pad_id, dtype=dtype)
     mask = np.zeros((len(kept), width), dtype=bool)
     for b, k in enumerate(kept):
-        ids[b, :len(k)] = k
-        mask[b, :len(k)] = True
+        ids[b, : len(k)] = k
+        mask[b, : len(k)] = True
     return ids, mask, np.array([len(k) for k in kept], dtype=np.int64)
 
 
-def _check_padded(batch: PaddedBatch, ids: np.ndarray, mask: np.ndarray,
-                  lengths: np.ndarray) -> None:
+def _check_padded(
+    batch: PaddedBatch, ids: np.ndarray, mask: np.ndarray, lengths: np.ndarray
+) -> None:
     assert isinstance(batch, PaddedBatch)
     assert batch.input_ids.dtype == ids.dtype and batch.input_ids.shape == ids.shape
     assert batch.input_ids.flags.c_contiguous and batch.input_ids.flags.writeable
@@ -118,8 +143,9 @@ def test_pad_batch_head_matches_oracle(data: Any, dtype: Any) -> None:
         max_len = data.draw(st.none() | st.integers(0, 35))
         extra = data.draw(st.none() | st.integers(0, 5))
     before = _snapshot(docs)
-    kept_width = max((len(v) if max_len is None else min(len(v), max_len) for v in values),
-                     default=0)
+    kept_width = max(
+        (len(v) if max_len is None else min(len(v), max_len) for v in values), default=0
+    )
     pad_to = None if extra is None else kept_width + extra
     batch = pad_batch(docs, pad_id, max_len=max_len, dtype=dtype, pad_to=pad_to)
     _check_padded(batch, *oracle_pad(values, pad_id, max_len, dtype, pad_to))
@@ -172,7 +198,7 @@ def test_empty_batch_and_empty_documents() -> None:
 
 def _is_window(kept: list[int], doc: list[int]) -> bool:
     k = len(kept)
-    return any(doc[s:s + k] == kept for s in range(len(doc) - k + 1))
+    return any(doc[s : s + k] == kept for s in range(len(doc) - k + 1))
 
 
 def _is_subsequence(kept: list[int], doc: list[int]) -> bool:
@@ -181,11 +207,16 @@ def _is_subsequence(kept: list[int], doc: list[int]) -> bool:
 
 
 @SETTINGS
-@given(batch=batches(I32_MAX, max_size=60), max_len=st.integers(0, 25),
-       mode=st.sampled_from(["random_window", "random_subset"]),
-       seed=st.integers(0, 2**64 - 1), dtype=st.sampled_from([np.int32, np.int64]))
-def test_random_truncations_keep_the_right_ids(batch: tuple, max_len: int, mode: str,
-                                               seed: int, dtype: Any) -> None:
+@given(
+    batch=batches(I32_MAX, max_size=60),
+    max_len=st.integers(0, 25),
+    mode=st.sampled_from(["random_window", "random_subset"]),
+    seed=st.integers(0, 2**64 - 1),
+    dtype=st.sampled_from([np.int32, np.int64]),
+)
+def test_random_truncations_keep_the_right_ids(
+    batch: tuple, max_len: int, mode: str, seed: int, dtype: Any
+) -> None:
     docs, values = batch
     before = _snapshot(docs)
     b = pad_batch(docs, -1, max_len=max_len, truncation=mode, rng=seed, dtype=dtype)
@@ -218,12 +249,16 @@ def test_random_truncations_keep_the_right_ids(batch: tuple, max_len: int, mode:
 @pytest.mark.parametrize("mode", ["random_window", "random_subset"])
 def test_random_truncation_varies_with_the_seed_and_the_generator_state(mode: str) -> None:
     doc = np.arange(1000, dtype=np.uint32)
-    by_seed = {tuple(pad_batch([doc], 0, max_len=10, truncation=mode, rng=s).input_ids[0])
-               for s in range(30)}
+    by_seed = {
+        tuple(pad_batch([doc], 0, max_len=10, truncation=mode, rng=s).input_ids[0])
+        for s in range(30)
+    }
     assert len(by_seed) >= 28
     gen = np.random.default_rng(5)
-    by_state = {tuple(pad_batch([doc], 0, max_len=10, truncation=mode, rng=gen).input_ids[0])
-                for _ in range(30)}
+    by_state = {
+        tuple(pad_batch([doc], 0, max_len=10, truncation=mode, rng=gen).input_ids[0])
+        for _ in range(30)
+    }
     assert len(by_state) >= 28
     # the documents of one batch are cut independently of each other
     rows = pad_batch([doc] * 30, 0, max_len=10, truncation=mode, rng=3).input_ids
@@ -235,8 +270,9 @@ def test_random_truncation_varies_with_the_seed_and_the_generator_state(mode: st
 
 def test_random_window_start_is_uniform() -> None:
     n, k, draws = 20, 5, 4000
-    rows = pad_batch([np.arange(n, dtype=np.uint16)] * draws, 0, max_len=k,
-                     truncation="random_window", rng=11).input_ids
+    rows = pad_batch(
+        [np.arange(n, dtype=np.uint16)] * draws, 0, max_len=k, truncation="random_window", rng=11
+    ).input_ids
     assert np.all(np.diff(rows, axis=1) == 1)  # contiguous
     starts = collections.Counter(rows[:, 0].tolist())
     assert sorted(starts) == list(range(n - k + 1))  # the last window is reachable too
@@ -246,8 +282,9 @@ def test_random_window_start_is_uniform() -> None:
 
 def test_random_subset_is_uniform() -> None:
     n, k, draws = 6, 3, 4000
-    rows = pad_batch([np.arange(n, dtype=np.int64)] * draws, 0, max_len=k,
-                     truncation="random_subset", rng=12).input_ids
+    rows = pad_batch(
+        [np.arange(n, dtype=np.int64)] * draws, 0, max_len=k, truncation="random_subset", rng=12
+    ).input_ids
     assert np.all(np.diff(rows, axis=1) > 0)  # order kept, no repeats
     subsets = collections.Counter(map(tuple, rows.tolist()))
     assert len(subsets) == 20  # every 3-subset of 6
@@ -282,12 +319,15 @@ def test_errors() -> None:
         flat_batch([[1], [2.5]])
     with pytest.raises(TypeError):
         pad_batch([np.array([True])], 0)
-    for fn in (lambda t: pad_batch(docs, 0, truncation=t), lambda t: flat_batch(docs, truncation=t),
-               lambda t: PadCollator(0, truncation=t)):
+    for fn in (
+        lambda t: pad_batch(docs, 0, truncation=t),
+        lambda t: flat_batch(docs, truncation=t),
+        lambda t: PadCollator(0, truncation=t),
+    ):
         for bad in ("tail", "random", "", "HEAD"):
             with pytest.raises(ValueError, match="truncation"):
                 fn(bad)
-    for pad_id in (2**31, -2**31 - 1):
+    for pad_id in (2**31, -(2**31) - 1):
         with pytest.raises(OverflowError, match="pad_id"):
             pad_batch(docs, pad_id, dtype=np.int32)
     pad_batch(docs, 2**31, dtype=np.int64)
@@ -326,34 +366,47 @@ def test_ids_beyond_int32_are_refused_for_an_int32_batch() -> None:
     wrapping to other (negative) ids."""
     from gtok._lib._collate import classify
     from gtok.train.collate import _KIND_I64, _KIND_U32
+
     kinds, _ = classify([np.zeros(1, np.uint32), np.zeros(1, np.int64)])
     assert kinds.tolist() == [_KIND_U32, _KIND_I64]
-    fns = (lambda d, **kw: pad_batch(d, 0, dtype=np.int32, **kw),
-           lambda d, **kw: flat_batch(d, dtype=np.int32, **kw))
-    bad_docs = [np.array([1, 2**31], np.uint32), np.array([2**32 - 1], np.uint32),
-                np.array([5, 2**31], np.int64), np.array([-2**31 - 1], np.int64),
-                [1, 2**40], np.array([2**31], ">u4"), np.array([2**31, 0], np.uint64),
-                np.array([0, 0, 2**31, 0], np.uint32)[::2]]
+    fns = (
+        lambda d, **kw: pad_batch(d, 0, dtype=np.int32, **kw),
+        lambda d, **kw: flat_batch(d, dtype=np.int32, **kw),
+    )
+    bad_docs = [
+        np.array([1, 2**31], np.uint32),
+        np.array([2**32 - 1], np.uint32),
+        np.array([5, 2**31], np.int64),
+        np.array([-(2**31) - 1], np.int64),
+        [1, 2**40],
+        np.array([2**31], ">u4"),
+        np.array([2**31, 0], np.uint64),
+        np.array([0, 0, 2**31, 0], np.uint32)[::2],
+    ]
     for fn in fns:
         for bad in bad_docs:
             with pytest.raises(OverflowError, match="document 1 holds id .* int32"):
                 fn([[1], bad])
             with pytest.raises(OverflowError):  # even where truncation would drop it
                 fn([bad], max_len=1)
-    edge = [np.array([2**31 - 1], np.uint32), np.array([-2**31, 2**31 - 1], np.int64)]
-    assert flat_batch(edge, dtype=np.int32).input_ids.tolist() == [2**31 - 1, -2**31,
-                                                                  2**31 - 1]
-    b = pad_batch([np.array([2**31 - 1], np.uint32), np.array([-2**31], np.int64)], 0,
-                  dtype=np.int32)
-    assert b.input_ids.tolist() == [[2**31 - 1], [-2**31]]
+    edge = [np.array([2**31 - 1], np.uint32), np.array([-(2**31), 2**31 - 1], np.int64)]
+    assert flat_batch(edge, dtype=np.int32).input_ids.tolist() == [2**31 - 1, -(2**31), 2**31 - 1]
+    b = pad_batch(
+        [np.array([2**31 - 1], np.uint32), np.array([-(2**31)], np.int64)], 0, dtype=np.int32
+    )
+    assert b.input_ids.tolist() == [[2**31 - 1], [-(2**31)]]
     for bad in bad_docs:  # an int64 batch holds them all
         assert pad_batch([bad], 0).input_ids.tolist() == [np.asarray(bad).tolist()]
 
 
 # ------------------------------------------------------------------------ PadCollator
 
-DOCS = [np.array([5, 6, 7, 8], np.uint16), np.array([9], np.uint16), np.array([], np.uint16),
-        np.array([1, 2, 3], np.uint16)]
+DOCS = [
+    np.array([5, 6, 7, 8], np.uint16),
+    np.array([9], np.uint16),
+    np.array([], np.uint16),
+    np.array([1, 2, 3], np.uint16),
+]
 
 
 def test_pad_collator_numpy() -> None:
@@ -413,6 +466,7 @@ def pack_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_dataloader_over_a_pack(pack_path: Path, workers: int, flat: bool) -> None:
     torch = pytest.importorskip("torch")
     from torch.utils.data import DataLoader
+
     ds = GtokDataset(pack_path)
     collate = PadCollator(pad_id=3001, max_len=30, flat=flat)
     loader = DataLoader(ds, batch_size=5, collate_fn=collate, num_workers=workers)
@@ -420,12 +474,11 @@ def test_dataloader_over_a_pack(pack_path: Path, workers: int, flat: bool) -> No
     assert len(batches) == 8  # 37 documents, 5 a batch
     docs = [ds[i].tolist() for i in range(len(ds))]
     for k, batch in enumerate(batches):
-        chunk = docs[5 * k:5 * k + 5]
+        chunk = docs[5 * k : 5 * k + 5]
         if flat:
             kept = [d[:30] for d in chunk]
             assert batch["input_ids"].tolist() == [t for d in kept for t in d]
-            assert batch["cu_seqlens"].tolist() == np.cumsum(
-                [0] + [len(d) for d in kept]).tolist()
+            assert batch["cu_seqlens"].tolist() == np.cumsum([0] + [len(d) for d in kept]).tolist()
         else:
             ids, mask, lengths = oracle_pad(chunk, 3001, 30, np.int64, None)
             assert isinstance(batch["input_ids"], torch.Tensor)

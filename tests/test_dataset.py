@@ -34,14 +34,15 @@ def _docs(n: int, seed: int = 0, big: bool = False, hi: int = 3000) -> list[np.n
 
 
 def _universe(path: Path, shift: int = 0) -> Tokenizer:
-    path.write_text("".join(f"chr1\t{i * 100 + shift}\t{i * 100 + 50 + shift}\n"
-                            for i in range(200)))
+    path.write_text(
+        "".join(f"chr1\t{i * 100 + shift}\t{i * 100 + 50 + shift}\n" for i in range(200))
+    )
     return Tokenizer(str(path))
 
 
 @pytest.fixture
-def tok(tmp_path: Path) -> Tokenizer:
-    return _universe(tmp_path / "universe.bed")
+def universe(tmp_path: Path) -> Path:
+    return Path(_universe(tmp_path / "universe.bed").universe.source)
 
 
 @pytest.fixture
@@ -70,8 +71,8 @@ def test_folder_recursive_sorted_skips_hidden_and_others(tmp_path: Path) -> None
     write_gtok(root / "b.gtok", [2])
     write_gtok(root / "a.gtok", [1])
     write_gtok(root / "sub" / "c.gtok", [3])
-    write_gtok(root / "sub-x.gtok", [4])          # after the folder "sub"'s files
-    write_gtok(root / "Z.GTOK", [0])              # the extension in any case
+    write_gtok(root / "sub-x.gtok", [4])  # after the folder "sub"'s files
+    write_gtok(root / "Z.GTOK", [0])  # the extension in any case
     write_gtok(root / ".hidden.gtok", [99])
     write_gtok(root / ".cache" / "d.gtok", [98])
     write_gtok(root / ".out.gtok.abc123.tmp", [97])
@@ -147,12 +148,12 @@ def _bed_inputs(folder: Path, n: int) -> None:
     rng = np.random.default_rng(5)
     for i in range(n):
         starts = np.sort(rng.integers(0, 19_000, size=int(rng.integers(1, 30))))
-        (folder / f"s{i:02d}.bed").write_text(
-            "".join(f"chr1\t{s}\t{s + 120}\n" for s in starts))
+        (folder / f"s{i:02d}.bed").write_text("".join(f"chr1\t{s}\t{s + 120}\n" for s in starts))
 
 
-def test_manifest_source_relative_outputs(tmp_path: Path, tok: Tokenizer,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manifest_source_relative_outputs(
+    tmp_path: Path, tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _bed_inputs(tmp_path / "in", 6)
     monkeypatch.chdir(tmp_path)
     summary = gtok.pretokenize(tok, ["in"], "out", jobs=1)  # relative outputs
@@ -306,8 +307,9 @@ def test_unchecked_files_warn(tmp_path: Path, tok: Tokenizer) -> None:
         GtokDataset(tmp_path / "f")  # no tokenizer, no warning
 
 
-def test_folder_manifest_checks_universe(tmp_path: Path, tok: Tokenizer,
-                                         other_tok: Tokenizer) -> None:
+def test_folder_manifest_checks_universe(
+    tmp_path: Path, tok: Tokenizer, other_tok: Tokenizer
+) -> None:
     _bed_inputs(tmp_path / "in", 3)
     out = tmp_path / "out"
     gtok.pretokenize(tok, [str(tmp_path / "in")], str(out), jobs=1)
@@ -399,8 +401,11 @@ def test_no_descriptor_leak(tmp_path: Path, tok: Tokenizer) -> None:
     gc.collect()
     before = _fd_count()
     keep = []
-    for source in (tmp_path / "f", tmp_path / "p.gtok", [tmp_path / "p.gtok",
-                                                        tmp_path / "f" / "doc0001.gtok"]):
+    for source in (
+        tmp_path / "f",
+        tmp_path / "p.gtok",
+        [tmp_path / "p.gtok", tmp_path / "f" / "doc0001.gtok"],
+    ):
         ds = GtokDataset(source)
         keep += [ids for ids in ds]
         back = pickle.loads(pickle.dumps(ds))
@@ -434,28 +439,33 @@ def test_works_in_forked_and_spawned_processes(tmp_path: Path, method: str) -> N
 
 def test_import_does_not_import_torch(tmp_path) -> None:
     # run outside the repository root: `python -c` puts the working folder on sys.path
-    code = ("import sys, gtok, gtok.train.dataset, gtok.train.torchdata; "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys, gtok, gtok.train.dataset, gtok.train.torchdata; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
 
 
 def test_torchdata_without_torch_says_how_to_install(tmp_path) -> None:
-    code = "\n".join([
-        "import sys; sys.modules['torch'] = None  # as if torch were not installed",
-        "import gtok.train.torchdata as td",
-        "print(td.rank_indices(4, shuffle=False, num_replicas=2, rank=1).tolist())",
-        "for name in ('GtokSampler', 'GtokIterableDataset'):",
-        "    try:",
-        "        exec(f'from gtok.train.torchdata import {name}')",
-        "    except ImportError as exc:",
-        "        print(exc)",
-        "try:",
-        "    td.to_tensor([1])",
-        "except ImportError as exc:",
-        "    print(exc)",
-    ])
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, cwd=tmp_path).stdout.splitlines()
+    code = "\n".join(
+        [
+            "import sys; sys.modules['torch'] = None  # as if torch were not installed",
+            "import gtok.train.torchdata as td",
+            "print(td.rank_indices(4, shuffle=False, num_replicas=2, rank=1).tolist())",
+            "for name in ('GtokSampler', 'GtokIterableDataset'):",
+            "    try:",
+            "        exec(f'from gtok.train.torchdata import {name}')",
+            "    except ImportError as exc:",
+            "        print(exc)",
+            "try:",
+            "    td.to_tensor([1])",
+            "except ImportError as exc:",
+            "    print(exc)",
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout.splitlines()
     assert out[0] == "[1, 3]"
     assert len(out) == 4
     for line, name in zip(out[1:], ("GtokSampler", "GtokIterableDataset", "to_tensor")):

@@ -12,14 +12,18 @@ import gtok
 
 # gtok.__main__ runs the program when imported
 SKIP = {"gtok.__main__"}
-MODULES = sorted(m.name for m in pkgutil.walk_packages(gtok.__path__, "gtok.")
-                 if m.name not in SKIP)
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(gtok.__path__, "gtok.") if m.name not in SKIP
+)
 
 # optional packages a module's examples (or the module itself) import: the test skips
 # without them, as the module's own tests do
-NEEDS = {"gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"],
-         "gtok.io.parquet": ["pyarrow"], "gtok.train.torchclasses": ["torch"],
-         "gtok.train.torchdata": ["torch"]}
+NEEDS = {
+    "gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"],
+    "gtok.io.parquet": ["pyarrow"],
+    "gtok.train.torchclasses": ["torch"],
+    "gtok.train.torchdata": ["torch"],
+}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -20,22 +20,31 @@ from gtok import Tokenizer, open_gtok, tokenize_fragment_file, tokenize_fragment
 from gtok.errors import CorruptGzipError, FragmentFormatError
 
 from _tok_helpers import oracle, queries, universes, write_bed
-from batchdata import cli, run_cli, tok, universe  # noqa: F401 (fixtures)
+from batchdata import cli, run_cli
 
-SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
-                    deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # (two share their first 16 bytes: the hash table must compare whole barcodes)
-BARCODES = ["AAACGAACAGTCACGC-1", "AAACTGCAGGCATTGA-1", "TTTGTGTTCGCTTAGC-1", "C", "Zz-2",
-            "AAACGAACAGTCACGC-2"]
+BARCODES = [
+    "AAACGAACAGTCACGC-1",
+    "AAACTGCAGGCATTGA-1",
+    "TTTGTGTTCGCTTAGC-1",
+    "C",
+    "Zz-2",
+    "AAACGAACAGTCACGC-2",
+]
 
 
 # ---------------------------------------------------------------------- the oracle
 
 
-def oracle_cells(universe_rows, fragments, *, allow=None, min_fragments=0, min_tokens=0,
-                 unique=False):
+def oracle_cells(
+    universe_rows, fragments, *, allow=None, min_fragments=0, min_tokens=0, unique=False
+):
     """Per-cell ids by brute force: each fragment alone through the docs/semantics.md §4
     oracle with one <unk> when it hits nothing; cells in order of first appearance."""
     n_regions = len(dict.fromkeys((c, int(s), int(e)) for c, s, e in universe_rows))
@@ -44,8 +53,9 @@ def oracle_cells(universe_rows, fragments, *, allow=None, min_fragments=0, min_t
     for c, s, e, bc in fragments:
         if allow is not None and bc not in allow:
             continue
-        cells.setdefault(bc, []).extend(oracle(universe_rows, [(c, s, e)], sort=False,
-                                               per_region=True))
+        cells.setdefault(bc, []).extend(
+            oracle(universe_rows, [(c, s, e)], sort=False, per_region=True)
+        )
         counts[bc] = counts.get(bc, 0) + 1
     out = {}
     for bc, ids in cells.items():
@@ -89,7 +99,7 @@ def fragment_files(draw, universe_rows):
     if order == "position":
         frags.sort(key=lambda f: (f[0], f[1], f[2]))
     elif order == "barcode":
-        frags.sort(key=lambda f: f[3])   # stable: file order within a barcode
+        frags.sort(key=lambda f: f[3])  # stable: file order within a barcode
     return frags
 
 
@@ -101,21 +111,30 @@ def as_lists(cells):
 
 
 @SETTINGS
-@given(data=st.data(), gz=st.booleans(), members=st.integers(1, 3),
-       chunk=st.sampled_from([7, 64, 1 << 20]))
+@given(
+    data=st.data(),
+    gz=st.booleans(),
+    members=st.integers(1, 3),
+    chunk=st.sampled_from([7, 64, 1 << 20]),
+)
 def test_same_cells_as_gtars(data, gz, members, chunk):
     gtars_tok = pytest.importorskip("gtars.tokenizers")
     urows = data.draw(universes(max_size=30))
     frags = data.draw(fragment_files(urows))
     with tempfile.TemporaryDirectory() as d:
         upath = write_bed(Path(d) / "u.bed", urows)
-        fpath = write_fragments(Path(d) / "fragments.tsv", frags, gz=gz, members=members,
-                                header=data.draw(st.booleans()))
+        fpath = write_fragments(
+            Path(d) / "fragments.tsv",
+            frags,
+            gz=gz,
+            members=members,
+            header=data.draw(st.booleans()),
+        )
         expected = gtars_tok.tokenize_fragment_file(fpath, gtars_tok.Tokenizer(upath))
         tok = Tokenizer(upath)
         got = tokenize_fragments(tok, fpath, as_lists=True, chunk_size=chunk)
         assert got == expected
-        assert list(got) == list(dict.fromkeys(b for *_, b in frags))   # first appearance
+        assert list(got) == list(dict.fromkeys(b for *_, b in frags))  # first appearance
         assert tokenize_fragment_file(fpath, tok) == expected
         assert got == oracle_cells(urows, frags)
 
@@ -123,8 +142,10 @@ def test_same_cells_as_gtars(data, gz, members, chunk):
 def test_gtars_edge_cases_agree(tmp_path):
     """The edge cases listed in README.md where gtok and gtars agree."""
     gtars_tok = pytest.importorskip("gtars.tokenizers")
-    upath = write_bed(tmp_path / "u.bed", [("chr1", 100, 200), ("chr1", 150, 300),
-                                           ("chr1", 500, 600), ("chr2", 0, 1000)])
+    upath = write_bed(
+        tmp_path / "u.bed",
+        [("chr1", 100, 200), ("chr1", 150, 300), ("chr1", 500, 600), ("chr2", 0, 1000)],
+    )
     cases = {
         "unknown_chrom_and_miss": "chr3\t0\t10\tA\t1\nchr1\t700\t800\tA\t1\n",
         "touching": "chr1\t200\t210\tA\t1\nchr1\t90\t100\tA\t1\n",
@@ -136,7 +157,7 @@ def test_gtars_edge_cases_agree(tmp_path):
         "spaces": "chr1 120 160 A 1\n",
         "leading_space": " chr1\t120\t160\tA\t1\n",
         "spaces_around_tab_separated_fields": "chr1 \t 120\t160 \tAAAC-1 \t1\n"
-                                              "chr1\t520\t560\t AAAC-1\t1\n",
+        "chr1\t520\t560\t AAAC-1\t1\n",
         "empty": "",
     }
     tok = Tokenizer(upath)
@@ -151,21 +172,41 @@ def test_gtars_edge_cases_agree(tmp_path):
 
 
 @SETTINGS
-@given(data=st.data(), unique=st.booleans(), min_fragments=st.integers(0, 4),
-       min_tokens=st.integers(0, 4), use_allow=st.booleans())
+@given(
+    data=st.data(),
+    unique=st.booleans(),
+    min_fragments=st.integers(0, 4),
+    min_tokens=st.integers(0, 4),
+    use_allow=st.booleans(),
+)
 def test_options_match_oracle(data, unique, min_fragments, min_tokens, use_allow):
     urows = data.draw(universes(max_size=30))
     frags = data.draw(fragment_files(urows))
-    allow = (set(data.draw(st.lists(st.sampled_from(BARCODES + ["NOT-SEEN"]), max_size=4)))
-             if use_allow else None)
+    allow = (
+        set(data.draw(st.lists(st.sampled_from(BARCODES + ["NOT-SEEN"]), max_size=4)))
+        if use_allow
+        else None
+    )
     with tempfile.TemporaryDirectory() as d:
         upath = write_bed(Path(d) / "u.bed", urows)
         fpath = write_fragments(Path(d) / "f.tsv", frags, gz=data.draw(st.booleans()))
-        got = tokenize_fragments(upath, fpath, barcodes=allow, unique=unique,
-                                 min_fragments=min_fragments, min_tokens=min_tokens,
-                                 chunk_size=data.draw(st.sampled_from([5, 1 << 16])))
-        expected = oracle_cells(urows, frags, allow=allow, unique=unique,
-                                min_fragments=min_fragments, min_tokens=min_tokens)
+        got = tokenize_fragments(
+            upath,
+            fpath,
+            barcodes=allow,
+            unique=unique,
+            min_fragments=min_fragments,
+            min_tokens=min_tokens,
+            chunk_size=data.draw(st.sampled_from([5, 1 << 16])),
+        )
+        expected = oracle_cells(
+            urows,
+            frags,
+            allow=allow,
+            unique=unique,
+            min_fragments=min_fragments,
+            min_tokens=min_tokens,
+        )
         assert as_lists(got) == expected
         assert list(got) == list(expected)
         s = got.summary
@@ -179,16 +220,27 @@ def test_options_match_oracle(data, unique, min_fragments, min_tokens, use_allow
 
 
 def test_barcode_file_and_summary(tmp_path, tok):
-    frags = [("chr1", 1000, 1500, "A-1"), ("chr2", 10, 20, "B-1"), ("chrUn", 5, 6, "A-1"),
-             ("chr1", 1000, 1500, "C-1")]
+    frags = [
+        ("chr1", 1000, 1500, "A-1"),
+        ("chr2", 10, 20, "B-1"),
+        ("chrUn", 5, 6, "A-1"),
+        ("chr1", 1000, 1500, "C-1"),
+    ]
     fpath = write_fragments(tmp_path / "f.tsv", frags)
     allow = tmp_path / "barcodes.tsv.gz"
     allow.write_bytes(gzip.compress(b"# kept cells\nA-1\n\nC-1\tcell type x\n"))
     got = tokenize_fragments(tok, fpath, barcodes=allow)
     assert list(got) == ["A-1", "C-1"]
     s = got.summary
-    assert (s.cells, s.cells_seen, s.fragments, s.fragments_read, s.not_in_barcodes,
-            s.unknown_chrom, s.lines) == (2, 2, 3, 4, 1, 1, 4)
+    assert (
+        s.cells,
+        s.cells_seen,
+        s.fragments,
+        s.fragments_read,
+        s.not_in_barcodes,
+        s.unknown_chrom,
+        s.lines,
+    ) == (2, 2, 3, 4, 1, 1, 4)
     assert s.settings["barcodes"] == 2
     assert got["A-1"][-1] == tok.unk_token_id
 
@@ -253,8 +305,9 @@ def test_skip_counts_every_bad_line(tmp_path, tok):
 def test_header_blank_lines_and_four_columns(tmp_path, tok):
     """Accepted where gtars refuses: a column header, blank lines, no count column."""
     path = tmp_path / "f.tsv"
-    path.write_text("chrom\tstart\tend\tbarcode\tcount\n\nchr1\t1000\t1500\tA\n  \n"
-                    "chr1\t1000\t1500\tA\t3\n")
+    path.write_text(
+        "chrom\tstart\tend\tbarcode\tcount\n\nchr1\t1000\t1500\tA\n  \nchr1\t1000\t1500\tA\t3\n"
+    )
     got = tokenize_fragments(tok, path, as_lists=True)
     one = tok.tokenize([("chr1", 1000, 1500)]).ids.tolist() or [tok.unk_token_id]
     assert got == {"A": one + one}
@@ -268,8 +321,9 @@ def test_non_utf8_barcode(tmp_path, tok):
     """A barcode that is not UTF-8 makes a bad line (named with its number), like any other:
     skipped on request; a barcode the allow-list leaves out is never looked at."""
     path = tmp_path / "f.tsv"
-    path.write_bytes(b"chr1\t1000\t1500\tA\nchr1\t1\t2\tA\xff\t1\nchr1\t1000\t1500\tA\xff\n"
-                     b"chr1\t1000\t1500\tB\n")
+    path.write_bytes(
+        b"chr1\t1000\t1500\tA\nchr1\t1\t2\tA\xff\t1\nchr1\t1000\t1500\tA\xff\nchr1\t1000\t1500\tB\n"
+    )
     with pytest.raises(FragmentFormatError, match="line 2.*not UTF-8"):
         tokenize_fragments(tok, path)
     got = tokenize_fragments(tok, path, skip_bad_lines=True, as_lists=True)
@@ -279,34 +333,49 @@ def test_non_utf8_barcode(tmp_path, tok):
 
 
 _BARCODE_BYTES = st.binary(min_size=1, max_size=12).filter(
-    lambda b: not any(c in b for c in b"\t\n\r #") and b.strip() == b)
+    lambda b: not any(c in b for c in b"\t\n\r #") and b.strip() == b
+)
 
 
 # bytes at the edges of UTF-8's rules: leads of every length, the continuation range's
 # ends, the second bytes that make forms overlong, surrogates or past U+10FFFF
-_EDGE_BYTES = st.lists(st.sampled_from(b"A\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf"
-                                       b"\xe0\xe1\xed\xee\xef\xf0\xf1\xf3\xf4\xf5\xff"),
-                       min_size=1, max_size=8).map(bytes)
+_EDGE_BYTES = st.lists(
+    st.sampled_from(
+        b"A\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf\xe0\xe1\xed\xee\xef\xf0\xf1\xf3\xf4\xf5\xff"
+    ),
+    min_size=1,
+    max_size=8,
+).map(bytes)
 
 
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])   # (tok: read only)
-@given(raw=st.one_of(_BARCODE_BYTES, _EDGE_BYTES,
-                     st.text(min_size=1, max_size=6)
-                     .map(lambda t: t.encode("utf-8", "surrogatepass"))
-                     .filter(lambda b: not any(c in b for c in b"\t\n\r #")
-                             and b.strip() == b)))
-@example(raw=b"\xed\x9f\xbf")          # U+D7FF: the last before the surrogates
-@example(raw=b"\xed\xa0\x80")          # U+D800: a surrogate
-@example(raw=b"\xc1\xbf")              # overlong (2 bytes)
-@example(raw=b"\xe0\x9f\xbf")          # overlong (3 bytes)
-@example(raw=b"\xe0\xa0\x80")          # U+0800
-@example(raw=b"\xf0\x8f\xbf\xbf")      # overlong (4 bytes)
-@example(raw=b"\xf4\x8f\xbf\xbf")      # U+10FFFF
-@example(raw=b"\xf4\x90\x80\x80")      # past U+10FFFF
-@example(raw=b"\xf5\x80\x80\x80")      # not a lead byte
-@example(raw=b"A\xe2\x82")             # cut short
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)  # (tok: read only)
+@given(
+    raw=st.one_of(
+        _BARCODE_BYTES,
+        _EDGE_BYTES,
+        st.text(min_size=1, max_size=6)
+        .map(lambda t: t.encode("utf-8", "surrogatepass"))
+        .filter(lambda b: not any(c in b for c in b"\t\n\r #") and b.strip() == b),
+    )
+)
+@example(raw=b"\xed\x9f\xbf")  # U+D7FF: the last before the surrogates
+@example(raw=b"\xed\xa0\x80")  # U+D800: a surrogate
+@example(raw=b"\xc1\xbf")  # overlong (2 bytes)
+@example(raw=b"\xe0\x9f\xbf")  # overlong (3 bytes)
+@example(raw=b"\xe0\xa0\x80")  # U+0800
+@example(raw=b"\xf0\x8f\xbf\xbf")  # overlong (4 bytes)
+@example(raw=b"\xf4\x8f\xbf\xbf")  # U+10FFFF
+@example(raw=b"\xf4\x90\x80\x80")  # past U+10FFFF
+@example(raw=b"\xf5\x80\x80\x80")  # not a lead byte
+@example(raw=b"A\xe2\x82")  # cut short
 def test_barcode_utf8_check_agrees_with_python(tok, raw):
     """The parser's UTF-8 check (C, per new barcode) takes exactly what Python's strict
     decoder takes: overlong forms, surrogates and code points past U+10FFFF included."""
@@ -358,14 +427,29 @@ def test_corrupt_gzip(tmp_path, tok):
 
 @pytest.mark.parametrize("chunk", [1, 3, 17, 4096])
 def test_lines_spanning_chunks(tmp_path, tok, chunk):
-    frags = [(c, s, s + w, BARCODES[k % 5]) for k, (c, s, w) in enumerate(
-        zip(["chr1", "chr2", "chrX", "chr10", "chrM"] * 80, range(0, 400_000, 1000),
-            [50, 500, 0, 3000] * 100))]
+    frags = [
+        (c, s, s + w, BARCODES[k % 5])
+        for k, (c, s, w) in enumerate(
+            zip(
+                ["chr1", "chr2", "chrX", "chr10", "chrM"] * 80,
+                range(0, 400_000, 1000),
+                [50, 500, 0, 3000] * 100,
+            )
+        )
+    ]
     plain = write_fragments(tmp_path / "f.tsv", frags, header=True, crlf=True)
     gz = write_fragments(tmp_path / "g.tsv", frags, gz=True, members=4, header=True)
-    expected = oracle_cells([(tok.universe.chrom_names[c], s, e) for c, s, e in zip(
-        tok.universe.region_chroms.tolist(), tok.universe.region_starts.tolist(),
-        tok.universe.region_ends.tolist())], frags)
+    expected = oracle_cells(
+        [
+            (tok.universe.chrom_names[c], s, e)
+            for c, s, e in zip(
+                tok.universe.region_chroms.tolist(),
+                tok.universe.region_starts.tolist(),
+                tok.universe.region_ends.tolist(),
+            )
+        ],
+        frags,
+    )
     for path in (plain, gz):
         got = tokenize_fragments(tok, path, chunk_size=chunk)
         assert as_lists(got) == expected
@@ -399,9 +483,12 @@ def test_progress_reports_bytes(tmp_path, tok):
     for gz in (False, True):
         path = write_fragments(tmp_path / f"f{gz}.tsv", frags, gz=gz)
         calls = []
-        tokenize_fragments(tok, path, chunk_size=4096,
-                           progress=lambda done, total, n, calls=calls: calls.append(
-                               (done, total, n)))
+        tokenize_fragments(
+            tok,
+            path,
+            chunk_size=4096,
+            progress=lambda done, total, n, calls=calls: calls.append((done, total, n)),
+        )
         assert len(calls) > 3
         assert calls[-1] == (os.path.getsize(path), os.path.getsize(path), 5000)
         assert [c[0] for c in calls] == sorted(c[0] for c in calls)
@@ -411,8 +498,11 @@ def test_progress_reports_bytes(tmp_path, tok):
 
 
 def test_pack_matches_dict(tmp_path, tok):
-    frags = [(c, s, s + 300, BARCODES[(s // 1000) % 5]) for c in ("chr1", "chr2", "chrQ")
-             for s in range(0, 2_000_000, 9973)]
+    frags = [
+        (c, s, s + 300, BARCODES[(s // 1000) % 5])
+        for c in ("chr1", "chr2", "chrQ")
+        for s in range(0, 2_000_000, 9973)
+    ]
     fpath = write_fragments(tmp_path / "f.tsv", frags, gz=True)
     cells = tokenize_fragments(tok, fpath, min_fragments=2)
     out = tmp_path / "cells.gtok"
@@ -433,12 +523,23 @@ def test_cli_end_to_end(tmp_path, universe):
     fpath = write_fragments(tmp_path / "f.tsv", frags, gz=True)
     (tmp_path / "bc.txt").write_text(f"{BARCODES[0]}\n{BARCODES[2]}\n")
     out = tmp_path / "cells.gtok"
-    r = run_cli("fragments", universe, fpath, "-o", out, "--barcodes", tmp_path / "bc.txt",
-                "--min-fragments", "2", "--unique")
+    r = run_cli(
+        "fragments",
+        universe,
+        fpath,
+        "-o",
+        out,
+        "--barcodes",
+        tmp_path / "bc.txt",
+        "--min-fragments",
+        "2",
+        "--unique",
+    )
     assert r.returncode == 0, r.stderr
-    assert "2 cells" in r.stderr and "\r" not in r.stderr   # no progress bar when piped
-    expected = tokenize_fragments(universe, fpath, barcodes=[BARCODES[0], BARCODES[2]],
-                                  min_fragments=2, unique=True)
+    assert "2 cells" in r.stderr and "\r" not in r.stderr  # no progress bar when piped
+    expected = tokenize_fragments(
+        universe, fpath, barcodes=[BARCODES[0], BARCODES[2]], min_fragments=2, unique=True
+    )
     with open_gtok(out) as pack:
         assert pack.names == list(expected)
         assert [d.tolist() for d in pack] == list(as_lists(expected).values())
@@ -464,6 +565,7 @@ def test_plain_zlib_when_isal_is_absent(tmp_path, tok, monkeypatch):
     import zlib
 
     import gtok.io.gunzip
+
     frags = [("chr1", 1000 + 31 * k, 1400 + 31 * k, BARCODES[k % 4]) for k in range(4000)]
     path = write_fragments(tmp_path / "f.tsv", frags, gz=True, members=3)
     expected = as_lists(tokenize_fragments(tok, path, chunk_size=999))
@@ -509,8 +611,9 @@ def test_ids_logged_then_moved_to_their_cells(tmp_path, chunk):
     starts = np.sort(rng.integers(0, 210_000, n)).tolist()
     ends = [s + int(d) for s, d in zip(starts, rng.integers(1, 260, n))]
     path = tmp_path / "f.tsv"
-    path.write_text("".join(f"chr1\t{s}\t{e}\t{names[c]}\t1\n"
-                            for s, e, c in zip(starts, ends, cells)))
+    path.write_text(
+        "".join(f"chr1\t{s}\t{e}\t{names[c]}\t1\n" for s, e, c in zip(starts, ends, cells))
+    )
     got = tokenize_fragments(tok1, path, chunk_size=chunk)
     # brute force: the regions k with 100k < end and 100k + 150 > start, in id order
     expected: dict[str, list[int]] = {}
@@ -519,7 +622,7 @@ def test_ids_logged_then_moved_to_their_cells(tmp_path, chunk):
         hits = list(range(max(0, (s - 150) // 100 + 1), min(1999, (e - 1) // 100) + 1))
         expected.setdefault(names[c], []).extend(hits or [tok1.unk_token_id])
         total += len(hits) or 1
-    assert total > 2 * (1 << 18)           # the log is moved mid-chunk, twice or more
+    assert total > 2 * (1 << 18)  # the log is moved mid-chunk, twice or more
     assert list(got) == list(expected)
     for name, ids in expected.items():
         assert got[name].tolist() == ids, name
@@ -546,8 +649,20 @@ def test_barcode_lengths_and_line_shapes(tmp_path, tok, chunk, use_allow):
     in their last byte, past the 24th too), with spaces or control bytes, long numbers and
     CRLF lines: the fast path and the general path agree with tokenizing each fragment."""
     rng = np.random.default_rng(11)
-    stems = ["A" * 7, "B" * 8, "C" * 9, "D" * 15, "E" * 16, "F" * 17, "G" * 23, "H" * 24,
-             "I" * 25, "J" * 40, "x y", "q\x01z"]
+    stems = [
+        "A" * 7,
+        "B" * 8,
+        "C" * 9,
+        "D" * 15,
+        "E" * 16,
+        "F" * 17,
+        "G" * 23,
+        "H" * 24,
+        "I" * 25,
+        "J" * 40,
+        "x y",
+        "q\x01z",
+    ]
     names = [s + t for s in stems for t in "01"] + ["K"]
     allow = set(names[::3]) if use_allow else None
     frags, lines = [], []
@@ -556,7 +671,7 @@ def test_barcode_lengths_and_line_shapes(tmp_path, tok, chunk, use_allow):
         s = int(rng.integers(0, 1_990_000))
         e = s + int(rng.integers(0, 600))
         frags.append(("chr2", s, e, bc))
-        start = f"{s:010d}" if k % 17 == 0 else str(s)     # 10 digits: the general path
+        start = f"{s:010d}" if k % 17 == 0 else str(s)  # 10 digits: the general path
         tail = ["", f"\t{k % 5 + 1}", f"\t{k % 5 + 1}\tmore"][k % 3]
         lines.append(f"chr2\t{start}\t{e}\t{bc}{tail}" + ("\r\n" if k % 4 == 0 else "\n"))
     path = tmp_path / "f.tsv"
@@ -566,10 +681,12 @@ def test_barcode_lengths_and_line_shapes(tmp_path, tok, chunk, use_allow):
     for c, s, e, bc in frags:
         if allow is None or bc in allow:
             expected.setdefault(bc, []).extend(
-                tok.tokenize([(c, s, e)], unk="per_region").ids.tolist())
+                tok.tokenize([(c, s, e)], unk="per_region").ids.tolist()
+            )
     assert got == expected and list(got) == list(expected)
-    assert got.summary.not_in_barcodes == sum(allow is not None and f[3] not in allow
-                                              for f in frags)
+    assert got.summary.not_in_barcodes == sum(
+        allow is not None and f[3] not in allow for f in frags
+    )
 
 
 def test_barcodes_alike_up_to_a_word(tmp_path, tok):
@@ -584,4 +701,4 @@ def test_barcodes_alike_up_to_a_word(tmp_path, tok):
     sizes = {bc: 0 for bc in got}
     for bc in order:
         sizes[bc] += 1
-    assert {bc: len(v) for bc, v in got.items()} == sizes   # one <unk> each
+    assert {bc: len(v) for bc, v in got.items()} == sizes  # one <unk> each

@@ -49,8 +49,9 @@ BOUNDARY_CASES = [
     list(range(65530, 65541)),
 ]
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 _counter = itertools.count()
 
@@ -93,8 +94,9 @@ def test_random_ids_same_bytes_and_cross_readable(workdir, ids):
     _check_both_ways(workdir, ids)
 
 
-@pytest.mark.parametrize("ids", BOUNDARY_CASES,
-                         ids=lambda v: f"n{len(v)}-" + "-".join(map(str, v[:4])))
+@pytest.mark.parametrize(
+    "ids", BOUNDARY_CASES, ids=lambda v: f"n{len(v)}-" + "-".join(map(str, v[:4]))
+)
 def test_boundary_values(workdir, ids):
     _check_both_ways(workdir, ids)
 
@@ -182,9 +184,18 @@ def test_tuple_same_bytes_as_list(workdir, ids):
     assert _gtok_bytes(workdir, tuple(ids)) == _reference_bytes(workdir, ids)
 
 
-@pytest.mark.parametrize("r", [range(0), range(10), range(0, 70_000, 7), range(65_530, 65_541),
-                               range(U32_MAX, U32_MAX - 10, -3), range(65_535, 65_536)],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "r",
+    [
+        range(0),
+        range(10),
+        range(0, 70_000, 7),
+        range(65_530, 65_541),
+        range(U32_MAX, U32_MAX - 10, -3),
+        range(65_535, 65_536),
+    ],
+    ids=repr,
+)
 def test_range_same_bytes_as_list(workdir, r):
     assert _gtok_bytes(workdir, r) == _reference_bytes(workdir, list(r))
 

@@ -35,8 +35,9 @@ def _read_with_open_gtok(path):
         return np.array(f.tokens)
 
 
-READERS = pytest.mark.parametrize("read", [read_gtok, _read_with_open_gtok],
-                                  ids=["read_gtok", "open_gtok"])
+READERS = pytest.mark.parametrize(
+    "read", [read_gtok, _read_with_open_gtok], ids=["read_gtok", "open_gtok"]
+)
 
 
 def _write(tmp_path: Path, content: bytes, name: str = "bad.gtok") -> Path:
@@ -155,16 +156,20 @@ def test_dangling_symlink(tmp_path, read):
 
 
 @READERS
-@pytest.mark.parametrize("content", [
-    b"GTOX\x01\x00\x00",
-    b"gtok\x01\x00\x00",
-    b"XTOK\x01",
-    b"\x00\x00\x00\x00\x01",
-    b"chr1\t100\t200\n",
-    b"\x89PNG\r\n\x1a\n",
-    b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
-    b" GTOK\x01",
-], ids=repr)
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"GTOX\x01\x00\x00",
+        b"gtok\x01\x00\x00",
+        b"XTOK\x01",
+        b"\x00\x00\x00\x00\x01",
+        b"chr1\t100\t200\n",
+        b"\x89PNG\r\n\x1a\n",
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
+        b" GTOK\x01",
+    ],
+    ids=repr,
+)
 def test_bad_magic(tmp_path, read, content):
     path = _write(tmp_path, content)
     with pytest.raises(BadMagicError) as info:
@@ -196,8 +201,7 @@ def test_pack_flag_on_a_broken_file_is_a_pack_error(tmp_path, read, flag, size):
 
 
 @READERS
-@pytest.mark.parametrize("content", [b"", b"G", b"GT", b"GTO", b"GTOK", b"\x00", b"XYZ!"],
-                         ids=repr)
+@pytest.mark.parametrize("content", [b"", b"G", b"GT", b"GTO", b"GTOK", b"\x00", b"XYZ!"], ids=repr)
 def test_short_file(tmp_path, read, content):
     path = _write(tmp_path, content)
     with pytest.raises(ShortFileError) as info:
@@ -207,17 +211,21 @@ def test_short_file(tmp_path, read, content):
 
 
 @READERS
-@pytest.mark.parametrize("content", [
-    b"GTOK\x01\x01",
-    b"GTOK\x01\x01\x00\x02",
-    b"GTOK\x01" + b"\x00" * 2001,
-    b"GTOK\x02\x01",
-    b"GTOK\x02\x01\x00",
-    b"GTOK\x02\x01\x00\x00",
-    b"GTOK\x02\x01\x00\x00\x00\x02",
-    b"GTOK\x02\x01\x00\x00\x00\x02\x00",
-    b"GTOK\x02\x01\x00\x00\x00\x02\x00\x00",
-], ids=lambda c: f"flag{c[4]}-{len(c) - 5}bytes")
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"GTOK\x01\x01",
+        b"GTOK\x01\x01\x00\x02",
+        b"GTOK\x01" + b"\x00" * 2001,
+        b"GTOK\x02\x01",
+        b"GTOK\x02\x01\x00",
+        b"GTOK\x02\x01\x00\x00",
+        b"GTOK\x02\x01\x00\x00\x00\x02",
+        b"GTOK\x02\x01\x00\x00\x00\x02\x00",
+        b"GTOK\x02\x01\x00\x00\x00\x02\x00\x00",
+    ],
+    ids=lambda c: f"flag{c[4]}-{len(c) - 5}bytes",
+)
 def test_trailing_partial_id(tmp_path, read, content):
     path = _write(tmp_path, content)
     with pytest.raises(TrailingBytesError) as info:
@@ -279,19 +287,21 @@ def _reference_parse(content: bytes):
     data = content[5:]
     if len(data) % width:
         return TrailingBytesError
-    return [int.from_bytes(data[i:i + width], "little") for i in range(0, len(data), width)]
+    return [int.from_bytes(data[i : i + width], "little") for i in range(0, len(data), width)]
 
 
 _contents = st.one_of(
     st.binary(max_size=40),
-    st.tuples(st.sampled_from([b"GTOK\x01", b"GTOK\x02", b"GTOK\x03", b"GTOK\x81", b"GTOK",
-                               b"GTO"]),
-              st.binary(max_size=64)).map(lambda t: t[0] + t[1]),
+    st.tuples(
+        st.sampled_from([b"GTOK\x01", b"GTOK\x02", b"GTOK\x03", b"GTOK\x81", b"GTOK", b"GTO"]),
+        st.binary(max_size=64),
+    ).map(lambda t: t[0] + t[1]),
 )
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(content=_contents)
 def test_arbitrary_bytes_read_correctly_or_raise_format_error(tmp_path, content):
     path = _write(tmp_path, content, "fuzz.gtok")

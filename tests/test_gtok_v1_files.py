@@ -103,12 +103,16 @@ def test_empty_ids_write_five_byte_file(tmp_path):
         assert out.read_bytes() == b"GTOK\x01"
 
 
-@pytest.mark.parametrize("make", [
-    lambda ids: (i for i in ids),
-    lambda ids: iter(ids),
-    lambda ids: map(int, ids),
-    lambda ids: filter(None, [0] + ids),  # drops the leading 0 only
-], ids=["generator", "iterator", "map", "filter"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ids: (i for i in ids),
+        lambda ids: iter(ids),
+        lambda ids: map(int, ids),
+        lambda ids: filter(None, [0] + ids),  # drops the leading 0 only
+    ],
+    ids=["generator", "iterator", "map", "filter"],
+)
 def test_generators_and_iterators_accepted(tmp_path, make):
     ids = [3, 65535, 65536, U32_MAX, 1]
     write_gtok(tmp_path / "g.gtok", make(ids))
@@ -165,8 +169,11 @@ def _patch_failing_write(monkeypatch, exc):
     monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", failing)
 
 
-@pytest.mark.parametrize("exc", [OSError(errno.ENOSPC, "No space left on device"),
-                                 KeyboardInterrupt()], ids=["ENOSPC", "KeyboardInterrupt"])
+@pytest.mark.parametrize(
+    "exc",
+    [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()],
+    ids=["ENOSPC", "KeyboardInterrupt"],
+)
 def test_failed_write_leaves_no_file(tmp_path, monkeypatch, exc):
     _patch_failing_write(monkeypatch, exc)
     out = tmp_path / "sub" / "x.gtok"
@@ -213,7 +220,7 @@ def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", spy)
     write_gtok(tmp_path / "x.gtok", [1, 2, 3])
-    (exists, names), = seen
+    ((exists, names),) = seen
     assert not exists
     assert len(names) == 1 and names[0] != "x.gtok" and names[0].startswith(".")
     assert sorted(os.listdir(tmp_path)) == ["x.gtok"]
@@ -279,8 +286,9 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("ids,exc", INVALID, ids=[f"{i}-{v!r}"[:50] for i, (v, _) in
-                                                  enumerate(INVALID)])
+@pytest.mark.parametrize(
+    "ids,exc", INVALID, ids=[f"{i}-{v!r}"[:50] for i, (v, _) in enumerate(INVALID)]
+)
 def test_invalid_ids_raise_and_write_nothing(tmp_path, ids, exc):
     out = tmp_path / "sub" / "x.gtok"
     with pytest.raises(exc) as info:
@@ -334,8 +342,11 @@ def test_error_inside_a_generator_propagates_and_writes_nothing(tmp_path):
 # ----------------------------------------------------------------------- argument order
 
 
-@pytest.mark.parametrize("ids", [[1, 2, 3], np.array([1, 2, 3], dtype=np.uint32), (1,), range(3)],
-                         ids=["list", "array", "tuple", "range"])
+@pytest.mark.parametrize(
+    "ids",
+    [[1, 2, 3], np.array([1, 2, 3], dtype=np.uint32), (1,), range(3)],
+    ids=["list", "array", "tuple", "range"],
+)
 @pytest.mark.parametrize("as_path", [str, Path], ids=["str", "Path"])
 def test_swapped_arguments_name_the_right_order(tmp_path, ids, as_path):
     out = tmp_path / "x.gtok"
@@ -353,8 +364,9 @@ def test_non_path_first_argument(tmp_path, bad_path):
         write_gtok(bad_path, [1, 2, 3])
 
 
-@pytest.mark.parametrize("ids", [[-1, 2**63], [2**63, 1], [1, 2**64 - 1], [-1, 2**64 - 1]],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "ids", [[-1, 2**63], [2**63, 1], [1, 2**64 - 1], [-1, 2**64 - 1]], ids=repr
+)
 def test_ints_numpy_promotes_to_float_are_overflow_not_type_errors(tmp_path, ids):
     # np.asarray([2**63, 1]) is float64 in NumPy: the writer must still see integers out of
     # range (OverflowError naming the id), not "an array of float64" (TypeError).
@@ -363,8 +375,11 @@ def test_ints_numpy_promotes_to_float_are_overflow_not_type_errors(tmp_path, ids
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("ids,index", [([1, 2.5], 1), (["7"], 0), ([0, 1, None], 2),
-                                       ([False], 0), ([4, b"5"], 1)], ids=repr)
+@pytest.mark.parametrize(
+    "ids,index",
+    [([1, 2.5], 1), (["7"], 0), ([0, 1, None], 2), ([False], 0), ([4, b"5"], 1)],
+    ids=repr,
+)
 def test_type_error_names_the_index(tmp_path, ids, index):
     with pytest.raises(TypeError, match=rf"ids\[{index}\]"):
         write_gtok(tmp_path / "x.gtok", ids)
@@ -380,16 +395,20 @@ class _Index:
         return self.v
 
 
-@pytest.mark.parametrize("ids", [
-    [0, 65535],
-    [0, 65536],
-    [2**32 - 1, 0, 7],
-    (1, 2, 3),
-    (70_000,),
-    [np.uint32(70_000), np.int64(3), np.uint8(5), 2**32 - 1],
-    [np.int8(1), np.uint16(65535)],
-    list(range(100_000)),
-], ids=lambda v: f"{type(v).__name__}{len(v)}")
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [0, 65535],
+        [0, 65536],
+        [2**32 - 1, 0, 7],
+        (1, 2, 3),
+        (70_000,),
+        [np.uint32(70_000), np.int64(3), np.uint8(5), 2**32 - 1],
+        [np.int8(1), np.uint16(65535)],
+        list(range(100_000)),
+    ],
+    ids=lambda v: f"{type(v).__name__}{len(v)}",
+)
 def test_lists_and_tuples_give_the_bytes_of_the_array(tmp_path, ids):
     write_gtok(tmp_path / "l.gtok", ids)
     write_gtok(tmp_path / "a.gtok", np.array([int(i) for i in ids], dtype=np.uint64))
@@ -401,14 +420,18 @@ def test_objects_with_index_are_integers(tmp_path):
     assert read_gtok(tmp_path / "x.gtok").tolist() == [3, 70_000, 1]
 
 
-@pytest.mark.parametrize("ids,exc,where", [
-    ([1, 2, np.int64(-1)], OverflowError, 2),
-    ([np.uint64(2**32), 1], OverflowError, 0),
-    ([1, np.float64(2.0)], TypeError, 1),
-    ([5, 6, 2**64 + 1], OverflowError, 2),
-    ((1, "2"), TypeError, 1),
-    ([True, False], TypeError, 0),
-], ids=repr)
+@pytest.mark.parametrize(
+    "ids,exc,where",
+    [
+        ([1, 2, np.int64(-1)], OverflowError, 2),
+        ([np.uint64(2**32), 1], OverflowError, 0),
+        ([1, np.float64(2.0)], TypeError, 1),
+        ([5, 6, 2**64 + 1], OverflowError, 2),
+        ((1, "2"), TypeError, 1),
+        ([True, False], TypeError, 0),
+    ],
+    ids=repr,
+)
 def test_list_errors_name_the_index(tmp_path, ids, exc, where):
     with pytest.raises(exc, match=rf"ids\[{where}\]"):
         write_gtok(tmp_path / "x.gtok", ids)

@@ -41,8 +41,8 @@ CREATOR = f"gtok {gtok.__version__}"
 
 
 @pytest.fixture(scope="module")
-def tok() -> Tokenizer:
-    return Tokenizer(UNIVERSE)
+def universe() -> Path:
+    return Path(UNIVERSE)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +72,8 @@ def _fix_crcs(raw: bytearray) -> bytearray:
     only the edited field is wrong."""
     raw[60:64] = struct.pack("<I", zlib.crc32(bytes(raw[:60])))
     end = len(raw) - TRAILER.size
-    raw[end + 32:end + 36] = struct.pack("<I", zlib.crc32(bytes(raw[HEADER.size:end])))
-    raw[end + 36:end + 40] = struct.pack("<I", zlib.crc32(bytes(raw[end:end + 36])))
+    raw[end + 32 : end + 36] = struct.pack("<I", zlib.crc32(bytes(raw[HEADER.size : end])))
+    raw[end + 36 : end + 40] = struct.pack("<I", zlib.crc32(bytes(raw[end : end + 36])))
     return raw
 
 
@@ -87,11 +87,14 @@ def teardown_module() -> None:
     shutil.rmtree(_DIR, ignore_errors=True)
 
 
-_json_scalars = st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(max_size=8)
-_json = st.recursive(_json_scalars,
-                     lambda kids: st.lists(kids, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), kids, max_size=3),
-                     max_leaves=8)
+_json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8)
+_json = st.recursive(
+    _json_scalars,
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -104,18 +107,25 @@ def packs(draw: Any) -> tuple[str, list[list[int]], list[Any], list[str] | None,
     forms = []
     for d in docs:
         kind = draw(st.sampled_from(["list", "tuple", "u32", "i64", "native"]))
-        forms.append(d if kind == "list" else tuple(d) if kind == "tuple"
-                     else np.array(d, dtype=np.uint32) if kind == "u32"
-                     else np.array(d, dtype=np.int64) if kind == "i64"
-                     else np.array(d, dtype=dtype))
-    names = draw(st.none() | st.lists(st.text(max_size=12), min_size=len(docs),
-                                      max_size=len(docs)))
+        forms.append(
+            d
+            if kind == "list"
+            else tuple(d)
+            if kind == "tuple"
+            else np.array(d, dtype=np.uint32)
+            if kind == "u32"
+            else np.array(d, dtype=np.int64)
+            if kind == "i64"
+            else np.array(d, dtype=dtype)
+        )
+    names = draw(st.none() | st.lists(st.text(max_size=12), min_size=len(docs), max_size=len(docs)))
     metadata = draw(st.none() | st.dictionaries(st.text(max_size=8), _json, max_size=4))
     return dtype, docs, forms, names, metadata
 
 
-def _check_pack(path: str, dtype: str, docs: list[list[int]], names: list[str] | None,
-                metadata: dict | None) -> None:
+def _check_pack(
+    path: str, dtype: str, docs: list[list[int]], names: list[str] | None, metadata: dict | None
+) -> None:
     n = len(docs)
     with open_gtok(path) as pack:
         assert isinstance(pack, GtokPack)
@@ -146,13 +156,23 @@ def _check_pack(path: str, dtype: str, docs: list[list[int]], names: list[str] |
     assert concat.tolist() == [t for d in docs for t in d]
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(packs())
 @example(("uint16", [], [], None, None))  # an empty pack
 @example(("uint32", [], [], [], {}))  # an empty pack with (no) names
-@example(("uint16", [[], [], []], [[], (), np.array([], np.int64)], ["", "é", "细胞 🧬"],
-          {"é": ["ü", None]}))
+@example(
+    (
+        "uint16",
+        [[], [], []],
+        [[], (), np.array([], np.int64)],
+        ["", "é", "细胞 🧬"],
+        {"é": ["ü", None]},
+    )
+)
 def test_write_pack_round_trip(case: tuple) -> None:
     dtype, docs, forms, names, metadata = case
     path = os.path.join(_DIR, f"p{next(_COUNTER)}.gtok")
@@ -199,8 +219,12 @@ def test_pack_writer_add_many_round_trip(case: tuple, parts: int) -> None:
 def test_pack_writer_add_many_checks(tmp_path: Path) -> None:
     path = tmp_path / "p.gtok"
     with PackWriter(path, dtype="uint16") as w:
-        for ids, offsets in (([1, 2], [0, 3]), ([1, 2], [1, 2]), ([1, 2], [0, 2, 1, 2]),
-                             ([1, 2], [])):
+        for ids, offsets in (
+            ([1, 2], [0, 3]),
+            ([1, 2], [1, 2]),
+            ([1, 2], [0, 2, 1, 2]),
+            ([1, 2], []),
+        ):
             with pytest.raises(ValueError, match="offsets"):
                 w.add_many(ids, offsets)
         with pytest.raises(ValueError, match="names"):
@@ -215,26 +239,38 @@ def test_pack_writer_add_many_checks(tmp_path: Path) -> None:
 
 def test_layout_matches_format_md(tmp_path: Path) -> None:
     path = tmp_path / "p.gtok"
-    write_pack(path, [[1, 2, 3], [], [70000]], names=["a", "", "bé"], dtype="uint32",
-               metadata={"k": 1})
+    write_pack(
+        path, [[1, 2, 3], [], [70000]], names=["a", "", "bé"], dtype="uint32", metadata={"k": 1}
+    )
     raw = path.read_bytes()
-    (magic, flag, version, features, data_offset, n_tokens, n_docs, index_offset, fp,
-     vocab, crc) = HEADER.unpack(raw[:64])
+    (
+        magic,
+        flag,
+        version,
+        features,
+        data_offset,
+        n_tokens,
+        n_docs,
+        index_offset,
+        fp,
+        vocab,
+        crc,
+    ) = HEADER.unpack(raw[:64])
     assert (magic, flag, version, features) == (b"GTOK", 0x82, 1, 3)
     assert (data_offset, n_tokens, n_docs) == (64, 4, 3)
     assert index_offset % 64 == 0 and index_offset >= 64 + 4 * 4
     assert (fp, vocab) == (b"\0" * 16, 0)
     assert crc == zlib.crc32(raw[:60])
     assert np.frombuffer(raw, "<u4", 4, 64).tolist() == [1, 2, 3, 70000]
-    assert raw[64 + 16:index_offset] == b"\0" * (index_offset - 80)
+    assert raw[64 + 16 : index_offset] == b"\0" * (index_offset - 80)
     assert np.frombuffer(raw, "<u8", 4, index_offset).tolist() == [0, 3, 3, 4]
     (n_off, n_size, m_off, m_size, pcrc, tcrc, marker) = TRAILER.unpack(raw[-48:])
     assert marker == b"GTOKPACK" and tcrc == zlib.crc32(raw[-48:-12])
     assert pcrc == zlib.crc32(raw[64:-48])
     assert n_off == index_offset + 32
-    assert raw[n_off:n_off + n_size] == (struct.pack("<4Q", 0, 1, 1, 4) + "abé".encode())
+    assert raw[n_off : n_off + n_size] == (struct.pack("<4Q", 0, 1, 1, 4) + "abé".encode())
     assert m_off == n_off + n_size and m_off + m_size == len(raw) - 48
-    assert raw[m_off:m_off + m_size] == b'{"creator": "%s", "k": 1}' % CREATOR.encode()
+    assert raw[m_off : m_off + m_size] == b'{"creator": "%s", "k": 1}' % CREATOR.encode()
 
 
 def test_write_pack_names_must_match_documents(tmp_path: Path) -> None:
@@ -275,8 +311,9 @@ def test_closed_writer_refuses_more(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ universe
 
 
-def test_tokenizer_records_its_universe(tmp_path: Path, tok: Tokenizer,
-                                        other_tok: Tokenizer) -> None:
+def test_tokenizer_records_its_universe(
+    tmp_path: Path, tok: Tokenizer, other_tok: Tokenizer
+) -> None:
     docs = [tok.tokenize(example_path(s)).ids for s in SAMPLES]
     path = tmp_path / "cells.gtok"
     write_pack(path, docs, names=list(SAMPLES), tokenizer=tok, metadata={"run": 7})
@@ -289,8 +326,10 @@ def test_tokenizer_records_its_universe(tmp_path: Path, tok: Tokenizer,
     assert meta["run"] == 7 and meta["creator"] == CREATOR
     assert meta["tokenizer"]["fingerprint"] == tok.fingerprint
     assert meta["tokenizer"]["vocab_size"] == tok.vocab_size
-    assert meta["tokenizer"]["special_tokens"]["pad"] == {"token": tok.pad_token,
-                                                          "id": tok.pad_token_id}
+    assert meta["tokenizer"]["special_tokens"]["pad"] == {
+        "token": tok.pad_token,
+        "id": tok.pad_token_id,
+    }
     assert meta["tokenizer"]["special_tokens"]["unk"]["id"] == tok.unk_token_id
     pack.check_fingerprint(tok)
     pack.check_fingerprint(Tokenizer(UNIVERSE))  # the same universe, another object
@@ -402,8 +441,13 @@ def _sample_pack(folder: Path, dtype: str, parity_like_v1: bool = True) -> Path:
     width = np.dtype(dtype).itemsize
     for k in range(8):
         path = folder / f"sample-{dtype}.gtok"
-        write_pack(path, [[1, 2, 3], [], [4, 5], list(range(40))],
-                   names=["a", "bb", "", "é"], dtype=dtype, metadata={"pad": "x" * k})
+        write_pack(
+            path,
+            [[1, 2, 3], [], [4, 5], list(range(40))],
+            names=["a", "bb", "", "é"],
+            dtype=dtype,
+            metadata={"pad": "x" * k},
+        )
         if not parity_like_v1 or (path.stat().st_size - 5) % width == 0:
             return path
     raise AssertionError("no padding gave the wanted size")  # pragma: no cover
@@ -433,8 +477,7 @@ def test_every_header_byte_flip_is_caught(tmp_path: Path, dtype: str) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["uint16", "uint32"])
-def test_pack_flag_without_its_high_bit_is_not_a_token_stream(tmp_path: Path,
-                                                              dtype: str) -> None:
+def test_pack_flag_without_its_high_bit_is_not_a_token_stream(tmp_path: Path, dtype: str) -> None:
     """0x81/0x82 are one bit away from the v1 flags 0x01/0x02; a v1 file has no CRC, so
     the reader must recognise the damaged pack rather than return its bytes as ids."""
     path = _sample_pack(tmp_path, dtype)
@@ -464,7 +507,7 @@ def test_every_proper_prefix_is_refused(tmp_path: Path) -> None:
             _expect_typed(bad_path)
         except BaseException as exc:
             raise AssertionError(f"prefix of {size} bytes: {exc!r}") from exc
-    bad_path.write_bytes(good[:-TRAILER.size])
+    bad_path.write_bytes(good[: -TRAILER.size])
     with pytest.raises(MissingTrailerError):
         open_gtok(bad_path)
 
@@ -519,8 +562,8 @@ def test_offsets_out_of_order(tmp_path: Path) -> None:
     index = _index_offset(path)
     raw = bytearray(path.read_bytes())
     assert np.frombuffer(bytes(raw), "<u8", 5, index).tolist() == [0, 3, 3, 5, 45]
-    raw[index + 16:index + 24] = struct.pack("<Q", 4)  # 0, 3, 4, 5, 45 (fine)
-    raw[index + 8:index + 16] = struct.pack("<Q", 6)  # 0, 6, 4, 5, 45: out of order
+    raw[index + 16 : index + 24] = struct.pack("<Q", 4)  # 0, 3, 4, 5, 45 (fine)
+    raw[index + 8 : index + 16] = struct.pack("<Q", 6)  # 0, 6, 4, 5, 45: out of order
     path.write_bytes(bytes(_fix_crcs(raw)))
     pack = open_gtok(path)  # O(1) open: only the first and last offsets
     assert pack.doc(3).tolist() == list(range(40))  # documents not involved still read
@@ -538,7 +581,7 @@ def test_offset_past_the_tokens(tmp_path: Path) -> None:
     path = _sample_pack(tmp_path, "uint32")
     index = _index_offset(path)
     raw = bytearray(path.read_bytes())
-    raw[index + 8:index + 16] = struct.pack("<Q", 2**63 + 1)
+    raw[index + 8 : index + 16] = struct.pack("<Q", 2**63 + 1)
     path.write_bytes(bytes(_fix_crcs(raw)))
     pack = open_gtok(path)
     for i in (0, 1):
@@ -549,21 +592,41 @@ def test_offset_past_the_tokens(tmp_path: Path) -> None:
         pack.verify()
 
 
-@pytest.mark.parametrize("field, value", [
-    ("version", 2), ("version", 0),
-    ("data_offset", 65), ("data_offset", 0), ("data_offset", 2**63),
-    ("n_tokens", 46), ("n_tokens", 44), ("n_tokens", 2**62), ("n_tokens", 2**64 - 1),
-    ("n_docs", 5), ("n_docs", 3), ("n_docs", 2**61), ("n_docs", 2**64 - 1),
-    ("index_offset", 8), ("index_offset", 3), ("index_offset", 2**64 - 64),
-])
-def test_header_fields_with_a_valid_crc_are_still_checked(tmp_path: Path, field: str,
-                                                          value: int) -> None:
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("version", 2),
+        ("version", 0),
+        ("data_offset", 65),
+        ("data_offset", 0),
+        ("data_offset", 2**63),
+        ("n_tokens", 46),
+        ("n_tokens", 44),
+        ("n_tokens", 2**62),
+        ("n_tokens", 2**64 - 1),
+        ("n_docs", 5),
+        ("n_docs", 3),
+        ("n_docs", 2**61),
+        ("n_docs", 2**64 - 1),
+        ("index_offset", 8),
+        ("index_offset", 3),
+        ("index_offset", 2**64 - 64),
+    ],
+)
+def test_header_fields_with_a_valid_crc_are_still_checked(
+    tmp_path: Path, field: str, value: int
+) -> None:
     """A header that passes its CRC but whose sizes are wrong (a bad writer) is refused
     at open, never read out of bounds."""
     path = _sample_pack(tmp_path, "uint16")
     raw = bytearray(path.read_bytes())
-    where = {"version": (5, "<B"), "data_offset": (8, "<Q"), "n_tokens": (16, "<Q"),
-             "n_docs": (24, "<Q"), "index_offset": (32, "<Q")}[field]
+    where = {
+        "version": (5, "<B"),
+        "data_offset": (8, "<Q"),
+        "n_tokens": (16, "<Q"),
+        "n_docs": (24, "<Q"),
+        "index_offset": (32, "<Q"),
+    }[field]
     struct.pack_into(where[1], raw, where[0], value)
     path.write_bytes(bytes(_fix_crcs(raw)))
     _expect_typed(path)
@@ -720,14 +783,19 @@ def _v1_folder(root: Path, tok: Tokenizer) -> Path:
     write_gtok(folder / "sample1.gtok", ids[0])
     write_gtok(folder / "B" / "sample2.gtok", ids[1])
     write_gtok(folder / "sample3.gtok", ids[2])
-    write_pack(folder / "cells.gtok", [ids[2][:5], [], ids[0][-3:]],
-               names=["c1", "c2", "c3"], tokenizer=tok)
+    write_pack(
+        folder / "cells.gtok",
+        [ids[2][:5], [], ids[0][-3:]],
+        names=["c1", "c2", "c3"],
+        tokenizer=tok,
+    )
     (folder / "notes.txt").write_text("not a token file\n")
     return folder
 
 
-def test_cli_pack_equals_packing_by_hand(tmp_path: Path, tok: Tokenizer,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_pack_equals_packing_by_hand(
+    tmp_path: Path, tok: Tokenizer, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _v1_folder(tmp_path, tok)
     out = tmp_path / "out" / "all.gtok"
     assert main(["pack", str(out), str(folder), "-u", UNIVERSE]) == 0
@@ -740,7 +808,7 @@ def test_cli_pack_equals_packing_by_hand(tmp_path: Path, tok: Tokenizer,
                     for name, d in zip(g.names, g):
                         w.add(d, name=name)
                 else:
-                    w.add(g.tokens, name=os.path.relpath(f, folder)[:-len(".gtok")])
+                    w.add(g.tokens, name=os.path.relpath(f, folder)[: -len(".gtok")])
     assert out.read_bytes() == by_hand.read_bytes()
     pack = open_gtok(out)
     assert pack.names == ["B/sample2", "c1", "c2", "c3", "sample1", "sample3"]
@@ -748,9 +816,9 @@ def test_cli_pack_equals_packing_by_hand(tmp_path: Path, tok: Tokenizer,
     pack.verify()
 
 
-def test_cli_pack_refuses_another_universe(tmp_path: Path, tok: Tokenizer,
-                                           other_tok: Tokenizer,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_pack_refuses_another_universe(
+    tmp_path: Path, tok: Tokenizer, other_tok: Tokenizer, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _v1_folder(tmp_path, tok)
     out = tmp_path / "out.gtok"
     other = other_tok.universe.source
@@ -769,8 +837,9 @@ def test_cli_pack_refuses_another_universe(tmp_path: Path, tok: Tokenizer,
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_cli_tokenize_to_pack(tmp_path: Path, tok: Tokenizer, jobs: str,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_tokenize_to_pack(
+    tmp_path: Path, tok: Tokenizer, jobs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     peaks = tmp_path / "peaks"
     peaks.mkdir()
     for s in SAMPLES:
@@ -794,8 +863,11 @@ def test_cli_tokenize_to_pack(tmp_path: Path, tok: Tokenizer, jobs: str,
     failed = pack.metadata["failed"]
     assert [f["input"] for f in failed] == [bad]
     assert "BedFormatError" in failed[0]["error"] and "line 2" in failed[0]["error"]
-    assert pack.metadata["settings"] == {"keep_order": False, "unk": "whole",
-                                         "skip_bad_lines": False}
+    assert pack.metadata["settings"] == {
+        "keep_order": False,
+        "unk": "whole",
+        "skip_bad_lines": False,
+    }
     pack.verify()
 
 
@@ -809,13 +881,29 @@ def test_cli_tokenize_to_pack_all_good_and_fail_fast(tmp_path: Path, tok: Tokeni
     bad = tmp_path / "a_bad.bed"
     bad.write_text("chr1\t5\n")
     again = tmp_path / "again.gtok"
-    assert main(["tokenize", UNIVERSE, str(bad), *inputs, "--pack", str(again), "-q",
-                 "-j", "1", "--fail-fast"]) == 1
+    assert (
+        main(
+            [
+                "tokenize",
+                UNIVERSE,
+                str(bad),
+                *inputs,
+                "--pack",
+                str(again),
+                "-q",
+                "-j",
+                "1",
+                "--fail-fast",
+            ]
+        )
+        == 1
+    )
     assert not again.exists()
 
 
-def test_cli_info_on_a_pack(tmp_path: Path, tok: Tokenizer,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_info_on_a_pack(
+    tmp_path: Path, tok: Tokenizer, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cells.gtok"
     docs = [tok.tokenize(example_path(s)).ids for s in SAMPLES]
     write_pack(path, docs, names=list(SAMPLES), tokenizer=tok)

@@ -41,7 +41,7 @@ def test_out_of_order_offsets_still_a_typed_error(tmp_path: Path) -> None:
     with open_gtok(path) as pack:
         index = pack._index_offset
     raw = bytearray(path.read_bytes())
-    raw[index + 8:index + 16] = (9).to_bytes(8, "little")  # offsets 0, 9, 4: out of order
+    raw[index + 8 : index + 16] = (9).to_bytes(8, "little")  # offsets 0, 9, 4: out of order
     path.write_bytes(bytes(raw))  # payload CRC now wrong: only verify() reads it
     pack = open_gtok(path)
     with pytest.raises(CorruptIndexError, match="document 0"):
@@ -56,7 +56,12 @@ def test_closed_pack_says_closed(tmp_path: Path) -> None:
         w.add([1], name="a")
     pack = open_gtok(path)
     pack.close()
-    for use in (lambda: pack.doc(0), lambda: pack.names, lambda: pack.metadata,
-                pack.verify, lambda: pack.tokens):
+    for use in (
+        lambda: pack.doc(0),
+        lambda: pack.names,
+        lambda: pack.metadata,
+        pack.verify,
+        lambda: pack.tokens,
+    ):
         with pytest.raises(ValueError, match="closed"):
             use()

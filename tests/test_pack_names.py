@@ -48,8 +48,9 @@ def test_names_section_smaller_than_its_index_is_a_format_error(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("names", [["a"], ["a", "b", "c", "d"]])
-def test_write_pack_with_wrong_number_of_names_writes_nothing(tmp_path: Path,
-                                                              names: list[str]) -> None:
+def test_write_pack_with_wrong_number_of_names_writes_nothing(
+    tmp_path: Path, names: list[str]
+) -> None:
     with pytest.raises(ValueError, match=f"{len(names)} names"):
         write_pack(tmp_path / "q.gtok", [[1], [2], [3]], names=names)
     assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,22 +21,22 @@ from batchdata import cli, make_universe  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
-    return Tokenizer(make_universe(tmp_path_factory.mktemp("u") / "universe.bed", 50))
+def universe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_universe(tmp_path_factory.mktemp("u") / "universe.bed", 50)
 
 
 def random_docs(n: int, vocab: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.integers(0, vocab, int(rng.integers(0, 40))).astype(np.uint32)
-            for _ in range(n)]
+    return [rng.integers(0, vocab, int(rng.integers(0, 40))).astype(np.uint32) for _ in range(n)]
 
 
 def leftovers(folder) -> list[str]:
     return sorted(p for p in os.listdir(folder) if p.endswith(".tmp"))
 
 
-def test_round_trip_pack_parquet_pack(tok: Tokenizer, tmp_path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_round_trip_pack_parquet_pack(
+    tok: Tokenizer, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = random_docs(300, tok.vocab_size)
     docs[5] = np.zeros(0, np.uint32)
     names = [f"cell-{i}" for i in range(len(docs))]
@@ -51,7 +52,9 @@ def test_round_trip_pack_parquet_pack(tok: Tokenizer, tmp_path,
     assert f.schema_arrow.field("name").type == pa.string()
     back = tmp_path / "back.gtok"
     assert import_parquet(out, back, tokenizer=tok, batch_rows=50) == (
-        300, sum(len(d) for d in docs))
+        300,
+        sum(len(d) for d in docs),
+    )
     with open_gtok(back) as pack:
         pack.verify()
         assert pack.names == names
@@ -101,16 +104,19 @@ def test_export_checks_ids_and_universe(tok: Tokenizer, tmp_path) -> None:
     assert not out.exists() and leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("table,problem", [
-    ({"ids": [[1, 2]]}, "no column 'tokens'"),
-    ({"tokens": [1, 2]}, "not a list of integers"),
-    ({"tokens": [["a"], ["b"]]}, "not a list of integers"),
-    ({"tokens": [[1.5], [2.0]]}, "not a list of integers"),
-    ({"tokens": [[1, 2], [3, -4]]}, "row 1: id -4 is negative"),
-    ({"tokens": [[1, 2], None, [3]]}, "row 1: the document is null"),
-    ({"tokens": [[1, None]]}, "a null id"),
-    ({"tokens": pa.array([[1], [2**32]], pa.list_(pa.int64()))}, "row 1: id 4294967296"),
-])
+@pytest.mark.parametrize(
+    "table,problem",
+    [
+        ({"ids": [[1, 2]]}, "no column 'tokens'"),
+        ({"tokens": [1, 2]}, "not a list of integers"),
+        ({"tokens": [["a"], ["b"]]}, "not a list of integers"),
+        ({"tokens": [[1.5], [2.0]]}, "not a list of integers"),
+        ({"tokens": [[1, 2], [3, -4]]}, "row 1: id -4 is negative"),
+        ({"tokens": [[1, 2], None, [3]]}, "row 1: the document is null"),
+        ({"tokens": [[1, None]]}, "a null id"),
+        ({"tokens": pa.array([[1], [2**32]], pa.list_(pa.int64()))}, "row 1: id 4294967296"),
+    ],
+)
 def test_bad_parquet_gives_clear_errors_and_no_pack(tmp_path, table, problem) -> None:
     src = tmp_path / "bad.parquet"
     pq.write_table(pa.table(table), src)
@@ -149,9 +155,15 @@ def test_other_bad_inputs(tmp_path) -> None:
 
 def test_large_list_and_other_integer_types_import(tmp_path) -> None:
     src = tmp_path / "t.parquet"
-    pq.write_table(pa.table({"tokens": pa.array([[1, 2], [], [65_536]],
-                                                 pa.large_list(pa.uint32())),
-                             "name": ["a", None, "c"]}), src)
+    pq.write_table(
+        pa.table(
+            {
+                "tokens": pa.array([[1, 2], [], [65_536]], pa.large_list(pa.uint32())),
+                "name": ["a", None, "c"],
+            }
+        ),
+        src,
+    )
     import_parquet(src, tmp_path / "o.gtok")
     with open_gtok(tmp_path / "o.gtok") as pack:
         assert [pack.doc(i).tolist() for i in range(3)] == [[1, 2], [], [65_536]]
@@ -163,21 +175,42 @@ def test_cli_parquet(tok: Tokenizer, tmp_path, capsys) -> None:
     write_pack(tmp_path / "c.gtok", docs, names=[str(i) for i in range(20)], tokenizer=tok)
     assert cli("parquet", "export", tmp_path / "c.gtok", "-o", tmp_path / "c.parquet") == 0
     assert "20 documents" in capsys.readouterr().err
-    assert cli("parquet", "import", tmp_path / "c.parquet", "-o", tmp_path / "d.gtok",
-               "-u", tok.universe.source, "-q") == 0
+    assert (
+        cli(
+            "parquet",
+            "import",
+            tmp_path / "c.parquet",
+            "-o",
+            tmp_path / "d.gtok",
+            "-u",
+            tok.universe.source,
+            "-q",
+        )
+        == 0
+    )
     with open_gtok(tmp_path / "d.gtok") as pack:
         assert [pack.doc(i).tolist() for i in range(20)] == [d.tolist() for d in docs]
     pq.write_table(pa.table({"tokens": [[-1]]}), tmp_path / "bad.parquet")
     assert cli("parquet", "import", tmp_path / "bad.parquet", "-o", tmp_path / "e.gtok") == 1
     err = capsys.readouterr().err
     assert err.startswith("gtok parquet import: ") and "negative" in err
-    assert cli("parquet", "import", tmp_path / "c.parquet", tmp_path / "bad.parquet",
-               "-o", tmp_path / "e.gtok") == 2
+    assert (
+        cli(
+            "parquet",
+            "import",
+            tmp_path / "c.parquet",
+            tmp_path / "bad.parquet",
+            "-o",
+            tmp_path / "e.gtok",
+        )
+        == 2
+    )
     assert not (tmp_path / "e.gtok").exists()
 
 
 def test_missing_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     import builtins
+
     real_import = builtins.__import__
 
     def no_pyarrow(name, *args, **kwargs):

@@ -34,10 +34,10 @@ def columns(draw):
     n = draw(st.integers(0, 400))
     # few distinct starts (ties), small ones, or the whole uint32 range
     top = draw(st.sampled_from([3, 1000, 2**20, 2**32 - 1]))
-    chroms = np.array(draw(st.lists(st.integers(-2, n_chroms + 2), min_size=n, max_size=n)),
-                      dtype=np.int32)
-    starts = np.array(draw(st.lists(st.integers(0, top), min_size=n, max_size=n)),
-                      dtype=np.uint32)
+    chroms = np.array(
+        draw(st.lists(st.integers(-2, n_chroms + 2), min_size=n, max_size=n)), dtype=np.int32
+    )
+    starts = np.array(draw(st.lists(st.integers(0, top), min_size=n, max_size=n)), dtype=np.uint32)
     if draw(st.booleans()):
         starts.sort()
     ends = (starts + 1).astype(np.uint32)

@@ -21,8 +21,14 @@ from _tok_helpers import CONFORMANCE, oracle, write_bed
 
 SPECIAL_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
 
-UNIVERSE = [("chr2", 500, 600), ("chr1", 100, 200), ("chr1", 150, 250), ("chr1", 0, 1000),
-            ("chrX", 10, 20), ("chr10", 7, 8)]
+UNIVERSE = [
+    ("chr2", 500, 600),
+    ("chr1", 100, 200),
+    ("chr1", 150, 250),
+    ("chr1", 0, 1000),
+    ("chrX", 10, 20),
+    ("chr10", 7, 8),
+]
 N = len(UNIVERSE)
 
 
@@ -32,8 +38,8 @@ def upath(tmp_path):
 
 
 @pytest.fixture
-def tok(upath):
-    return Tokenizer(upath)
+def universe(upath):
+    return upath
 
 
 # ====================================================================== vocabulary
@@ -70,8 +76,13 @@ def test_decode_and_convert_round_trips(tok):
     assert {t: i for i, t in enumerate(tokens)} == tok.get_vocab()
     # arrays and results decode as well
     res = tok.tokenize([("chr1", 120, 160)])
-    assert tok.decode(res) == tok.decode(res.ids) == tok.decode(res.ids.tolist()) == \
-        res.to_tokens() == ["chr1:0-1000", "chr1:100-200", "chr1:150-250"]
+    assert (
+        tok.decode(res)
+        == tok.decode(res.ids)
+        == tok.decode(res.ids.tolist())
+        == res.to_tokens()
+        == ["chr1:0-1000", "chr1:100-200", "chr1:150-250"]
+    )
     assert tok.decode(np.array([[1, 2]], dtype=np.int64)) == ["chr1:100-200", "chr1:150-250"]
     assert tok.decode([]) == [] and tok.convert_ids_to_tokens([]) == []
     assert tok.convert_tokens_to_ids([]) == [] and tok.encode([]) == []
@@ -79,8 +90,11 @@ def test_decode_and_convert_round_trips(tok):
 
 def test_unknown_token_strings_give_unk(tok):
     assert tok.convert_tokens_to_ids("chr1:1-2") == tok.unk_token_id
-    assert tok.convert_tokens_to_ids(["chr1:100-200", "nope", "<pad>"]) == \
-        [1, tok.unk_token_id, tok.pad_token_id]
+    assert tok.convert_tokens_to_ids(["chr1:100-200", "nope", "<pad>"]) == [
+        1,
+        tok.unk_token_id,
+        tok.pad_token_id,
+    ]
 
 
 def test_decode_refuses_ids_outside_the_vocabulary(tok):
@@ -101,8 +115,12 @@ def test_encode_a_single_token_gives_a_list(tok):
 
 def test_special_tokens_mask(tok):
     # gtars' form: token strings in, booleans out
-    assert tok.get_special_tokens_mask(["chr1:100-200", "<unk>", "<sep>", "zzz"]) == \
-        [False, True, True, False]
+    assert tok.get_special_tokens_mask(["chr1:100-200", "<unk>", "<sep>", "zzz"]) == [
+        False,
+        True,
+        True,
+        False,
+    ]
     # ids in, 0/1 out (the Hugging Face form)
     assert tok.get_special_tokens_mask([0, N, N + 6, N - 1]) == [0, 1, 1, 0]
     assert tok.get_special_tokens_mask([]) == []
@@ -161,17 +179,22 @@ def test_call_form(tok, tmp_path):
 
 
 def test_keep_order_and_unk_modes(tok, tmp_path):
-    rows = [("chrX", 15, 16), ("chrZ", 1, 2), ("chr10", 7, 8), ("chr1", 2000, 3000),
-            ("chr1", 150, 160)]
+    rows = [
+        ("chrX", 15, 16),
+        ("chrZ", 1, 2),
+        ("chr10", 7, 8),
+        ("chr1", 2000, 3000),
+        ("chr1", 150, 160),
+    ]
     q = write_bed(tmp_path / "q.bed", rows)
-    assert tok.tokenize(q).ids.tolist() == [3, 1, 2, 5, 4]     # chr1 < chr10 < chrX
+    assert tok.tokenize(q).ids.tolist() == [3, 1, 2, 5, 4]  # chr1 < chr10 < chrX
     assert tok.tokenize(q, keep_order=True).ids.tolist() == [4, 5, 3, 1, 2]
     # per region: unknown chromosomes sort among the others by name (chrZ last)
     assert tok.tokenize(q, unk="per_region").ids.tolist() == [3, 1, 2, N, 5, 4, N]
-    assert tok.tokenize(q, keep_order=True, unk="per_region").ids.tolist() == \
-        [4, N, 5, N, 3, 1, 2]
-    assert tok.tokenize(rows, unk="per_region").ids.tolist() == \
-        oracle(UNIVERSE, rows, sort=False, per_region=True)
+    assert tok.tokenize(q, keep_order=True, unk="per_region").ids.tolist() == [4, N, 5, N, 3, 1, 2]
+    assert tok.tokenize(rows, unk="per_region").ids.tolist() == oracle(
+        UNIVERSE, rows, sort=False, per_region=True
+    )
 
 
 # ====================================================================== input kinds
@@ -185,11 +208,25 @@ class Region:
 ROWS = [("chr1", 120, 160), ("chrZ", 1, 2), ("chr2", 550, 551), ("chr1", 0, 1), ("chrX", 0, 15)]
 
 
-@pytest.mark.parametrize("kind", [
-    "tuples", "lists", "objects", "generator", "list_columns", "tuple_columns",
-    "numpy_str_int64", "numpy_str_uint32", "numpy_str_int32", "numpy_str_uint64",
-    "numpy_bytes", "numpy_object", "numpy_noncontiguous", "mixed_numpy_scalars",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "tuples",
+        "lists",
+        "objects",
+        "generator",
+        "list_columns",
+        "tuple_columns",
+        "numpy_str_int64",
+        "numpy_str_uint32",
+        "numpy_str_int32",
+        "numpy_str_uint64",
+        "numpy_bytes",
+        "numpy_object",
+        "numpy_noncontiguous",
+        "mixed_numpy_scalars",
+    ],
+)
 def test_in_memory_input_kinds(tok, kind):
     chroms = [c for c, _, _ in ROWS]
     starts = [s for _, s, _ in ROWS]
@@ -201,22 +238,44 @@ def test_in_memory_input_kinds(tok, kind):
         "generator": lambda: (r for r in ROWS),
         "list_columns": lambda: (chroms, starts, ends),
         "tuple_columns": lambda: (tuple(chroms), tuple(starts), tuple(ends)),
-        "numpy_str_int64": lambda: (np.array(chroms), np.array(starts, np.int64),
-                                    np.array(ends, np.int64)),
-        "numpy_str_uint32": lambda: (np.array(chroms), np.array(starts, np.uint32),
-                                     np.array(ends, np.uint32)),
-        "numpy_str_int32": lambda: (np.array(chroms), np.array(starts, np.int32),
-                                    np.array(ends, np.int32)),
-        "numpy_str_uint64": lambda: (np.array(chroms), np.array(starts, np.uint64),
-                                     np.array(ends, np.uint64)),
-        "numpy_bytes": lambda: (np.array([c.encode() for c in chroms]), np.array(starts),
-                                np.array(ends)),
-        "numpy_object": lambda: (np.array(chroms, dtype=object), np.array(starts, dtype=object),
-                                 np.array(ends, dtype=object)),
-        "numpy_noncontiguous": lambda: (np.repeat(chroms, 2)[::2], np.repeat(starts, 2)[::2],
-                                        np.repeat(ends, 2)[::2]),
-        "mixed_numpy_scalars": lambda: [(np.str_(c), np.int64(s), np.uint32(e))
-                                        for c, s, e in ROWS],
+        "numpy_str_int64": lambda: (
+            np.array(chroms),
+            np.array(starts, np.int64),
+            np.array(ends, np.int64),
+        ),
+        "numpy_str_uint32": lambda: (
+            np.array(chroms),
+            np.array(starts, np.uint32),
+            np.array(ends, np.uint32),
+        ),
+        "numpy_str_int32": lambda: (
+            np.array(chroms),
+            np.array(starts, np.int32),
+            np.array(ends, np.int32),
+        ),
+        "numpy_str_uint64": lambda: (
+            np.array(chroms),
+            np.array(starts, np.uint64),
+            np.array(ends, np.uint64),
+        ),
+        "numpy_bytes": lambda: (
+            np.array([c.encode() for c in chroms]),
+            np.array(starts),
+            np.array(ends),
+        ),
+        "numpy_object": lambda: (
+            np.array(chroms, dtype=object),
+            np.array(starts, dtype=object),
+            np.array(ends, dtype=object),
+        ),
+        "numpy_noncontiguous": lambda: (
+            np.repeat(chroms, 2)[::2],
+            np.repeat(starts, 2)[::2],
+            np.repeat(ends, 2)[::2],
+        ),
+        "mixed_numpy_scalars": lambda: [
+            (np.str_(c), np.int64(s), np.uint32(e)) for c, s, e in ROWS
+        ],
     }[kind]()
     want = oracle(UNIVERSE, ROWS, sort=False)
     res = tok.tokenize(x)
@@ -257,8 +316,9 @@ def test_pickle_round_trip(tok, tmp_path, protocol):
 
 
 def test_unpickling_does_not_read_the_universe(tmp_path):
-    u = write_bed(tmp_path / "universe.bed", UNIVERSE + [("chr1", i * 10, i * 10 + 5)
-                                                         for i in range(200)])
+    u = write_bed(
+        tmp_path / "universe.bed", UNIVERSE + [("chr1", i * 10, i * 10 + 5) for i in range(200)]
+    )
     q = write_bed(tmp_path / "q.bed", ROWS)
     tok = Tokenizer(u)
     want = tok.tokenize(q).ids.tolist()
@@ -274,8 +334,9 @@ def test_unpickling_does_not_read_the_universe(tmp_path):
 def test_pickle_keeps_custom_special_tokens(tmp_path):
     write_bed(tmp_path / "universe.bed", UNIVERSE)
     cfg = tmp_path / "tok.toml"
-    cfg.write_text('universe = "universe.bed"\n'
-                   'special_tokens = [{name = "pad", token = "[PAD]"}]\n')
+    cfg.write_text(
+        'universe = "universe.bed"\nspecial_tokens = [{name = "pad", token = "[PAD]"}]\n'
+    )
     tok = Tokenizer(cfg)
     (tmp_path / "universe.bed").unlink()
     back = pickle.loads(pickle.dumps(tok))
@@ -306,11 +367,12 @@ def test_fingerprint_hashed_during_the_build_is_the_same(tmp_path, tok, monkeypa
     """A large universe's fingerprint is hashed on a thread while its index is built
     (from the rows as read; thrown away when rows repeat): the same value either way."""
     import gtok.universe as universe_module
+
     monkeypatch.setattr(universe_module, "_HASH_ON_THREAD_ABOVE", 0)
     rows = UNIVERSE + ([UNIVERSE[1], UNIVERSE[0]] if dup else [])
     early = _fp(tmp_path, rows, "e.bed")
     later = Tokenizer(write_bed(tmp_path / "f.bed", rows))
-    later.universe._fingerprint = None          # computed again, from the stored regions
+    later.universe._fingerprint = None  # computed again, from the stored regions
     assert early == later.fingerprint == tok.fingerprint
 
 
@@ -343,8 +405,10 @@ def test_fingerprint_differs_for_other_special_tokens(tmp_path, upath, tok, name
     cfg = tmp_path / "tok.toml"
     cfg.write_text('universe = "universe.bed"\n')
     assert Tokenizer(cfg).fingerprint == tok.fingerprint
-    cfg.write_text(f'universe = "universe.bed"\nspecial_tokens = [{{name = "{name}", '
-                   f'token = "[{name.upper()}]"}}]\n')
+    cfg.write_text(
+        f'universe = "universe.bed"\nspecial_tokens = [{{name = "{name}", '
+        f'token = "[{name.upper()}]"}}]\n'
+    )
     other = Tokenizer(cfg)
     assert other.fingerprint != tok.fingerprint
     assert other.get_vocab()[f"[{name.upper()}]"] == getattr(tok, f"{name}_token_id")
@@ -362,13 +426,15 @@ def _big_case(tmp_path):
         for _ in range(5000):
             pos += rng.randrange(50, 400)
             universe.append((c, pos, pos + rng.randrange(0, 600)))
-        universe.append((c, 0, pos // 2))          # a long one: several components
+        universe.append((c, 0, pos // 2))  # a long one: several components
     rng.shuffle(universe)
     u = write_bed(tmp_path / "universe.bed", universe)
     files = []
     for k in range(4):
-        rows = [(rng.choice(chroms + ["chrUn"]), s, s + rng.randrange(0, 3000))
-                for s in (rng.randrange(0, 1_200_000) for _ in range(60_000))]
+        rows = [
+            (rng.choice(chroms + ["chrUn"]), s, s + rng.randrange(0, 3000))
+            for s in (rng.randrange(0, 1_200_000) for _ in range(60_000))
+        ]
         files.append(write_bed(tmp_path / f"q{k}.bed", rows, "gzip" if k % 2 else "plain"))
     return u, files
 
@@ -406,8 +472,13 @@ def test_threads_in_memory_columns(tmp_path):
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         fields = [line.split("\t") for line in raw.decode().splitlines()]
-        inputs.append((np.array([x[0] for x in fields]), np.array([int(x[1]) for x in fields]),
-                       np.array([int(x[2]) for x in fields])))
+        inputs.append(
+            (
+                np.array([x[0] for x in fields]),
+                np.array([int(x[1]) for x in fields]),
+                np.array([int(x[2]) for x in fields]),
+            )
+        )
     sequential = [tok.tokenize(x).ids for x in inputs]
     # the C parser at scale agrees with Python's reading of the same files
     for f, ids in zip(files, sequential):
@@ -425,8 +496,11 @@ def test_threads_share_a_fresh_tokenizer(tmp_path):
         tok = Tokenizer(u)
         with ThreadPoolExecutor(4) as pool:
             vocabs = list(pool.map(lambda _, tok=tok: tok.get_vocab(), range(8)))
-            ids = list(pool.map(lambda _, tok=tok: tok.convert_tokens_to_ids(["chr1:100-200", "x"]),
-                                range(8)))
+            ids = list(
+                pool.map(
+                    lambda _, tok=tok: tok.convert_tokens_to_ids(["chr1:100-200", "x"]), range(8)
+                )
+            )
         assert all(v == vocabs[0] for v in vocabs) and len(vocabs[0]) == N + 7
         assert all(i == [1, N] for i in ids)
 

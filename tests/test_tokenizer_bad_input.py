@@ -24,12 +24,12 @@ from _tok_helpers import oracle, write_bed
 
 UNIVERSE = [("chr1", 100, 200), ("chr1", 300, 400), ("chr2", 0, 50)]
 UNK = len(UNIVERSE)
-GOOD = "chr1\t150\t350\n"          # hits 0 and 1
+GOOD = "chr1\t150\t350\n"  # hits 0 and 1
 
 
 @pytest.fixture
-def tok(tmp_path):
-    return Tokenizer(write_bed(tmp_path / "universe.bed", UNIVERSE))
+def universe(tmp_path):
+    return write_bed(tmp_path / "universe.bed", UNIVERSE)
 
 
 def write(path, text, compress=False):
@@ -104,7 +104,7 @@ def test_many_bad_lines_skipped_and_counted(tok, tmp_path):
     path = write(tmp_path / "q.bed", text)
     with pytest.raises(BedFormatError) as info:
         tok.tokenize(path)
-    assert info.value.line_number == 2     # the first bad one
+    assert info.value.line_number == 2  # the first bad one
     res = tok.tokenize(path, skip_bad_lines=True)
     assert res.n_skipped == 2 * len(lines)
     assert res.n_regions == 2
@@ -199,8 +199,11 @@ def test_bad_values_in_columns(tok, kind):
     starts = [150, -5, 10]
     ends = [350, 300, 20]
     if kind == "object_arrays":
-        cols = (np.array(chroms, dtype=object), np.array(starts, dtype=object),
-                np.array(ends, dtype=object))
+        cols = (
+            np.array(chroms, dtype=object),
+            np.array(starts, dtype=object),
+            np.array(ends, dtype=object),
+        )
         problem = "start is negative"
     elif kind == "float_array":
         cols = (chroms, np.array([150, 1.5, 10]), np.array(ends))
@@ -210,7 +213,7 @@ def test_bad_values_in_columns(tok, kind):
         problem = "start is negative"
     with pytest.raises(BedFormatError) as info:
         tok.tokenize(cols)
-    if kind != "float_array":   # a float column: every entry is a float
+    if kind != "float_array":  # a float column: every entry is a float
         assert info.value.line_number == 2
     assert problem in str(info.value)
     if kind != "float_array":
@@ -232,8 +235,11 @@ def test_bad_unk_mode(tok):
 
 
 def test_column_header_first_line_skipped(tok, tmp_path):
-    for header in ("chrom\tstart\tend", "chrom\tchromStart\tchromEnd\tname\tscore",
-                   "seqnames\tstart_pos\tend_pos"):
+    for header in (
+        "chrom\tstart\tend",
+        "chrom\tchromStart\tchromEnd\tname\tscore",
+        "seqnames\tstart_pos\tend_pos",
+    ):
         path = write(tmp_path / "q.bed", f"{header}\n{GOOD}")
         res = tok.tokenize(path)
         assert res.ids.tolist() == [0, 1]
@@ -271,7 +277,7 @@ def test_header_in_universe_skipped(tmp_path):
 
 
 COMMENTED = (
-    "track name=peaks description=\"x\"\n"
+    'track name=peaks description="x"\n'
     "browser position chr1:1-1000\n"
     "# a comment\n"
     "\n"
@@ -299,7 +305,8 @@ def test_track_browser_comment_blank_lines_skipped(tok, tmp_path, crlf, compress
 
 def test_track_browser_comment_blank_lines_in_universe(tmp_path):
     text = COMMENTED.replace("chr1\t150\t160", "chr1\t100\t200").replace(
-        "chr1\t310\t320", "chr1\t300\t400")
+        "chr1\t310\t320", "chr1\t300\t400"
+    )
     tok = Tokenizer(write(tmp_path / "u.bed", text))
     assert tok.decode([0, 1]) == ["chr1:100-200", "chr1:300-400"]
     assert tok.vocab_size == 9
@@ -331,17 +338,25 @@ def test_gzip_named_bed_and_plain_named_gz(tok, tmp_path):
 
 def test_multi_member_gzip(tok, tmp_path):
     # three members; the second boundary falls in the middle of a line
-    data = (gzip.compress(b"chr1\t150\t350\n") + gzip.compress(b"chr2\t1")
-            + gzip.compress(b"0\t20\nchr1\t310\t320\n"))
+    data = (
+        gzip.compress(b"chr1\t150\t350\n")
+        + gzip.compress(b"chr2\t1")
+        + gzip.compress(b"0\t20\nchr1\t310\t320\n")
+    )
     path = write(tmp_path / "q.bed.gz", data)
     assert tok.tokenize(path, keep_order=True).ids.tolist() == [0, 1, 2, 1]
-    u = Tokenizer(write(tmp_path / "u.bed.gz", gzip.compress(b"chr1\t100\t200\n")
-                        + gzip.compress(b"chr1\t300\t400\nchr2\t0\t50\n")))
+    u = Tokenizer(
+        write(
+            tmp_path / "u.bed.gz",
+            gzip.compress(b"chr1\t100\t200\n") + gzip.compress(b"chr1\t300\t400\nchr2\t0\t50\n"),
+        )
+    )
     assert u.get_vocab() == tok.get_vocab()
 
 
-@pytest.mark.parametrize("damage", ["truncated_half", "truncated_trailer", "bad_crc",
-                                    "header_only"])
+@pytest.mark.parametrize(
+    "damage", ["truncated_half", "truncated_trailer", "bad_crc", "header_only"]
+)
 def test_corrupt_gzip(tok, tmp_path, damage):
     text = "".join(f"chr1\t{i}\t{i + 100}\n" for i in range(0, 50_000, 7)).encode()
     gz = bytearray(gzip.compress(text))
@@ -383,9 +398,17 @@ def test_missing_file_and_folder(tok, tmp_path):
         Tokenizer(tmp_path / "nope.toml")
 
 
-@pytest.mark.parametrize("text", ["", "\n", "\n\n  \n", "chrom\tstart\tend\n",
-                                  "track name=x\n# only headers\nbrowser x\n",
-                                  "chrom\tstart\tend"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n",
+        "\n\n  \n",
+        "chrom\tstart\tend\n",
+        "track name=x\n# only headers\nbrowser x\n",
+        "chrom\tstart\tend",
+    ],
+)
 @pytest.mark.parametrize("compressed", [False, True])
 def test_empty_and_header_only_query(tok, tmp_path, text, compressed):
     path = write(tmp_path / "q.bed", text, compressed)
@@ -398,8 +421,12 @@ def test_empty_and_header_only_query(tok, tmp_path, text, compressed):
 
 
 def test_empty_in_memory(tok):
-    for x in ([], (), ([], [], []), (np.array([], dtype=str), np.array([], dtype=np.int64),
-                                      np.array([], dtype=np.int64))):
+    for x in (
+        [],
+        (),
+        ([], [], []),
+        (np.array([], dtype=str), np.array([], dtype=np.int64), np.array([], dtype=np.int64)),
+    ):
         assert tok.tokenize(x).ids.tolist() == [UNK]
 
 
@@ -416,16 +443,21 @@ NARROWPEAK = [
 @pytest.mark.parametrize("compressed", [False, True])
 def test_wider_bed_universe_and_query(tok, tmp_path, width, compressed):
     """BED4..BED12 and narrowPeak: columns 4+ are ignored (gtars refuses BED4 universes)."""
+
     def line(row):
         extra = list(row[3:]) + ["x"] * 12
         return "\t".join(str(v) for v in list(row[:3]) + extra[: width - 3]) + "\n"
+
     u = write(tmp_path / "u.bed", "".join(line(r) for r in NARROWPEAK), compressed)
     wide = Tokenizer(u)
     assert wide.get_vocab() == tok.get_vocab()
     assert wide.fingerprint == tok.fingerprint
-    q = write(tmp_path / "q.narrowPeak",
-              line(("chr2", 10, 20, "p", 1, ".", 1, 1, 1, 1))
-              + line(("chr1", 150, 350, "p", 1, ".", 1, 1, 1, 1)), compressed)
+    q = write(
+        tmp_path / "q.narrowPeak",
+        line(("chr2", 10, 20, "p", 1, ".", 1, 1, 1, 1))
+        + line(("chr1", 150, 350, "p", 1, ".", 1, 1, 1, 1)),
+        compressed,
+    )
     assert wide.tokenize(q).ids.tolist() == [0, 1, 2]
     assert wide.tokenize(q, keep_order=True).ids.tolist() == [2, 0, 1]
 
@@ -461,21 +493,24 @@ def universe_file(tmp_path):
     return tmp_path / "universe.bed"
 
 
-@pytest.mark.parametrize("text,problem", [
-    ('universe = "universe.bed', "TOML"),                        # unterminated string
-    ("universe = universe.bed", "TOML"),                         # bare word
-    ("[[[", "TOML"),
-    ("", "universe"),                                            # no universe key
-    ('tokenizer_type = "bits"', "universe"),
-    ("universe = 5", "universe"),
-    ('universe = ""', "universe"),
-    ('universe = "missing.bed"', "missing.bed"),                 # file absent
-    ('universe = "universe.bed"\ntokenizer_type = "ailist"', "ailist"),
-    ('universe = "universe.bed"\ntokenizer_type = "tree"', "tree"),
-    ('universe = "universe.bed"\nspecial_tokens = "x"', "special_tokens"),
-    ('universe = "universe.bed"\nspecial_tokens = [{name = "nope", token = "x"}]', "nope"),
-    ('universe = "universe.bed"\nspecial_tokens = [{name = "unk", token = 5}]', "unk"),
-])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ('universe = "universe.bed', "TOML"),  # unterminated string
+        ("universe = universe.bed", "TOML"),  # bare word
+        ("[[[", "TOML"),
+        ("", "universe"),  # no universe key
+        ('tokenizer_type = "bits"', "universe"),
+        ("universe = 5", "universe"),
+        ('universe = ""', "universe"),
+        ('universe = "missing.bed"', "missing.bed"),  # file absent
+        ('universe = "universe.bed"\ntokenizer_type = "ailist"', "ailist"),
+        ('universe = "universe.bed"\ntokenizer_type = "tree"', "tree"),
+        ('universe = "universe.bed"\nspecial_tokens = "x"', "special_tokens"),
+        ('universe = "universe.bed"\nspecial_tokens = [{name = "nope", token = "x"}]', "nope"),
+        ('universe = "universe.bed"\nspecial_tokens = [{name = "unk", token = 5}]', "unk"),
+    ],
+)
 def test_config_errors(tmp_path, universe_file, text, problem):
     path = _config(tmp_path, text)
     for make in (Tokenizer, Tokenizer.from_config):
@@ -511,8 +546,11 @@ def test_config_relative_to_its_folder(tmp_path, universe_file, monkeypatch):
 
 
 def test_config_custom_special_tokens(tmp_path, universe_file):
-    path = _config(tmp_path, 'universe = "universe.bed"\nspecial_tokens = ['
-                             '{name = "unk", token = "<UNK>"}, {name = "sep", token = "[SEP]"}]\n')
+    path = _config(
+        tmp_path,
+        'universe = "universe.bed"\nspecial_tokens = ['
+        '{name = "unk", token = "<UNK>"}, {name = "sep", token = "[SEP]"}]\n',
+    )
     tok = Tokenizer(path)
     assert tok.unk_token == "<UNK>" and tok.sep_token == "[SEP]" and tok.pad_token == "<pad>"
     assert tok.unk_token_id == UNK
@@ -526,25 +564,33 @@ def test_very_long_bad_line_is_shortened_in_the_message(tok, tmp_path):
     path = write(tmp_path / "q.bed", f"{GOOD}{line}\n")
     with pytest.raises(BedFormatError) as info:
         tok.tokenize(path)
-    assert info.value.line == line                 # the attribute keeps all of it
+    assert info.value.line == line  # the attribute keeps all of it
     assert len(str(info.value)) < 400
     assert "line 2" in str(info.value) and os.fspath(path) in str(info.value)
 
 
 # ====================================================================== property: good + bad
 
-_GOOD_ROWS = st.tuples(st.sampled_from(["chr1", "chr2", "chr3"]), st.integers(0, 500),
-                       st.integers(0, 300)).map(lambda t: (t[0], t[1], t[1] + t[2]))
+_GOOD_ROWS = st.tuples(
+    st.sampled_from(["chr1", "chr2", "chr3"]), st.integers(0, 500), st.integers(0, 300)
+).map(lambda t: (t[0], t[1], t[1] + t[2]))
 _EXAMPLES = int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60"))
 _NOISE = ["# comment", "", "track name=x", "browser hide", "  ", "\t"]
 
 
 @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(items=st.lists(st.one_of(
-    _GOOD_ROWS.map(lambda r: ("good", r)),
-    st.sampled_from(BAD_LINES).map(lambda b: ("bad", b[1])),
-    st.sampled_from(_NOISE).map(lambda n: ("noise", n))), max_size=40),
-    crlf=st.booleans(), compressed=st.booleans())
+@given(
+    items=st.lists(
+        st.one_of(
+            _GOOD_ROWS.map(lambda r: ("good", r)),
+            st.sampled_from(BAD_LINES).map(lambda b: ("bad", b[1])),
+            st.sampled_from(_NOISE).map(lambda n: ("noise", n)),
+        ),
+        max_size=40,
+    ),
+    crlf=st.booleans(),
+    compressed=st.booleans(),
+)
 def test_property_bad_lines_anywhere(items, crlf, compressed):
     eol = "\r\n" if crlf else "\n"
     lines = [f"{x[0]}\t{x[1]}\t{x[2]}" if kind == "good" else x for kind, x in items]
@@ -567,9 +613,15 @@ def test_property_bad_lines_anywhere(items, crlf, compressed):
 
 
 @settings(max_examples=_EXAMPLES, deadline=None)
-@given(items=st.lists(st.one_of(
-    _GOOD_ROWS.map(lambda r: ("good", r)),
-    st.sampled_from(BAD_REGIONS).map(lambda b: ("bad", b[1]))), max_size=30))
+@given(
+    items=st.lists(
+        st.one_of(
+            _GOOD_ROWS.map(lambda r: ("good", r)),
+            st.sampled_from(BAD_REGIONS).map(lambda b: ("bad", b[1])),
+        ),
+        max_size=30,
+    )
+)
 def test_property_bad_regions_anywhere_in_memory(items):
     tok = _property_tokenizer()
     regions = [x for _, x in items]

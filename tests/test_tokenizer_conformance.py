@@ -60,9 +60,12 @@ def regions_of(rel):
 
 def test_cases_present():
     assert len(CASES) >= 10
-    assert {c["universe"] for c in CASES} >= {"gtars/peaks.bed", "gtars/peaks.bed.gz",
-                                               "gtars/tokenizer.toml",
-                                               "geniml/universe.uniq.bed"}
+    assert {c["universe"] for c in CASES} >= {
+        "gtars/peaks.bed",
+        "gtars/peaks.bed.gz",
+        "gtars/tokenizer.toml",
+        "geniml/universe.uniq.bed",
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -95,8 +98,11 @@ def test_ids_from_regions_in_file_order(case):
     want = case["ids_from_regions_in_file_order"]
     assert tok(rows)["input_ids"] == want
     assert tok.tokenize(rows).ids.tolist() == want
-    cols = ([c for c, _, _ in rows], np.array([s for _, s, _ in rows]),
-            np.array([e for _, _, e in rows]))
+    cols = (
+        [c for c, _, _ in rows],
+        np.array([s for _, s, _ in rows]),
+        np.array([e for _, _, e in rows]),
+    )
     assert tok.tokenize(cols).ids.tolist() == want
     # a path with keep_order=True visits the file in the same order
     assert tok.tokenize(CONFORMANCE / case["query"], keep_order=True).ids.tolist() == want
@@ -119,8 +125,10 @@ def test_geniml_gtok_files_in_file_order(query):
     want = read_gtok_v1(CONFORMANCE / "geniml" / query.replace(".bed", ".gtok"))
     assert tok.tokenize(CONFORMANCE / "geniml" / query, keep_order=True).ids.tolist() == want
     # every query there has a hit: the per-region unk mode changes nothing
-    assert tok.tokenize(CONFORMANCE / "geniml" / query, keep_order=True,
-                        unk="per_region").ids.tolist() == want
+    assert (
+        tok.tokenize(CONFORMANCE / "geniml" / query, keep_order=True, unk="per_region").ids.tolist()
+        == want
+    )
     assert tok.tokenize(regions_of(f"geniml/{query}")).ids.tolist() == want
 
 
@@ -150,14 +158,19 @@ def test_gtars_to_tokenize_gtok_older_unk():
     old = read_gtok_v1(CONFORMANCE / "gtars/to_tokenize.gtok")
     assert old == [22, 23, 24, 26]
     query = CONFORMANCE / "gtars/to_tokenize.bed"
-    assert tok.tokenize(query, keep_order=True, unk="per_region").ids.tolist() == \
-        [22, 23, 24, tok.unk_token_id]
+    assert tok.tokenize(query, keep_order=True, unk="per_region").ids.tolist() == [
+        22,
+        23,
+        24,
+        tok.unk_token_id,
+    ]
     assert tok.unk_token_id == old[-1] - 1
     assert tok.tokenize(query).ids.tolist() == [22, 23, 24]
 
 
-@pytest.mark.parametrize("universe", ["gtars/peaks.bed", "gtars/peaks.bed.gz",
-                                      "gtars/tokenizer.toml"])
+@pytest.mark.parametrize(
+    "universe", ["gtars/peaks.bed", "gtars/peaks.bed.gz", "gtars/tokenizer.toml"]
+)
 def test_three_ways_to_the_same_universe(universe):
     """BED, BED.gz and the TOML config pointing at the .gz give the same tokenizer."""
     tok = Tokenizer(CONFORMANCE / universe)
@@ -196,9 +209,16 @@ def gtars_tokenizers():
     return pytest.importorskip("gtars.tokenizers")
 
 
-@pytest.mark.parametrize("universe", ["gtars/peaks.bed", "gtars/peaks.bed.gz",
-                                      "gtars/tokenizer.toml", "geniml/universe.uniq.bed",
-                                      "gtars/pbmc_hg38_var_peaks.bed"])
+@pytest.mark.parametrize(
+    "universe",
+    [
+        "gtars/peaks.bed",
+        "gtars/peaks.bed.gz",
+        "gtars/tokenizer.toml",
+        "geniml/universe.uniq.bed",
+        "gtars/pbmc_hg38_var_peaks.bed",
+    ],
+)
 def test_live_gtars_vocab(gtars_tokenizers, universe):
     ref = gtars_tokenizers.Tokenizer(str(CONFORMANCE / universe))
     tok = tokenizer(universe)
@@ -207,11 +227,16 @@ def test_live_gtars_vocab(gtars_tokenizers, universe):
     assert tok.special_tokens_map == ref.special_tokens_map
 
 
-@pytest.mark.parametrize("query", ["gtars/pbmc_hg38_var_peaks.bed", "gtars/peaks.bed",
-                                   *(f"geniml/{q}" for q in GENIML_QUERIES),
-                                   "geniml/universe.uniq.bed"])
-@pytest.mark.parametrize("universe", ["gtars/pbmc_hg38_var_peaks.bed",
-                                      "geniml/universe.uniq.bed"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "gtars/pbmc_hg38_var_peaks.bed",
+        "gtars/peaks.bed",
+        *(f"geniml/{q}" for q in GENIML_QUERIES),
+        "geniml/universe.uniq.bed",
+    ],
+)
+@pytest.mark.parametrize("universe", ["gtars/pbmc_hg38_var_peaks.bed", "geniml/universe.uniq.bed"])
 def test_live_gtars_cross(gtars_tokenizers, universe, query):
     """Every universe against every query file, gtars live."""
     ref = gtars_tokenizers.Tokenizer(str(CONFORMANCE / universe))

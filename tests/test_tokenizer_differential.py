@@ -30,9 +30,11 @@ from _tok_helpers import (
 )
 
 # GTOK_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt; the default keeps the suite quick.
-SETTINGS = settings(max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
-                    deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("GTOK_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 SPECIAL_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
 
@@ -49,11 +51,13 @@ def columns(rows, kind):
     starts = [s for _, s, _ in rows]
     ends = [e for _, _, e in rows]
     if kind == "numpy":
-        return (np.array(chroms, dtype=object if not rows else None),
-                np.array(starts, dtype=np.uint32), np.array(ends, dtype=np.uint32))
+        return (
+            np.array(chroms, dtype=object if not rows else None),
+            np.array(starts, dtype=np.uint32),
+            np.array(ends, dtype=np.uint32),
+        )
     if kind == "int64":
-        return (np.array(chroms), np.array(starts, dtype=np.int64),
-                np.array(ends, dtype=np.int64))
+        return (np.array(chroms), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
     return (chroms, starts, ends)
 
 
@@ -85,8 +89,9 @@ def test_oracle_paths(data, ulayout, qlayout):
         for keep_order in (False, True):
             for per_region in (False, True):
                 want = oracle(urows, qrows, sort=not keep_order, per_region=per_region)
-                res = tok.tokenize(qpath, keep_order=keep_order,
-                                   unk="per_region" if per_region else "whole")
+                res = tok.tokenize(
+                    qpath, keep_order=keep_order, unk="per_region" if per_region else "whole"
+                )
                 assert res.ids.dtype == np.uint32
                 assert res.ids.tolist() == want, (keep_order, per_region)
                 assert res.n_regions == len(qrows)
@@ -145,8 +150,14 @@ def test_nested_universe_uses_several_components():
         tok = Tokenizer(write_bed(Path(d, "u.bed"), rows[::-1]))
     n_comps, n_chroms = _component_count(tok)
     assert n_comps > n_chroms
-    q = [("chr1", 990, 1060), ("chr1", 0, 1), ("chr1", 99_999, 200_000), ("chr1", 500, 500),
-         ("chr1", 1020, 1020), ("chr2", 0, 100)]
+    q = [
+        ("chr1", 990, 1060),
+        ("chr1", 0, 1),
+        ("chr1", 99_999, 200_000),
+        ("chr1", 500, 500),
+        ("chr1", 1020, 1020),
+        ("chr2", 0, 100),
+    ]
     rrows = rows[::-1]
     assert tok.tokenize(q).ids.tolist() == oracle(rrows, q, sort=False)
 
@@ -163,8 +174,9 @@ def test_oracle_nested_multi_component(block, data):
     n_comps, n_chroms = _component_count(tok)
     assert n_comps > n_chroms
     for per_region in (False, True):
-        assert tok.tokenize(qrows, unk="per_region" if per_region else "whole").ids.tolist() == \
-            oracle(urows, qrows, sort=False, per_region=per_region)
+        assert tok.tokenize(
+            qrows, unk="per_region" if per_region else "whole"
+        ).ids.tolist() == oracle(urows, qrows, sort=False, per_region=per_region)
 
 
 @SETTINGS
@@ -174,18 +186,19 @@ def test_oracle_sorted_universe(data):
     row repeated it takes the sorting path. Both against the oracle."""
     urows = sorted(data.draw(universes()))
     if data.draw(st.booleans()):
-        urows = sorted(urows + data.draw(st.lists(st.sampled_from(urows), min_size=1,
-                                                  max_size=4)))
+        urows = sorted(urows + data.draw(st.lists(st.sampled_from(urows), min_size=1, max_size=4)))
     qrows = data.draw(queries(urows))
     with tempfile.TemporaryDirectory() as d:
         tok = Tokenizer(write_bed(Path(d, "u.bed"), urows))
         assert tok.get_vocab() == oracle_vocab(urows)
         for per_region in (False, True):
             unk = "per_region" if per_region else "whole"
-            assert tok.tokenize(qrows, unk=unk).ids.tolist() == \
-                oracle(urows, qrows, sort=False, per_region=per_region)
-        assert tok(write_bed(Path(d, "q.bed"), qrows))["input_ids"] == \
-            oracle(urows, qrows, sort=True)
+            assert tok.tokenize(qrows, unk=unk).ids.tolist() == oracle(
+                urows, qrows, sort=False, per_region=per_region
+            )
+        assert tok(write_bed(Path(d, "q.bed"), qrows))["input_ids"] == oracle(
+            urows, qrows, sort=True
+        )
 
 
 @SETTINGS
@@ -214,14 +227,17 @@ def test_build_index_reports_repeats_and_bad_chromosomes():
     s = np.array([5, 1, 2, 5], dtype=np.uint32)
     e = np.array([9, 3, 4, 9], dtype=np.uint32)
     index, unique = build_index(c, s, e, 2)
-    assert unique.tolist() == [0, 1, 2]            # row 3 repeats row 0
-    assert index.ids.tolist() == [1, 0, 2]         # sorted: (0,1,3) (0,5,9) (1,2,4)
+    assert unique.tolist() == [0, 1, 2]  # row 3 repeats row 0
+    assert index.ids.tolist() == [1, 0, 2]  # sorted: (0,1,3) (0,5,9) (1,2,4)
     empty, unique = build_index(c[:0], s[:0], e[:0], 2)
     assert empty.n_regions == 0 and unique is None
     # in order, with a chromosome between two others that has no rows
-    index, unique = build_index(np.array([0, 0, 2], dtype=np.int32),
-                                np.array([1, 2, 2], dtype=np.uint32),
-                                np.array([3, 4, 4], dtype=np.uint32), 3)
+    index, unique = build_index(
+        np.array([0, 0, 2], dtype=np.int32),
+        np.array([1, 2, 2], dtype=np.uint32),
+        np.array([3, 4, 4], dtype=np.uint32),
+        3,
+    )
     assert unique is None
     assert index.chrom_comps.tolist() == [0, 1, 1, 2]
     assert index.ids.tolist() == [0, 1, 2] and index.starts.tolist() == [1, 2, 2]
@@ -264,7 +280,7 @@ def test_gtars_paths(gtars_mods, data, ulayout, qlayout):
         ref = tokenizers.Tokenizer(upath)
         tok = Tokenizer(upath)
         _check_vocab(tok, ref)
-        if not qrows:   # gtars refuses an empty file; an empty region set is legal here
+        if not qrows:  # gtars refuses an empty file; an empty region set is legal here
             assert tok(qpath)["input_ids"] == [tok.unk_token_id]
             return
         want = ref(qpath)["input_ids"]
@@ -289,7 +305,7 @@ def test_gtars_in_memory(gtars_mods, data):
         tok = Tokenizer(upath)
     regions = _gtars_regions(models, qrows)
     want = ref(regions)["input_ids"]
-    assert tok(regions)["input_ids"] == want          # gtars' own Region objects
+    assert tok(regions)["input_ids"] == want  # gtars' own Region objects
     assert tok.tokenize(regions).ids.tolist() == want
     for name, x in in_memory_forms(qrows):
         assert tok.tokenize(x).ids.tolist() == want, name
@@ -339,8 +355,13 @@ def test_gtars_duplicate_universe_rows(gtars_mods, data):
 def test_gtars_duplicate_difference_is_real(gtars_mods, tmp_path):
     """Pin the gtars bug we do not copy, so a fixed gtars shows up here."""
     tokenizers, _ = gtars_mods
-    rows = [("chr1", 100, 200), ("chr1", 300, 400), ("chr1", 100, 200), ("chr1", 500, 600),
-            ("chr2", 1, 5)]
+    rows = [
+        ("chr1", 100, 200),
+        ("chr1", 300, 400),
+        ("chr1", 100, 200),
+        ("chr1", 500, 600),
+        ("chr2", 1, 5),
+    ]
     upath = write_bed(tmp_path / "u.bed", rows)
     qpath = write_bed(tmp_path / "q.bed", [("chr1", 0, 1000), ("chr2", 0, 10)])
     ref = tokenizers.Tokenizer(upath)
@@ -350,22 +371,42 @@ def test_gtars_duplicate_difference_is_real(gtars_mods, tmp_path):
     assert ref(qpath)["input_ids"] != [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("case", [
-    # one query, many hits, every hit nested in the long one
-    ([("chr1", 0, 2**32 - 1)] + [("chr1", 10 * i, 10 * i + 5) for i in range(50)],
-     [("chr1", 0, 2**32 - 1), ("chr1", 3, 3), ("chr1", 250, 250)]),
-    # identical queries repeated, unknown chromosomes only, nothing hit
-    ([("chr2", 100, 200), ("chr10", 100, 200)],
-     [("chrY", 100, 200)] * 3),
-    ([("chr2", 100, 200), ("chr10", 100, 200)],
-     [("chr2", 200, 300), ("chr2", 0, 100), ("chr2", 150, 150)] * 2),
-    # empty query
-    ([("chr1", 5, 6)], []),
-    # chromosome name order chr1 < chr10 < chr2 < chrUn_x < chrX
-    ([("chrX", 0, 10), ("chr2", 0, 10), ("chrUn_x", 0, 10), ("chr10", 0, 10), ("chr1", 0, 10)],
-     [("chrX", 1, 2), ("chr2", 5, 6), ("chrUn_x", 1, 2), ("chr10", 1, 2), ("chr1", 1, 2),
-      ("chr1", 0, 1)]),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # one query, many hits, every hit nested in the long one
+        (
+            [("chr1", 0, 2**32 - 1)] + [("chr1", 10 * i, 10 * i + 5) for i in range(50)],
+            [("chr1", 0, 2**32 - 1), ("chr1", 3, 3), ("chr1", 250, 250)],
+        ),
+        # identical queries repeated, unknown chromosomes only, nothing hit
+        ([("chr2", 100, 200), ("chr10", 100, 200)], [("chrY", 100, 200)] * 3),
+        (
+            [("chr2", 100, 200), ("chr10", 100, 200)],
+            [("chr2", 200, 300), ("chr2", 0, 100), ("chr2", 150, 150)] * 2,
+        ),
+        # empty query
+        ([("chr1", 5, 6)], []),
+        # chromosome name order chr1 < chr10 < chr2 < chrUn_x < chrX
+        (
+            [
+                ("chrX", 0, 10),
+                ("chr2", 0, 10),
+                ("chrUn_x", 0, 10),
+                ("chr10", 0, 10),
+                ("chr1", 0, 10),
+            ],
+            [
+                ("chrX", 1, 2),
+                ("chr2", 5, 6),
+                ("chrUn_x", 1, 2),
+                ("chr10", 1, 2),
+                ("chr1", 1, 2),
+                ("chr1", 0, 1),
+            ],
+        ),
+    ],
+)
 def test_gtars_fixed_cases(gtars_mods, tmp_path, case):
     tokenizers, models = gtars_mods
     urows, qrows = case
@@ -374,11 +415,13 @@ def test_gtars_fixed_cases(gtars_mods, tmp_path, case):
     ref = tokenizers.Tokenizer(upath)
     tok = Tokenizer(upath)
     _check_vocab(tok, ref)
-    assert tok(_gtars_regions(models, qrows))["input_ids"] == \
-        ref(_gtars_regions(models, qrows))["input_ids"] == oracle(urows, qrows, sort=False)
-    if qrows:   # gtars refuses an empty file (we give [unk])
-        assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"] == \
-            oracle(urows, qrows, sort=True)
+    assert (
+        tok(_gtars_regions(models, qrows))["input_ids"]
+        == ref(_gtars_regions(models, qrows))["input_ids"]
+        == oracle(urows, qrows, sort=False)
+    )
+    if qrows:  # gtars refuses an empty file (we give [unk])
+        assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"] == oracle(urows, qrows, sort=True)
 
 
 # ====================================================================== larger fixed cases
@@ -408,7 +451,7 @@ def _deep_universe(seed):
     over many short ones, 300 chromosomes (the chromosome table grows), unsorted."""
     rng = np.random.default_rng(seed)
     rows = []
-    for level in range(150):                       # nested dolls, each holding many
+    for level in range(150):  # nested dolls, each holding many
         rows.append(("chr1", 100 * level, 10_000_000 - 100 * level))
     for _ in range(800):
         s = int(rng.integers(0, 10_000_000))
@@ -427,8 +470,11 @@ def _deep_universe(seed):
     names = sorted({c for c, _, _ in rows}) + ["chrUnknown"]
     queries = []
     for _ in range(1500):
-        c = names[int(rng.integers(0, len(names)))] if rng.random() < 0.3 else \
-            ("chr1" if rng.random() < 0.6 else "chr2")
+        c = (
+            names[int(rng.integers(0, len(names)))]
+            if rng.random() < 0.3
+            else ("chr1" if rng.random() < 0.6 else "chr2")
+        )
         s = int(rng.integers(0, 10_000_000 if c == "chr1" else 100_000))
         queries.append((c, s, s + int(rng.choice([0, 1, 50, 5000, 200_000]))))
     return rows, queries
@@ -442,7 +488,7 @@ def test_oracle_deep_nesting_many_chromosomes(tmp_path, seed):
     assert n_comps > n_chroms and n_chroms == len({c for c, _, _ in urows})
     idx = tok.universe.index
     chr1 = tok.universe.chroms.index("chr1")
-    assert idx.chrom_comps[chr1 + 1] - idx.chrom_comps[chr1] == 10   # every level in use
+    assert idx.chrom_comps[chr1 + 1] - idx.chrom_comps[chr1] == 10  # every level in use
     assert tok.tokenize(qrows).ids.tolist() == _np_oracle(urows, qrows, sort=False)
     q = write_bed(tmp_path / "q.bed", qrows)
     assert tok.tokenize(q).ids.tolist() == _np_oracle(urows, qrows, sort=True)
@@ -496,13 +542,19 @@ def test_gtars_equal_starts_keep_file_order(gtars_mods, tmp_path):
     file's order whatever their ends."""
     tokenizers, _ = gtars_mods
     urows = [("chr1", 0, 100), ("chr1", 100, 200), ("chr1", 150, 300), ("chr2", 0, 10)]
-    qrows = [("chr2", 5, 6), ("chr1", 90, 250), ("chr1", 90, 95), ("chr1", 90, 160),
-             ("chr1", 10, 20), ("chr2", 5, 6), ("chr1", 90, 95)]
+    qrows = [
+        ("chr2", 5, 6),
+        ("chr1", 90, 250),
+        ("chr1", 90, 95),
+        ("chr1", 90, 160),
+        ("chr1", 10, 20),
+        ("chr2", 5, 6),
+        ("chr1", 90, 95),
+    ]
     upath = write_bed(tmp_path / "u.bed", urows)
     qpath = write_bed(tmp_path / "q.bed", qrows)
     ref = tokenizers.Tokenizer(upath)
     tok = Tokenizer(upath)
     assert tok(qpath)["input_ids"] == ref(qpath)["input_ids"] == oracle(urows, qrows, sort=True)
     rev = write_bed(tmp_path / "r.bed", qrows[::-1])
-    assert tok(rev)["input_ids"] == ref(rev)["input_ids"] == oracle(urows, qrows[::-1],
-                                                                   sort=True)
+    assert tok(rev)["input_ids"] == ref(rev)["input_ids"] == oracle(urows, qrows[::-1], sort=True)

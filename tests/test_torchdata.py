@@ -63,8 +63,14 @@ def _ids(batches: list[list[np.ndarray]]) -> list[int]:
 
 def _loader(ds: Any, workers: int, method: str | None = None, **kw: Any) -> DataLoader:
     ctx = multiprocessing.get_context(method) if workers and method else None
-    return DataLoader(ds, batch_size=B, num_workers=workers, collate_fn=collate_list,
-                      multiprocessing_context=ctx, **kw)
+    return DataLoader(
+        ds,
+        batch_size=B,
+        num_workers=workers,
+        collate_fn=collate_list,
+        multiprocessing_context=ctx,
+        **kw,
+    )
 
 
 # ------------------------------------------------------------------------- orders
@@ -77,8 +83,10 @@ def test_rank_indices_split_pad_and_drop() -> None:
         got = np.concatenate(parts) if n else np.array([])
         assert set(got.tolist()) == set(range(n))
         assert len(got) - n == samples_per_rank(n, r) * r - n  # only the padding repeats
-        dropped = [rank_indices(n, epoch=1, seed=5, num_replicas=r, rank=k, drop_last=True)
-                   for k in range(r)]
+        dropped = [
+            rank_indices(n, epoch=1, seed=5, num_replicas=r, rank=k, drop_last=True)
+            for k in range(r)
+        ]
         flat = np.concatenate(dropped).tolist() if n else []
         assert len(flat) == len(set(flat)) == (n // r) * r
     a = rank_indices(50, epoch=0, seed=1)
@@ -119,8 +127,9 @@ def test_sampler_two_ranks_equal_counts_union_all_and_epochs(source: Path) -> No
 
 
 @pytest.mark.parametrize("workers,method", [(0, None)] + [(2, m) for m in _methods()])
-def test_dataloader_with_sampler_every_document_once(source: Path, workers: int,
-                                                     method: str | None) -> None:
+def test_dataloader_with_sampler_every_document_once(
+    source: Path, workers: int, method: str | None
+) -> None:
     fds = len(os.listdir("/proc/self/fd"))
     ds = GtokDataset(source)
     sampler = GtokSampler(ds, seed=1)
@@ -134,14 +143,14 @@ def test_dataloader_with_sampler_every_document_once(source: Path, workers: int,
         assert len(os.listdir("/proc/self/fd")) == fds  # nothing kept open
 
 
-def _run_sampler(ds: GtokDataset, workers: int, state: dict | None, stop: int | None,
-                 epoch: int = 0) -> tuple[list[int], dict | None]:
+def _run_sampler(
+    ds: GtokDataset, workers: int, state: dict | None, stop: int | None, epoch: int = 0
+) -> tuple[list[int], dict | None]:
     sampler = GtokSampler(ds, seed=2, num_replicas=2, rank=1)
     if state is not None:
         sampler.load_state_dict(state)
     sampler.set_epoch(epoch if state is None else state["epoch"])
-    loader = _loader(ds, workers, "fork" if "fork" in _methods() else "spawn",
-                     sampler=sampler)
+    loader = _loader(ds, workers, "fork" if "fork" in _methods() else "spawn", sampler=sampler)
     seen: list[int] = []
     for step, batch in enumerate(loader):
         seen += [int(ids[0]) for ids in batch]
@@ -167,7 +176,7 @@ def test_sampler_resume_mid_epoch_equals_uninterrupted(source: Path, workers: in
     s = GtokSampler(ds, seed=2, num_replicas=2, rank=1)
     s.load_state_dict(state2)
     assert len(s) == samples_per_rank(N, 2) - 5 * B
-    assert list(s) == full[5 * B:]
+    assert list(s) == full[5 * B :]
     assert list(s) == full  # a second pass over the epoch starts at 0
     s.set_epoch(1)
     assert list(s) == rank_indices(N, epoch=1, seed=2, num_replicas=2, rank=1).tolist()
@@ -210,8 +219,9 @@ def _iterable(source: Any, rank: int = 0, world: int = 1, **kw: Any) -> GtokIter
 
 
 @pytest.mark.parametrize("workers,method", [(0, None)] + [(2, m) for m in _methods()])
-def test_iterable_two_ranks_every_document_once(source: Path, workers: int,
-                                                method: str | None) -> None:
+def test_iterable_two_ranks_every_document_once(
+    source: Path, workers: int, method: str | None
+) -> None:
     per_rank = []
     for rank in (0, 1):
         ds = _iterable(source, rank, 2)
@@ -233,8 +243,9 @@ def test_iterable_two_ranks_every_document_once(source: Path, workers: int,
         assert sorted(first) == sorted(second) == list(range(N)) and first != second
 
 
-def _run_iterable(source: Path, workers: int, state: dict | None,
-                  stop: int | None) -> tuple[list[int], dict | None]:
+def _run_iterable(
+    source: Path, workers: int, state: dict | None, stop: int | None
+) -> tuple[list[int], dict | None]:
     ds = _iterable(source, 1, 2, shuffle_regions=True)
     if state is not None:
         ds.load_state_dict(state)

@@ -30,9 +30,9 @@ def test_a_complete_folder_passes(tmp_path):
 
 def test_each_problem_is_named(tmp_path):
     tok, out = _batch(tmp_path)
-    (out / "s1.gtok").unlink()                                   # missing
-    write_gtok(out / "s2.gtok", [1, 2, 3])                       # rewritten: other size
-    write_gtok(out / "stray.gtok", [1])                          # listed by no manifest
+    (out / "s1.gtok").unlink()  # missing
+    write_gtok(out / "s2.gtok", [1, 2, 3])  # rewritten: other size
+    write_gtok(out / "stray.gtok", [1])  # listed by no manifest
     report = verify([str(out)], tok)
     text = "\n".join(report.problems)
     assert "s1.gtok: listed in the manifest but missing" in text

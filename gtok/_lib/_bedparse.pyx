@@ -19,8 +19,7 @@ from gtok._lib._chromtable cimport ChromTable
 from gtok._lib._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, gtok_ctz64
 from gtok._lib._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
                                _is_word, _parse_coord)
-# the shared line problems
-from gtok._lib._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
+from gtok._lib._lineproblem cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
                                START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
                                START_TOO_LARGE, TOO_FEW_FIELDS, OUT_OF_MEMORY)
 

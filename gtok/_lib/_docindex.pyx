@@ -6,15 +6,13 @@ base, so the view keeps the mapping alive like any other slice.
 """
 
 cimport numpy as cnp
+
+from gtok._lib._npy cimport PyArray_NewFromDescr
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport uint64_t
 
 cnp.import_array()
 
-cdef extern from "numpy/arrayobject.h":
-    # steals a reference to descr; returns a new reference
-    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp* dims,
-                                cnp.npy_intp* strides, void* data, int flags, object obj)
 
 from gtok.errors import CorruptIndexError
 

@@ -9,17 +9,12 @@ from libc.string cimport memchr
 from gtok._lib._swar cimport GTOK_LITTLE_ENDIAN, _below_21, _digits, _load8, _zero_byte, gtok_ctz64
 from gtok._lib._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, _is_blank, _is_word,
                                _parse_coord)
-# the shared line problems
-from gtok._lib._textfields cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER, END_TOO_LARGE, OK,
-                               START_AFTER_END, START_NEGATIVE, START_NOT_INTEGER,
-                               START_TOO_LARGE, TOO_FEW_FIELDS)
+from gtok._lib._lineproblem cimport (EMPTY_BARCODE, EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER,
+                                     END_TOO_LARGE, OK, START_AFTER_END, START_NEGATIVE,
+                                     START_NOT_INTEGER, START_TOO_LARGE, TOO_FEW_FIELDS)
 
-# Problems with a line: the shared ones (gtok._lib._textfields) and these (gtok.singlecell.fragments.
-# BAD_LINE_REASONS puts them in words).
 cdef enum:
-    EMPTY_BARCODE = 11
-    BARCODE_NOT_UTF8 = 12
-    SKIP = -1           # a column header line
+    SKIP = -1           # a column header line (not a problem: see _lineproblem.pxd)
 
 
 cdef inline bint _is_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:

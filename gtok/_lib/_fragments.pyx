@@ -42,8 +42,9 @@ from gtok._lib._celltable cimport (CELL_EMPTY, CELL_NO_MEMORY, CellSlot, CellTab
                               _ct_find, _ct_free, _ct_init, _ct_key)
 from gtok._lib._chromtable cimport ChromTable
 from gtok._lib._overlap cimport Hit, IdBuffer, OverlapIndex, _push
-from gtok._lib._textfields cimport OK, OUT_OF_MEMORY, _is_blank
-from gtok._lib._fragline cimport (BARCODE_NOT_UTF8, SKIP, Fields, _fast_line, _is_utf8,
+from gtok._lib._lineproblem cimport BARCODE_NOT_UTF8, OK, OUT_OF_MEMORY
+from gtok._lib._textfields cimport _is_blank
+from gtok._lib._fragline cimport (SKIP, Fields, _fast_line, _is_utf8,
                              _slow_fields)
 
 cdef enum:

@@ -8,6 +8,8 @@ mapping: the caller closes it right after construction.
 """
 
 cimport numpy as cnp
+
+from gtok._lib._npy cimport PyArray_NewFromDescr
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_FillInfo
 from cpython.ref cimport Py_INCREF
 from libc.errno cimport EINVAL, EISDIR, errno
@@ -23,10 +25,6 @@ cnp.import_array()
 cdef extern from "Python.h":
     object PyMemoryView_FromObject(object)
 
-cdef extern from "numpy/arrayobject.h":
-    # steals a reference to descr; returns a new reference
-    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp* dims,
-                                cnp.npy_intp* strides, void* data, int flags, object obj)
 
 cdef extern from *:
     """

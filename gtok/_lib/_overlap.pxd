@@ -1,20 +1,22 @@
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int64_t
 from libc.stdlib cimport realloc
+
+from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
 
 
 cdef struct IdBuffer:
-    uint32_t* data
+    token_id_t* data
     Py_ssize_t n
     Py_ssize_t cap
 
 
-cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
+cdef inline int _push(IdBuffer* buf, token_id_t value) noexcept nogil:
     # append one id, doubling the buffer when full; -1 when out of memory
     cdef Py_ssize_t cap
-    cdef uint32_t* data
+    cdef token_id_t* data
     if buf.n == buf.cap:
         cap = 2 * buf.cap if buf.cap else 1024
-        data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
+        data = <token_id_t*>realloc(buf.data, cap * sizeof(token_id_t))
         if data == NULL:
             return -1
         buf.data = data
@@ -25,23 +27,23 @@ cdef inline int _push(IdBuffer* buf, uint32_t value) noexcept nogil:
 
 
 cdef struct Hit:
-    uint32_t start
-    uint32_t end
-    uint32_t id
+    coord_t start
+    coord_t end
+    token_id_t id
 
 
 cdef class OverlapIndex:
     cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps
-    cdef const uint32_t* _starts
-    cdef const uint32_t* _ends
-    cdef const uint32_t* _maxend
-    cdef const uint32_t* _ids
+    cdef const coord_t* _starts
+    cdef const coord_t* _ends
+    cdef const coord_t* _maxend
+    cdef const token_id_t* _ids
     cdef const int64_t* _comp_bounds
     cdef const int64_t* _chrom_comps
     cdef readonly Py_ssize_t n_chroms
     cdef readonly Py_ssize_t n_regions
 
     cdef const void* _ptr(self, arr)
-    cdef int _query(self, int32_t c, uint32_t qs, uint32_t qe, IdBuffer* out,
+    cdef int _query(self, chrom_index_t c, coord_t qs, coord_t qe, IdBuffer* out,
                     Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
-                    uint32_t* cursor_qs) noexcept nogil
+                    coord_t* cursor_qs) noexcept nogil

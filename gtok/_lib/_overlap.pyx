@@ -23,6 +23,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 
 from gtok._lib._radix cimport argsort_u64
+from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
 
 cdef enum:
     WINDOW = 20         # how many following regions a region is compared with
@@ -182,9 +183,9 @@ cdef class OverlapIndex:
         return sum(a.nbytes for a in (self.starts, self.ends, self.maxend, self.ids,
                                       self.comp_bounds, self.chrom_comps))
 
-    cdef int _query(self, int32_t c, uint32_t qs, uint32_t qe, IdBuffer* out,
+    cdef int _query(self, chrom_index_t c, coord_t qs, coord_t qe, IdBuffer* out,
                     Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
-                    uint32_t* cursor_qs) noexcept nogil:
+                    coord_t* cursor_qs) noexcept nogil:
         """Append the ids of the regions hit by [qs, qe) on chromosome c; return how many
         (or -1 when out of memory).
 

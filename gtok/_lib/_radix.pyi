@@ -7,5 +7,6 @@ def gtars_order(
     starts: npt.NDArray[np.uint32],
     ends: npt.NDArray[np.uint32],
     chrom_rank: npt.NDArray[np.int32],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint32],
-           npt.NDArray[np.uint32]]: ...
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]
+]: ...

@@ -1,24 +1,8 @@
-# Field helpers shared by the text parsers (_bedparse, _fragments): their common line
-# problem codes, a coordinate in 0..2**32-1, a column-header word, a blank line. Inline C,
-# without the GIL.
+# Field helpers shared by the text parsers (_bedparse, _fragments): a coordinate in
+# 0..2**32-1, a column-header word, a blank line. Inline C, without the GIL. (Their line
+# problem codes are the enum in _lineproblem.pxd.)
 
 from libc.stdint cimport UINT32_MAX, uint32_t, uint64_t
-
-# Problems with a line, shared by both parsers (gtok.io.bedtext.BAD_LINE_REASONS puts them in
-# words; the fragment parser adds its own after these).
-cdef enum:
-    OK = 0
-    TOO_FEW_FIELDS = 1
-    START_NOT_INTEGER = 2
-    END_NOT_INTEGER = 3
-    START_NEGATIVE = 4
-    END_NEGATIVE = 5
-    START_TOO_LARGE = 6
-    END_TOO_LARGE = 7
-    START_AFTER_END = 8
-    EMPTY_CHROM = 9
-    OUT_OF_MEMORY = 10
-
 
 # results of one coordinate parse
 cdef enum:

@@ -38,18 +38,28 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from gtok.batch.pool import DeadWorker, ProcessPool, WorkerDied
 
-__all__ = ["Task", "WorkerDeath", "WorkersKeptDying", "Engine", "Run", "LocalEngine",
-           "default_jobs", "as_state"]
+__all__ = [
+    "Task",
+    "WorkerDeath",
+    "WorkersKeptDying",
+    "Engine",
+    "Run",
+    "LocalEngine",
+    "default_jobs",
+    "as_state",
+]
 
-_POLL = 0.1               # seconds: how soon a run sees a stop request
-_DEATHS_IN_A_ROW = 3      # deaths not blamed on an input, none finished in between: give up
-_BLAMED_IN_A_ROW = 10     # (or 2 x jobs) inputs failed by their worker's death, in a row
+_POLL = 0.1  # seconds: how soon a run sees a stop request
+_DEATHS_IN_A_ROW = 3  # deaths not blamed on an input, none finished in between: give up
+_BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by their worker's death, in a row
 # How a worker can die of its input: the out-of-memory killer's SIGKILL, or a crash.
 # SIGTERM, SIGINT, SIGHUP... come from outside (a scheduler signals every process of a
 # job); a worker that ends with an exit status failed before or between its tasks.
 _INPUT_DEATH_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL",
-                                       "SIGFPE", "SIGSYS") if hasattr(signal, name))
+    getattr(signal, name)
+    for name in ("SIGKILL", "SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE", "SIGSYS")
+    if hasattr(signal, name)
+)
 
 
 _Results = list[tuple[int, Any]]
@@ -107,10 +117,16 @@ class Engine(Protocol):
 
     jobs: int
 
-    def run(self, task: Task, keys: Sequence[int],
-            args: Callable[[int], tuple], *, window: int | None = None,
-            stop: StopSignal | None = None, on_death: Callable[[int], None] | None = None
-            ) -> Run: ...
+    def run(
+        self,
+        task: Task,
+        keys: Sequence[int],
+        args: Callable[[int], tuple],
+        *,
+        window: int | None = None,
+        stop: StopSignal | None = None,
+        on_death: Callable[[int], None] | None = None,
+    ) -> Run: ...
 
 
 def default_jobs() -> int:
@@ -147,6 +163,7 @@ def _exit_with_parent(parent: int | None) -> None:
         return
     try:
         import ctypes
+
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
     except (OSError, AttributeError):  # pragma: no cover - no prctl
@@ -158,8 +175,13 @@ def _exit_with_parent(parent: int | None) -> None:
 def blamed(dead: DeadWorker) -> bool:
     """Whether a dead worker's first key fails: it had started it, and died in a way its
     input can cause (otherwise its keys go back to the queue)."""
-    return (bool(dead.keys) and dead.started and dead.exitcode is not None
-            and dead.exitcode < 0 and -dead.exitcode in _INPUT_DEATH_SIGNALS)
+    return (
+        bool(dead.keys)
+        and dead.started
+        and dead.exitcode is not None
+        and dead.exitcode < 0
+        and -dead.exitcode in _INPUT_DEATH_SIGNALS
+    )
 
 
 def death_message(exitcode: int) -> str:
@@ -179,28 +201,42 @@ class LocalEngine:
         self.jobs = max(1, int(jobs))
         self.start_method = start_method
 
-    def run(self, task: Task, keys: Sequence[int], args: Callable[[int], tuple], *,
-            window: int | None = None, stop: StopSignal | None = None,
-            on_death: Callable[[int], None] | None = None) -> _LocalRun:
+    def run(
+        self,
+        task: Task,
+        keys: Sequence[int],
+        args: Callable[[int], tuple],
+        *,
+        window: int | None = None,
+        stop: StopSignal | None = None,
+        on_death: Callable[[int], None] | None = None,
+    ) -> _LocalRun:
         return _LocalRun(self, task, keys, args, window, stop, on_death)
 
 
 class _LocalRun:
     """One run of :class:`LocalEngine` (see the module docstring for its rules)."""
 
-    def __init__(self, engine: LocalEngine, task: Task, keys: Sequence[int],
-                 args: Callable[[int], tuple], window: int | None,
-                 stop: StopSignal | None, on_death: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        engine: LocalEngine,
+        task: Task,
+        keys: Sequence[int],
+        args: Callable[[int], tuple],
+        window: int | None,
+        stop: StopSignal | None,
+        on_death: Callable[[int], None] | None,
+    ) -> None:
         self.jobs = min(engine.jobs, max(1, len(keys)))
         self.task, self.args, self.window = task, args, window
         self.stop_signal, self.on_death = stop, on_death
-        self.queue = list(keys)[::-1]           # pop() takes the next key
+        self.queue = list(keys)[::-1]  # pop() takes the next key
         self.position = {k: i for i, k in enumerate(keys)} if window else {}
         self.finished: set[int] = set()
-        self.due = 0                            # the first unfinished position
+        self.due = 0  # the first unfinished position
         self.stopping = False
         self.deaths_in_a_row = self.blamed_in_a_row = 0
-        self.involved: list[int] = []      # keys sent back since the last result
+        self.involved: list[int] = []  # keys sent back since the last result
         self._iter = self._results(engine.start_method)
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
@@ -228,10 +264,14 @@ class _LocalRun:
         if freeze:
             gc.freeze()
         try:
-            with ProcessPool(self.jobs, multiprocessing.get_context(start_method),
-                             self.task.func, initializer=start_worker,
-                             initargs=(self.task.setup, self.task.setup_args, parent),
-                             with_state=True) as pool:
+            with ProcessPool(
+                self.jobs,
+                multiprocessing.get_context(start_method),
+                self.task.func,
+                initializer=start_worker,
+                initargs=(self.task.setup, self.task.setup_args, parent),
+                with_state=True,
+            ) as pool:
                 yield from self._loop(pool)
         finally:
             if freeze:
@@ -316,12 +356,16 @@ class _LocalRun:
 
     def _giving_up(self) -> str | None:
         if self.deaths_in_a_row >= _DEATHS_IN_A_ROW:
-            return ("worker processes kept dying before they finished an input (signals "
-                    "from outside, or failing to start)")
+            return (
+                "worker processes kept dying before they finished an input (signals "
+                "from outside, or failing to start)"
+            )
         limit = max(_BLAMED_IN_A_ROW, 2 * self.jobs)
         if self.blamed_in_a_row >= limit:
-            return (f"worker processes died on {limit} inputs in a row, none finished (a "
-                    "memory limit below what they need?)")
+            return (
+                f"worker processes died on {limit} inputs in a row, none finished (a "
+                "memory limit below what they need?)"
+            )
         return None
 
     def _replace_workers(self, pool: ProcessPool) -> None:

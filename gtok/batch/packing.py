@@ -50,9 +50,13 @@ def _doc_name(path: str, root: str) -> str:
     return output_name(path, root)[: -len(".gtok")]
 
 
-def pack_gtok_files(inputs: Iterable[str] | str, out: str | os.PathLike, *,
-                    tokenizer: Tokenizer | None = None,
-                    from_file: str | None = None) -> PackSummary:
+def pack_gtok_files(
+    inputs: Iterable[str] | str,
+    out: str | os.PathLike,
+    *,
+    tokenizer: Tokenizer | None = None,
+    from_file: str | None = None,
+) -> PackSummary:
     """Pack ``.gtok`` files (files, folders searched recursively for ``*.gtok``, globs; a
     pack among them contributes all its documents) into one pack at ``out``.
 
@@ -90,16 +94,21 @@ def _tokenize_ids(tok: Tokenizer, path: str, options: dict) -> tuple[str | None,
         return f"{type(exc).__name__}: {exc}", None
 
 
-def _in_order(engine: LocalEngine, tok: Tokenizer, paths: Sequence[str],
-              options: dict) -> Generator[tuple[str | None, Any], None, None]:
+def _in_order(
+    engine: LocalEngine, tok: Tokenizer, paths: Sequence[str], options: dict
+) -> Generator[tuple[str | None, Any], None, None]:
     """``_tokenize_ids`` of every path, in the paths' order, computed by ``engine``'s
     workers. Results that come back early wait for the ones before them, but no task is
     handed out more than ``4 * jobs`` places ahead of the next result due, so a slow input
     holds at most that many results in memory. An input whose worker died of it fails
     (:class:`~gtok.batch.engine.WorkerDeath`); workers that keep dying raise RuntimeError.
     """
-    run = engine.run(Task(_tokenize_ids, as_state, (tok,)), range(len(paths)),
-                     lambda k: (paths[k], options), window=4 * engine.jobs)
+    run = engine.run(
+        Task(_tokenize_ids, as_state, (tok,)),
+        range(len(paths)),
+        lambda k: (paths[k], options),
+        window=4 * engine.jobs,
+    )
     done: dict[Any, tuple[str | None, Any]] = {}
     due = 0
     try:
@@ -114,13 +123,21 @@ def _in_order(engine: LocalEngine, tok: Tokenizer, paths: Sequence[str],
         run.close()
 
 
-def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
-                     out: str | os.PathLike, *, jobs: int | None = None,
-                     patterns: Sequence[str] | None = None, from_file: str | None = None,
-                     keep_order: bool = False, unk: str = "whole",
-                     skip_bad_lines: bool = False, fail_fast: bool = False,
-                     start_method: str | None = None,
-                     progress: Callable[[str, int, int], None] | None = None) -> PackSummary:
+def tokenize_to_pack(
+    universe: str | os.PathLike | Tokenizer,
+    inputs: Iterable[str] | str,
+    out: str | os.PathLike,
+    *,
+    jobs: int | None = None,
+    patterns: Sequence[str] | None = None,
+    from_file: str | None = None,
+    keep_order: bool = False,
+    unk: str = "whole",
+    skip_bad_lines: bool = False,
+    fail_fast: bool = False,
+    start_method: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> PackSummary:
     """Tokenize region files straight into one pack (one document per input, in sorted
     order, named like the batch command's outputs). A failing input -- unreadable,
     malformed, or one whose worker process died on it -- is left out and listed in
@@ -142,8 +159,9 @@ def tokenize_to_pack(universe: str | os.PathLike | Tokenizer, inputs: Iterable[s
         if jobs == 1 or len(paths) <= 1:
             results: Generator = (_tokenize_ids(tok, p, options) for p in paths)
         else:
-            results = _in_order(LocalEngine(min(jobs, len(paths)), start_method), tok, paths,
-                                options)
+            results = _in_order(
+                LocalEngine(min(jobs, len(paths)), start_method), tok, paths, options
+            )
         try:
             for k, (path, (error, ids)) in enumerate(zip(paths, results)):
                 if error is not None:

@@ -54,8 +54,12 @@ class DeadWorker(NamedTuple):
 class WorkerDied(Exception):
     """Worker processes ended while they held tasks (killed by a signal, out of memory)."""
 
-    def __init__(self, dead: Sequence[DeadWorker], results: list[tuple[Hashable, Any]],
-                 unsent: Sequence[Hashable] = ()) -> None:
+    def __init__(
+        self,
+        dead: Sequence[DeadWorker],
+        results: list[tuple[Hashable, Any]],
+        unsent: Sequence[Hashable] = (),
+    ) -> None:
         #: the workers that died
         self.dead = list(dead)
         #: keys that :meth:`ProcessPool.submit` could not hand out (never started)
@@ -64,16 +68,23 @@ class WorkerDied(Exception):
         self.keys = [key for d in self.dead for key in d.keys] + self.unsent
         #: results that arrived in the same call, from any worker (to be recorded)
         self.results = results
-        super().__init__(f"{len(self.dead)} worker process(es) died holding "
-                         f"{len(self.keys)} task(s)")
+        super().__init__(
+            f"{len(self.dead)} worker process(es) died holding {len(self.keys)} task(s)"
+        )
 
 
 # What a worker sends once its initializer has returned (task keys are never None).
 _STARTED = (None, True, None)
 
 
-def _worker_main(conn: Any, func: Callable, initializer: Callable | None,
-                 initargs: tuple, inherited: list, with_state: bool = False) -> None:
+def _worker_main(
+    conn: Any,
+    func: Callable,
+    initializer: Callable | None,
+    initargs: tuple,
+    inherited: list,
+    with_state: bool = False,
+) -> None:
     """A worker's whole life: initialize, then run tasks until ``None`` or the pipe ends.
 
     ``inherited``: the parent's ends of the pipes, which a forked worker holds copies of;
@@ -124,9 +135,17 @@ class ProcessPool:
     see :meth:`close`).
     """
 
-    def __init__(self, jobs: int, ctx: Any, func: Callable, *,
-                 initializer: Callable | None = None, initargs: tuple = (),
-                 with_state: bool = False, depth: int = 2) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        ctx: Any,
+        func: Callable,
+        *,
+        initializer: Callable | None = None,
+        initargs: tuple = (),
+        with_state: bool = False,
+        depth: int = 2,
+    ) -> None:
         self.depth = depth
         self.workers: list[_Worker] = []
         self._ended: list[_Worker] = []  # dead ones not seen to end; all, once the pool ends
@@ -144,11 +163,16 @@ class ProcessPool:
         """Start one more worker (to take the place of one that died)."""
         ctx, func, initializer, initargs, with_state = self._start
         parent_end, child_end = ctx.Pipe(duplex=True)
-        inherited = ([w.conn for w in self.workers] + [parent_end]
-                     if ctx.get_start_method() == "fork" else [])
-        process = ctx.Process(target=_worker_main, daemon=True,
-                              args=(child_end, func, initializer, initargs, inherited,
-                                    with_state))
+        inherited = (
+            [w.conn for w in self.workers] + [parent_end]
+            if ctx.get_start_method() == "fork"
+            else []
+        )
+        process = ctx.Process(
+            target=_worker_main,
+            daemon=True,
+            args=(child_end, func, initializer, initargs, inherited, with_state),
+        )
         try:
             process.start()
         except BaseException:
@@ -207,9 +231,9 @@ class ProcessPool:
         """Results already waiting in the live workers' pipes (no wait): after a worker's
         death, what the others finished is still recorded."""
         results: list[tuple[Hashable, Any]] = []
-        errors: list[BaseException] = []   # (not raised here: the run is stopping anyway)
+        errors: list[BaseException] = []  # (not raised here: the run is stopping anyway)
         for w in self.workers:
-            self._collect(w, results, errors)   # a dead one keeps its tasks in in_flight
+            self._collect(w, results, errors)  # a dead one keeps its tasks in in_flight
         return results
 
     def wait(self, timeout: float | None) -> list[tuple[Hashable, Any]]:
@@ -273,13 +297,13 @@ class ProcessPool:
         for fd in (worker.conn.fileno(), worker.process.sentinel):
             self._poller.unregister(fd)
             del self._fds[fd]
-        worker.conn.close()   # (a worker started later must not inherit it)
-        worker.process.join(timeout=1.0)   # its pipe ends as it exits: at once
+        worker.conn.close()  # (a worker started later must not inherit it)
+        worker.process.join(timeout=1.0)  # its pipe ends as it exits: at once
         exitcode = worker.process.exitcode
         if exitcode is None:  # (not seen to end: killed when the pool ends)
             self._ended.append(worker)
         else:
-            worker.process.close()   # its descriptors, now: a long run may replace many
+            worker.process.close()  # its descriptors, now: a long run may replace many
         dead = DeadWorker(list(worker.tasks), exitcode, worker.started)
         worker.tasks.clear()
         return dead

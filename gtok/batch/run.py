@@ -70,8 +70,16 @@ from gtok.io.manifest import (
 )
 from gtok.tokenizer import Tokenizer
 
-__all__ = ["pretokenize", "BatchSummary", "FileResult", "find_inputs", "plan_outputs",
-           "REGION_FILE_SUFFIXES", "MANIFEST_NAME", "read_manifests"]
+__all__ = [
+    "pretokenize",
+    "BatchSummary",
+    "FileResult",
+    "find_inputs",
+    "plan_outputs",
+    "REGION_FILE_SUFFIXES",
+    "MANIFEST_NAME",
+    "read_manifests",
+]
 
 _SAVE_EVERY = 2.0  # seconds between manifest rewrites while running
 _SIZE_ORDER_UP_TO = 20_000  # inputs: larger batches run in input order (no stat per input)
@@ -135,8 +143,10 @@ class BatchSummary:
         return sum(r.regions for r in self.results if r.status == "ok")
 
     def __repr__(self) -> str:
-        return (f"BatchSummary(ok={self.n_ok}, skipped={self.n_skipped}, "
-                f"failed={self.n_failed}, pending={self.n_pending}, manifest={self.manifest!r})")
+        return (
+            f"BatchSummary(ok={self.n_ok}, skipped={self.n_skipped}, "
+            f"failed={self.n_failed}, pending={self.n_pending}, manifest={self.manifest!r})"
+        )
 
 
 # --------------------------------------------------------------------------- manifests
@@ -146,8 +156,9 @@ def _absolute_or_none(path: str | None) -> str | None:
     return os.path.abspath(path) if path else path
 
 
-def _save_manifest(path: str, header: dict, results: Sequence[FileResult],
-                   names: Sequence[tuple[str, str]]) -> None:
+def _save_manifest(
+    path: str, header: dict, results: Sequence[FileResult], names: Sequence[tuple[str, str]]
+) -> None:
     """Write the manifest; ``names`` holds each result's (absolute input, output relative
     to the manifest's folder), the forms the manifest records."""
     entries = []
@@ -158,8 +169,9 @@ def _save_manifest(path: str, header: dict, results: Sequence[FileResult],
     write_manifest(path, header, entries)
 
 
-def _previous_entries(out_dir: str, fingerprint: str,
-                      settings: dict) -> tuple[dict[str, dict], set[str]]:
+def _previous_entries(
+    out_dir: str, fingerprint: str, settings: dict
+) -> tuple[dict[str, dict], set[str]]:
     """Earlier runs with the same universe and settings: their done entries by absolute
     output path, and the absolute output paths of the inputs that failed there."""
     done: dict[str, dict] = {}
@@ -181,8 +193,11 @@ def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
         inp = os.stat(input_path)
     except OSError:
         return False
-    return (out.st_size == entry.get("output_size") and inp.st_size == entry.get("input_size")
-            and out.st_mtime_ns >= inp.st_mtime_ns)
+    return (
+        out.st_size == entry.get("output_size")
+        and inp.st_size == entry.get("input_size")
+        and out.st_mtime_ns >= inp.st_mtime_ns
+    )
 
 
 def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
@@ -201,8 +216,11 @@ def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
         except OSError:
             continue
         for entry in entries:
-            if (entry.startswith(".") and entry.endswith(".tmp")
-                    and entry[1:-4].rpartition(".")[0] in names):
+            if (
+                entry.startswith(".")
+                and entry.endswith(".tmp")
+                and entry[1:-4].rpartition(".")[0] in names
+            ):
                 try:
                     os.unlink(os.path.join(folder, entry))
                 except OSError:
@@ -268,6 +286,7 @@ class _StopRequest:
 
 # --------------------------------------------------------------------------- workers
 
+
 def _tokenize_one(tok: Tokenizer, input_path: str, output_path: str, options: dict) -> dict:
     """Tokenize one input and write its output; never raises for a bad input."""
     result: dict[str, Any] = {}
@@ -275,10 +294,14 @@ def _tokenize_one(tok: Tokenizer, input_path: str, output_path: str, options: di
         result["input_size"] = os.path.getsize(input_path)
         tokens = tok.tokenize(input_path, **options)
         write_gtok(output_path, tokens.ids)
-        result.update(status="ok", regions=tokens.n_regions, tokens=len(tokens),
-                      unknown_chrom_regions=tokens.n_unknown_chrom,
-                      skipped_lines=tokens.n_skipped,
-                      output_size=os.path.getsize(output_path))
+        result.update(
+            status="ok",
+            regions=tokens.n_regions,
+            tokens=len(tokens),
+            unknown_chrom_regions=tokens.n_unknown_chrom,
+            skipped_lines=tokens.n_skipped,
+            output_size=os.path.getsize(output_path),
+        )
     except (OSError, ValueError, MemoryError) as exc:
         result.update(status="error", error=f"{type(exc).__name__}: {exc}")
     return result
@@ -287,13 +310,23 @@ def _tokenize_one(tok: Tokenizer, input_path: str, output_path: str, options: di
 # --------------------------------------------------------------------------- the batch
 
 
-def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] | str,
-                out_dir: str | os.PathLike, *, jobs: int | None = None, resume: bool = False,
-                fail_fast: bool = False, shard: tuple[int, int] | None = None,
-                patterns: Sequence[str] | None = None, from_file: str | None = None,
-                keep_order: bool = False, unk: str = "whole", skip_bad_lines: bool = False,
-                start_method: str | None = None,
-                progress: Callable[[FileResult, int, int], None] | None = None) -> BatchSummary:
+def pretokenize(
+    universe: str | os.PathLike | Tokenizer,
+    inputs: Iterable[str] | str,
+    out_dir: str | os.PathLike,
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    fail_fast: bool = False,
+    shard: tuple[int, int] | None = None,
+    patterns: Sequence[str] | None = None,
+    from_file: str | None = None,
+    keep_order: bool = False,
+    unk: str = "whole",
+    skip_bad_lines: bool = False,
+    start_method: str | None = None,
+    progress: Callable[[FileResult, int, int], None] | None = None,
+) -> BatchSummary:
     """Tokenize many region files into ``.gtok`` files under ``out_dir``.
 
     Parameters
@@ -349,21 +382,23 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable progress(result, done, total) or None, "
-                        f"not {progress!r}")
+        raise TypeError(
+            f"progress must be a callable progress(result, done, total) or None, not {progress!r}"
+        )
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
 
     plan = plan_outputs(find_inputs(inputs, patterns=patterns, from_file=from_file), out_dir)
     if shard is not None:
-        plan = plan[shard[0] - 1::shard[1]]
+        plan = plan[shard[0] - 1 :: shard[1]]
     # the worker machinery (multiprocessing: ~10 ms of imports) is imported on a thread
     # while the universe is parsed and indexed (without the GIL); joined before any fork
     preparing = None
     if jobs > 1 and len(plan) > 1 and not isinstance(universe, Tokenizer):
-        preparing = threading.Thread(target=_import_pool_modules, name="gtok-pool-imports",
-                                     daemon=True)
+        preparing = threading.Thread(
+            target=_import_pool_modules, name="gtok-pool-imports", daemon=True
+        )
         preparing.start()
     try:
         tok = universe if isinstance(universe, Tokenizer) else Tokenizer(universe)
@@ -375,8 +410,7 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
 
     header = _manifest_header(tok, options, shard)
     mpath = manifest_path(out_dir, shard)
-    results, names, todo, retry = _results_to_do(plan, out_dir, tok.fingerprint, options,
-                                                resume)
+    results, names, todo, retry = _results_to_do(plan, out_dir, tok.fingerprint, options, resume)
     summary = BatchSummary(results, mpath, tok.fingerprint)
     book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
     book.save()
@@ -388,8 +422,9 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
                 _run_here(tok, todo, options, book, stop, fail_fast)
             else:
                 engine = LocalEngine(min(jobs, len(todo)), start_method)
-                _run_on(engine, tok, _work_order(results, todo, retry), options, book, stop,
-                        fail_fast)
+                _run_on(
+                    engine, tok, _work_order(results, todo, retry), options, book, stop, fail_fast
+                )
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -404,27 +439,32 @@ def pretokenize(universe: str | os.PathLike | Tokenizer, inputs: Iterable[str] |
 
 def _manifest_header(tok: Tokenizer, options: dict, shard: tuple[int, int] | None) -> dict:
     from gtok import __version__
+
     return {
         "format": MANIFEST_FORMAT,
         "gtok_version": __version__,
-        "universe": {"path": _absolute_or_none(tok.universe.source),
-                     "fingerprint": tok.fingerprint, "vocab_size": tok.vocab_size,
-                     "regions": tok.universe.n_regions},
+        "universe": {
+            "path": _absolute_or_none(tok.universe.source),
+            "fingerprint": tok.fingerprint,
+            "vocab_size": tok.vocab_size,
+            "regions": tok.universe.n_regions,
+        },
         "settings": dict(options),
         "shard": list(shard) if shard else None,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def _results_to_do(plan: Sequence[tuple[str, str]], out_dir: str, fingerprint: str,
-                   options: dict, resume: bool
-                   ) -> tuple[list[FileResult], list[tuple[str, str]], list[int], list[int]]:
+def _results_to_do(
+    plan: Sequence[tuple[str, str]], out_dir: str, fingerprint: str, options: dict, resume: bool
+) -> tuple[list[FileResult], list[tuple[str, str]], list[int], list[int]]:
     """A result per planned input (``skipped`` when an earlier run's output is kept), the
     names the manifest records, the inputs to do, and those of them that failed last time
     (to be tried after the others, so that inputs that kill their worker cannot hold up
     the rest run after run)."""
-    previous, failed_before = (_previous_entries(out_dir, fingerprint, options)
-                               if resume else ({}, set()))
+    previous, failed_before = (
+        _previous_entries(out_dir, fingerprint, options) if resume else ({}, set())
+    )
     results: list[FileResult] = []
     names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
@@ -434,10 +474,19 @@ def _results_to_do(plan: Sequence[tuple[str, str]], out_dir: str, fingerprint: s
         input_path = os.path.abspath(path)
         names.append((input_path, os.path.relpath(out, out_dir)))
         entry = previous.get(os.path.abspath(out))
-        if entry is not None and os.path.abspath(entry["input"]) == input_path \
-                and _still_complete(entry, path, out):
-            for key in ("input_size", "regions", "tokens", "unknown_chrom_regions",
-                        "skipped_lines", "output_size"):
+        if (
+            entry is not None
+            and os.path.abspath(entry["input"]) == input_path
+            and _still_complete(entry, path, out)
+        ):
+            for key in (
+                "input_size",
+                "regions",
+                "tokens",
+                "unknown_chrom_regions",
+                "skipped_lines",
+                "output_size",
+            ):
                 setattr(r, key, entry.get(key, 0))
             r.status = "skipped"
         elif os.path.abspath(out) in failed_before:
@@ -452,9 +501,15 @@ class _Book:
     """The run's records: each outcome into its result, progress, and the manifest,
     rewritten every few seconds (and at the end)."""
 
-    def __init__(self, path: str, header: dict, results: list[FileResult],
-                 names: list[tuple[str, str]],
-                 progress: Callable[[FileResult, int, int], None] | None, done: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        header: dict,
+        results: list[FileResult],
+        names: list[tuple[str, str]],
+        progress: Callable[[FileResult, int, int], None] | None,
+        done: int,
+    ) -> None:
         self.path, self.header, self.results, self.names = path, header, results, names
         self.progress, self.done = progress, done
         self.last_save = time.monotonic()
@@ -480,8 +535,14 @@ class _Book:
         self.last_save = time.monotonic()
 
 
-def _run_here(tok: Tokenizer, todo: Sequence[int], options: dict, book: _Book,
-              stop: _StopRequest, fail_fast: bool) -> None:
+def _run_here(
+    tok: Tokenizer,
+    todo: Sequence[int],
+    options: dict,
+    book: _Book,
+    stop: _StopRequest,
+    fail_fast: bool,
+) -> None:
     """The inputs tokenized in this process, one after another."""
     for i in todo:
         if stop.requested:
@@ -491,13 +552,24 @@ def _run_here(tok: Tokenizer, todo: Sequence[int], options: dict, book: _Book,
             break
 
 
-def _run_on(engine: LocalEngine, tok: Tokenizer, order: Sequence[int], options: dict,
-            book: _Book, stop: _StopRequest, fail_fast: bool) -> None:
+def _run_on(
+    engine: LocalEngine,
+    tok: Tokenizer,
+    order: Sequence[int],
+    options: dict,
+    book: _Book,
+    stop: _StopRequest,
+    fail_fast: bool,
+) -> None:
     """The inputs tokenized by ``engine``'s workers, recorded as they finish."""
     results = book.results
-    run = engine.run(Task(_tokenize_one, as_state, (tok,)), order,
-                     lambda i: (results[i].input, results[i].output, options), stop=stop,
-                     on_death=lambda i: _remove_stale_temporaries([results[i].output]))
+    run = engine.run(
+        Task(_tokenize_one, as_state, (tok,)),
+        order,
+        lambda i: (results[i].input, results[i].output, options),
+        stop=stop,
+        on_death=lambda i: _remove_stale_temporaries([results[i].output]),
+    )
     try:
         for i, outcome in run:
             if isinstance(outcome, WorkerDeath):
@@ -507,8 +579,11 @@ def _run_on(engine: LocalEngine, tok: Tokenizer, order: Sequence[int], options: 
     except WorkersKeptDying as exc:
         # what the others had finished is recorded; the inputs in progress are abandoned
         # (one may be stuck): they and the rest stay pending, those involved say why
-        why = exc.reason + ("; a rerun with --resume tries the inputs that failed last"
-                            if "in a row" in exc.reason else "; rerun with --resume")
+        why = exc.reason + (
+            "; a rerun with --resume tries the inputs that failed last"
+            if "in a row" in exc.reason
+            else "; rerun with --resume"
+        )
         for i in exc.keys:
             if results[i].status == "pending":
                 results[i].error = why

@@ -62,34 +62,43 @@ def verify(targets: Iterable[str], tokenizer: Tokenizer) -> VerifyReport:
     return report
 
 
-def _check_folder(target: str, tok: Tokenizer, sizes: dict[str, int],
-                  problems: list[str]) -> list[str]:
+def _check_folder(
+    target: str, tok: Tokenizer, sizes: dict[str, int], problems: list[str]
+) -> list[str]:
     """The folder's manifests checked (problems appended); its ``.gtok`` files returned."""
     manifests = read_manifests(target)
     if not manifests:
-        problems.append(f"{target}: no gtok manifest (cannot check which universe made "
-                        "these files)")
+        problems.append(
+            f"{target}: no gtok manifest (cannot check which universe made these files)"
+        )
     problems += _missing_shards(target, manifests)
     listed: set[str] = set()
     for m in manifests:
         fp = m.get("universe", {}).get("fingerprint")
         if fp != tok.fingerprint:
-            problems.append(f"{m['_path']}: made with universe fingerprint {fp}, but the "
-                            f"universe given ({tok.universe.source}) has {tok.fingerprint}")
+            problems.append(
+                f"{m['_path']}: made with universe fingerprint {fp}, but the "
+                f"universe given ({tok.universe.source}) has {tok.fingerprint}"
+            )
         for entry in m.get("files", []):
             out = entry_output(m, entry)
             listed.add(os.path.abspath(out))
             if entry.get("status") not in DONE:
-                problems.append(f"{entry.get('input')}: not done ({entry.get('status')}"
-                                f"{': ' + entry['error'] if entry.get('error') else ''})")
+                problems.append(
+                    f"{entry.get('input')}: not done ({entry.get('status')}"
+                    f"{': ' + entry['error'] if entry.get('error') else ''})"
+                )
             elif not os.path.exists(out):
                 problems.append(f"{out}: listed in the manifest but missing")
             elif entry.get("output_size"):
                 sizes[os.path.abspath(out)] = int(entry["output_size"])
     files = _gtok_files(target)
     if manifests:
-        problems += [f"{f}: not in any manifest of {target} (which universe made it is "
-                     "unknown)" for f in files if os.path.abspath(f) not in listed]
+        problems += [
+            f"{f}: not in any manifest of {target} (which universe made it is unknown)"
+            for f in files
+            if os.path.abspath(f) not in listed
+        ]
     return files
 
 
@@ -98,17 +107,23 @@ def _missing_shards(target: str, manifests: list[dict]) -> list[str]:
     for m in manifests:
         if isinstance(m.get("shard"), list) and len(m["shard"]) == 2:
             shards.setdefault(int(m["shard"][1]), set()).add(int(m["shard"][0]))
-    return [f"{target}: shard {k}/{n} has not run (no "
-            f"{os.path.basename(manifest_path(target, (k, n)))})"
-            for n, ks in sorted(shards.items()) for k in sorted(set(range(1, n + 1)) - ks)]
+    return [
+        f"{target}: shard {k}/{n} has not run (no "
+        f"{os.path.basename(manifest_path(target, (k, n)))})"
+        for n, ks in sorted(shards.items())
+        for k in sorted(set(range(1, n + 1)) - ks)
+    ]
 
 
 def _gtok_files(target: str) -> list[str]:
     found = []
     for folder, dirs, names in os.walk(target):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(folder, n) for n in sorted(names)
-                  if n.endswith(".gtok") and not n.startswith(".")]
+        found += [
+            os.path.join(folder, n)
+            for n in sorted(names)
+            if n.endswith(".gtok") and not n.startswith(".")
+        ]
     return found
 
 
@@ -118,13 +133,17 @@ def _check_file(path: str, tok: Tokenizer, recorded_size: int | None) -> list[st
             ids = f.tokens
             if len(ids) and int(ids.max()) >= tok.vocab_size:
                 bad = int(np.flatnonzero(ids >= tok.vocab_size)[0])
-                return [f"{path}: id {int(ids[bad])} at position {bad} is outside the "
-                        f"vocabulary (vocab_size {tok.vocab_size})"]
+                return [
+                    f"{path}: id {int(ids[bad])} at position {bad} is outside the "
+                    f"vocabulary (vocab_size {tok.vocab_size})"
+                ]
             del ids
         size = os.path.getsize(path)
         if recorded_size is not None and recorded_size != size:
-            return [f"{path}: {size} bytes, but the manifest recorded {recorded_size} "
-                    "(changed since written)"]
+            return [
+                f"{path}: {size} bytes, but the manifest recorded {recorded_size} "
+                "(changed since written)"
+            ]
     except (OSError, ValueError) as exc:
         return [str(exc)]
     return []

@@ -25,8 +25,11 @@ class AtomicFile:
         while True:
             self.tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
             try:
-                fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL
-                             | getattr(os, "O_CLOEXEC", 0), 0o666)
+                fd = os.open(
+                    self.tmp,
+                    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                    0o666,
+                )
                 break
             except FileExistsError:  # pragma: no cover - 48 random bits collided
                 continue

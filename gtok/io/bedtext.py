@@ -17,6 +17,7 @@ import numpy as np
 
 from gtok._lib._bedparse import capacity_for, parse_bed
 from gtok._lib._chromtable import ChromTable
+from gtok._lib._lineproblem import LineProblem
 from gtok._lib._mapping import map_path
 from gtok.errors import BedFormatError
 from gtok.io.gunzip import gunzip, is_gzip
@@ -27,17 +28,18 @@ __all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
 _POPULATE_LIMIT = sys.maxsize
 
 # The parser's problem codes, in words.
-BAD_LINE_REASONS = {
-    1: "fewer than 3 fields (a BED line needs chrom, start and end, tab-separated)",
-    2: "start is not an integer",
-    3: "end is not an integer",
-    4: "start is negative",
-    5: "end is negative",
-    6: "start is 2**32 or larger",
-    7: "end is 2**32 or larger",
-    8: "start is greater than end",
-    9: "empty chromosome name",
-    10: "out of memory",
+BAD_LINE_REASONS: dict[int, str] = {
+    LineProblem.TOO_FEW_FIELDS: "fewer than 3 fields (a BED line needs chrom, start and end, "
+    "tab-separated)",
+    LineProblem.START_NOT_INTEGER: "start is not an integer",
+    LineProblem.END_NOT_INTEGER: "end is not an integer",
+    LineProblem.START_NEGATIVE: "start is negative",
+    LineProblem.END_NEGATIVE: "end is negative",
+    LineProblem.START_TOO_LARGE: "start is 2**32 or larger",
+    LineProblem.END_TOO_LARGE: "end is 2**32 or larger",
+    LineProblem.START_AFTER_END: "start is greater than end",
+    LineProblem.EMPTY_CHROM: "empty chromosome name",
+    LineProblem.OUT_OF_MEMORY: "out of memory",
 }
 
 
@@ -85,15 +87,23 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
-def _bad_line(path: str, data: bytes | memoryview, line_no: int, begin: int, end: int,
-              code: int) -> BedFormatError:
+def _bad_line(
+    path: str, data: bytes | memoryview, line_no: int, begin: int, end: int, code: int
+) -> BedFormatError:
     line = bytes(data[begin:end]).decode("utf-8", "replace")
     return BedFormatError(path, line_no, line, BAD_LINE_REASONS.get(code, f"problem {code}"))
 
 
-def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *,
-                  add_chroms: bool = False, extra: ChromTable | None = None,
-                  skip_bad_lines: bool = False, trim: bool = False) -> RegionColumns:
+def parse_regions(
+    data: bytes | memoryview,
+    path: str,
+    table: ChromTable,
+    *,
+    add_chroms: bool = False,
+    extra: ChromTable | None = None,
+    skip_bad_lines: bool = False,
+    trim: bool = False,
+) -> RegionColumns:
     """Parse BED text ``data`` (already decompressed) read from ``path``.
 
     With ``add_chroms`` new chromosome names are added to ``table`` (building a universe);
@@ -109,11 +119,12 @@ def parse_regions(data: bytes | memoryview, path: str, table: ChromTable, *,
     starts = np.empty(capacity, dtype=np.uint32)
     ends = np.empty(capacity, dtype=np.uint32)
     n_rows, n_bad, _, bad_no, bad_begin, bad_end, code = parse_bed(
-        data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends)
+        data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends
+    )
     first_bad = None
     if n_bad:
         first_bad = _bad_line(path, data, bad_no, bad_begin, bad_end, code)
-        if code == 10:
+        if code == LineProblem.OUT_OF_MEMORY:
             raise MemoryError(f"{path}: out of memory while parsing")
         if not skip_bad_lines:
             raise first_bad

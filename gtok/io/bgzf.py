@@ -35,13 +35,13 @@ from gtok.io.gunzip import inflate_member
 
 __all__ = ["is_bgzf", "inflate_members", "compress", "BLOCK_TEXT"]
 
-_FIXED = struct.Struct("<4sIBBH")   # magic+CM+FLG, MTIME, XFL, OS, XLEN
+_FIXED = struct.Struct("<4sIBBH")  # magic+CM+FLG, MTIME, XFL, OS, XLEN
 _FEXTRA = 0x04
 #: text bytes per member written by :func:`compress` (bgzip's choice)
 BLOCK_TEXT = 0xFF00
 #: compressed bytes inflated by one task (tens of members: the per-task cost stays small)
 BATCH_BYTES = 1 << 20
-_MEMBER_MAX = 1 << 16   # a BGZF member's size is at most this (its BC field is 16 bits)
+_MEMBER_MAX = 1 << 16  # a BGZF member's size is at most this (its BC field is 16 bits)
 # an empty member: bgzip's end-of-file marker
 _EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -79,9 +79,10 @@ def _inflate_batch(members: list[Any], path: str) -> tuple[bytes, bool]:
     for member in members:
         text, whole = inflate_member(member, path)
         out.append(text)
-        if not whole:   # the member's size and its deflate data disagree
-            raise CorruptGzipError(path, "corrupt BGZF block (its recorded size does not "
-                                         "match its compressed data)")
+        if not whole:  # the member's size and its deflate data disagree
+            raise CorruptGzipError(
+                path, "corrupt BGZF block (its recorded size does not match its compressed data)"
+            )
     return b"".join(out), not out[-1]
 
 
@@ -91,7 +92,7 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
     member cut by the end of a block is copied, joined with the next block's head. At a
     member that is not BGZF, or at the end, what is left over goes to ``rest`` (as bytes)
     and it stops."""
-    carry = b""         # less than one member: the one cut by the end of the last block
+    carry = b""  # less than one member: the one cut by the end of the last block
     batch: list = []
     batch_bytes = 0
     for block in blocks:
@@ -124,7 +125,7 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
                 return
             if size == 0 or pos + size > n:
                 break
-            batch.append(buf[pos:pos + size])
+            batch.append(buf[pos : pos + size])
             batch_bytes += size
             pos += size
             if batch_bytes >= BATCH_BYTES:
@@ -136,9 +137,14 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
     rest.append(carry)
 
 
-def inflate_members(blocks: Iterator[bytes], path: str, *, threads: int = 2, depth: int = 4,
-                    sequential: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None
-                    ) -> Generator[bytes, None, None]:
+def inflate_members(
+    blocks: Iterator[bytes],
+    path: str,
+    *,
+    threads: int = 2,
+    depth: int = 4,
+    sequential: Callable[[Iterator[bytes]], Iterator[bytes]] | None = None,
+) -> Generator[bytes, None, None]:
     """The text of a BGZF stream given as compressed ``blocks``, in order, inflated by
     ``threads`` threads (``depth`` batches of ~1 MiB compressed in flight).
 
@@ -149,10 +155,9 @@ def inflate_members(blocks: Iterator[bytes], path: str, *, threads: int = 2, dep
     Raises :class:`~gtok.errors.CorruptGzipError` for a truncated or corrupt stream.
     """
     rest: list = []
-    with ThreadPoolExecutor(max_workers=max(1, threads),
-                            thread_name_prefix="gtok-inflate") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="gtok-inflate") as pool:
         pending: deque = deque()
-        ended = False   # the last member so far was empty: bgzip's end-of-file marker
+        ended = False  # the last member so far was empty: bgzip's end-of-file marker
         try:
             for batch in _batches(blocks, rest):
                 pending.append(pool.submit(_inflate_batch, batch, path))
@@ -168,18 +173,23 @@ def inflate_members(blocks: Iterator[bytes], path: str, *, threads: int = 2, dep
     left = rest[0] if rest else b""
     if len(rest) < 2:  # the end of the stream: only zero padding may be left
         if left.strip(b"\0"):
-            raise CorruptGzipError(path, "truncated gzip data (the stream ends inside a "
-                                         "BGZF block)")
+            raise CorruptGzipError(
+                path, "truncated gzip data (the stream ends inside a BGZF block)"
+            )
         if not ended:
-            raise CorruptGzipError(path, "truncated BGZF data (the stream ends without "
-                                         "the empty end-of-file block bgzip writes)")
+            raise CorruptGzipError(
+                path,
+                "truncated BGZF data (the stream ends without "
+                "the empty end-of-file block bgzip writes)",
+            )
         return
     more = rest[1]
     if not left.strip(b"\0"):  # zero padding after the last member: nothing may follow
         for block in more:
             if bytes(block).strip(b"\0"):
-                raise CorruptGzipError(path, "corrupt gzip data (data after the zero "
-                                             "padding that ends the stream)")
+                raise CorruptGzipError(
+                    path, "corrupt gzip data (data after the zero padding that ends the stream)"
+                )
         return
     if sequential is None:
         raise CorruptGzipError(path, "corrupt BGZF data (a block without its size)")
@@ -197,15 +207,20 @@ def compress(data: bytes, level: int = 6, *, eof: bool = True) -> bytes:
     the ``BC`` subfield (what ``bgzip`` writes), and bgzip's empty end-of-file member."""
     out = []
     for a in range(0, len(data), BLOCK_TEXT):
-        chunk = data[a:a + BLOCK_TEXT]
+        chunk = data[a : a + BLOCK_TEXT]
         c = zlib.compressobj(level, zlib.DEFLATED, -15)
         deflated = c.compress(chunk) + c.flush()
         size = 18 + len(deflated) + 8
         if size > 0x10000:  # pragma: no cover - incompressible 64 KiB
             raise ValueError("a BGZF block would exceed 64 KiB")
-        out.append(b"\x1f\x8b\x08\x04" + struct.pack("<IBBH", 0, 0, 0xFF, 6)
-                   + b"BC" + struct.pack("<HH", 2, size - 1) + deflated
-                   + struct.pack("<II", zlib.crc32(chunk), len(chunk)))
+        out.append(
+            b"\x1f\x8b\x08\x04"
+            + struct.pack("<IBBH", 0, 0, 0xFF, 6)
+            + b"BC"
+            + struct.pack("<HH", 2, size - 1)
+            + deflated
+            + struct.pack("<II", zlib.crc32(chunk), len(chunk))
+        )
     if eof:
         out.append(_EOF_BLOCK)
     return b"".join(out)

@@ -39,10 +39,28 @@ from gtok.errors import (
     UnknownFlagError,
 )
 
-__all__ = ["MAGIC", "HEADER_SIZE", "FLAG_U16", "FLAG_U32", "V1_DTYPES", "PACK_FLAG_U16",
-           "PACK_FLAG_U32", "PACK_FLAGS", "PACK_DTYPES", "PACK_HEADER", "PACK_TRAILER",
-           "PACK_END_MARKER", "POPULATE_LIMIT", "map_file", "is_pack", "check_v1",
-           "sniff_path", "checked_ids", "narrow_ids", "MappedViews"]
+__all__ = [
+    "MAGIC",
+    "HEADER_SIZE",
+    "FLAG_U16",
+    "FLAG_U32",
+    "V1_DTYPES",
+    "PACK_FLAG_U16",
+    "PACK_FLAG_U32",
+    "PACK_FLAGS",
+    "PACK_DTYPES",
+    "PACK_HEADER",
+    "PACK_TRAILER",
+    "PACK_END_MARKER",
+    "POPULATE_LIMIT",
+    "map_file",
+    "is_pack",
+    "check_v1",
+    "sniff_path",
+    "checked_ids",
+    "narrow_ids",
+    "MappedViews",
+]
 
 MAGIC = b"GTOK"
 #: a version-1 file's header: the magic and the flag byte
@@ -53,8 +71,7 @@ V1_DTYPES: dict[int, np.dtype] = {FLAG_U16: np.dtype("<u2"), FLAG_U32: np.dtype(
 PACK_FLAG_U16 = 0x81
 PACK_FLAG_U32 = 0x82
 PACK_FLAGS = (PACK_FLAG_U16, PACK_FLAG_U32)
-PACK_DTYPES: dict[int, np.dtype] = {PACK_FLAG_U16: np.dtype("<u2"),
-                                   PACK_FLAG_U32: np.dtype("<u4")}
+PACK_DTYPES: dict[int, np.dtype] = {PACK_FLAG_U16: np.dtype("<u2"), PACK_FLAG_U32: np.dtype("<u4")}
 PACK_END_MARKER = b"GTOKPACK"
 # magic, flag, version, features, data offset, tokens, documents, index offset,
 # fingerprint, vocab size, header CRC32 (of the 60 bytes before it)
@@ -183,8 +200,8 @@ def narrow_ids(arr: np.ndarray, target: np.dtype) -> np.ndarray:
     return arr
 
 
-
 # ---------------------------------------------------------------------- mapping, sniffing
+
 
 def map_file(path: str | os.PathLike, populate: bool | None = None) -> MappedFile:
     """Memory-map a whole regular file read-only; the descriptor is closed before returning.
@@ -208,8 +225,6 @@ def is_pack(mapping: MappedFile) -> bool:
     return len(head) == HEADER_SIZE and head[:4] == MAGIC and head[4] in PACK_FLAGS
 
 
-
-
 def sniff_path(path: str) -> str:
     """``"pack"`` or ``"v1"`` from a file's first 5 bytes, without mapping it; raises the
     typed errors of :func:`gtok.read_gtok` for anything else. No descriptor outlives the
@@ -228,11 +243,15 @@ def sniff_path(path: str) -> str:
     finally:
         os.close(fd)
     if len(head) < HEADER_SIZE:
-        raise ShortFileError(path, f"file is {len(head)} byte(s), shorter than the 5-byte "
-                                   ".gtok header: truncated, or not a .gtok file")
+        raise ShortFileError(
+            path,
+            f"file is {len(head)} byte(s), shorter than the 5-byte "
+            ".gtok header: truncated, or not a .gtok file",
+        )
     if head[:4] != MAGIC:
-        raise BadMagicError(path, f"does not start with b'GTOK' (found {head[:4]!r}): not a "
-                                  ".gtok file")
+        raise BadMagicError(
+            path, f"does not start with b'GTOK' (found {head[:4]!r}): not a .gtok file"
+        )
     if head[4] in PACK_FLAGS:
         return "pack"
     if head[4] not in V1_DTYPES:
@@ -246,23 +265,31 @@ def check_v1(mapping: MappedFile) -> tuple[np.dtype, int]:
     head = mapping.header(HEADER_SIZE)
     if size < HEADER_SIZE:
         raise ShortFileError(
-            path, f"file is {size} byte(s), shorter than the 5-byte .gtok header "
-            "(b'GTOK' and a width flag): truncated, or not a .gtok file")
+            path,
+            f"file is {size} byte(s), shorter than the 5-byte .gtok header "
+            "(b'GTOK' and a width flag): truncated, or not a .gtok file",
+        )
     if head[:4] != MAGIC:
-        raise BadMagicError(path, f"does not start with b'GTOK' (found {head[:4]!r}): "
-                                  "not a .gtok file")
+        raise BadMagicError(
+            path, f"does not start with b'GTOK' (found {head[:4]!r}): not a .gtok file"
+        )
     flag = head[4]
     dtype = V1_DTYPES.get(flag)
     if dtype is None:
-        raise UnknownFlagError(path, f"unknown width flag 0x{flag:02x} (expected 0x01 for "
-                                     "uint16 ids, 0x02 for uint32 ids, or 0x81/0x82 for a "
-                                     "pack)")
+        raise UnknownFlagError(
+            path,
+            f"unknown width flag 0x{flag:02x} (expected 0x01 for "
+            "uint16 ids, 0x02 for uint32 ids, or 0x81/0x82 for a "
+            "pack)",
+        )
     _refuse_damaged_pack(mapping, flag)
     payload = size - HEADER_SIZE
     if payload % dtype.itemsize:
         raise TrailingBytesError(
-            path, f"{payload} data bytes is not a whole number of {dtype.itemsize}-byte ids "
-            f"({payload % dtype.itemsize} trailing byte(s)): the file is truncated or corrupt")
+            path,
+            f"{payload} data bytes is not a whole number of {dtype.itemsize}-byte ids "
+            f"({payload % dtype.itemsize} trailing byte(s)): the file is truncated or corrupt",
+        )
     return dtype, payload // dtype.itemsize
 
 
@@ -280,19 +307,22 @@ def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
     if size < PACK_HEADER.size + PACK_TRAILER.size:
         return
     with memoryview(mapping) as mv:
-        if bytes(mv[size - len(PACK_END_MARKER):]) != PACK_END_MARKER:
+        if bytes(mv[size - len(PACK_END_MARKER) :]) != PACK_END_MARKER:
             return
     head = mapping.header(PACK_HEADER.size)
     restored = head[:4] + bytes((flag | 0x80,)) + head[5:60]
     if zlib.crc32(restored) == int.from_bytes(head[60:64], "little"):
-        raise ChecksumError(mapping.path, f"flag byte 0x{flag:02x} is damaged: the file is a "
-                                          f"pack (its header CRC32 matches flag "
-                                          f"0x{flag | 0x80:02x} and it ends with the pack end "
-                                          "marker), not a version-1 token stream")
-
+        raise ChecksumError(
+            mapping.path,
+            f"flag byte 0x{flag:02x} is damaged: the file is a "
+            f"pack (its header CRC32 matches flag "
+            f"0x{flag | 0x80:02x} and it ends with the pack end "
+            "marker), not a version-1 token stream",
+        )
 
 
 # ------------------------------------------------------------------------- lifetimes
+
 
 class MappedViews:
     """Lifetime rules shared by :class:`gtok.io.gtokfile.GtokFile` and

@@ -44,6 +44,7 @@ _MAX_U16 = 0xFFFF
 
 # --------------------------------------------------------------------------------- writing
 
+
 def encode_ids(ids: Any) -> tuple[int, np.ndarray]:
     """Validate ``ids`` and return ``(flag, array)``: the v1 width flag and the ids as a
     little-endian ``uint16``/``uint32`` array, ready to write after the 5-byte header.

@@ -38,7 +38,7 @@ __all__ = ["GZIP_MAGIC", "INFLATER", "is_gzip", "gunzip", "inflate", "inflate_me
 GZIP_MAGIC = b"\x1f\x8b"
 #: the library that inflates gzip here: ``"isal"`` or ``"zlib"``
 INFLATER = "zlib" if inflater is zlib else "isal"
-_GZIP_WBITS = 31   # a gzip header and trailer around the deflate data
+_GZIP_WBITS = 31  # a gzip header and trailer around the deflate data
 
 
 def is_gzip(head: Any) -> bool:
@@ -62,8 +62,7 @@ def inflate_member(member: Any, path: str) -> tuple[bytes, bool]:
     return text, bool(d.eof and not d.unused_data)
 
 
-def inflate(chunks: Iterable[Any], path: str,
-            out_size: int = 0) -> Generator[bytes, None, None]:
+def inflate(chunks: Iterable[Any], path: str, out_size: int = 0) -> Generator[bytes, None, None]:
     """The text of the gzip stream whose compressed bytes come as ``chunks``: every member
     of a multi-member stream, in pieces of at most ``out_size`` bytes (``0``: no limit, one
     piece per member and chunk), so a stream is inflated in bounded memory."""
@@ -72,8 +71,9 @@ def inflate(chunks: Iterable[Any], path: str,
     for raw in chunks:
         if padding:  # only zeros may follow the zeros after the last member
             if bytes(raw).strip(b"\0"):
-                raise CorruptGzipError(path, "corrupt gzip data (data after the zero "
-                                             "padding that ends the stream)")
+                raise CorruptGzipError(
+                    path, "corrupt gzip data (data after the zero padding that ends the stream)"
+                )
             continue
         data = raw
         while True:
@@ -96,6 +96,9 @@ def inflate(chunks: Iterable[Any], path: str,
             if not data and (out_size == 0 or len(out) < out_size):
                 break
     if not padding and not d.eof:
-        raise CorruptGzipError(path, "truncated gzip data (the stream ends before its end "
-                                     "marker), or bytes after the last gzip member that are "
-                                     "not gzip")
+        raise CorruptGzipError(
+            path,
+            "truncated gzip data (the stream ends before its end "
+            "marker), or bytes after the last gzip member that are "
+            "not gzip",
+        )

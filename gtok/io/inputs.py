@@ -48,8 +48,9 @@ def _glob_root(pattern: str) -> str:
     return root or os.sep
 
 
-def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
-                from_file: str | None = None) -> list[tuple[str, str]]:
+def find_inputs(
+    inputs: Iterable[str], *, patterns: Sequence[str] | None = None, from_file: str | None = None
+) -> list[tuple[str, str]]:
     """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
 
     Raises ``FileNotFoundError`` for an input that names nothing (a missing file, or a
@@ -62,18 +63,24 @@ def find_inputs(inputs: Iterable[str], *, patterns: Sequence[str] | None = None,
     items = [(item, False) for item in inputs]
     if from_file is not None:
         with open(from_file, encoding="utf-8") as f:
-            items += [(line.strip(), True) for line in f
-                      if line.strip() and not line.startswith("#")]
+            items += [
+                (line.strip(), True) for line in f if line.strip() and not line.startswith("#")
+            ]
     for item, listed in items:
         if os.path.isdir(item):
             matches = []
             for folder, dirs, files in os.walk(item, followlinks=True):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                matches += [os.path.join(folder, n) for n in files
-                            if not n.startswith(".") and _is_region_file(n, patterns)]
+                matches += [
+                    os.path.join(folder, n)
+                    for n in files
+                    if not n.startswith(".") and _is_region_file(n, patterns)
+                ]
             if not matches:
-                raise FileNotFoundError(f"{item}: folder holds no region files "
-                                        "(.bed, .narrowPeak, ...; use --glob for others)")
+                raise FileNotFoundError(
+                    f"{item}: folder holds no region files "
+                    "(.bed, .narrowPeak, ...; use --glob for others)"
+                )
             found += [(m, item) for m in matches]
         elif _has_magic(item):
             matches = [m for m in glob.glob(item, recursive=True) if os.path.isfile(m)]
@@ -121,6 +128,9 @@ def plan_outputs(found: Sequence[tuple[str, str]], out_dir: str) -> list[tuple[s
             seen[key] = path
             plan.append((path, out))
     if clashes:
-        raise ValueError("inputs would write the same output:\n  " + "\n  ".join(clashes[:20])
-                         + (f"\n  ... and {len(clashes) - 20} more" if len(clashes) > 20 else ""))
+        raise ValueError(
+            "inputs would write the same output:\n  "
+            + "\n  ".join(clashes[:20])
+            + (f"\n  ... and {len(clashes) - 20} more" if len(clashes) > 20 else "")
+        )
     return plan

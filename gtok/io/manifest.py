@@ -33,9 +33,19 @@ from collections.abc import Iterable
 from gtok.errors import FingerprintMismatchError
 from gtok.io.atomic import atomic_output
 
-__all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "DONE", "is_manifest_name", "manifest_path",
-           "read_manifests", "load_manifest", "check_manifests", "write_manifest",
-           "entry_output", "done_outputs"]
+__all__ = [
+    "MANIFEST_NAME",
+    "MANIFEST_FORMAT",
+    "DONE",
+    "is_manifest_name",
+    "manifest_path",
+    "read_manifests",
+    "load_manifest",
+    "check_manifests",
+    "write_manifest",
+    "entry_output",
+    "done_outputs",
+]
 
 MANIFEST_NAME = "gtok-manifest.json"
 MANIFEST_FORMAT = "gtok-manifest/1"
@@ -103,8 +113,8 @@ def write_manifest(path: str, header: dict, entries: Iterable[dict]) -> None:
         lines.append(encode(entry))
     doc["counts"] = counts
     head = json.dumps(doc, indent=1)
-    files = ('[\n  ' + ',\n  '.join(lines) + '\n ]') if lines else '[]'
-    text = head[:-2] + ',\n "files": ' + files + '\n}\n'
+    files = ("[\n  " + ",\n  ".join(lines) + "\n ]") if lines else "[]"
+    text = head[:-2] + ',\n "files": ' + files + "\n}\n"
     with atomic_output(path) as f:
         f.write(text.encode())
 
@@ -124,10 +134,14 @@ def load_manifest(path: str) -> dict:
             data = json.load(f)
     except ValueError as exc:
         raise ValueError(f"{path}: not a gtok manifest (invalid JSON: {exc})") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT \
-            or not isinstance(data.get("files"), list):
-        raise ValueError(f"{path}: not a gtok manifest (no \"format\": "
-                         f"\"{MANIFEST_FORMAT}\" and \"files\" list)")
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or not isinstance(data.get("files"), list)
+    ):
+        raise ValueError(
+            f'{path}: not a gtok manifest (no "format": "{MANIFEST_FORMAT}" and "files" list)'
+        )
     return data
 
 
@@ -143,9 +157,14 @@ def done_outputs(path: str, data: dict, *, strict: bool = True) -> list[str]:
     raises ``FileNotFoundError``; otherwise the manifest covers nothing (``[]``).
     """
     mdir = os.path.dirname(os.path.abspath(path))
-    outputs = [e["output"] for e in data["files"]
-               if isinstance(e, dict) and e.get("status") in DONE
-               and isinstance(e.get("output"), str) and e["output"]]
+    outputs = [
+        e["output"]
+        for e in data["files"]
+        if isinstance(e, dict)
+        and e.get("status") in DONE
+        and isinstance(e.get("output"), str)
+        and e["output"]
+    ]
     drop = None
     for out in outputs:
         drop = _leading_parts_to_drop(out, mdir)
@@ -153,8 +172,10 @@ def done_outputs(path: str, data: dict, *, strict: bool = True) -> list[str]:
             break
     if drop is None:
         if outputs and strict:
-            raise FileNotFoundError(f"{path}: none of its outputs (e.g. {outputs[0]!r}) is "
-                                    f"in {mdir}, the manifest's folder")
+            raise FileNotFoundError(
+                f"{path}: none of its outputs (e.g. {outputs[0]!r}) is "
+                f"in {mdir}, the manifest's folder"
+            )
         return []
     return [os.path.join(mdir, *_parts(out)[drop:]) for out in outputs]
 

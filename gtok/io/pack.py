@@ -56,7 +56,7 @@ FEATURE_NAMES = 1
 FEATURE_METADATA = 2
 ALIGN = 64
 END_MARKER = PACK_END_MARKER
-HEADER = PACK_HEADER      # layouts in gtok.io.container (docs/format.md)
+HEADER = PACK_HEADER  # layouts in gtok.io.container (docs/format.md)
 TRAILER = PACK_TRAILER
 _DTYPES = PACK_DTYPES
 
@@ -93,9 +93,25 @@ class GtokPack(MappedViews):
     3 [1, 2, 3] ['a', 'b', 'c'] True
     """
 
-    __slots__ = ("path", "version", "dtype", "n_tokens", "n_docs", "vocab_size",
-                 "fingerprint", "_tokens", "_offsets", "_bounds", "_names", "_metadata",
-                 "_features", "_sections", "_payload_crc", "_data_offset", "_index_offset")
+    __slots__ = (
+        "path",
+        "version",
+        "dtype",
+        "n_tokens",
+        "n_docs",
+        "vocab_size",
+        "fingerprint",
+        "_tokens",
+        "_offsets",
+        "_bounds",
+        "_names",
+        "_metadata",
+        "_features",
+        "_sections",
+        "_payload_crc",
+        "_data_offset",
+        "_index_offset",
+    )
     _tokens: np.ndarray | None
     _offsets: np.ndarray | None
     _bounds: DocumentIndex | None
@@ -108,22 +124,39 @@ class GtokPack(MappedViews):
         self.path = os.fspath(mapping.path)
         size = mapping.size
         if size < HEADER.size + TRAILER.size:
-            raise ShortFileError(self.path, f"pack is {size} bytes, shorter than its header "
-                                            "and trailer: truncated")
+            raise ShortFileError(
+                self.path, f"pack is {size} bytes, shorter than its header and trailer: truncated"
+            )
         head = mapping.header(HEADER.size)
-        (_, flag, version, features, data_offset, n_tokens, n_docs, index_offset, fp,
-         vocab_size, crc) = HEADER.unpack(head)
+        (
+            _,
+            flag,
+            version,
+            features,
+            data_offset,
+            n_tokens,
+            n_docs,
+            index_offset,
+            fp,
+            vocab_size,
+            crc,
+        ) = HEADER.unpack(head)
         if zlib.crc32(head[:60]) != crc:
             raise ChecksumError(self.path, "pack header does not match its CRC32: corrupt")
         if version != PACK_VERSION:
-            raise PackFormatError(self.path, f"pack format version {version} is not supported "
-                                             f"(this gtok reads version {PACK_VERSION})")
-        tail = bytes(memoryview(mapping)[size - TRAILER.size:])
-        (names_offset, names_size, meta_offset, meta_size, payload_crc, trailer_crc,
-         marker) = TRAILER.unpack(tail)
+            raise PackFormatError(
+                self.path,
+                f"pack format version {version} is not supported "
+                f"(this gtok reads version {PACK_VERSION})",
+            )
+        tail = bytes(memoryview(mapping)[size - TRAILER.size :])
+        (names_offset, names_size, meta_offset, meta_size, payload_crc, trailer_crc, marker) = (
+            TRAILER.unpack(tail)
+        )
         if marker != END_MARKER:
-            raise MissingTrailerError(self.path, "pack has no end marker: it was never "
-                                                 "finished, or it is truncated")
+            raise MissingTrailerError(
+                self.path, "pack has no end marker: it was never finished, or it is truncated"
+            )
         if zlib.crc32(tail[:36]) != trailer_crc:
             raise ChecksumError(self.path, "pack trailer does not match its CRC32: corrupt")
         dtype = _DTYPES.get(flag)
@@ -134,13 +167,13 @@ class GtokPack(MappedViews):
         index_end = index_offset + (n_docs + 1) * 8
         problems = []
         if data_offset < HEADER.size or data_offset % ALIGN:
-            problems.append(f"data offset {data_offset} is not a 64-byte boundary after the "
-                            "header")
+            problems.append(f"data offset {data_offset} is not a 64-byte boundary after the header")
         if data_end > index_offset or index_offset % 8 or index_end > body_end:
-            problems.append(f"{n_tokens} tokens and {n_docs} documents do not fit in "
-                            f"{size} bytes")
-        for what, off, n, flag_bit in (("names", names_offset, names_size, FEATURE_NAMES),
-                                       ("metadata", meta_offset, meta_size, FEATURE_METADATA)):
+            problems.append(f"{n_tokens} tokens and {n_docs} documents do not fit in {size} bytes")
+        for what, off, n, flag_bit in (
+            ("names", names_offset, names_size, FEATURE_NAMES),
+            ("metadata", meta_offset, meta_size, FEATURE_METADATA),
+        ):
             if features & flag_bit and (off < index_end or off + n > body_end):
                 problems.append(f"{what} section [{off}, {off + n}) lies outside the file")
         if problems:
@@ -159,8 +192,9 @@ class GtokPack(MappedViews):
         self._mapping = mapping
         first, last = (int(x) for x in self._offset_array()[[0, -1]])
         if first != 0 or last != self.n_tokens:
-            raise CorruptIndexError(self.path, f"document offsets run from {first} to {last}, "
-                                               f"not 0 to {self.n_tokens}")
+            raise CorruptIndexError(
+                self.path, f"document offsets run from {first} to {last}, not 0 to {self.n_tokens}"
+            )
 
     # ------------------------------------------------------------------ views
 
@@ -219,20 +253,26 @@ class GtokPack(MappedViews):
             off, size = self._sections[0], self._sections[1]
             n = self.n_docs
             if size < (n + 1) * 8:
-                raise CorruptIndexError(self.path, f"names section is {size} bytes, too small "
-                                                   f"for the offsets of {n} names")
-            raw = bytes(memoryview(self._live())[off:off + size])
+                raise CorruptIndexError(
+                    self.path,
+                    f"names section is {size} bytes, too small for the offsets of {n} names",
+                )
+            raw = bytes(memoryview(self._live())[off : off + size])
             ends = np.frombuffer(raw, dtype="<u8", count=n + 1)
-            text = raw[(n + 1) * 8:]
+            text = raw[(n + 1) * 8 :]
             bounds = ends.tolist()
-            if bounds[0] != 0 or bounds[-1] != len(text) or any(
-                    a > b for a, b in zip(bounds, bounds[1:])):
+            if (
+                bounds[0] != 0
+                or bounds[-1] != len(text)
+                or any(a > b for a, b in zip(bounds, bounds[1:]))
+            ):
                 raise CorruptIndexError(self.path, "document name offsets are inconsistent")
             try:
                 self._names = [text[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
             except UnicodeDecodeError as exc:
-                raise PackFormatError(self.path, f"a document name is not valid UTF-8 "
-                                                 f"({exc.reason}): corrupt") from None
+                raise PackFormatError(
+                    self.path, f"a document name is not valid UTF-8 ({exc.reason}): corrupt"
+                ) from None
         return list(self._names)
 
     @property
@@ -243,7 +283,7 @@ class GtokPack(MappedViews):
         if self._metadata is None:
             off, size = self._sections[2], self._sections[3]
             try:
-                self._metadata = json.loads(bytes(memoryview(self._live())[off:off + size]))
+                self._metadata = json.loads(bytes(memoryview(self._live())[off : off + size]))
             except ValueError as exc:
                 raise PackFormatError(self.path, f"metadata is not valid JSON ({exc})") from None
         return dict(self._metadata)
@@ -263,7 +303,7 @@ class GtokPack(MappedViews):
         mapping = self._live()
         mv = memoryview(mapping)
         try:
-            crc = zlib.crc32(mv[HEADER.size:mapping.size - TRAILER.size])
+            crc = zlib.crc32(mv[HEADER.size : mapping.size - TRAILER.size])
         finally:
             mv.release()
         if crc != self._payload_crc:
@@ -271,8 +311,7 @@ class GtokPack(MappedViews):
         offsets = self.offsets
         if np.any(offsets[1:] < offsets[:-1]):
             i = int(np.flatnonzero(offsets[1:] < offsets[:-1])[0])
-            raise CorruptIndexError(self.path, f"document offsets are out of order at "
-                                               f"document {i}")
+            raise CorruptIndexError(self.path, f"document offsets are out of order at document {i}")
         if self._features & FEATURE_NAMES:
             self.names  # noqa: B018 - validates the name index
 
@@ -287,8 +326,10 @@ class GtokPack(MappedViews):
     def __repr__(self) -> str:
         if self._mapping is None:
             return f"<GtokPack {getattr(self, 'path', '?')!r}, closed>"
-        return (f"<GtokPack {self.path!r} v{self.version} {self.dtype.name}, {self.n_docs} "
-                f"documents, {self.n_tokens} tokens>")
+        return (
+            f"<GtokPack {self.path!r} v{self.version} {self.dtype.name}, {self.n_docs} "
+            f"documents, {self.n_tokens} tokens>"
+        )
 
 
 def open_pack(path: str | os.PathLike) -> GtokPack:
@@ -327,9 +368,16 @@ class PackWriter:
     [0, 1, 2]
     """
 
-    def __init__(self, path: str | os.PathLike, *, tokenizer: Any = None,
-                 dtype: npt.DTypeLike | None = None, metadata: dict | None = None,
-                 names: bool = True, fsync: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        tokenizer: Any = None,
+        dtype: npt.DTypeLike | None = None,
+        metadata: dict | None = None,
+        names: bool = True,
+        fsync: bool = False,
+    ) -> None:
         self.path = os.fspath(path)
         self._limit = None
         meta: dict[str, Any] = {"creator": _creator()}
@@ -340,12 +388,17 @@ class PackWriter:
             fingerprint = bytes.fromhex(tokenizer.fingerprint)
             self._limit = vocab_size
             meta["tokenizer"] = {
-                "universe": tokenizer.universe.source, "vocab_size": vocab_size,
+                "universe": tokenizer.universe.source,
+                "vocab_size": vocab_size,
                 "fingerprint": tokenizer.fingerprint,
-                "special_tokens": {name: {"token": getattr(tokenizer, f"{name}_token"),
-                                          "id": getattr(tokenizer, f"{name}_token_id")}
-                                   for name in ("unk", "pad", "mask", "cls", "eos", "bos",
-                                                "sep")}}
+                "special_tokens": {
+                    name: {
+                        "token": getattr(tokenizer, f"{name}_token"),
+                        "id": getattr(tokenizer, f"{name}_token_id"),
+                    }
+                    for name in ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
+                },
+            }
             if dtype is None:
                 dtype = np.uint16 if vocab_size <= 0x10000 else np.uint32
         self.dtype = np.dtype(dtype if dtype is not None else np.uint32).newbyteorder("<")
@@ -388,8 +441,9 @@ class PackWriter:
         if arr.size and hi > self._max:
             raise OverflowError(f"id {hi} does not fit the pack's {self.dtype.name} ids")
         if self._limit is not None and arr.size and hi >= self._limit:
-            raise ValueError(f"id {hi} is outside the tokenizer's vocabulary "
-                             f"(vocab_size {self._limit})")
+            raise ValueError(
+                f"id {hi} is outside the tokenizer's vocabulary (vocab_size {self._limit})"
+            )
         arr = narrow_ids(arr, self.dtype)
         if arr.size:
             self._write(arr.data)
@@ -405,8 +459,13 @@ class PackWriter:
         if arr.ndim != 1:
             raise ValueError("ids must be one-dimensional")
         bounds = np.asarray(offsets, dtype=np.int64)
-        if (bounds.ndim != 1 or bounds.size == 0 or bounds[0] != 0
-                or bounds[-1] != arr.size or np.any(np.diff(bounds) < 0)):
+        if (
+            bounds.ndim != 1
+            or bounds.size == 0
+            or bounds[0] != 0
+            or bounds[-1] != arr.size
+            or np.any(np.diff(bounds) < 0)
+        ):
             raise ValueError("offsets must rise from 0 to len(ids)")
         docs = bounds.size - 1
         name_list = None if names is None else list(names)
@@ -416,8 +475,10 @@ class PackWriter:
         self._offsets.extend((bounds[1:] + self._n_tokens).tolist())
         self._n_tokens += int(arr.size)
         if self._store_names:
-            self._names.extend((n or "").encode("utf-8") for n in
-                               (name_list if name_list is not None else [None] * docs))
+            self._names.extend(
+                (n or "").encode("utf-8")
+                for n in (name_list if name_list is not None else [None] * docs)
+            )
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -453,13 +514,24 @@ class PackWriter:
             meta_offset, meta_size = pos, len(meta)
             self._write(meta)
             pos += len(meta)
-            trailer = TRAILER.pack(names_offset, names_size, meta_offset, meta_size,
-                                   self._crc, 0, END_MARKER)
+            trailer = TRAILER.pack(
+                names_offset, names_size, meta_offset, meta_size, self._crc, 0, END_MARKER
+            )
             trailer = trailer[:36] + struct.pack("<I", zlib.crc32(trailer[:36])) + END_MARKER
             self._out.file.write(trailer)
-            head = HEADER.pack(b"GTOK", self._flag, PACK_VERSION, features, HEADER.size,
-                               self._n_tokens, len(self._offsets) - 1, index_offset,
-                               self._fingerprint, self._vocab_size, 0)
+            head = HEADER.pack(
+                b"GTOK",
+                self._flag,
+                PACK_VERSION,
+                features,
+                HEADER.size,
+                self._n_tokens,
+                len(self._offsets) - 1,
+                index_offset,
+                self._fingerprint,
+                self._vocab_size,
+                0,
+            )
             head = head[:60] + struct.pack("<I", zlib.crc32(head[:60]))
             self._out.file.seek(0)
             self._out.file.write(head)
@@ -489,22 +561,30 @@ class PackWriter:
             self.abort()
 
 
-def write_pack(path: str | os.PathLike, docs: Iterable[Iterable[int]], *,
-               names: Sequence[str] | None = None, tokenizer: Any = None,
-               dtype: npt.DTypeLike | None = None, metadata: dict | None = None) -> None:
+def write_pack(
+    path: str | os.PathLike,
+    docs: Iterable[Iterable[int]],
+    *,
+    names: Sequence[str] | None = None,
+    tokenizer: Any = None,
+    dtype: npt.DTypeLike | None = None,
+    metadata: dict | None = None,
+) -> None:
     """Write documents (sequences of ids) to a pack in one call (see :class:`PackWriter`)."""
-    with PackWriter(path, tokenizer=tokenizer, dtype=dtype, metadata=metadata,
-                    names=names is not None) as w:
+    with PackWriter(
+        path, tokenizer=tokenizer, dtype=dtype, metadata=metadata, names=names is not None
+    ) as w:
         for i, doc in enumerate(docs):
             if names is not None and i >= len(names):
-                raise ValueError(f"{len(names)} names for more documents than that; "
-                                 "nothing was written")
+                raise ValueError(
+                    f"{len(names)} names for more documents than that; nothing was written"
+                )
             w.add(doc, None if names is None else names[i])
         if names is not None and len(names) != len(w):
-            raise ValueError(f"{len(names)} names for {len(w)} documents; nothing was "
-                             "written")
+            raise ValueError(f"{len(names)} names for {len(w)} documents; nothing was written")
 
 
 def _creator() -> str:
     from gtok import __version__
+
     return f"gtok {__version__}"

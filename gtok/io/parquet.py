@@ -46,8 +46,9 @@ def _pyarrow() -> tuple[Any, Any, Any]:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
     except ImportError:
-        raise ImportError("parquet interop needs pyarrow: pip install 'gtok[singlecell]' "
-                          "(or pip install pyarrow)") from None
+        raise ImportError(
+            "parquet interop needs pyarrow: pip install 'gtok[singlecell]' (or pip install pyarrow)"
+        ) from None
     return pa, pc, pq
 
 
@@ -62,9 +63,14 @@ def _documents(found: Sequence[tuple[str, str]]) -> Iterator[tuple[np.ndarray, s
                 yield f.tokens, output_name(path, root)[: -len(".gtok")]
 
 
-def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
-                   out: str | os.PathLike, *, tokenizer: Any = None,
-                   name_column: str | None = "name", fsync: bool = False) -> tuple[int, int]:
+def export_parquet(
+    sources: str | os.PathLike | Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    tokenizer: Any = None,
+    name_column: str | None = "name",
+    fsync: bool = False,
+) -> tuple[int, int]:
     """Write the documents of packs and ``.gtok`` files to one parquet file.
 
     Parameters
@@ -124,8 +130,7 @@ def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
             pending = 0
 
             def flush() -> None:
-                lengths = np.fromiter((d.shape[0] for d in docs), dtype=np.int64,
-                                      count=len(docs))
+                lengths = np.fromiter((d.shape[0] for d in docs), dtype=np.int64, count=len(docs))
                 offsets = np.zeros(len(docs) + 1, dtype=np.int32)
                 np.cumsum(lengths, out=offsets[1:])
                 values = (np.concatenate(docs) if docs else np.zeros(0)).astype(np.int32)
@@ -138,11 +143,15 @@ def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
                 if ids.shape[0]:
                     hi = int(ids.max())
                     if hi > _INT32_MAX:
-                        raise OverflowError(f"document {n_docs} ({name!r}) holds id {hi}, "
-                                            "too large for parquet's int32 tokens")
+                        raise OverflowError(
+                            f"document {n_docs} ({name!r}) holds id {hi}, "
+                            "too large for parquet's int32 tokens"
+                        )
                     if limit is not None and hi >= limit:
-                        raise ValueError(f"document {n_docs} ({name!r}) holds id {hi}, "
-                                         f"outside the vocabulary (vocab_size {limit})")
+                        raise ValueError(
+                            f"document {n_docs} ({name!r}) holds id {hi}, "
+                            f"outside the vocabulary (vocab_size {limit})"
+                        )
                 if pending + ids.shape[0] > ROW_GROUP_TOKENS and docs:
                     flush()
                     docs, names, pending = [], [], 0
@@ -163,8 +172,9 @@ def export_parquet(sources: str | os.PathLike | Iterable[str | os.PathLike],
     return n_docs, n_tokens
 
 
-def _recorded_universe(found: Sequence[tuple[str, str]], tokenizer: Any
-                       ) -> tuple[str | None, int | None]:
+def _recorded_universe(
+    found: Sequence[tuple[str, str]], tokenizer: Any
+) -> tuple[str | None, int | None]:
     """The universe to record: the tokenizer's (after checking packs and manifests
     against it), else the one every source pack records, else none."""
     if tokenizer is not None:
@@ -185,10 +195,16 @@ def _recorded_universe(found: Sequence[tuple[str, str]], tokenizer: Any
     return None, None
 
 
-def import_parquet(path: str | os.PathLike, out: str | os.PathLike, *,
-                   tokenizer: Any = None, column: str = "tokens",
-                   name_column: str | None = "name", batch_rows: int = 65_536,
-                   fsync: bool = False) -> tuple[int, int]:
+def import_parquet(
+    path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    tokenizer: Any = None,
+    column: str = "tokens",
+    name_column: str | None = "name",
+    batch_rows: int = 65_536,
+    fsync: bool = False,
+) -> tuple[int, int]:
     """Write the documents of a parquet file's token column into a pack.
 
     Parameters
@@ -249,24 +265,38 @@ def import_parquet(path: str | os.PathLike, out: str | os.PathLike, *,
     if column not in schema.names:
         raise ParquetFormatError(path, f"no column {column!r} (columns: {schema.names})")
     kind = schema.field(column).type
-    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
-            or pa.types.is_fixed_size_list(kind)) or not pa.types.is_integer(
-                kind.value_type):
-        raise ParquetFormatError(path, f"column {column!r} is {kind}, not a list of "
-                                       "integers (e.g. list<int32>)")
-    names_col = name_column if name_column in schema.names and name_column != column and (
-        pa.types.is_string(schema.field(name_column).type)
-        or pa.types.is_large_string(schema.field(name_column).type)) else None
+    if not (
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    ) or not pa.types.is_integer(kind.value_type):
+        raise ParquetFormatError(
+            path, f"column {column!r} is {kind}, not a list of integers (e.g. list<int32>)"
+        )
+    names_col = (
+        name_column
+        if name_column in schema.names
+        and name_column != column
+        and (
+            pa.types.is_string(schema.field(name_column).type)
+            or pa.types.is_large_string(schema.field(name_column).type)
+        )
+        else None
+    )
     recorded = _read_meta(schema)
-    if tokenizer is not None and recorded.get("fingerprint") and \
-            recorded["fingerprint"] != tokenizer.fingerprint:
+    if (
+        tokenizer is not None
+        and recorded.get("fingerprint")
+        and recorded["fingerprint"] != tokenizer.fingerprint
+    ):
         raise FingerprintMismatchError(path, tokenizer.fingerprint, recorded["fingerprint"])
     limit = int(tokenizer.vocab_size) if tokenizer is not None else _U32_MAX + 1
-    meta = {"source": os.path.abspath(path), "parquet": {"column": column,
-                                                         "recorded_universe": recorded}}
+    meta = {
+        "source": os.path.abspath(path),
+        "parquet": {"column": column, "recorded_universe": recorded},
+    }
     row = 0
-    with PackWriter(out, tokenizer=tokenizer, metadata=meta, names=names_col is not None,
-                    fsync=fsync) as w:
+    with PackWriter(
+        out, tokenizer=tokenizer, metadata=meta, names=names_col is not None, fsync=fsync
+    ) as w:
         wanted = [column] + ([names_col] if names_col else [])
         for rb in pf.iter_batches(batch_size=max(1, int(batch_rows)), columns=wanted):
             arr = rb.column(0)
@@ -281,21 +311,28 @@ def import_parquet(path: str | os.PathLike, out: str | os.PathLike, *,
             offsets = np.zeros(len(arr) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
             if values.size:
-                bad = (values < 0) | (values >= limit) if values.dtype.kind == "i" else (
-                    values >= limit)
+                bad = (
+                    (values < 0) | (values >= limit)
+                    if values.dtype.kind == "i"
+                    else (values >= limit)
+                )
                 if bad.any():
                     p = int(np.flatnonzero(bad)[0])
                     k = int(np.searchsorted(offsets, p, side="right")) - 1
-                    what = ("negative" if values[p] < 0 else
-                            f"outside the vocabulary (vocab_size {limit})"
-                            if tokenizer is not None else "above 2**32 - 1")
-                    raise ParquetFormatError(path, f"row {row + k}: id {int(values[p])} is "
-                                                   f"{what}")
-            names = (rb.column(1).to_pylist() if names_col else None)
+                    what = (
+                        "negative"
+                        if values[p] < 0
+                        else f"outside the vocabulary (vocab_size {limit})"
+                        if tokenizer is not None
+                        else "above 2**32 - 1"
+                    )
+                    raise ParquetFormatError(path, f"row {row + k}: id {int(values[p])} is {what}")
+            names = rb.column(1).to_pylist() if names_col else None
             bounds = offsets.tolist()
             for i in range(len(arr)):
-                w.add(values[bounds[i]:bounds[i + 1]],
-                      None if names is None else (names[i] or ""))
+                w.add(
+                    values[bounds[i] : bounds[i + 1]], None if names is None else (names[i] or "")
+                )
             row += len(arr)
         n_docs, n_tokens = len(w), w.n_tokens
     return n_docs, n_tokens

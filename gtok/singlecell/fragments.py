@@ -44,6 +44,7 @@ import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._fragments import FragmentTokenizer
+from gtok._lib._lineproblem import LineProblem
 from gtok._lib._mapping import map_path
 from gtok.errors import FragmentFormatError
 from gtok.io import bgzf
@@ -52,24 +53,30 @@ from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok.io.pack import PackWriter
 from gtok.tokenizer import Tokenizer
 
-__all__ = ["tokenize_fragments", "tokenize_fragment_file", "CellTokens", "FragmentSummary",
-           "read_barcodes", "BAD_LINE_REASONS"]
+__all__ = [
+    "tokenize_fragments",
+    "tokenize_fragment_file",
+    "CellTokens",
+    "FragmentSummary",
+    "read_barcodes",
+    "BAD_LINE_REASONS",
+]
 
 #: bytes of text parsed per call (plain files), and of compressed input read at a time
 CHUNK_SIZE = 8 << 20
-PACK_BATCH = 512        # cells written to a pack per call (bounds the memory of the copy)
+PACK_BATCH = 512  # cells written to a pack per call (bounds the memory of the copy)
 GZIP_READ_SIZE = 1 << 20
 #: gzip files larger than this are inflated by a background thread, ahead of the parser
 _THREAD_ABOVE = 1 << 20
 
 # The parser's problem codes, in words: the BED parser's (same codes), but four fields and
 # a barcode.
-BAD_LINE_REASONS = {
+BAD_LINE_REASONS: dict[int, str] = {
     **BED_LINE_REASONS,
-    1: "fewer than 4 fields (a fragment line is chrom, start, end, barcode[, count], "
-       "tab-separated)",
-    11: "empty barcode",
-    12: "barcode is not UTF-8 text",
+    LineProblem.TOO_FEW_FIELDS: "fewer than 4 fields (a fragment line is chrom, start, end, "
+    "barcode[, count], tab-separated)",
+    LineProblem.EMPTY_BARCODE: "empty barcode",
+    LineProblem.BARCODE_NOT_UTF8: "barcode is not UTF-8 text",
 }
 
 Progress = Callable[[int, int, int], None]
@@ -164,17 +171,19 @@ def read_barcodes(source: str | os.PathLike | Iterable[str | bytes]) -> list[byt
 
 
 def _bad_line(path: str, buf: Any, ft: FragmentTokenizer) -> FragmentFormatError:
-    line = bytes(buf[ft.bad_begin:ft.bad_end]).decode("utf-8", "replace")
-    return FragmentFormatError(path, ft.bad_line_no, line,
-                               BAD_LINE_REASONS.get(ft.bad_code, f"problem {ft.bad_code}"))
+    line = bytes(buf[ft.bad_begin : ft.bad_end]).decode("utf-8", "replace")
+    return FragmentFormatError(
+        path, ft.bad_line_no, line, BAD_LINE_REASONS.get(ft.bad_code, f"problem {ft.bad_code}")
+    )
 
 
 class _Feeder:
     """Feeds text to the parser, carrying partial lines over, turning bad lines into
     errors and reporting progress."""
 
-    def __init__(self, ft: FragmentTokenizer, path: str, skip: bool,
-                 progress: Progress | None, total: int) -> None:
+    def __init__(
+        self, ft: FragmentTokenizer, path: str, skip: bool, progress: Progress | None, total: int
+    ) -> None:
         self.ft = ft
         self.path = path
         self.skip = skip
@@ -186,7 +195,7 @@ class _Feeder:
     def feed(self, buf: Any, final: bool) -> int:
         used = self.ft.feed(buf, final)
         if self.ft.bad_line_no:
-            if self.ft.bad_code == 10:
+            if self.ft.bad_code == LineProblem.OUT_OF_MEMORY:
                 raise MemoryError(f"{self.path}: out of memory while tokenizing fragments")
             if self.first_bad is None:
                 self.first_bad = _bad_line(self.path, buf, self.ft)
@@ -203,12 +212,12 @@ class _Feeder:
             if nl < 0:
                 self.carry += chunk
                 return
-            head = self.carry + chunk[:nl + 1]
+            head = self.carry + chunk[: nl + 1]
             self.carry = b""
             used = self.feed(head, False)
             if used < len(head):  # (only after a bad line that stopped the parse)
                 return
-            rest = memoryview(chunk)[nl + 1:]
+            rest = memoryview(chunk)[nl + 1 :]
         used = self.feed(rest, False)
         self.carry = bytes(rest[used:])
 
@@ -321,8 +330,11 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
                 # BGZF (bgzip, Cell Ranger): blocks inflated on several threads, in order,
                 # and its end-of-file block required (small files too: one thread)
                 texts = bgzf.inflate_members(
-                    texts, path, threads=_inflate_threads() if big else 1,
-                    sequential=lambda rest: inflate(rest, path, chunk_size))
+                    texts,
+                    path,
+                    threads=_inflate_threads() if big else 1,
+                    sequential=lambda rest: inflate(rest, path, chunk_size),
+                )
             else:
                 texts = inflate(texts, path, chunk_size)
                 if big:
@@ -332,7 +344,7 @@ def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None
                 feeder.text(text)
                 feeder.report(done)
         finally:
-            texts.close()   # (stops and joins the inflating thread before f closes)
+            texts.close()  # (stops and joins the inflating thread before f closes)
         feeder.finish()
         feeder.report(done)
 
@@ -372,28 +384,49 @@ def _check_count(name: str, value: Any) -> int:
 
 
 @overload
-def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
-                       out: None = None, *,
-                       barcodes: str | os.PathLike | Iterable[str] | None = None,
-                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
-                       skip_bad_lines: bool = False, as_lists: bool = False,
-                       progress: Progress | None = None,
-                       chunk_size: int = CHUNK_SIZE) -> CellTokens: ...
+def tokenize_fragments(
+    tokenizer: Tokenizer | str | os.PathLike,
+    path: str | os.PathLike,
+    out: None = None,
+    *,
+    barcodes: str | os.PathLike | Iterable[str] | None = None,
+    min_fragments: int = 0,
+    min_tokens: int = 0,
+    unique: bool = False,
+    skip_bad_lines: bool = False,
+    as_lists: bool = False,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> CellTokens: ...
 @overload
-def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
-                       out: str | os.PathLike, *,
-                       barcodes: str | os.PathLike | Iterable[str] | None = None,
-                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
-                       skip_bad_lines: bool = False, as_lists: bool = False,
-                       progress: Progress | None = None,
-                       chunk_size: int = CHUNK_SIZE) -> FragmentSummary: ...
-def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.PathLike,
-                       out: str | os.PathLike | None = None, *,
-                       barcodes: str | os.PathLike | Iterable[str] | None = None,
-                       min_fragments: int = 0, min_tokens: int = 0, unique: bool = False,
-                       skip_bad_lines: bool = False, as_lists: bool = False,
-                       progress: Progress | None = None,
-                       chunk_size: int = CHUNK_SIZE) -> CellTokens | FragmentSummary:
+def tokenize_fragments(
+    tokenizer: Tokenizer | str | os.PathLike,
+    path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    barcodes: str | os.PathLike | Iterable[str] | None = None,
+    min_fragments: int = 0,
+    min_tokens: int = 0,
+    unique: bool = False,
+    skip_bad_lines: bool = False,
+    as_lists: bool = False,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> FragmentSummary: ...
+def tokenize_fragments(
+    tokenizer: Tokenizer | str | os.PathLike,
+    path: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    barcodes: str | os.PathLike | Iterable[str] | None = None,
+    min_fragments: int = 0,
+    min_tokens: int = 0,
+    unique: bool = False,
+    skip_bad_lines: bool = False,
+    as_lists: bool = False,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> CellTokens | FragmentSummary:
     """Tokenize a fragment file: token ids per cell, returned or written to a pack.
 
     Parameters
@@ -482,31 +515,41 @@ def tokenize_fragments(tokenizer: Tokenizer | str | os.PathLike, path: str | os.
     frags, tokens, hits = ft.counts()
     keep = np.flatnonzero((frags >= min_fragments) & (hits >= min_tokens)).astype(np.int64)
     summary = FragmentSummary(
-        source=path, output=None if out is None else os.fspath(out), cells=int(keep.size),
-        cells_seen=len(names), fragments=int(frags[keep].sum()),
+        source=path,
+        output=None if out is None else os.fspath(out),
+        cells=int(keep.size),
+        cells_seen=len(names),
+        fragments=int(frags[keep].sum()),
         fragments_read=int(ft.n_fragments + ft.n_filtered),
-        tokens=int(tokens[keep].sum()), not_in_barcodes=int(ft.n_filtered),
-        unknown_chrom=int(ft.n_unknown_chrom), skipped_lines=int(ft.n_bad),
+        tokens=int(tokens[keep].sum()),
+        not_in_barcodes=int(ft.n_filtered),
+        unknown_chrom=int(ft.n_unknown_chrom),
+        skipped_lines=int(ft.n_bad),
         lines=int(ft.n_lines),
-        settings={"barcodes": None if allow_list is None else len(allow_list),
-                  "min_fragments": min_fragments, "min_tokens": min_tokens,
-                  "unique": bool(unique), "skip_bad_lines": bool(skip_bad_lines)},
-        first_skipped=feeder.first_bad)
+        settings={
+            "barcodes": None if allow_list is None else len(allow_list),
+            "min_fragments": min_fragments,
+            "min_tokens": min_tokens,
+            "unique": bool(unique),
+            "skip_bad_lines": bool(skip_bad_lines),
+        },
+        first_skipped=feeder.first_bad,
+    )
     if out is None:
         ids, offsets = ft.gather(keep)
         del ft
         result = CellTokens()
         bounds = offsets.tolist()
         for k, cell in enumerate(keep.tolist()):
-            doc = ids[bounds[k]:bounds[k + 1]]
+            doc = ids[bounds[k] : bounds[k + 1]]
             result[names[cell]] = doc.tolist() if as_lists else doc
         summary.seconds = time.monotonic() - started
         result.summary = summary
         return result
     w = PackWriter(out, tokenizer=tok)
     try:
-        for i in range(0, keep.size, PACK_BATCH):   # a few hundred cells' ids at a time
-            part = keep[i:i + PACK_BATCH]
+        for i in range(0, keep.size, PACK_BATCH):  # a few hundred cells' ids at a time
+            part = keep[i : i + PACK_BATCH]
             ids, offsets = ft.gather(part)
             w.add_many(ids, offsets, [names[cell] for cell in part.tolist()])
             del ids
@@ -524,8 +567,9 @@ def _barcode_names(raw: list[bytes]) -> list[str]:
     return [b.decode("utf-8") for b in raw]
 
 
-def tokenize_fragment_file(path: str | os.PathLike,
-                           tokenizer: Tokenizer | str | os.PathLike) -> dict[str, list[int]]:
+def tokenize_fragment_file(
+    path: str | os.PathLike, tokenizer: Tokenizer | str | os.PathLike
+) -> dict[str, list[int]]:
     """gtars' ``tokenize_fragment_file(path, tokenizer)``: ``{barcode: [ids]}``.
 
     The same ids as gtars 0.10 for every file gtars accepts (see README.md for what gtok

@@ -46,8 +46,11 @@ from gtok.tokenizer import Tokenizer, validate_columns
 __all__ = ["tokenize_anndata", "CellsSummary", "COORD_COLUMNS"]
 
 #: ``var`` column names tried, in order, for the chromosome, start and end of each region
-COORD_COLUMNS = (("chr", "chrom", "chromosome", "seqnames", "seqname"),
-                 ("start", "chromStart"), ("end", "chromEnd"))
+COORD_COLUMNS = (
+    ("chr", "chrom", "chromosome", "seqnames", "seqname"),
+    ("start", "chromStart"),
+    ("end", "chromEnd"),
+)
 _UNK_MODES = ("whole", "per_region")
 _NAME_RE = re.compile(r"^(.+?)[:_-](\d+)[-_](\d+)$")
 #: stored entries read per chunk (bounds memory: ~13 bytes an entry, plus the output)
@@ -86,22 +89,40 @@ class CellsSummary:
 
 
 @overload
-def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
-                     out: None = None, *, layer: str | None = None,
-                     coords: Sequence[str] | str | None = None, unk: str = "whole",
-                     progress: Callable[[int, int], None] | None = None,
-                     fsync: bool = False) -> dict[str, np.ndarray]: ...
+def tokenize_anndata(
+    tokenizer: Tokenizer | str | os.PathLike,
+    adata: Any,
+    out: None = None,
+    *,
+    layer: str | None = None,
+    coords: Sequence[str] | str | None = None,
+    unk: str = "whole",
+    progress: Callable[[int, int], None] | None = None,
+    fsync: bool = False,
+) -> dict[str, np.ndarray]: ...
 @overload
-def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
-                     out: str | os.PathLike, *, layer: str | None = None,
-                     coords: Sequence[str] | str | None = None, unk: str = "whole",
-                     progress: Callable[[int, int], None] | None = None,
-                     fsync: bool = False) -> CellsSummary: ...
-def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
-                     out: str | os.PathLike | None = None, *, layer: str | None = None,
-                     coords: Sequence[str] | str | None = None, unk: str = "whole",
-                     progress: Callable[[int, int], None] | None = None,
-                     fsync: bool = False) -> dict[str, np.ndarray] | CellsSummary:
+def tokenize_anndata(
+    tokenizer: Tokenizer | str | os.PathLike,
+    adata: Any,
+    out: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    coords: Sequence[str] | str | None = None,
+    unk: str = "whole",
+    progress: Callable[[int, int], None] | None = None,
+    fsync: bool = False,
+) -> CellsSummary: ...
+def tokenize_anndata(
+    tokenizer: Tokenizer | str | os.PathLike,
+    adata: Any,
+    out: str | os.PathLike | None = None,
+    *,
+    layer: str | None = None,
+    coords: Sequence[str] | str | None = None,
+    unk: str = "whole",
+    progress: Callable[[int, int], None] | None = None,
+    fsync: bool = False,
+) -> dict[str, np.ndarray] | CellsSummary:
     """Tokenize every cell of a cells x regions matrix: one document per cell.
 
     Parameters
@@ -176,15 +197,17 @@ def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
         per_region = unk == "per_region"
         unk_id = tok.unk_token_id
         settings = {"unk": unk, "layer": layer, "coords": src.coords_used}
-        summary = CellsSummary(os.fspath(out) if out is not None else "", n_regions=src.n_var,
-                               n_regions_unknown_chrom=n_unknown,
-                               n_regions_without_hits=int(np.count_nonzero(
-                                   np.diff(var_offsets) == 0)), settings=settings)
+        summary = CellsSummary(
+            os.fspath(out) if out is not None else "",
+            n_regions=src.n_var,
+            n_regions_unknown_chrom=n_unknown,
+            n_regions_without_hits=int(np.count_nonzero(np.diff(var_offsets) == 0)),
+            settings=settings,
+        )
 
         def documents() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
             for row0, block in src.row_blocks():
-                ids, offsets = _gather(src, row0, block, var_offsets, var_ids, unk_id,
-                                       per_region)
+                ids, offsets = _gather(src, row0, block, var_offsets, var_ids, unk_id, per_region)
                 yield row0, ids, offsets
                 if progress is not None:
                     progress(row0 + offsets.shape[0] - 1, n_cells)
@@ -192,28 +215,38 @@ def tokenize_anndata(tokenizer: Tokenizer | str | os.PathLike, adata: Any,
         if out is None:
             if len(set(names)) != len(names):
                 dup = _first_duplicate(names)
-                raise ValueError(f"{src.label}: obs name {dup!r} is used by more than one "
-                                 "cell; a dict cannot hold them all (write a pack with out=)")
+                raise ValueError(
+                    f"{src.label}: obs name {dup!r} is used by more than one "
+                    "cell; a dict cannot hold them all (write a pack with out=)"
+                )
             result: dict[str, np.ndarray] = {}
             for row0, ids, offsets in documents():
                 bounds = offsets.tolist()
                 for i in range(len(bounds) - 1):
-                    result[names[row0 + i]] = ids[bounds[i]:bounds[i + 1]]
+                    result[names[row0 + i]] = ids[bounds[i] : bounds[i + 1]]
             return result
 
         from gtok.io.pack import PackWriter
-        meta = {"source": src.label, "settings": settings,
-                "anndata": {"n_obs": n_cells, "n_vars": src.n_var,
-                            "var_unknown_chrom": n_unknown,
-                            "var_without_hits": summary.n_regions_without_hits}}
+
+        meta = {
+            "source": src.label,
+            "settings": settings,
+            "anndata": {
+                "n_obs": n_cells,
+                "n_vars": src.n_var,
+                "var_unknown_chrom": n_unknown,
+                "var_without_hits": summary.n_regions_without_hits,
+            },
+        }
         with PackWriter(out, tokenizer=tok, metadata=meta, fsync=fsync) as w:
             for row0, ids, offsets in documents():
                 bounds = offsets.tolist()
                 lengths = np.diff(offsets)
-                summary.n_unk_cells += int(np.count_nonzero(
-                    (lengths == 1) & (ids[offsets[:-1]] == unk_id)))
+                summary.n_unk_cells += int(
+                    np.count_nonzero((lengths == 1) & (ids[offsets[:-1]] == unk_id))
+                )
                 for i in range(len(bounds) - 1):
-                    w.add(ids[bounds[i]:bounds[i + 1]], names[row0 + i])
+                    w.add(ids[bounds[i] : bounds[i + 1]], names[row0 + i])
             summary.n_cells = len(w)
             summary.n_tokens = w.n_tokens
         return summary
@@ -231,28 +264,27 @@ def _first_duplicate(names: list[str]) -> str:
 # ---------------------------------------------------------------------- var regions
 
 
-def _map_var(tok: Tokenizer, src: _Source,
-             coords: Sequence[str] | str | None) -> tuple[np.ndarray, np.ndarray, int]:
+def _map_var(
+    tok: Tokenizer, src: _Source, coords: Sequence[str] | str | None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Each var region's universe ids, once: ``(ids, offsets, n_unknown_chrom)``."""
     chroms, starts, ends = _var_coordinates(src, coords)
     chroms = _as_names(chroms)
     u = tok.universe
     try:
-        cols = validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms,
-                                 False)
+        cols = validate_columns(chroms, _as_integers(starts), _as_integers(ends), u.chroms, False)
     except BedFormatError as exc:
         k = exc.line_number - 1
         names = src.var_names()
-        raise AnnDataFormatError(src.label, f"var region {exc.line_number} "
-                                            f"({names[k]!r}): {exc.problem}: {exc.line!r}"
-                                 ) from None
+        raise AnnDataFormatError(
+            src.label, f"var region {exc.line_number} ({names[k]!r}): {exc.problem}: {exc.line!r}"
+        ) from None
     ids, offsets = u.index.hits_per_query(cols.chroms, cols.starts, cols.ends)
     n_unknown = int(np.count_nonzero((cols.chroms < 0) | (cols.chroms >= len(u.chroms))))
     return ids, offsets, n_unknown
 
 
-def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
-                     ) -> tuple[Any, Any, Any]:
+def _var_coordinates(src: _Source, coords: Sequence[str] | str | None) -> tuple[Any, Any, Any]:
     columns = src.var_columns()
     coords_given = coords is not None
     if coords is None:
@@ -261,16 +293,18 @@ def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
             coords = [p for p in picked if p is not None]
         elif any(p is not None for p in picked):
             missing = [opts[0] for opts, p in zip(COORD_COLUMNS, picked) if p is None]
-            raise AnnDataFormatError(src.label, f"var has {[p for p in picked if p]} but no "
-                                                f"{' or '.join(missing)} column (region "
-                                                "coordinates need chr, start and end; pass "
-                                                "coords= to name other columns)")
+            raise AnnDataFormatError(
+                src.label,
+                f"var has {[p for p in picked if p]} but no "
+                f"{' or '.join(missing)} column (region "
+                "coordinates need chr, start and end; pass "
+                "coords= to name other columns)",
+            )
         else:
             coords = "names"
     if isinstance(coords, str):
         if coords != "names":
-            raise ValueError(f"coords must be three var column names or 'names', not "
-                             f"{coords!r}")
+            raise ValueError(f"coords must be three var column names or 'names', not {coords!r}")
         src.coords_used = "var_names"
         return _parse_names(src, forced=coords_given)
     coords = list(coords)
@@ -278,8 +312,9 @@ def _var_coordinates(src: _Source, coords: Sequence[str] | str | None
         raise ValueError(f"coords must name three var columns (chr, start, end), not {coords}")
     missing = [c for c in coords if c not in columns]
     if missing:
-        raise AnnDataFormatError(src.label, f"var has no column {missing[0]!r} (columns: "
-                                            f"{sorted(columns)})")
+        raise AnnDataFormatError(
+            src.label, f"var has no column {missing[0]!r} (columns: {sorted(columns)})"
+        )
     src.coords_used = coords
     return tuple(src.var_column(c) for c in coords)
 
@@ -291,10 +326,17 @@ def _parse_names(src: _Source, forced: bool) -> tuple[list, list, list]:
         m = _NAME_RE.match(name)
         if m is None:
             shown = ", ".join(sorted(src.var_columns())) or "none"
-            why = "" if forced else (f"no region coordinates: var has no chr/start/end "
-                                     f"columns (columns: {shown}) and ")
-            raise AnnDataFormatError(src.label, f"{why}var name {k + 1} ({name!r}) is not "
-                                                "chr:start-end")
+            why = (
+                ""
+                if forced
+                else (
+                    f"no region coordinates: var has no chr/start/end "
+                    f"columns (columns: {shown}) and "
+                )
+            )
+            raise AnnDataFormatError(
+                src.label, f"{why}var name {k + 1} ({name!r}) is not chr:start-end"
+            )
         chroms.append(m.group(1))
         starts.append(int(m.group(2)))
         ends.append(int(m.group(3)))
@@ -336,14 +378,23 @@ def _as_integers(values: Any) -> Any:
 # ---------------------------------------------------------------------- gathering
 
 
-def _gather(src: _Source, row0: int, block: tuple, var_offsets: np.ndarray,
-            var_ids: np.ndarray, unk_id: int,
-            per_region: bool) -> tuple[np.ndarray, np.ndarray]:
+def _gather(
+    src: _Source,
+    row0: int,
+    block: tuple,
+    var_offsets: np.ndarray,
+    var_ids: np.ndarray,
+    unk_id: int,
+    per_region: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     indptr, indices, keep = block
     indptr = np.asarray(indptr)
     indices = np.asarray(indices)
-    if indices.dtype == np.int32 and indptr.dtype != np.int32 and (
-            indptr.shape[0] == 0 or int(indptr[-1]) <= 0x7FFFFFFF):
+    if (
+        indices.dtype == np.int32
+        and indptr.dtype != np.int32
+        and (indptr.shape[0] == 0 or int(indptr[-1]) <= 0x7FFFFFFF)
+    ):
         indptr = indptr.astype(np.int32)  # (the row pointers are few; the indices are not)
     if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
         indptr = indptr.astype(np.int64)
@@ -353,9 +404,12 @@ def _gather(src: _Source, row0: int, block: tuple, var_offsets: np.ndarray,
     keep = _EMPTY_KEEP if keep is None else np.ascontiguousarray(keep, dtype=np.uint8)
     row = check_rows(indptr, indices, src.n_var)
     if row >= 0:
-        raise AnnDataFormatError(src.label, f"the sparse matrix is corrupt at cell "
-                                            f"{row0 + row + 1}: column index or row pointer "
-                                            f"outside the {src.n_obs} x {src.n_var} matrix")
+        raise AnnDataFormatError(
+            src.label,
+            f"the sparse matrix is corrupt at cell "
+            f"{row0 + row + 1}: column index or row pointer "
+            f"outside the {src.n_obs} x {src.n_var} matrix",
+        )
     return gather_cells(indptr, indices, keep, var_offsets, var_ids, unk_id, per_region)
 
 
@@ -377,8 +431,9 @@ def _dense_block(chunk: Any) -> tuple[np.ndarray, np.ndarray, None]:
     return indptr, cols.astype(np.int64), None
 
 
-def _csc_to_csr(n_obs: int, n_var: int, indptr: np.ndarray, indices: np.ndarray,
-                data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _csc_to_csr(
+    n_obs: int, n_var: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR arrays of a CSC matrix (stable: columns stay ascending within each row, as
     scipy's ``csc[row].nonzero()`` gives them)."""
     indptr = np.asarray(indptr, dtype=np.int64)
@@ -442,29 +497,32 @@ def _row_ranges(indptr: np.ndarray, n_rows: int) -> Iterator[tuple[int, int]]:
         r = end
 
 
-def _csr_blocks(indptr: np.ndarray, indices: Any, data: Any,
-                n_rows: int) -> Iterator[tuple[int, tuple]]:
+def _csr_blocks(
+    indptr: np.ndarray, indices: Any, data: Any, n_rows: int
+) -> Iterator[tuple[int, tuple]]:
     for r0, r1 in _row_ranges(indptr, n_rows):
         a, b = int(indptr[r0]), int(indptr[r1])
-        yield r0, (indptr[r0:r1 + 1], indices[a:b], _keep_mask(data[a:b]))
+        yield r0, (indptr[r0 : r1 + 1], indices[a:b], _keep_mask(data[a:b]))
 
 
 def _dense_blocks(x: Any, n_rows: int, n_cols: int) -> Iterator[tuple[int, tuple]]:
     step = max(1, CHUNK_ENTRIES // max(n_cols, 1))
     for r0 in range(0, n_rows, step):
-        yield r0, _dense_block(x[r0:min(r0 + step, n_rows)])
+        yield r0, _dense_block(x[r0 : min(r0 + step, n_rows)])
 
 
 def _open_source(adata: Any, layer: str | None) -> _Source:
     if isinstance(adata, (str, bytes, os.PathLike)):
         return _H5adSource(os.fsdecode(adata), layer)
     if all(hasattr(adata, a) for a in ("X", "var", "obs_names", "var_names")):
-        if getattr(adata, "isbacked", False) and not getattr(adata, "is_view", False) \
-                and getattr(adata, "filename", None):
+        if (
+            getattr(adata, "isbacked", False)
+            and not getattr(adata, "is_view", False)
+            and getattr(adata, "filename", None)
+        ):
             return _BackedSource(adata, layer)
         return _AnnDataSource(adata, layer)
-    raise TypeError(f"expected an .h5ad path or an anndata.AnnData, not "
-                    f"{type(adata).__name__}")
+    raise TypeError(f"expected an .h5ad path or an anndata.AnnData, not {type(adata).__name__}")
 
 
 class _AnnDataSource(_Source):
@@ -479,8 +537,9 @@ class _AnnDataSource(_Source):
         else:
             layers = getattr(adata, "layers", {})
             if layer not in layers:
-                raise AnnDataFormatError(self.label, f"no layer {layer!r} (layers: "
-                                                     f"{sorted(layers.keys())})")
+                raise AnnDataFormatError(
+                    self.label, f"no layer {layer!r} (layers: {sorted(layers.keys())})"
+                )
             x = layers[layer]
             what = f"layers[{layer!r}]"
         if x is None:
@@ -489,8 +548,9 @@ class _AnnDataSource(_Source):
         if hasattr(x, "tocsr") and hasattr(x, "format"):
             x = x if x.format == "csr" else x.tocsr()
             if tuple(x.shape) != (self.n_obs, self.n_var):
-                raise AnnDataFormatError(self.label, f"{what} has shape {x.shape}, not "
-                                                     f"{(self.n_obs, self.n_var)}")
+                raise AnnDataFormatError(
+                    self.label, f"{what} has shape {x.shape}, not {(self.n_obs, self.n_var)}"
+                )
             self.csr = x
             self.dense = None
         else:
@@ -498,11 +558,18 @@ class _AnnDataSource(_Source):
                 arr = np.asarray(x)
             except (TypeError, ValueError):
                 arr = None
-            if arr is None or arr.ndim != 2 or arr.dtype.kind not in "biuf" \
-                    or tuple(arr.shape) != (self.n_obs, self.n_var):
-                raise AnnDataFormatError(self.label, f"{what} is not a {self.n_obs} x "
-                                                     f"{self.n_var} numeric matrix "
-                                                     f"({type(x).__name__})")
+            if (
+                arr is None
+                or arr.ndim != 2
+                or arr.dtype.kind not in "biuf"
+                or tuple(arr.shape) != (self.n_obs, self.n_var)
+            ):
+                raise AnnDataFormatError(
+                    self.label,
+                    f"{what} is not a {self.n_obs} x "
+                    f"{self.n_var} numeric matrix "
+                    f"({type(x).__name__})",
+                )
             self.csr = None
             self.dense = arr
 
@@ -542,9 +609,12 @@ class _BackedSource(_AnnDataSource):
         self.n_obs, self.n_var = (int(n) for n in adata.shape)
         if (self.file.n_obs, self.file.n_var) != (self.n_obs, self.n_var):
             self.file.close()
-            raise AnnDataFormatError(self.file.label, f"the backed AnnData is {self.n_obs} x "
-                                                      f"{self.n_var}, its file "
-                                                      f"{self.file.n_obs} x {self.file.n_var}")
+            raise AnnDataFormatError(
+                self.file.label,
+                f"the backed AnnData is {self.n_obs} x "
+                f"{self.n_var}, its file "
+                f"{self.file.n_obs} x {self.file.n_var}",
+            )
         self.label = self.file.label
 
     def close(self) -> None:
@@ -558,8 +628,9 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError:
-        raise ImportError("reading .h5ad files needs h5py: pip install 'gtok[singlecell]' "
-                          "(or pip install h5py)") from None
+        raise ImportError(
+            "reading .h5ad files needs h5py: pip install 'gtok[singlecell]' (or pip install h5py)"
+        ) from None
     return h5py
 
 
@@ -603,8 +674,9 @@ class _H5adSource(_Source):
         f = self.f
         for part in ("obs", "var"):
             if part not in f:
-                raise AnnDataFormatError(self.label, f"no '{part}' in the file: not an "
-                                                     "AnnData .h5ad")
+                raise AnnDataFormatError(
+                    self.label, f"no '{part}' in the file: not an AnnData .h5ad"
+                )
         if layer is None:
             if "X" not in f:
                 raise AnnDataFormatError(self.label, "no 'X' matrix in the file")
@@ -623,31 +695,51 @@ class _H5adSource(_Source):
         self.n_obs, self.n_var = n_obs, n_var
         if isinstance(x, h5py.Dataset):
             if x.ndim != 2 or tuple(x.shape) != (n_obs, n_var) or x.dtype.kind not in "biuf":
-                raise AnnDataFormatError(self.label, f"{self.what} is a {x.shape} {x.dtype} "
-                                                     f"dataset, not a {n_obs} x {n_var} "
-                                                     "numeric matrix")
+                raise AnnDataFormatError(
+                    self.label,
+                    f"{self.what} is a {x.shape} {x.dtype} "
+                    f"dataset, not a {n_obs} x {n_var} "
+                    "numeric matrix",
+                )
             self.kind = "dense"
             self.x = x
             return
         enc = _attr(x, "encoding-type") or (_attr(x, "h5sparse_format") or "") + "_matrix"
         shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
-        if enc not in ("csr_matrix", "csc_matrix") or shape is None or not all(
-                k in x for k in ("data", "indices", "indptr")):
-            raise AnnDataFormatError(self.label, f"{self.what} is neither a dense matrix nor "
-                                                 f"a CSR/CSC sparse matrix (encoding {enc!r})")
+        if (
+            enc not in ("csr_matrix", "csc_matrix")
+            or shape is None
+            or not all(k in x for k in ("data", "indices", "indptr"))
+        ):
+            raise AnnDataFormatError(
+                self.label,
+                f"{self.what} is neither a dense matrix nor "
+                f"a CSR/CSC sparse matrix (encoding {enc!r})",
+            )
         if tuple(int(s) for s in shape) != (n_obs, n_var):
-            raise AnnDataFormatError(self.label, f"{self.what} has shape {tuple(shape)}, but "
-                                                 f"obs and var have {n_obs} and {n_var} "
-                                                 "entries")
+            raise AnnDataFormatError(
+                self.label,
+                f"{self.what} has shape {tuple(shape)}, but "
+                f"obs and var have {n_obs} and {n_var} "
+                "entries",
+            )
         self.kind = enc[:3]
         self.x = x
         indptr = np.asarray(x["indptr"][:], dtype=np.int64)
         n_ptr = n_obs + 1 if self.kind == "csr" else n_var + 1
-        if indptr.shape[0] != n_ptr or (n_ptr and (indptr[0] != 0 or np.any(
-                np.diff(indptr) < 0) or indptr[-1] != x["indices"].shape[0]
-                or x["data"].shape[0] != x["indices"].shape[0])):
-            raise AnnDataFormatError(self.label, f"{self.what} is a corrupt {enc}: its index "
-                                                 "pointer does not match its entries")
+        if indptr.shape[0] != n_ptr or (
+            n_ptr
+            and (
+                indptr[0] != 0
+                or np.any(np.diff(indptr) < 0)
+                or indptr[-1] != x["indices"].shape[0]
+                or x["data"].shape[0] != x["indices"].shape[0]
+            )
+        ):
+            raise AnnDataFormatError(
+                self.label,
+                f"{self.what} is a corrupt {enc}: its index pointer does not match its entries",
+            )
         self.indptr = indptr
 
     def close(self) -> None:
@@ -664,8 +756,11 @@ class _H5adSource(_Source):
             return group, key
         key = _attr(group, "_index") or "_index"
         node = group.get(key)
-        if (isinstance(node, h5py.Group) and "values" in node
-                and _attr(node, "encoding-type") == "nullable-string-array"):
+        if (
+            isinstance(node, h5py.Group)
+            and "values" in node
+            and _attr(node, "encoding-type") == "nullable-string-array"
+        ):
             node = node["values"]  # pandas >= 3 strings, as anndata >= 0.12 writes them
         if not isinstance(node, h5py.Dataset):
             raise AnnDataFormatError(self.label, f"{group.name} has no index ({key!r})")
@@ -708,8 +803,9 @@ class _H5adSource(_Source):
             codes = np.asarray(node["codes"][:], dtype=np.int64)
             cats_node = node["categories"]
             cats = np.empty(cats_node.shape[0] + 1, dtype=object)
-            cats[:-1] = (_read_strings(cats_node) if cats_node.dtype.kind in "OS"
-                         else cats_node[:].tolist())
+            cats[:-1] = (
+                _read_strings(cats_node) if cats_node.dtype.kind in "OS" else cats_node[:].tolist()
+            )
             cats[-1] = None  # code -1 (missing), or a code outside the categories
             codes[(codes < 0) | (codes >= cats.shape[0] - 1)] = cats.shape[0] - 1
             return cats[codes]
@@ -723,8 +819,9 @@ class _H5adSource(_Source):
             if "mask" in node:
                 values = [None if m else v for v, m in zip(values, node["mask"][:].tolist())]
             return values
-        raise AnnDataFormatError(self.label, f"var column {name!r} has an encoding gtok "
-                                             f"does not read ({enc!r})")
+        raise AnnDataFormatError(
+            self.label, f"var column {name!r} has an encoding gtok does not read ({enc!r})"
+        )
 
     # the matrix ----------------------------------------------------------------
 
@@ -735,11 +832,13 @@ class _H5adSource(_Source):
             yield from _csr_blocks(self.indptr, self.x["indices"], self.x["data"], self.n_obs)
         else:  # CSC: read whole, convert (rows of a CSC matrix are scattered on disk)
             try:
-                indptr, indices, data = _csc_to_csr(self.n_obs, self.n_var, self.indptr,
-                                                    self.x["indices"][:], self.x["data"][:])
+                indptr, indices, data = _csc_to_csr(
+                    self.n_obs, self.n_var, self.indptr, self.x["indices"][:], self.x["data"][:]
+                )
             except ValueError as exc:
-                raise AnnDataFormatError(self.label, f"{self.what} is a corrupt csc_matrix: "
-                                                     f"{exc}") from None
+                raise AnnDataFormatError(
+                    self.label, f"{self.what} is a corrupt csc_matrix: {exc}"
+                ) from None
             yield from _csr_blocks(indptr, indices, data, self.n_obs)
 
 

@@ -51,9 +51,13 @@ def _output_dtype(dtype: Any) -> np.dtype:
     return out
 
 
-def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
-             rng: np.random.Generator | int | None,
-             out_dtype: np.dtype) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, int]:
+def _prepare(
+    docs: Sequence[Any],
+    max_len: int | None,
+    truncation: str,
+    rng: np.random.Generator | int | None,
+    out_dtype: np.dtype,
+) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, int]:
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
     if max_len is not None and max_len < 0:
@@ -76,8 +80,10 @@ def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
             lo, hi = id_range(docs[i])
             if lo < _I32.min or hi > _I32.max:
                 bad = int(lo) if lo < _I32.min else int(hi)
-                raise OverflowError(f"document {i} holds id {bad}, which does not fit an "
-                                    "int32 batch (use dtype=np.int64)")
+                raise OverflowError(
+                    f"document {i} holds id {bad}, which does not fit an "
+                    "int32 batch (use dtype=np.int64)"
+                )
     take = n if max_len is None else np.minimum(n, max_len)
     if truncation == "head" or not np.any(take < n):
         seeds = np.zeros(len(docs), dtype=np.uint64)
@@ -87,9 +93,16 @@ def _prepare(docs: Sequence[Any], max_len: int | None, truncation: str,
     return docs, kinds, np.ascontiguousarray(take), seeds, TRUNCATIONS.index(truncation)
 
 
-def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
-              truncation: str = "head", rng: np.random.Generator | int | None = None,
-              dtype: Any = np.int64, pad_to: int | None = None) -> PaddedBatch:
+def pad_batch(
+    docs: Sequence[Any],
+    pad_id: int,
+    *,
+    max_len: int | None = None,
+    truncation: str = "head",
+    rng: np.random.Generator | int | None = None,
+    dtype: Any = np.int64,
+    pad_to: int | None = None,
+) -> PaddedBatch:
     """Pad documents into an (B, L) array.
 
     Parameters
@@ -134,9 +147,14 @@ def pad_batch(docs: Sequence[Any], pad_id: int, *, max_len: int | None = None,
     return PaddedBatch(out, mask.view(np.bool_), take.astype(np.int64, copy=True))
 
 
-def flat_batch(docs: Sequence[Any], *, max_len: int | None = None, truncation: str = "head",
-               rng: np.random.Generator | int | None = None,
-               dtype: Any = np.int64) -> FlatBatch:
+def flat_batch(
+    docs: Sequence[Any],
+    *,
+    max_len: int | None = None,
+    truncation: str = "head",
+    rng: np.random.Generator | int | None = None,
+    dtype: Any = np.int64,
+) -> FlatBatch:
     """Concatenate documents (truncated as in :func:`pad_batch`) with cumulative lengths.
 
     >>> from gtok.train.collate import flat_batch
@@ -182,9 +200,18 @@ class PadCollator:
     [[1, 2], [4, 10]]
     """
 
-    def __init__(self, pad_id: int, *, max_len: int | None = None, truncation: str = "head",
-                 seed: int = 0, dtype: Any = np.int64, pad_to: int | None = None,
-                 flat: bool = False, return_tensors: str = "pt") -> None:
+    def __init__(
+        self,
+        pad_id: int,
+        *,
+        max_len: int | None = None,
+        truncation: str = "head",
+        seed: int = 0,
+        dtype: Any = np.int64,
+        pad_to: int | None = None,
+        flat: bool = False,
+        return_tensors: str = "pt",
+    ) -> None:
         if truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
         if return_tensors not in ("pt", "np"):
@@ -200,15 +227,31 @@ class PadCollator:
 
     def __call__(self, docs: Sequence[Any]) -> dict[str, Any]:
         if self.flat:
-            fb = flat_batch(docs, max_len=self.max_len, truncation=self.truncation,
-                            rng=self.rng, dtype=self.dtype)
+            fb = flat_batch(
+                docs,
+                max_len=self.max_len,
+                truncation=self.truncation,
+                rng=self.rng,
+                dtype=self.dtype,
+            )
             out = {"input_ids": fb.input_ids, "cu_seqlens": fb.cu_seqlens}
         else:
-            pb = pad_batch(docs, self.pad_id, max_len=self.max_len, truncation=self.truncation,
-                           rng=self.rng, dtype=self.dtype, pad_to=self.pad_to)
-            out = {"input_ids": pb.input_ids, "attention_mask": pb.attention_mask,
-                   "lengths": pb.lengths}
+            pb = pad_batch(
+                docs,
+                self.pad_id,
+                max_len=self.max_len,
+                truncation=self.truncation,
+                rng=self.rng,
+                dtype=self.dtype,
+                pad_to=self.pad_to,
+            )
+            out = {
+                "input_ids": pb.input_ids,
+                "attention_mask": pb.attention_mask,
+                "lengths": pb.lengths,
+            }
         if self.return_tensors == "pt":
             import torch
+
             out = {k: torch.from_numpy(v) for k, v in out.items()}
         return out

@@ -140,8 +140,14 @@ class GtokDataset:
     ([42, 99, 101], True)
     """
 
-    def __init__(self, source: PathLike | Sequence[PathLike], *, tokenizer: Any = None,
-                 shuffle_regions: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        source: PathLike | Sequence[PathLike],
+        *,
+        tokenizer: Any = None,
+        shuffle_regions: bool = False,
+        seed: int = 0,
+    ) -> None:
         self.seed = nonneg_int("seed", seed)
         self.shuffle_regions = bool(shuffle_regions)
         self.epoch = 0
@@ -165,12 +171,15 @@ class GtokDataset:
         recorded = self._recorded_universes(manifests)
         expected = getattr(tokenizer, "fingerprint", None) if tokenizer is not None else None
         if tokenizer is not None and not isinstance(expected, str):
-            raise TypeError("tokenizer must be a gtok Tokenizer (an object with a "
-                            f".fingerprint string), not {type(tokenizer).__name__}")
+            raise TypeError(
+                "tokenizer must be a gtok Tokenizer (an object with a "
+                f".fingerprint string), not {type(tokenizer).__name__}"
+            )
         self._check_universe(recorded, expected, len(paths))
         self._expected = expected
-        self.fingerprint: str | None = expected if expected is not None else next(
-            (fp for _, fp, _ in recorded), None)
+        self.fingerprint: str | None = (
+            expected if expected is not None else next((fp for _, fp, _ in recorded), None)
+        )
         vocab = None
         if tokenizer is not None:
             vocab = int(tokenizer.vocab_size)
@@ -193,8 +202,9 @@ class GtokDataset:
             self._starts = starts.tolist()
             self._n = int(starts[-1])
 
-    def _recorded_universes(self, manifests: list[tuple[str, dict | None]]
-                            ) -> list[tuple[str, str, int | None]]:
+    def _recorded_universes(
+        self, manifests: list[tuple[str, dict | None]]
+    ) -> list[tuple[str, str, int | None]]:
         """Every recorded ``(where, fingerprint, vocab_size)``; also notes the files for
         which nothing is recorded (``self._unchecked``)."""
         paths = self._paths
@@ -231,19 +241,23 @@ class GtokDataset:
                 self._unchecked.append(path)
         return recorded
 
-    def _check_universe(self, recorded: list[tuple[str, str, int | None]],
-                        expected: str | None, n_files: int) -> None:
+    def _check_universe(
+        self, recorded: list[tuple[str, str, int | None]], expected: str | None, n_files: int
+    ) -> None:
         if expected is not None:
             for where, fp, _ in recorded:
                 if fp != expected:
                     raise FingerprintMismatchError(where, expected, fp)
             if self._unchecked:
                 k = len(self._unchecked)
-                _warn(f"{k} of {n_files} file(s) (e.g. {self._unchecked[0]}) record no "
-                      "universe (a version-1 .gtok file holds only ids; packs and the "
-                      "gtok-manifest.json of a batch run record it): they cannot be checked "
-                      "against the tokenizer's universe (give the output folder or its "
-                      "manifest as the source, or use packs)", UncheckedUniverseWarning)
+                _warn(
+                    f"{k} of {n_files} file(s) (e.g. {self._unchecked[0]}) record no "
+                    "universe (a version-1 .gtok file holds only ids; packs and the "
+                    "gtok-manifest.json of a batch run record it): they cannot be checked "
+                    "against the tokenizer's universe (give the output folder or its "
+                    "manifest as the source, or use packs)",
+                    UncheckedUniverseWarning,
+                )
         elif recorded:
             where0, fp0, _ = recorded[0]
             for where, fp, _ in recorded[1:]:
@@ -326,9 +340,12 @@ class GtokDataset:
             path = self._paths[f]
             pack = _open_pack(path)
             if pack.n_docs != int(self._counts[f]):
-                raise SourceChangedError(path, f"pack now has {pack.n_docs} documents, not "
-                                               f"{int(self._counts[f])} as when the dataset "
-                                               "was made")
+                raise SourceChangedError(
+                    path,
+                    f"pack now has {pack.n_docs} documents, not "
+                    f"{int(self._counts[f])} as when the dataset "
+                    "was made",
+                )
             self._packs[f] = pack
         return pack
 
@@ -336,15 +353,21 @@ class GtokDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = {
-            "v": 1, "kind": self._kind, "where": self._where, "digest": self._digest,
-            "counts": _pack_ints(self._counts), "seed": self.seed, "epoch": self.epoch,
-            "shuffle_regions": self.shuffle_regions, "fingerprint": self.fingerprint,
-            "expected": self._expected, "vocab_size": self.vocab_size,
+            "v": 1,
+            "kind": self._kind,
+            "where": self._where,
+            "digest": self._digest,
+            "counts": _pack_ints(self._counts),
+            "seed": self.seed,
+            "epoch": self.epoch,
+            "shuffle_regions": self.shuffle_regions,
+            "fingerprint": self.fingerprint,
+            "expected": self._expected,
+            "vocab_size": self.vocab_size,
         }
         if self._kind == "paths":
             paths = self._paths if self._paths is not None else self._restore_paths()
-            state["paths"] = zlib.compress("\0".join(paths).encode("utf-8",
-                                                                    "surrogateescape"))
+            state["paths"] = zlib.compress("\0".join(paths).encode("utf-8", "surrogateescape"))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -376,23 +399,28 @@ class GtokDataset:
         if _digest(paths) != self._digest or len(paths) != self._counts.size:
             what = "folder" if self._kind == "folder" else "manifest"
             raise SourceChangedError(
-                self._where, f"the {what} now lists {len(paths)} .gtok file(s), not the "
+                self._where,
+                f"the {what} now lists {len(paths)} .gtok file(s), not the "
                 f"{self._counts.size} the dataset was made from (files were added, removed "
-                "or renamed): make the dataset again")
+                "or renamed): make the dataset again",
+            )
         self._paths = paths
         return paths
 
     def __repr__(self) -> str:
         where = self._where if self._where is not None else f"{self._counts.size} file(s)"
-        return (f"<GtokDataset {where!s}: {self._n} documents"
-                f"{', shuffle_regions' if self.shuffle_regions else ''}>")
+        return (
+            f"<GtokDataset {where!s}: {self._n} documents"
+            f"{', shuffle_regions' if self.shuffle_regions else ''}>"
+        )
 
 
 # ---------------------------------------------------------------------------- sources
 
 
-def _resolve_source(source: Any) -> tuple[str, str | None, list[str],
-                                         list[tuple[str, dict | None]]]:
+def _resolve_source(
+    source: Any,
+) -> tuple[str, str | None, list[str], list[tuple[str, dict | None]]]:
     """``(kind, where, files, manifests)`` for a dataset source; each manifest comes with
     its parsed content when it was already read."""
     if isinstance(source, (str, os.PathLike)):
@@ -409,16 +437,20 @@ def _resolve_source(source: Any) -> tuple[str, str | None, list[str],
             return "manifest", path, done_outputs(path, data), [(path, data)]
         return "paths", None, [path], []
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
-        raise TypeError("source must be a folder, a .gtok file or pack, a gtok manifest, or "
-                        f"a list of .gtok files and packs; not {type(source).__name__}")
+        raise TypeError(
+            "source must be a folder, a .gtok file or pack, a gtok manifest, or "
+            f"a list of .gtok files and packs; not {type(source).__name__}"
+        )
     files = []
     for item in source:
         if not isinstance(item, (str, os.PathLike)):
             raise TypeError(f"source lists {item!r}: expected paths of .gtok files or packs")
         path = os.path.abspath(os.fspath(item))
         if os.path.isdir(path):
-            raise IsADirectoryError(f"{os.fspath(item)}: a folder inside a list of files; "
-                                    "give the folder itself as the source instead")
+            raise IsADirectoryError(
+                f"{os.fspath(item)}: a folder inside a list of files; "
+                "give the folder itself as the source instead"
+            )
         files.append(path)
     return "paths", None, files, []
 
@@ -506,7 +538,8 @@ def _warn(message: str, category: type[Warning]) -> None:
     frame: FrameType | None
     level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-            _PACKAGE_DIR + os.sep):
+        _PACKAGE_DIR + os.sep
+    ):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)

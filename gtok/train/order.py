@@ -44,8 +44,16 @@ def samples_per_rank(n: int, num_replicas: int = 1, drop_last: bool = False) -> 
     return n // num_replicas if drop_last else math.ceil(n / num_replicas)
 
 
-def rank_indices(n: int, *, epoch: int = 0, seed: int = 0, shuffle: bool = True,
-                 num_replicas: int = 1, rank: int = 0, drop_last: bool = False) -> np.ndarray:
+def rank_indices(
+    n: int,
+    *,
+    epoch: int = 0,
+    seed: int = 0,
+    shuffle: bool = True,
+    num_replicas: int = 1,
+    rank: int = 0,
+    drop_last: bool = False,
+) -> np.ndarray:
     """The document indices rank ``rank`` visits in epoch ``epoch``, in order.
 
     The full order is ``np.random.default_rng([seed, epoch]).permutation(n)`` (or

@@ -66,9 +66,15 @@ class _Position:
         return samples_per_rank(self.n, self.num_replicas, self.drop_last)
 
     def _order(self) -> np.ndarray:
-        return rank_indices(self.n, epoch=self.epoch, seed=self.seed, shuffle=self.shuffle,
-                            num_replicas=self.num_replicas, rank=self.rank,
-                            drop_last=self.drop_last)
+        return rank_indices(
+            self.n,
+            epoch=self.epoch,
+            seed=self.seed,
+            shuffle=self.shuffle,
+            num_replicas=self.num_replicas,
+            rank=self.rank,
+            drop_last=self.drop_last,
+        )
 
     def _begin_pass(self) -> int:
         """Start a pass; return the position it starts at."""
@@ -95,33 +101,51 @@ class _Position:
         consumed = nonneg_int("consumed", consumed)
         position = self._offset + consumed
         if position > self.num_samples:
-            raise ValueError(f"consumed={consumed} from a pass that started at sample "
-                             f"{self._offset} is past the end of the epoch "
-                             f"({self.num_samples} samples per rank)")
-        return {"version": _STATE_VERSION, "seed": self.seed, "epoch": self.epoch,
-                "consumed": position, "n": self.n, "num_replicas": self.num_replicas,
-                "shuffle": self.shuffle, "drop_last": self.drop_last}
+            raise ValueError(
+                f"consumed={consumed} from a pass that started at sample "
+                f"{self._offset} is past the end of the epoch "
+                f"({self.num_samples} samples per rank)"
+            )
+        return {
+            "version": _STATE_VERSION,
+            "seed": self.seed,
+            "epoch": self.epoch,
+            "consumed": position,
+            "n": self.n,
+            "num_replicas": self.num_replicas,
+            "shuffle": self.shuffle,
+            "drop_last": self.drop_last,
+        }
 
     def _load(self, state: dict[str, Any]) -> None:
         try:
             version, _n = state["version"], state["n"]
             seed, epoch, consumed = state["seed"], state["epoch"], state["consumed"]
         except (KeyError, TypeError):
-            raise ValueError("not a gtok sampler state (expected the dict of state_dict())") \
-                from None
+            raise ValueError(
+                "not a gtok sampler state (expected the dict of state_dict())"
+            ) from None
         if version != _STATE_VERSION:
             raise ValueError(f"state version {version} is not supported")
-        for key, mine in (("n", self.n), ("num_replicas", self.num_replicas),
-                          ("shuffle", self.shuffle), ("drop_last", self.drop_last)):
+        for key, mine in (
+            ("n", self.n),
+            ("num_replicas", self.num_replicas),
+            ("shuffle", self.shuffle),
+            ("drop_last", self.drop_last),
+        ):
             if key in state and state[key] != mine:
                 raise ValueError(
                     f"the state was saved with {key}={state[key]!r}, this one has {key}="
-                    f"{mine!r}: the order would differ, so it cannot resume exactly")
-        seed, epoch, consumed = (nonneg_int(k, v) for k, v in
-                                 (("seed", seed), ("epoch", epoch), ("consumed", consumed)))
+                    f"{mine!r}: the order would differ, so it cannot resume exactly"
+                )
+        seed, epoch, consumed = (
+            nonneg_int(k, v) for k, v in (("seed", seed), ("epoch", epoch), ("consumed", consumed))
+        )
         if consumed > self.num_samples:
-            raise ValueError(f"consumed={consumed} is past the end of the epoch "
-                             f"({self.num_samples} samples per rank)")
+            raise ValueError(
+                f"consumed={consumed} is past the end of the epoch "
+                f"({self.num_samples} samples per rank)"
+            )
         self.seed, self.epoch, self._offset = seed, epoch, consumed
         self._yielded = 0
         self._started = False
@@ -166,9 +190,16 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
     True
     """
 
-    def __init__(self, dataset_or_len: Any, *, shuffle: bool = True, seed: int = 0,
-                 num_replicas: int | None = None, rank: int | None = None,
-                 drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        dataset_or_len: Any,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        drop_last: bool = False,
+    ) -> None:
         if isinstance(dataset_or_len, (int, np.integer)):
             self.n = nonneg_int("dataset_or_len", dataset_or_len)
             self._dataset = None
@@ -227,8 +258,10 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
             self._dataset.set_epoch(self.epoch)
 
     def __repr__(self) -> str:
-        return (f"<GtokSampler n={self.n} rank={self.rank}/{self.num_replicas} "
-                f"epoch={self.epoch} seed={self.seed} shuffle={self.shuffle}>")
+        return (
+            f"<GtokSampler n={self.n} rank={self.rank}/{self.num_replicas} "
+            f"epoch={self.epoch} seed={self.seed} shuffle={self.shuffle}>"
+        )
 
 
 class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
@@ -284,19 +317,31 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
     True
     """
 
-    def __init__(self, source: Any, *, shuffle: bool = True, seed: int = 0,
-                 rank: int | None = None, world_size: int | None = None,
-                 drop_last: bool = False, tokenizer: Any = None,
-                 shuffle_regions: bool = False, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        source: Any,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+        drop_last: bool = False,
+        tokenizer: Any = None,
+        shuffle_regions: bool = False,
+        batch_size: int = 1,
+    ) -> None:
         self.seed = nonneg_int("seed", seed)
         if isinstance(source, GtokDataset):
             if tokenizer is not None or shuffle_regions:
-                raise ValueError("give tokenizer= and shuffle_regions= to the GtokDataset "
-                                 "itself, not with a ready GtokDataset")
+                raise ValueError(
+                    "give tokenizer= and shuffle_regions= to the GtokDataset "
+                    "itself, not with a ready GtokDataset"
+                )
             self.dataset = source
         else:
-            self.dataset = GtokDataset(source, tokenizer=tokenizer,
-                                       shuffle_regions=shuffle_regions, seed=self.seed)
+            self.dataset = GtokDataset(
+                source, tokenizer=tokenizer, shuffle_regions=shuffle_regions, seed=self.seed
+            )
         self.n = len(self.dataset)
         self.num_replicas, self.rank = _dist_defaults(world_size, rank)
         self.shuffle = bool(shuffle)
@@ -349,7 +394,8 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
             raise ValueError(
                 "this GtokIterableDataset has not been iterated in this process (DataLoader "
                 "workers iterate copies of it), so it cannot count what was consumed: pass "
-                "state_dict(consumed=<samples your loop took from this pass>)")
+                "state_dict(consumed=<samples your loop took from this pass>)"
+            )
         return self._state(consumed)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -360,8 +406,10 @@ class GtokIterableDataset(_Position, torch.utils.data.IterableDataset):
         self.dataset.set_epoch(self.epoch)
 
     def __repr__(self) -> str:
-        return (f"<GtokIterableDataset {self.dataset!r} rank={self.rank}/{self.num_replicas}"
-                f" epoch={self.epoch} seed={self.seed} shuffle={self.shuffle}>")
+        return (
+            f"<GtokIterableDataset {self.dataset!r} rank={self.rank}/{self.num_replicas}"
+            f" epoch={self.epoch} seed={self.seed} shuffle={self.shuffle}>"
+        )
 
 
 for _cls in (GtokSampler, GtokIterableDataset):

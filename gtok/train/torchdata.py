@@ -69,8 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gtok.train.torchclasses import GtokIterableDataset, GtokSampler
 
-__all__ = ["GtokSampler", "GtokIterableDataset", "rank_indices", "samples_per_rank",
-           "to_tensor"]
+__all__ = ["GtokSampler", "GtokIterableDataset", "rank_indices", "samples_per_rank", "to_tensor"]
 
 _LAZY = ("GtokSampler", "GtokIterableDataset")
 
@@ -80,6 +79,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         _require_torch(f"gtok.train.torchdata.{name}")
         from gtok.train import torchclasses
+
         value = getattr(torchclasses, name)
         globals()[name] = value
         return value
@@ -94,8 +94,10 @@ def _require_torch(what: str) -> Any:
     try:
         import torch
     except ImportError as exc:
-        raise ImportError(f"{what} needs PyTorch, which is not installed here: "
-                          "pip install torch (or pip install 'gtok[torch]')") from exc
+        raise ImportError(
+            f"{what} needs PyTorch, which is not installed here: "
+            "pip install torch (or pip install 'gtok[torch]')"
+        ) from exc
     return torch
 
 
@@ -121,5 +123,3 @@ def to_tensor(ids: Any, dtype: Any = None) -> torch.Tensor:
         arr = arr.astype(np.int64)
     # astype copies into aligned, writable, native int64 memory
     return torch.from_numpy(arr.astype(np.int64)).to(dtype=dtype)
-
-

@@ -17,8 +17,9 @@ import pytest
 
 from gtok.batch.pool import DeadWorker, ProcessPool, WorkerDied
 
-METHODS = [m for m in ("fork", "spawn", "forkserver")
-           if m in multiprocessing.get_all_start_methods()]
+METHODS = [
+    m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
+]
 
 
 def run_all(pool: ProcessPool, tasks: dict) -> dict:
@@ -92,7 +93,7 @@ def test_a_killed_worker_is_reported_with_the_tasks_it_held():
                 pool.wait(0.1)
         assert info.value.keys == ["slow-a"]
         assert info.value.dead[0].exitcode == -signal.SIGKILL
-        assert pool.in_flight == ["slow-b"]   # the other worker still holds its task
+        assert pool.in_flight == ["slow-b"]  # the other worker still holds its task
         assert len(pool.workers) == 1
     finally:
         t0 = time.monotonic()
@@ -140,7 +141,7 @@ def test_replies_sent_just_before_a_worker_dies_are_kept(method):
     try:
         pool.submit("a", ("6 * 7",))
         pool.submit("b", ("__import__('os')._exit(3)",))
-        time.sleep(0.5)                  # both done before the parent looks
+        time.sleep(0.5)  # both done before the parent looks
         got = []
         with pytest.raises(WorkerDied) as info:
             for _ in range(100):
@@ -171,7 +172,7 @@ def test_a_failing_initializer_is_a_dead_worker_that_never_started():
         with pytest.raises(WorkerDied) as info:
             for _ in range(100):
                 pool.wait(0.1)
-        assert info.value.dead == [DeadWorker(["x"], 1, False)]   # (exit status 1)
+        assert info.value.dead == [DeadWorker(["x"], 1, False)]  # (exit status 1)
     finally:
         pool.kill()
 
@@ -203,7 +204,7 @@ def test_replies_waiting_when_submit_finds_the_worker_dead_are_kept():
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         with pytest.raises(WorkerDied) as info:
-            for i in range(10):                # the pipe may take a send or two to break
+            for i in range(10):  # the pipe may take a send or two to break
                 pool.submit(i, (1, 1))
         assert ("a", 3) in info.value.results
         assert "a" not in info.value.keys
@@ -217,8 +218,10 @@ def test_dead_workers_release_their_descriptors():
     ctx = multiprocessing.get_context(METHODS[0])
     pool = ProcessPool(1, ctx, time.sleep)
     try:
+
         def open_fds() -> int:
             return len(os.listdir("/proc/self/fd"))
+
         for round_ in range(12):
             if round_ == 2:
                 before = open_fds()
@@ -241,9 +244,9 @@ def test_a_task_for_a_worker_that_just_died_is_a_dead_worker():
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         with pytest.raises(WorkerDied) as info:
-            for i in range(10):                 # the pipe may take a send or two to break
+            for i in range(10):  # the pipe may take a send or two to break
                 pool.submit(i, (1, 1))
-        assert info.value.unsent == [i]         # never started
+        assert info.value.unsent == [i]  # never started
         [dead] = info.value.dead
         assert dead.keys == list(range(i)) and dead.exitcode == -signal.SIGKILL
         assert info.value.keys == list(range(i + 1))

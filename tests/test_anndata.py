@@ -8,6 +8,7 @@ a dense row) and call the tokenizer once on that cell's regions, as in-memory co
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,12 +30,13 @@ pd = pytest.importorskip("pandas")
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
-    return Tokenizer(make_universe(tmp_path_factory.mktemp("u") / "universe.bed", 60))
+def universe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_universe(tmp_path_factory.mktemp("u") / "universe.bed", 60)
 
 
-def oracle(tok: Tokenizer, x: object, chroms: list, starts: list, ends: list,
-           unk: str = "whole") -> list[list[int]]:
+def oracle(
+    tok: Tokenizer, x: object, chroms: list, starts: list, ends: list, unk: str = "whole"
+) -> list[list[int]]:
     """geniml's per-cell loop, with gtok's tokenizer as the region-set tokenizer."""
     chroms_a = np.array(chroms, dtype=object)
     starts_a = np.asarray(starts, dtype=np.int64)
@@ -45,8 +47,11 @@ def oracle(tok: Tokenizer, x: object, chroms: list, starts: list, ends: list,
             cols = x[[r]].nonzero()[1] if x.format != "csr" else _csr_row_cols(x, r)
         else:
             cols = np.flatnonzero(np.asarray(x)[r])
-        docs.append(tok.tokenize((chroms_a[cols].tolist(), starts_a[cols], ends_a[cols]),
-                                 unk=unk).ids.tolist())
+        docs.append(
+            tok.tokenize(
+                (chroms_a[cols].tolist(), starts_a[cols], ends_a[cols]), unk=unk
+            ).ids.tolist()
+        )
     return docs
 
 
@@ -59,21 +64,35 @@ def _csr_row_cols(x: sp.csr_matrix, r: int) -> np.ndarray:
     return stored
 
 
-def make_adata(x: object, chroms: list, starts: list, ends: list, *,
-               obs_names: list | None = None, var_names: list | None = None
-               ) -> anndata.AnnData:
+def make_adata(
+    x: object,
+    chroms: list,
+    starts: list,
+    ends: list,
+    *,
+    obs_names: list | None = None,
+    var_names: list | None = None,
+) -> anndata.AnnData:
     n_obs, n_var = x.shape
-    var = pd.DataFrame({"chr": pd.Categorical(chroms), "start": np.asarray(starts, np.int64),
-                        "end": np.asarray(ends, np.int64)},
-                       index=var_names or [f"peak{j}" for j in range(n_var)])
+    var = pd.DataFrame(
+        {
+            "chr": pd.Categorical(chroms),
+            "start": np.asarray(starts, np.int64),
+            "end": np.asarray(ends, np.int64),
+        },
+        index=var_names or [f"peak{j}" for j in range(n_var)],
+    )
     obs = pd.DataFrame(index=obs_names or [f"cell{i}" for i in range(n_obs)])
     return anndata.AnnData(X=x, obs=obs, var=var)
 
 
 # ---------------------------------------------------------------------- random matrices
 
-regions = st.tuples(st.sampled_from(list(CHROMS) + ["chrUn_absent"]),
-                    st.integers(0, 2_000_000), st.integers(0, 6_000))
+regions = st.tuples(
+    st.sampled_from(list(CHROMS) + ["chrUn_absent"]),
+    st.integers(0, 2_000_000),
+    st.integers(0, 6_000),
+)
 
 
 @st.composite
@@ -87,11 +106,17 @@ def matrices(draw: st.DrawFn) -> tuple:
     starts = [s for _, s, _ in var]
     ends = [s + w for _, s, w in var]
     n_obs = draw(st.integers(0, 10))
-    dense = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1, 2.5, -1.0]),
-                                   min_size=n_obs * n_var, max_size=n_obs * n_var)),
-                     dtype=np.float64).reshape(n_obs, n_var)
-    fmt = draw(st.sampled_from(["csr", "csr_unsorted", "csr_zeros", "csr_dups", "csc",
-                                "dense"]))
+    dense = np.array(
+        draw(
+            st.lists(
+                st.sampled_from([0, 0, 0, 1, 2.5, -1.0]),
+                min_size=n_obs * n_var,
+                max_size=n_obs * n_var,
+            )
+        ),
+        dtype=np.float64,
+    ).reshape(n_obs, n_var)
+    fmt = draw(st.sampled_from(["csr", "csr_unsorted", "csr_zeros", "csr_dups", "csc", "dense"]))
     if fmt == "dense":
         x: object = dense
     elif fmt == "csc":
@@ -117,18 +142,19 @@ def matrices(draw: st.DrawFn) -> tuple:
             order = np.argsort(all_rows, kind="stable")
             indices = np.concatenate([indices, np.asarray(cols, dtype=indices.dtype)])[order]
             data = np.concatenate([data, extra_vals])[order]
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(all_rows.astype(np.int64),
-                                                                minlength=n_obs))])
+            indptr = np.concatenate(
+                [[0], np.cumsum(np.bincount(all_rows.astype(np.int64), minlength=n_obs))]
+            )
         x = sp.csr_matrix((data, indices, indptr), shape=(n_obs, n_var))
         x.has_sorted_indices = False  # keep scipy from "fixing" the order we made
     return x, chroms, starts, ends
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=matrices(), unk=st.sampled_from(["whole", "per_region"]))
-def test_random_matrices_match_the_per_cell_oracle(tok: Tokenizer, case: tuple,
-                                                   unk: str) -> None:
+def test_random_matrices_match_the_per_cell_oracle(tok: Tokenizer, case: tuple, unk: str) -> None:
     x, chroms, starts, ends = case
     adata = make_adata(x, chroms, starts, ends)
     got = tokenize_anndata(tok, adata, unk=unk)
@@ -139,22 +165,24 @@ def test_random_matrices_match_the_per_cell_oracle(tok: Tokenizer, case: tuple,
         assert v.dtype == np.uint32
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=matrices())
-def test_small_chunks_give_the_same_documents(tok: Tokenizer, case: tuple,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_chunks_give_the_same_documents(
+    tok: Tokenizer, case: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
     x, chroms, starts, ends = case
     adata = make_adata(x, chroms, starts, ends)
     whole = tokenize_anndata(tok, adata)
     with monkeypatch.context() as m:
         m.setattr(cells_mod, "CHUNK_ENTRIES", 3)
         chunked = tokenize_anndata(tok, adata)
-    assert {k: v.tolist() for k, v in chunked.items()} == {
-        k: v.tolist() for k, v in whole.items()}
+    assert {k: v.tolist() for k, v in chunked.items()} == {k: v.tolist() for k, v in whole.items()}
 
 
 # ---------------------------------------------------------------------- .h5ad files
+
 
 def _fixed_case(fmt: str) -> tuple:
     rng = np.random.default_rng(7)
@@ -164,8 +192,11 @@ def _fixed_case(fmt: str) -> tuple:
     ends = [s + int(w) for s, w in zip(starts, rng.integers(0, 5_000, n_var))]
     dense = (rng.random((n_obs, n_var)) < 0.2) * rng.integers(1, 5, (n_obs, n_var))
     dense[3] = 0  # an empty cell
-    x = {"csr": sp.csr_matrix(dense), "csc": sp.csc_matrix(dense),
-         "dense": dense.astype(np.float32)}[fmt]
+    x = {
+        "csr": sp.csr_matrix(dense),
+        "csc": sp.csc_matrix(dense),
+        "dense": dense.astype(np.float32),
+    }[fmt]
     if fmt == "csr":
         x.data[::7] = 0  # explicit zeros survive writing
         m = x
@@ -178,8 +209,9 @@ def _fixed_case(fmt: str) -> tuple:
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])
-def test_h5ad_path_equals_anndata_object_and_oracle(tok: Tokenizer, tmp_path, fmt: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_h5ad_path_equals_anndata_object_and_oracle(
+    tok: Tokenizer, tmp_path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     x, chroms, starts, ends = _fixed_case(fmt)
     adata = make_adata(x, chroms, starts, ends)
     path = tmp_path / "cells.h5ad"
@@ -214,8 +246,7 @@ def test_backed_anndata_uses_its_in_memory_names_and_var(tok: Tokenizer, tmp_pat
     finally:
         backed.file.close()
     assert list(got) == [f"renamed{i}" for i in range(x.shape[0])]
-    want = oracle(tok, anndata.read_h5ad(path).X, chroms, shifted,
-                  [e + 50_000 for e in ends])
+    want = oracle(tok, anndata.read_h5ad(path).X, chroms, shifted, [e + 50_000 for e in ends])
     assert [v.tolist() for v in got.values()] == want
 
 
@@ -231,11 +262,11 @@ def test_pack_output_names_metadata_and_fingerprint(tok: Tokenizer, tmp_path) ->
         pack.verify()
         assert pack.names == list(docs)
         assert [pack.doc(i).tolist() for i in range(len(pack))] == [
-            v.tolist() for v in docs.values()]
+            v.tolist() for v in docs.values()
+        ]
         assert pack.fingerprint == tok.fingerprint
         meta = pack.metadata
-    assert meta["settings"] == {"unk": "whole", "layer": None,
-                                "coords": ["chr", "start", "end"]}
+    assert meta["settings"] == {"unk": "whole", "layer": None, "coords": ["chr", "start", "end"]}
     assert meta["anndata"]["n_obs"] == 40 and meta["anndata"]["n_vars"] == 60
     assert summary.n_cells == 40
     assert summary.n_tokens == sum(len(v) for v in docs.values())
@@ -247,40 +278,48 @@ def test_pack_output_names_metadata_and_fingerprint(tok: Tokenizer, tmp_path) ->
 def test_layer_and_var_name_coordinates(tok: Tokenizer, tmp_path) -> None:
     x, chroms, starts, ends = _fixed_case("csr")
     base = make_adata(x, chroms, starts, ends)
-    names = [f"{c}:{s}-{e}" if k % 2 else f"{c}-{s}-{e}"
-             for k, (c, s, e) in enumerate(zip(chroms, starts, ends))]
+    names = [
+        f"{c}:{s}-{e}" if k % 2 else f"{c}-{s}-{e}"
+        for k, (c, s, e) in enumerate(zip(chroms, starts, ends))
+    ]
     other = sp.csr_matrix(np.ones(x.shape))
-    adata = anndata.AnnData(X=other, obs=base.obs, var=pd.DataFrame(index=names),
-                            layers={"peaks": x})
+    adata = anndata.AnnData(
+        X=other, obs=base.obs, var=pd.DataFrame(index=names), layers={"peaks": x}
+    )
     want = [v.tolist() for v in tokenize_anndata(tok, base).values()]
     got = tokenize_anndata(tok, adata, layer="peaks")
     assert [v.tolist() for v in got.values()] == want
     path = tmp_path / "named.h5ad"
     adata.write_h5ad(path)
     assert [v.tolist() for v in tokenize_anndata(tok, path, layer="peaks").values()] == want
-    assert [v.tolist() for v in tokenize_anndata(tok, adata, layer="peaks",
-                                                 coords="names").values()] == want
+    assert [
+        v.tolist() for v in tokenize_anndata(tok, adata, layer="peaks", coords="names").values()
+    ] == want
     with pytest.raises(AnnDataFormatError, match=r"var name 1 \('peak0'\) is not"):
         tokenize_anndata(tok, base, coords="names")
 
 
 # ---------------------------------------------------------------------- real fixture
 
+
 def test_gtars_pbmc_fixture_matches_geniml_through_gtars(conformance_dir) -> None:
     gtars_tok = pytest.importorskip("gtars.tokenizers")
     from gtars.models import Region
+
     h5ad = conformance_dir / "gtars" / "pbmc_hg38.h5ad"
     adata = anndata.read_h5ad(h5ad)
-    for universe in (conformance_dir / "gtars" / "pbmc_hg38_var_peaks.bed",
-                     conformance_dir / "geniml" / "universe.uniq.bed"):
+    for universe in (
+        conformance_dir / "gtars" / "pbmc_hg38_var_peaks.bed",
+        conformance_dir / "geniml" / "universe.uniq.bed",
+    ):
         ref = gtars_tok.Tokenizer(str(universe))
         features = np.empty(adata.n_vars, dtype=object)
-        for j, (c, s, e) in enumerate(zip(adata.var["chr"], adata.var["start"],
-                                          adata.var["end"])):
+        for j, (c, s, e) in enumerate(zip(adata.var["chr"], adata.var["start"], adata.var["end"])):
             features[j] = Region(c, int(s), int(e), None)
         # geniml's tokenize_anndata: tokenizer(features[x[row].nonzero()[1]]) per cell
-        want = [list(ref(features[adata.X[r].nonzero()[1]])["input_ids"])
-                for r in range(adata.n_obs)]
+        want = [
+            list(ref(features[adata.X[r].nonzero()[1]])["input_ids"]) for r in range(adata.n_obs)
+        ]
         tok = Tokenizer(universe)
         from_file = tokenize_anndata(tok, h5ad)
         from_object = tokenize_anndata(tok, adata)
@@ -297,20 +336,21 @@ def test_pbmc_peaks_as_universe_give_each_cells_own_peaks(conformance_dir) -> No
         indptr, indices = f["X/indptr"][:], f["X/indices"][:]
     # the universe is the var peaks in var order, so a cell's ids are its own columns
     for i, ids in enumerate(docs.values()):
-        assert ids.tolist() == indices[indptr[i]:indptr[i + 1]].tolist()
+        assert ids.tolist() == indices[indptr[i] : indptr[i + 1]].tolist()
 
 
 # ---------------------------------------------------------------------- bad input
 
+
 def _write_h5ad(path, **var_columns) -> None:
     n_var = len(next(iter(var_columns.values()))) if var_columns else 3
     var = pd.DataFrame(var_columns, index=[f"p{j}" for j in range(n_var)])
-    anndata.AnnData(X=sp.csr_matrix(np.ones((2, n_var))), var=var,
-                    obs=pd.DataFrame(index=["a", "b"])).write_h5ad(path)
+    anndata.AnnData(
+        X=sp.csr_matrix(np.ones((2, n_var))), var=var, obs=pd.DataFrame(index=["a", "b"])
+    ).write_h5ad(path)
 
 
-def test_missing_coordinates_is_a_typed_error_naming_the_file(tok: Tokenizer,
-                                                              tmp_path) -> None:
+def test_missing_coordinates_is_a_typed_error_naming_the_file(tok: Tokenizer, tmp_path) -> None:
     path = tmp_path / "nocoords.h5ad"
     _write_h5ad(path, gene=["x", "y", "z"])
     with pytest.raises(AnnDataFormatError) as info:
@@ -325,14 +365,16 @@ def test_missing_coordinates_is_a_typed_error_naming_the_file(tok: Tokenizer,
         tokenize_anndata(tok, partial, coords=("chr", "start", "c"))
 
 
-@pytest.mark.parametrize("start,end,problem", [
-    ([5, 9, 1], [1, 10, 2], "start is greater than end"),
-    ([-1, 0, 1], [1, 10, 2], "start is negative"),
-    (["10", "x", "1"], ["20", "30", "2"], "start is not an integer"),
-    ([1.5, 2.0, 3.0], [4, 5, 6], "start is not an integer"),
-])
-def test_bad_var_coordinates_name_the_region(tok: Tokenizer, tmp_path, start, end,
-                                             problem) -> None:
+@pytest.mark.parametrize(
+    "start,end,problem",
+    [
+        ([5, 9, 1], [1, 10, 2], "start is greater than end"),
+        ([-1, 0, 1], [1, 10, 2], "start is negative"),
+        (["10", "x", "1"], ["20", "30", "2"], "start is not an integer"),
+        ([1.5, 2.0, 3.0], [4, 5, 6], "start is not an integer"),
+    ],
+)
+def test_bad_var_coordinates_name_the_region(tok: Tokenizer, tmp_path, start, end, problem) -> None:
     path = tmp_path / "bad.h5ad"
     _write_h5ad(path, chr=["chr1"] * 3, start=start, end=end)
     out = tmp_path / "o.gtok"
@@ -348,8 +390,7 @@ def test_numeric_strings_and_whole_floats_are_coordinates(tok: Tokenizer) -> Non
     b = a.copy()
     b.var["start"] = ["100", "200"]
     b.var["end"] = [5_000.0, 9_000.0]
-    assert tokenize_anndata(tok, b)["cell0"].tolist() == tokenize_anndata(tok, a)[
-        "cell0"].tolist()
+    assert tokenize_anndata(tok, b)["cell0"].tolist() == tokenize_anndata(tok, a)["cell0"].tolist()
 
 
 def test_other_bad_inputs(tok: Tokenizer, tmp_path) -> None:
@@ -370,8 +411,9 @@ def test_other_bad_inputs(tok: Tokenizer, tmp_path) -> None:
     with pytest.raises(TypeError, match="h5ad path or an anndata"):
         tokenize_anndata(tok, 42)
     with pytest.warns(UserWarning, match="not unique"):
-        dup = make_adata(sp.csr_matrix(np.ones((2, 1))), ["chr1"], [1], [2],
-                         obs_names=["same", "same"])
+        dup = make_adata(
+            sp.csr_matrix(np.ones((2, 1))), ["chr1"], [1], [2], obs_names=["same", "same"]
+        )
     with pytest.raises(ValueError, match="'same' is used by more than one cell"):
         tokenize_anndata(tok, dup)
     summary = tokenize_anndata(tok, dup, tmp_path / "dup.gtok")  # a pack holds them
@@ -403,8 +445,11 @@ def test_index_as_a_nullable_string_array(tok: Tokenizer, tmp_path, frame: str) 
     with h5py.File(path, "r+") as f:
         group = f[frame]
         key = group.attrs.get("_index", "_index")
-        names = [bytes(v) if isinstance(v, bytes) else str(v).encode()
-                 for v in group[key][()]] if isinstance(group[key], h5py.Dataset) else None
+        names = (
+            [bytes(v) if isinstance(v, bytes) else str(v).encode() for v in group[key][()]]
+            if isinstance(group[key], h5py.Dataset)
+            else None
+        )
         if names is not None:  # older pandas wrote a dataset: rewrite it as pandas 3 does
             del group[key]
             index = group.create_group(key)
@@ -419,6 +464,7 @@ def test_index_as_a_nullable_string_array(tok: Tokenizer, tmp_path, frame: str) 
 
 # ---------------------------------------------------------------------- command line
 
+
 def test_cli_anndata(tok: Tokenizer, tmp_path, capsys) -> None:
     x, chroms, starts, ends = _fixed_case("csc")
     path = tmp_path / "cells.h5ad"
@@ -430,7 +476,8 @@ def test_cli_anndata(tok: Tokenizer, tmp_path, capsys) -> None:
     docs = tokenize_anndata(tok, path)
     with open_gtok(out) as pack:
         assert [pack.doc(i).tolist() for i in range(len(pack))] == [
-            v.tolist() for v in docs.values()]
+            v.tolist() for v in docs.values()
+        ]
     bad = tmp_path / "nocoords.h5ad"
     _write_h5ad(bad, gene=["x", "y", "z"])
     code = cli("anndata", tok.universe.source, bad, "-o", tmp_path / "b.gtok", "-q")
@@ -442,13 +489,16 @@ def test_cli_anndata(tok: Tokenizer, tmp_path, capsys) -> None:
 
 def test_docstring_examples() -> None:
     import doctest
+
     result = doctest.testmod(cells_mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_missing_h5py_names_the_extra(tok: Tokenizer, tmp_path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_h5py_names_the_extra(
+    tok: Tokenizer, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import builtins
+
     real_import = builtins.__import__
 
     def no_h5py(name, *args, **kwargs):

@@ -1,0 +1,16 @@
+import enum
+
+class LineProblem(enum.IntEnum):
+    OK = 0
+    TOO_FEW_FIELDS = 1
+    START_NOT_INTEGER = 2
+    END_NOT_INTEGER = 3
+    START_NEGATIVE = 4
+    END_NEGATIVE = 5
+    START_TOO_LARGE = 6
+    END_TOO_LARGE = 7
+    START_AFTER_END = 8
+    EMPTY_CHROM = 9
+    OUT_OF_MEMORY = 10
+    EMPTY_BARCODE = 11
+    BARCODE_NOT_UTF8 = 12
