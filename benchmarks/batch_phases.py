@@ -80,7 +80,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
 
     gtok.batch.run._tokenize_one = one
 
-    run_pool = gtok.batch.run._run_pool  # N jobs: the pool's whole life
+    run_pool = gtok.batch.run._run_on  # N jobs: the pool's whole life
 
     def pool(*args, **kwargs):
         mark("before work")
@@ -89,7 +89,7 @@ def _run(argv: list[str], spawned_at: float, report: str) -> None:
         finally:
             mark("work")
 
-    gtok.batch.run._run_pool = pool
+    gtok.batch.run._run_on = pool
 
     status = gtok.cli.main(argv)
     marks["main"] = time.perf_counter() - t0

@@ -184,7 +184,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             file=stream,
         )
     died = [r for r in summary.results if r.status == "pending" and r.error]
-    if died:  # workers kept dying before they finished an input (see gtok.batch.run)
+    if died:  # workers kept dying before they finished an input (see gtok.batch.engine)
         print(f"gtok: {died[0].error}", file=stream)
     elif summary.n_failed and not summary.interrupted:
         print(
@@ -854,7 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     # SIGTERM stops a run as Ctrl-C does: workers finish their file, the manifest is
-    # written, exit 143 (workers reset it to the default: see gtok.batch.run)
+    # written, exit 143 (workers reset it to the default: see gtok.batch.engine)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

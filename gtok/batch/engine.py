@@ -20,11 +20,14 @@ The rules every run follows, whoever runs it:
   from a scheduler, a worker failing to start) fail nothing.
 - **Giving up**: three deaths of the second kind, or ``max(10, 2 x jobs)`` inputs failed by
   deaths, in a row with no result in between raise :class:`WorkersKeptDying`, after the
-  results already sent have been yielded; its ``keys`` are the inputs left unfinished.
+  results already sent have been yielded; its ``keys`` are the inputs involved (sent back
+  by those deaths, or in flight).
 - **Stopping**: :meth:`Run.stop` (a job's ``fail_fast``) or a ``stop`` object whose
   ``requested`` turns true (a signal) stops handing out keys; the keys in flight finish
   and are yielded. ``stop.urgent`` (a second signal) kills the workers at once, as does
-  closing the run. Deaths while stopping count for nothing: their keys are just not done.
+  closing the run. Deaths while a stop *signal* is requested count for nothing (a
+  scheduler's SIGTERM reaches the workers too): their keys are just not done. After
+  :meth:`Run.stop` (fail-fast) a death still fails its input.
 """
 
 from __future__ import annotations
@@ -83,12 +86,15 @@ class WorkerDeath(NamedTuple):
 
 class WorkersKeptDying(RuntimeError):
     """Workers kept dying with no result in between: the run gave up. ``keys`` are the
-    inputs it left unfinished (in flight, or sent back by the deaths)."""
+    inputs involved (sent back by the deaths since the last result, and those in flight):
+    the ones to tell why. ``inputs_failed`` says which limit was hit: inputs failed by
+    their workers' deaths (True), or deaths that were not an input's doing (False)."""
 
-    def __init__(self, reason: str, keys: Sequence[int]) -> None:
+    def __init__(self, reason: str, inputs_failed: bool, keys: Sequence[int]) -> None:
         super().__init__(reason)
         self.reason = reason
         self.keys = list(keys)
+        self.inputs_failed = inputs_failed
 
 
 class StopSignal(Protocol):
@@ -227,11 +233,13 @@ class _LocalRun:
         stop: StopSignal | None,
         on_death: Callable[[int], None] | None,
     ) -> None:
+        if window is not None and window < 1:
+            raise ValueError(f"window must be at least 1, not {window}")
         self.jobs = min(engine.jobs, max(1, len(keys)))
         self.task, self.args, self.window = task, args, window
         self.stop_signal, self.on_death = stop, on_death
         self.queue = list(keys)[::-1]  # pop() takes the next key
-        self.position = {k: i for i, k in enumerate(keys)} if window else {}
+        self.position = {k: i for i, k in enumerate(keys)} if window is not None else {}
         self.finished: set[int] = set()
         self.due = 0  # the first unfinished position
         self.stopping = False
@@ -285,25 +293,27 @@ class _LocalRun:
                 pool.kill()  # a second signal: now (writes are atomic)
                 return
             dead: list[DeadWorker] = []
+            unsent: list[int] = []
             try:
                 self._hand_out(pool)
                 arrived = cast(_Results, pool.wait(poll))  # (the keys handed out: ints)
             except WorkerDied as exc:
                 arrived, dead = cast(_Results, exc.results), exc.dead
-                self._send_back(cast("list[int]", exc.unsent))
+                unsent = cast("list[int]", exc.unsent)
             if arrived:
                 self.deaths_in_a_row = self.blamed_in_a_row = 0
                 self.involved = []
+            self._send_back(unsent)  # (after the reset: they are involved in this round)
             for key, result in arrived:
                 yield from self._finish(key, result)
             yield from self._bury(dead)
-            reason = self._giving_up()
-            if reason is not None:
+            giving_up = self._giving_up()
+            if giving_up is not None:
                 for key, result in cast(_Results, pool.ready()):  # what others finished
                     yield from self._finish(key, result)
                 left = self.involved + cast("list[int]", pool.in_flight)
                 pool.kill()
-                raise WorkersKeptDying(reason, left)
+                raise WorkersKeptDying(*giving_up, keys=left)
             if dead and self.queue and not self._stopping():
                 self._replace_workers(pool)
 
@@ -354,17 +364,20 @@ class _LocalRun:
                 self.deaths_in_a_row += 1
             self._send_back(keys)
 
-    def _giving_up(self) -> str | None:
+    def _giving_up(self) -> tuple[str, bool] | None:
+        """Why the run gives up, and whether inputs failing is why; None to go on."""
         if self.deaths_in_a_row >= _DEATHS_IN_A_ROW:
             return (
                 "worker processes kept dying before they finished an input (signals "
-                "from outside, or failing to start)"
+                "from outside, or failing to start)",
+                False,
             )
         limit = max(_BLAMED_IN_A_ROW, 2 * self.jobs)
         if self.blamed_in_a_row >= limit:
             return (
                 f"worker processes died on {limit} inputs in a row, none finished (a "
-                "memory limit below what they need?)"
+                "memory limit below what they need?)",
+                True,
             )
         return None
 

@@ -18,15 +18,14 @@ parent does nothing between tasks but sleep in ``poll``:
   has returned), and the caller decides (it may start another with
   :meth:`ProcessPool.add_worker`);
 - workers are daemonic: if the parent exits they are terminated, and the initializer can
-  also ask the kernel to kill them with the parent (see ``gtok.batch.run``).
+  also ask the kernel to kill them with the parent (see ``gtok.batch.engine``).
 
 Tasks are ``(key, args)`` (a key is any hashable but None); ``func(*args)`` runs in a worker
 and its return value comes back with the key. With ``with_state=True`` the worker keeps what
 its initializer returned (its *state*: the tokenizer, say) and runs ``func(state, *args)``,
-so that nothing a task needs has to live in a module global. An exception in ``func`` is sent back
-and
-raised in the parent by :meth:`ProcessPool.wait` (``func`` is expected to turn bad *inputs*
-into results itself).
+so that nothing a task needs has to live in a module global. An exception in ``func`` is
+sent back and raised in the parent by :meth:`ProcessPool.wait` (``func`` is expected to
+turn bad *inputs* into results itself).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ This is the job users run once per universe (``gtok tokenize`` and :func:`pretok
   with ``fork``; pickled as arrays, never re-parsed, with ``spawn``/``forkserver``). The
   work runs through :mod:`gtok.batch.engine` (its rules for dead workers are the same for
   ``--pack``), on a :class:`gtok.batch.pool.ProcessPool`: one pipe per worker, no helper
-  threads, so the parent costs the workers almost no CPU. Workers take the largest inputs first (a
-  gzip
-  file counted by name at 4x its size; a pipe or other file of unknown size before all;
+  threads, so the parent costs the workers almost no CPU. Workers take the largest inputs
+  first (a gzip file counted by name at 4x its size; a pipe or other file of unknown size
+  before all;
   a batch of over 20,000 inputs goes in input order), and the last few inputs go to idle
   workers only, so the workers finish together. (The manifest keeps the sorted input
   order.)
@@ -581,12 +581,14 @@ def _run_on(
         # (one may be stuck): they and the rest stay pending, those involved say why
         why = exc.reason + (
             "; a rerun with --resume tries the inputs that failed last"
-            if "in a row" in exc.reason
+            if exc.inputs_failed
             else "; rerun with --resume"
         )
         for i in exc.keys:
             if results[i].status == "pending":
                 results[i].error = why
+    finally:
+        run.close()  # (whatever happened: the workers stop, the collector is unfrozen)
 
 
 def _work_order(results: Sequence[FileResult], todo: list[int], retry: list[int]) -> list[int]:
@@ -617,7 +619,5 @@ def _import_pool_modules() -> None:
     try:
         import multiprocessing.connection  # noqa: F401
         import multiprocessing.popen_fork  # noqa: F401
-
-        import gtok.batch.pool  # noqa: F401
     except Exception:  # pragma: no cover - the pool meets the same error and reports it
         pass
