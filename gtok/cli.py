@@ -105,32 +105,10 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _cmd_tokenize(args: argparse.Namespace) -> int:
-    if args.example:
-        from gtok.example import SAMPLES, example_path
-
-        if args.universe is not None or args.inputs or args.output is not None:
-            out = args.output or args.universe
-            if args.inputs or (args.output and args.universe):
-                print("gtok tokenize --example takes only an output folder", file=sys.stderr)
-                return EXIT_USAGE
-        else:
-            out = "gtok-example"
-        universe = example_path("universe.bed")
-        inputs = [example_path(name) for name in SAMPLES]
-        args.output = out
-    else:
-        if (
-            args.universe is None
-            or (args.output is None and args.pack is None)
-            or not (args.inputs or args.from_file)
-        ):
-            print(
-                "gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
-                "-o OUTDIR or --pack FILE (see gtok tokenize --help)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        universe, inputs = args.universe, args.inputs
+    chosen = _tokenize_inputs(args)
+    if isinstance(chosen, int):
+        return chosen
+    universe, inputs = chosen
     if args.pack:
         if args.resume or args.shard:
             print(
@@ -142,15 +120,14 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
         return _tokenize_to_pack(args, universe, inputs)
     stream = sys.stderr
     show = stream.isatty() and not args.quiet
-    progress = None
+    display: dict[str, Progress] = {}
+
+    def progress_cb(result: FileResult, done: int, total: int) -> None:
+        if "p" not in display:
+            display["p"] = Progress(total, stream, show, args.verbose)
+        display["p"](result, done, total)
+
     try:
-        summary_holder = {}
-
-        def progress_cb(result: FileResult, done: int, total: int) -> None:
-            if "p" not in summary_holder:
-                summary_holder["p"] = Progress(total, stream, show, args.verbose)
-            summary_holder["p"](result, done, total)
-
         summary = pretokenize(
             universe,
             inputs,
@@ -166,16 +143,49 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             skip_bad_lines=args.skip_bad_lines,
             progress=progress_cb,
         )
-        progress = summary_holder.get("p")
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"gtok tokenize: {exc}", file=sys.stderr)
         return EXIT_FAILED if isinstance(exc, GtokError) else EXIT_USAGE
     except OSError as exc:  # the output folder is a file, not writable, the disk is full...
         print(f"gtok tokenize: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    if progress is not None:
-        progress.close()
-    if not args.quiet:
+    if "p" in display:
+        display["p"].close()
+    return _report_batch(summary, args.quiet, stream)
+
+
+def _tokenize_inputs(args: argparse.Namespace) -> tuple[str, list[str]] | int:
+    """The universe and inputs ``gtok tokenize`` was given (the bundled example's with
+    ``--example``, which also sets the output folder), or the exit status of a usage error."""
+    if args.example:
+        from gtok.example import SAMPLES, example_path
+
+        if args.universe is not None or args.inputs or args.output is not None:
+            out = args.output or args.universe
+            if args.inputs or (args.output and args.universe):
+                print("gtok tokenize --example takes only an output folder", file=sys.stderr)
+                return EXIT_USAGE
+        else:
+            out = "gtok-example"
+        args.output = out
+        return example_path("universe.bed"), [example_path(name) for name in SAMPLES]
+    if (
+        args.universe is None
+        or (args.output is None and args.pack is None)
+        or not (args.inputs or args.from_file)
+    ):
+        print(
+            "gtok tokenize: needs UNIVERSE, at least one INPUT (or --from-file) and "
+            "-o OUTDIR or --pack FILE (see gtok tokenize --help)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return args.universe, args.inputs
+
+
+def _report_batch(summary: Any, quiet: bool, stream: TextIO) -> int:
+    """Print a batch run's summary and hints; its exit status."""
+    if not quiet:
         print(
             f"gtok: {summary.n_ok} tokenized, {summary.n_skipped} already done, "
             f"{summary.n_failed} failed, {summary.n_pending} not done; "
