@@ -33,6 +33,8 @@ __all__ = [
     "ConfigError",
     "AnnDataFormatError",
     "ParquetFormatError",
+    "ManifestFormatError",
+    "UnusableManifestWarning",
 ]
 
 
@@ -215,3 +217,14 @@ class AnnDataFormatError(InputFormatError):
 class ParquetFormatError(InputFormatError):
     """A parquet file of token documents lacks the token column, has the wrong column
     type, or holds ids that are not valid (negative, null, or outside the vocabulary)."""
+
+
+class ManifestFormatError(FileFormatError):
+    """A ``gtok-manifest*.json`` file is not a usable manifest: invalid JSON, another
+    format, or a field of the wrong kind (``"files"`` not a list, an entry without its
+    ``"output"``...). ``problem`` says which."""
+
+
+class UnusableManifestWarning(UserWarning):
+    """A manifest in an output folder could not be used (see :class:`ManifestFormatError`):
+    ``--resume`` treats it as absent and redoes the inputs it would have skipped."""

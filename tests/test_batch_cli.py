@@ -21,6 +21,7 @@ import pytest
 
 import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
+from gtok.errors import UnusableManifestWarning
 
 from batchdata import (  # noqa: F401
     cli,
@@ -639,7 +640,8 @@ def test_resume_without_a_manifest_or_with_a_broken_one(tok, mixed, tmp_path):
     out = tmp_path / "out"
     assert pretokenize(tok, [str(mixed)], out, resume=True, jobs=1).n_ok == len(MIXED_OUTPUTS)
     (out / "gtok-manifest.json").write_text("{ not json")
-    s = pretokenize(tok, [str(mixed)], out, resume=True, jobs=1)
+    with pytest.warns(UnusableManifestWarning, match="invalid JSON"):
+        s = pretokenize(tok, [str(mixed)], out, resume=True, jobs=1)
     assert s.n_ok == len(MIXED_OUTPUTS) and s.n_skipped == 0
     assert load_manifest(out / "gtok-manifest.json")["counts"]["ok"] == len(MIXED_OUTPUTS)
 

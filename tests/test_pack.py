@@ -36,6 +36,8 @@ from gtok.errors import (
 from gtok.example import SAMPLES, example_path
 from gtok.io.pack import HEADER, TRAILER, GtokPack
 
+from batchdata import run_cli
+
 UNIVERSE = example_path("universe.bed")
 CREATOR = f"gtok {gtok.__version__}"
 
@@ -659,6 +661,32 @@ def test_damaged_metadata_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(PackFormatError, match="JSON") as info:
         pack.metadata
     _check_typed(info.value, path)
+
+
+@pytest.mark.parametrize(
+    "text", ["[1, 2]", "null", "42", '"text"', "[" * 100_000 + "]" * 100_000], ids=str.__len__
+)
+def test_metadata_that_is_json_but_not_an_object_is_a_format_error(
+    tmp_path: Path, text: str
+) -> None:
+    """Valid JSON, every CRC right, but not an object (or nested past the parser's
+    recursion limit): a PackFormatError naming the file, never TypeError/RecursionError;
+    ``gtok info`` reports it without a traceback."""
+    path = tmp_path / "odd.gtok"
+    write_pack(path, [[1, 2], [3]], metadata={"pad": "x" * 200_010})
+    with open_gtok(path) as pack:
+        m_off, m_size = pack._sections[2], pack._sections[3]
+    raw = bytearray(path.read_bytes())
+    raw[m_off : m_off + m_size] = text.encode().ljust(m_size)  # JSON allows trailing spaces
+    path.write_bytes(bytes(_fix_crcs(raw)))
+    pack = open_gtok(path)
+    assert pack.doc(0).tolist() == [1, 2]  # the documents are intact
+    with pytest.raises(PackFormatError) as info:
+        pack.metadata
+    _check_typed(info.value, path)
+    pack.close()
+    r = run_cli("info", str(path))
+    assert "Traceback" not in r.stderr and str(path) in r.stderr + r.stdout
 
 
 # ------------------------------------------------------------------------ views

@@ -46,6 +46,7 @@ import stat
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ from gtok.batch.engine import (
     as_state,
     default_jobs,
 )
+from gtok.errors import UnusableManifestWarning
 from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
 from gtok.io.manifest import (
@@ -176,7 +178,15 @@ def _previous_entries(
     output path, and the absolute output paths of the inputs that failed there."""
     done: dict[str, dict] = {}
     failed: set[str] = set()
-    for m in read_manifests(out_dir):
+    unusable: list[str] = []
+    manifests = read_manifests(out_dir, unusable)
+    for problem in unusable:
+        warnings.warn(
+            f"{problem}; --resume treats it as absent (its inputs are done again)",
+            UnusableManifestWarning,
+            stacklevel=3,
+        )
+    for m in manifests:
         if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
             continue
         for entry in m.get("files", []):

@@ -66,8 +66,10 @@ def _check_folder(
     target: str, tok: Tokenizer, sizes: dict[str, int], problems: list[str]
 ) -> list[str]:
     """The folder's manifests checked (problems appended); its ``.gtok`` files returned."""
-    manifests = read_manifests(target)
-    if not manifests:
+    unusable: list[str] = []
+    manifests = read_manifests(target, unusable)
+    problems += unusable
+    if not manifests and not unusable:
         problems.append(
             f"{target}: no gtok manifest (cannot check which universe made these files)"
         )

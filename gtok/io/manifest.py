@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Iterable
 
-from gtok.errors import FingerprintMismatchError
+from gtok.errors import FingerprintMismatchError, ManifestFormatError
 from gtok.io.atomic import atomic_output
 
 __all__ = [
@@ -65,24 +65,98 @@ def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
     return os.path.join(out_dir, f"gtok-manifest.{shard[0]}-of-{shard[1]}.json")
 
 
-def read_manifests(out_dir: str) -> list[dict]:
-    """Every gtok manifest in ``out_dir`` (shards included), parsed; unreadable ones are
-    skipped (a resume then redoes their files, which is always safe)."""
+_STATUSES = ("ok", "skipped", "error", "pending")
+_ENTRY_COUNTS = (
+    "input_size",
+    "regions",
+    "tokens",
+    "unknown_chrom_regions",
+    "skipped_lines",
+    "output_size",
+)
+
+
+def manifest_problem(data: object) -> str | None:
+    """What makes parsed JSON ``data`` unusable as a manifest, or None when it is one: the
+    format, and every field gtok reads having the kind it expects."""
+    if not isinstance(data, dict):
+        return f"JSON {type(data).__name__}, not an object"
+    if data.get("format") != MANIFEST_FORMAT:
+        return f'no "format": "{MANIFEST_FORMAT}"'
+    for key, kind in (("universe", dict), ("settings", dict)):
+        if key in data and not isinstance(data[key], kind):
+            return f'"{key}" is not an object'
+    universe = data.get("universe") or {}
+    if "fingerprint" in universe and not isinstance(universe["fingerprint"], (str, type(None))):
+        return '"universe"."fingerprint" is not a string'
+    shard = data.get("shard")
+    if shard is not None and not (
+        isinstance(shard, list) and len(shard) == 2 and all(type(v) is int for v in shard)
+    ):
+        return '"shard" is not null or [K, N]'
+    files = data.get("files")
+    if not isinstance(files, list):
+        return '"files" is not a list'
+    for k, entry in enumerate(files):
+        problem = _entry_problem(entry)
+        if problem is not None:
+            return f'"files"[{k}] {problem}'
+    return None
+
+
+def _entry_problem(entry: object) -> str | None:
+    if not isinstance(entry, dict):
+        return "is not an object"
+    for key in ("input", "output"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            return f'has no "{key}" path'
+    if entry.get("status") not in _STATUSES:
+        return f'has an unknown "status" ({entry.get("status")!r})'
+    for key in _ENTRY_COUNTS:
+        value = entry.get(key, 0)
+        if type(value) is not int or value < 0:
+            return f'has a "{key}" that is not a count ({value!r})'
+    if not isinstance(entry.get("error"), (str, type(None))):
+        return 'has an "error" that is not text'
+    return None
+
+
+def _parse(path: str) -> dict:
+    """The manifest at ``path``, checked; :class:`~gtok.errors.ManifestFormatError` (or the
+    ``OSError`` of reading it) naming it otherwise."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
+        raise ManifestFormatError(path, f"not a gtok manifest (invalid JSON: {exc})") from None
+    problem = manifest_problem(data)
+    if problem is None:
+        return data
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise ManifestFormatError(path, f"not a gtok manifest ({problem})")
+    raise ManifestFormatError(path, f"not a usable gtok manifest: {problem}")
+
+
+def read_manifests(out_dir: str, unusable: list[str] | None = None) -> list[dict]:
+    """Every gtok manifest in ``out_dir`` (shards included), parsed and checked. One that
+    cannot be read or is not a usable manifest is left out (a resume then redoes its files,
+    which is always safe); with ``unusable``, a line naming it and why is appended there."""
     manifests = []
     try:
         names = sorted(os.listdir(out_dir))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     for name in names:
         if is_manifest_name(name):
+            path = os.path.join(out_dir, name)
             try:
-                with open(os.path.join(out_dir, name), encoding="utf-8") as f:
-                    data = json.load(f)
-            except (OSError, ValueError):
+                data = _parse(path)
+            except (OSError, ManifestFormatError) as exc:
+                if unusable is not None:
+                    unusable.append(str(exc) if path in str(exc) else f"{path}: {exc}")
                 continue
-            if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT:
-                data["_path"] = os.path.join(out_dir, name)
-                manifests.append(data)
+            data["_path"] = path
+            manifests.append(data)
     return manifests
 
 
@@ -115,8 +189,13 @@ def write_manifest(path: str, header: dict, entries: Iterable[dict]) -> None:
     head = json.dumps(doc, indent=1)
     files = ("[\n  " + ",\n  ".join(lines) + "\n ]") if lines else "[]"
     text = head[:-2] + ',\n "files": ' + files + "\n}\n"
-    with atomic_output(path) as f:
-        f.write(text.encode())
+    try:
+        with atomic_output(path) as f:
+            f.write(text.encode())
+    except OSError as exc:
+        if exc.filename is None:  # (e.g. [Errno 27] File too large names no file)
+            raise type(exc)(exc.errno, exc.strerror, path) from exc
+        raise
 
 
 _ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
@@ -128,21 +207,9 @@ def entry_output(manifest: dict, entry: dict) -> str:
 
 
 def load_manifest(path: str) -> dict:
-    """The manifest at ``path``; ``ValueError`` naming it when it is not one."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a gtok manifest (invalid JSON: {exc})") from None
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != MANIFEST_FORMAT
-        or not isinstance(data.get("files"), list)
-    ):
-        raise ValueError(
-            f'{path}: not a gtok manifest (no "format": "{MANIFEST_FORMAT}" and "files" list)'
-        )
-    return data
+    """The manifest at ``path``; :class:`~gtok.errors.ManifestFormatError` (a ``ValueError``)
+    naming it when it is not a usable one."""
+    return _parse(path)
 
 
 def done_outputs(path: str, data: dict, *, strict: bool = True) -> list[str]:

@@ -283,9 +283,16 @@ class GtokPack(MappedViews):
         if self._metadata is None:
             off, size = self._sections[2], self._sections[3]
             try:
-                self._metadata = json.loads(bytes(memoryview(self._live())[off : off + size]))
-            except ValueError as exc:
+                metadata = json.loads(bytes(memoryview(self._live())[off : off + size]))
+            except (ValueError, RecursionError) as exc:  # (RecursionError: deep nesting)
                 raise PackFormatError(self.path, f"metadata is not valid JSON ({exc})") from None
+            if not isinstance(metadata, dict):
+                raise PackFormatError(
+                    self.path,
+                    f"metadata is JSON {type(metadata).__name__}, not an object: the pack is "
+                    "corrupt or was not written by gtok",
+                )
+            self._metadata = metadata
         return dict(self._metadata)
 
     def check_fingerprint(self, tokenizer: Any) -> None:

@@ -1,0 +1,91 @@
+"""gtok.io.manifest: manifests are checked field by field; a damaged one is reported by
+path (``gtok verify``), treated as absent by ``--resume`` (its inputs are redone), and
+refused with a typed error by datasets -- never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gtok import GtokDataset, pretokenize
+from gtok.errors import ManifestFormatError, UnusableManifestWarning
+from gtok.io.manifest import load_manifest, manifest_problem, read_manifests, write_manifest
+
+from batchdata import cli, make_universe, run_cli, write_bed
+
+DAMAGE = {
+    "output key renamed": lambda m: m["files"][0].update(outpus=m["files"][0].pop("output")),
+    "files not a list": lambda m: m.update(files={"a": 1}),
+    "entry not an object": lambda m: m["files"].__setitem__(0, "s0.gtok"),
+    "size not a count": lambda m: m["files"][0].update(output_size="12"),
+    "negative count": lambda m: m["files"][0].update(tokens=-1),
+    "unknown status": lambda m: m["files"][0].update(status="done"),
+    "universe not an object": lambda m: m.update(universe=[1]),
+    "shard not a pair": lambda m: m.update(shard=[1]),
+    "not an object": lambda m: m.clear() or m.update(x=1),
+}
+
+
+def _run(tmp_path: Path) -> tuple[Path, Path, Path]:
+    universe = make_universe(tmp_path / "universe.bed")
+    src = tmp_path / "src"
+    for k in range(3):
+        write_bed(src / f"s{k}.bed", 100, k)
+    out = tmp_path / "out"
+    assert pretokenize(str(universe), [str(src)], out, jobs=1).ok
+    return universe, src, out
+
+
+def _damage(path: Path, how: str) -> None:
+    data = json.loads(path.read_text())
+    DAMAGE[how](data)
+    if how == "not an object":
+        data = [1, 2]
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGE))
+def test_a_damaged_manifest_is_named_redone_and_refused(tmp_path, how):
+    universe, src, out = _run(tmp_path)
+    mpath = out / "gtok-manifest.json"
+    _damage(mpath, how)
+    # read: left out, and said why
+    unusable: list[str] = []
+    assert read_manifests(str(out), unusable) == []
+    assert len(unusable) == 1 and str(mpath) in unusable[0]
+    with pytest.raises(ManifestFormatError) as info:
+        load_manifest(str(mpath))
+    assert isinstance(info.value, ValueError) and info.value.path == str(mpath)
+    with pytest.raises(ManifestFormatError):
+        GtokDataset(str(mpath))
+    # verify: a problem naming it, no traceback
+    r = run_cli("verify", str(out), "-u", str(universe))
+    assert r.returncode == 1 and str(mpath) in r.stderr and "Traceback" not in r.stderr
+    # resume: the manifest counts for nothing, every input is done again
+    with pytest.warns(UnusableManifestWarning, match="gtok-manifest.json"):
+        summary = pretokenize(str(universe), [str(src)], out, jobs=1, resume=True)
+    assert summary.ok and summary.n_ok == 3 and summary.n_skipped == 0
+    assert manifest_problem(load_manifest(str(mpath))) is None  # rewritten whole
+    assert cli("tokenize", str(universe), str(src), "-o", str(out), "--resume", "-q") == 0
+
+
+def test_a_good_manifest_passes_and_resumes(tmp_path):
+    universe, src, out = _run(tmp_path)
+    assert manifest_problem(load_manifest(str(out / "gtok-manifest.json"))) is None
+    summary = pretokenize(str(universe), [str(src)], out, jobs=1, resume=True)
+    assert summary.n_skipped == 3
+
+
+def test_write_errors_name_the_manifest(tmp_path, monkeypatch):
+    import gtok.io.manifest as manifest_module
+
+    def too_large(path, **kwargs):
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(manifest_module, "atomic_output", too_large)
+    path = tmp_path / "gtok-manifest.json"
+    with pytest.raises(OSError) as info:
+        write_manifest(str(path), {"format": "gtok-manifest/1"}, [])
+    assert info.value.filename == str(path) and str(path) in str(info.value)
