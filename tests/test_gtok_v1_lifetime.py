@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gtok import GtokFile, open_gtok, read_gtok, write_gtok
+from gtok import GtokFile, open_gtok, read_gtok, write_gtok, write_pack
 
 IDS16 = [5, 0, 65535, 42, 7, 7, 1000, 3]
 IDS32 = [5, 0, 65536, 2**32 - 1, 7, 123_456_789, 3]
@@ -392,3 +392,35 @@ def test_writing_through_a_torch_tensor_copies_on_write(tmp_path):
     assert tensor.tolist() == [7, 2, 70000]
     assert read_gtok(path).tolist() == [1, 2, 70000]
     assert open(path, "rb").read() == b"GTOK\x02" + np.array([1, 2, 70000], "<u4").tobytes()
+
+
+# ------------------------------------------------------------------ copies for shared files
+
+
+def _mapped(path) -> bool:
+    """Whether ``path`` is memory-mapped in this process."""
+    real = os.path.realpath(path)
+    with open("/proc/self/maps") as maps:
+        return any(line.rstrip().endswith(real) for line in maps)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc")
+def test_read_gtok_copy_owns_its_ids_and_unmaps_the_file(sample, tmp_path):
+    """copy=True, for files another program may rewrite in place: an array of its own
+    (writable), and the file is no longer mapped, so truncating it cannot touch the ids."""
+    path, ids = sample
+    owned = read_gtok(path, copy=True)
+    assert owned.tolist() == ids and owned.flags.writeable and owned.flags.owndata
+    assert owned.dtype == read_gtok(path).dtype
+    gc.collect()
+    assert not _mapped(path)
+    with open(path, "r+b") as f:  # what another program might do
+        f.truncate(5)
+    _churn()
+    assert owned.tolist() == ids
+    pack = tmp_path / "pack.gtok"
+    write_pack(pack, [[1, 2], [3]])
+    copied = read_gtok(pack, copy=True)
+    assert copied.tolist() == [1, 2, 3] and copied.flags.writeable
+    gc.collect()
+    assert not _mapped(pack)

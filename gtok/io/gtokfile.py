@@ -113,13 +113,19 @@ def _view(mapping: MappedFile, dtype: np.dtype, count: int, offset: int) -> np.n
     return mapping.view(dtype, count, offset)
 
 
-def read_gtok(path: str | os.PathLike) -> np.ndarray:
+def read_gtok(path: str | os.PathLike, *, copy: bool = False) -> np.ndarray:
     """Read a ``.gtok`` file as a zero-copy, read-only NumPy view of its ids.
 
     Parameters
     ----------
     path : str or os.PathLike
         A version-1 ``.gtok`` file (as written by gtok or gtars).
+    copy : bool, default False
+        Return an array of its own (writable, no mapping behind it) instead of a view of
+        the mapped file: for files another program may truncate or rewrite in place while
+        the ids are in use (a view of such a file can change under you, or end the process
+        with SIGBUS, as with ``numpy.memmap``; gtok's own writers replace files atomically,
+        which is safe).
 
     Returns
     -------
@@ -146,14 +152,26 @@ def read_gtok(path: str | os.PathLike) -> np.ndarray:
     >>> ids = read_gtok(path)
     >>> ids.dtype, ids.tolist(), ids.flags.writeable
     (dtype('uint32'), [7, 70000], False)
+    >>> read_gtok(path, copy=True).flags.writeable
+    True
     """
-    mapping = map_file(path)
+    mapping = map_file(path, populate=True if copy else None)
     if is_pack(mapping):
-        return GtokPack(mapping).tokens
+        pack = GtokPack(mapping)
+        if not copy:
+            return pack.tokens
+        with pack:  # (leaving it unmaps the file: no view of it is left)
+            return pack.tokens.copy()
     dtype, n = check_v1(mapping)
     # the array's base holds a buffer export of the mapping: the mapping can neither be
     # unmapped by close() nor freed while the view exists
-    return mapping.view(dtype, n, HEADER_SIZE)
+    ids = mapping.view(dtype, n, HEADER_SIZE)
+    if not copy:
+        return ids
+    owned = ids.copy()
+    del ids
+    mapping.close()  # unmapped now, not when collected
+    return owned
 
 
 class GtokFile(MappedViews):
