@@ -20,7 +20,7 @@ from gtok._lib._chromtable import ChromTable
 from gtok._lib._radix import gtars_order
 from gtok.errors import BedFormatError
 from gtok.io.bedtext import RegionColumns, parse_regions, read_text
-from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, load_bed, load_config
+from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, chrom_ranks, load_bed, load_config
 
 __all__ = ["Tokenizer", "TokenizedRegionSet", "BatchEncoding"]
 
@@ -236,7 +236,7 @@ class Tokenizer:
 
     def _region_strings(self, ids: np.ndarray) -> list[str]:
         u = self._universe
-        names = u.chrom_names
+        names = u.chrom_labels
         return [
             f"{names[c]}:{s}-{e}"
             for c, s, e in zip(
@@ -411,13 +411,8 @@ def _tokenizer_from_universe(universe: Universe) -> Tokenizer:
 
 
 def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:
-    """Ranks by name of the universe chromosomes followed by ``extra`` ones."""
-    everything = names + extra
-    rank = np.empty(len(everything), dtype=np.int32)
-    rank[np.array(sorted(range(len(everything)), key=everything.__getitem__), dtype=np.int64)] = (
-        np.arange(len(everything), dtype=np.int32)
-    )
-    return rank
+    """Ranks by name (as bytes) of the universe chromosomes followed by ``extra`` ones."""
+    return chrom_ranks(names + extra)
 
 
 # ---------------------------------------------------------------------- in-memory input

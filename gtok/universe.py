@@ -58,14 +58,10 @@ class Universe:
 
     def __post_init__(self) -> None:
         names = self.chroms.names()
-        self.chrom_names = names
-        # gtars visits a file's regions by chromosome name as bytes; UTF-8 byte order is
-        # code point order, so sorting the str names gives the same ranks.
-        rank = np.empty(len(names), dtype=np.int32)
-        rank[np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)] = (
-            np.arange(len(names), dtype=np.int32)
-        )
-        self.chrom_rank = rank
+        self.chrom_names = names  # lossless (see ChromTable.name): for lookups and order
+        # for display (a name that is not UTF-8 shows U+FFFD where its bad bytes are)
+        self.chrom_labels = [_label(name) for name in names]
+        self.chrom_rank = chrom_ranks(names)
         self._fingerprint: str | None = None
 
     @property
@@ -139,12 +135,30 @@ class Universe:
     def __setstate__(self, state: dict) -> None:
         fingerprint = state.pop("_fingerprint", None)
         state.pop("chrom_names", None)
+        state.pop("chrom_labels", None)
         self.__dict__.update(state)
         self.__post_init__()
         self._fingerprint = fingerprint
 
 
 _HASH_ON_THREAD_ABOVE = 100_000  # rows: below, a thread costs more than it saves
+
+
+def name_bytes(name: str) -> bytes:
+    """A chromosome name as the bytes it stands for (see ``ChromTable.name``)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _label(name: str) -> str:
+    return name_bytes(name).decode("utf-8", "replace")
+
+
+def chrom_ranks(names: list[str]) -> np.ndarray:
+    """Each name's rank in the order gtars visits a file's regions: by the name's bytes."""
+    rank = np.empty(len(names), dtype=np.int32)
+    order = sorted(range(len(names)), key=lambda i: name_bytes(names[i]))
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+    return rank
 
 
 def _digest(
@@ -158,7 +172,7 @@ def _digest(
     h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
     h.update(len(chrom_names).to_bytes(8, "little"))
     for name in chrom_names:
-        raw = name.encode()
+        raw = name_bytes(name)  # the bytes of the universe file, whatever they are
         h.update(len(raw).to_bytes(8, "little") + raw)
     h.update(int(starts.shape[0]).to_bytes(8, "little"))
     for arr, dtype in ((chroms, "<i4"), (starts, "<u4"), (ends, "<u4")):

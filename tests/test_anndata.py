@@ -366,21 +366,26 @@ def test_missing_coordinates_is_a_typed_error_naming_the_file(tok: Tokenizer, tm
 
 
 @pytest.mark.parametrize(
-    "start,end,problem",
+    "start,end,problem,region",
     [
-        ([5, 9, 1], [1, 10, 2], "start is greater than end"),
-        ([-1, 0, 1], [1, 10, 2], "start is negative"),
-        (["10", "x", "1"], ["20", "30", "2"], "start is not an integer"),
-        ([1.5, 2.0, 3.0], [4, 5, 6], "start is not an integer"),
+        ([5, 9, 1], [1, 10, 2], "start is greater than end", "p0"),
+        ([-1, 0, 1], [1, 10, 2], "start is negative", "p0"),
+        (["10", "x", "1"], ["20", "30", "2"], "start is not an integer", "p1"),
+        ([1.5, 2.0, 3.0], [4, 5, 6], "start is not an integer", "p0"),
+        # the fractional one is blamed, not the first (whole floats are coordinates)
+        ([0.0, 100.5, 250.0], [50, 150, 300], "start is not an integer", "p1"),
     ],
 )
-def test_bad_var_coordinates_name_the_region(tok: Tokenizer, tmp_path, start, end, problem) -> None:
+def test_bad_var_coordinates_name_the_region(
+    tok: Tokenizer, tmp_path, start, end, problem, region
+) -> None:
     path = tmp_path / "bad.h5ad"
     _write_h5ad(path, chr=["chr1"] * 3, start=start, end=end)
     out = tmp_path / "o.gtok"
     with pytest.raises(AnnDataFormatError, match=problem) as info:
         tokenize_anndata(tok, path, out)
     assert str(path) in str(info.value) and "var region" in str(info.value)
+    assert f"('{region}')" in str(info.value)
     assert list(tmp_path.iterdir()) == [path]  # no pack, no temporary file
 
 

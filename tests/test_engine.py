@@ -63,7 +63,7 @@ def test_inputs_that_kill_their_workers_fail_then_the_run_gives_up():
         for key, result in run:
             assert isinstance(result, WorkerDeath) and "SIGKILL" in result.error
             seen.append(key)
-    assert len(seen) == 10 and info.value.inputs_failed
+    assert len(seen) >= 10 and info.value.inputs_failed, (len(seen), info.value.reason)
     assert "died on 10 inputs in a row" in info.value.reason
 
 
@@ -98,6 +98,7 @@ def test_a_failing_progress_callback_leaves_no_workers_and_no_frozen_collector(t
         if len(calls) == 2:
             raise RuntimeError("progress display broke")
 
+    frozen = gc.get_freeze_count()  # (not 0 at start-up on Python 3.12+)
     with pytest.raises(RuntimeError, match="progress display broke"):
         pretokenize(
             str(make_universe(tmp_path / "u.bed")),
@@ -107,7 +108,7 @@ def test_a_failing_progress_callback_leaves_no_workers_and_no_frozen_collector(t
             start_method="fork",
             progress=progress,
         )
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == frozen
     deadline = time.monotonic() + 5
     while _children() and time.monotonic() < deadline:
         time.sleep(0.05)

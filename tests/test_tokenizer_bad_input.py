@@ -644,3 +644,33 @@ def _property_tokenizer():
         with tempfile.TemporaryDirectory() as d:
             _PROPERTY_TOK.append(Tokenizer(write_bed(Path(d, "u.bed"), UNIVERSE)))
     return _PROPERTY_TOK[0]
+
+
+# ------------------------------------------------------- chromosome names that are not UTF-8
+
+
+def test_names_that_are_not_utf8_are_bytes_end_to_end(tmp_path):
+    """Names are compared, ordered and fingerprinted as the bytes of the file; text is
+    made of them only to show them (bytes that are not UTF-8 as U+FFFD)."""
+    ff, fe = tmp_path / "ff.bed", tmp_path / "fe.bed"
+    ff.write_bytes(b"chr\xff\t100\t200\n")
+    fe.write_bytes(b"chr\xfe\t100\t200\n")
+    assert Tokenizer(ff).fingerprint != Tokenizer(fe).fingerprint
+    # b"chr\xee\x80\x80" (U+E000, valid UTF-8) sorts before b"chr\xff" as bytes, though
+    # U+E000 sorts after the surrogate standing for \xff as text
+    both = tmp_path / "both.bed"
+    both.write_bytes(b"chr\xff\t100\t200\nchr\xee\x80\x80\t100\t200\n")
+    tok = Tokenizer(both)
+    query = tmp_path / "q.bed"
+    query.write_bytes(b"chr\xff\t150\t160\nchr\xee\x80\x80\t150\t160\n")
+    ids = tok.tokenize(query).ids.tolist()
+    first, second = tok.convert_ids_to_tokens(ids)
+    assert first.startswith("chr\ue000") and second.startswith("chr\ufffd")
+    # in memory: a str stands for bytes as os.fsdecode makes it; one that stands for none
+    # (another lone surrogate) is an unknown chromosome, not an error
+    assert (
+        tok.tokenize([("chr\udcff", 150, 160)]).ids.tolist()
+        == tok.tokenize([(b"chr\xff", 150, 160)]).ids.tolist()
+    )
+    unk = tok.tokenize([("chr\ud800", 150, 160)])
+    assert unk.n_unknown_chrom == 1

@@ -91,7 +91,7 @@ cdef class ChromTable:
         self._offsets[0] = 0
         cdef bytes b
         for name in names:
-            b = name.encode() if isinstance(name, str) else bytes(name)
+            b = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
             if self.lookup_or_add(b, len(b)) < 0:
                 raise MemoryError()
 
@@ -192,18 +192,32 @@ cdef class ChromTable:
         return self._n
 
     def index(self, name):
-        """Index of ``name`` (``str`` or ``bytes``), or -1 when absent."""
-        cdef bytes b = name.encode() if isinstance(name, str) else bytes(name)
+        """Index of ``name`` (``bytes``, or ``str`` standing for bytes as ``os.fsdecode``
+        does: UTF-8, other bytes as lone surrogates), or -1 when absent. A ``str`` that
+        stands for no bytes (another lone surrogate) names no chromosome: -1."""
+        cdef bytes b
+        if isinstance(name, str):
+            try:
+                b = name.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                return -1
+        else:
+            b = bytes(name)
         return self.lookup(b, len(b))
 
-    def name(self, Py_ssize_t i):
-        """The name at index ``i``, as ``str``."""
+    def name_bytes(self, Py_ssize_t i):
+        """The name at index ``i``, as stored (``bytes``)."""
         if not 0 <= i < self._n:
             raise IndexError(i)
-        return self._names[self._offsets[i]:self._offsets[i + 1]].decode("utf-8", "replace")
+        return self._names[self._offsets[i]:self._offsets[i + 1]]
+
+    def name(self, Py_ssize_t i):
+        """The name at index ``i`` as ``str``, losslessly: bytes that are not UTF-8 become
+        lone surrogates (``surrogateescape``, as ``os.fsdecode``); ``index`` maps it back."""
+        return self.name_bytes(i).decode("utf-8", "surrogateescape")
 
     def names(self):
-        """All names in index order, as ``str``."""
+        """All names in index order, as ``str`` (see :meth:`name`)."""
         return [self.name(i) for i in range(self._n)]
 
     def __reduce__(self):

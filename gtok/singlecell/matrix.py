@@ -360,7 +360,8 @@ def _as_integers(values: Any) -> Any:
         with np.errstate(invalid="ignore"):
             if np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
                 return arr.astype(np.int64)
-        return arr
+        # some are not whole: convert the whole ones, so that only the others are reported
+        return [int(v) if np.isfinite(v) and v.is_integer() else v for v in arr.tolist()]
     if arr.dtype.kind in "USO":
         out = []
         for v in arr.tolist():
