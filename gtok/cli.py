@@ -185,6 +185,10 @@ def _tokenize_inputs(args: argparse.Namespace) -> tuple[str, list[str]] | int:
 
 def _report_batch(summary: Any, quiet: bool, stream: TextIO) -> int:
     """Print a batch run's summary and hints; its exit status."""
+    for line in summary.left_out[:10]:
+        print(f"gtok: left out {line}", file=stream)
+    if len(summary.left_out) > 10:
+        print(f"gtok: ... and {len(summary.left_out) - 10} more left out", file=stream)
     if not quiet:
         print(
             f"gtok: {summary.n_ok} tokenized, {summary.n_skipped} already done, "

@@ -329,7 +329,16 @@ def with_fifos(tmp_path) -> dict:
     for k in range(10):
         path = write_bed(src / f"{k + 2:03d}_file.bed", 100, k)
         want[path.name.replace(".bed", ".gtok")] = reference_bytes(tok, path, tmp_path)
-    return {"universe": universe, "src": src, "fifos": fifos, "texts": texts, "want": want}
+    # a folder search leaves FIFOs out (reading one could block): they are named explicitly
+    inputs = [src, *fifos]
+    return {
+        "universe": universe,
+        "src": src,
+        "fifos": fifos,
+        "texts": texts,
+        "want": want,
+        "inputs": inputs,
+    }
 
 
 def _feed(fifo: Path, text: str) -> None:
@@ -350,7 +359,7 @@ def _two_blocked_workers(p: subprocess.Popen) -> list[int]:
 def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
     _two_blocked_workers(p)
     os.killpg(p.pid, signal.SIGINT)
     time.sleep(0.3)  # let the parent take the signal first
@@ -369,7 +378,7 @@ def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_pa
         assert (e["status"] == "ok") == (output_of(out, e).relative_to(out).as_posix() in names), e
     # the FIFOs are recorded done and newer than their output: --resume skips them (else
     # it would block on them), and does the rest
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--resume")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--resume")
     rc, err = finish(p, timeout=30)
     assert rc == 0, err
     m = load_manifest(out / "gtok-manifest.json")
@@ -383,7 +392,7 @@ def test_second_ctrl_c_stops_at_once(with_fifos, tmp_path):
     for them, the second kills them; no output appears, everything stays pending."""
     d = with_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
     pool = _two_blocked_workers(p)
     os.killpg(p.pid, signal.SIGINT)
     time.sleep(0.3)
@@ -528,7 +537,7 @@ def _kill_a_fifo_reader(p: subprocess.Popen, d: dict) -> tuple[list[int], int]:
 def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
     pool, victim = _kill_a_fifo_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
@@ -544,7 +553,7 @@ def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_fifos, tm
     # the failed FIFO is replaced by an ordinary file with its text; resume does just that
     d["fifos"][victim].unlink()
     d["fifos"][victim].write_text(d["texts"][victim])
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--resume")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--resume")
     rc, err = finish(p)
     assert rc == 0, err
     m = load_manifest(out / "gtok-manifest.json")
@@ -556,7 +565,7 @@ def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_fifos, tm
 def test_killed_worker_with_fail_fast_stops_the_run(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2", "--fail-fast")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--fail-fast")
     _, victim = _kill_a_fifo_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
@@ -577,7 +586,7 @@ def only_fifos(tmp_path) -> dict:
     fifos = [src / f"{k:03d}_fifo.bed" for k in range(6)]
     for fifo in fifos:
         os.mkfifo(fifo)
-    return {"universe": universe, "src": src, "fifos": fifos}
+    return {"universe": universe, "src": src, "fifos": fifos, "inputs": fifos}
 
 
 def _kill_workers_three_times(p: subprocess.Popen) -> None:
@@ -608,7 +617,7 @@ def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, 
     stops (no new worker would fare better) and the inputs stay pending, not failed."""
     d = only_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
     _kill_workers_three_times(p)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
@@ -624,7 +633,7 @@ def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, 
 def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "all.gtok"
-    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
     _, victim = _kill_a_fifo_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
@@ -649,7 +658,7 @@ def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_pat
 def test_pack_stops_when_workers_die_in_a_row(only_fifos, tmp_path):
     d = only_fifos
     out = tmp_path / "all.gtok"
-    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
     _kill_workers_three_times(p)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
@@ -660,7 +669,7 @@ def test_pack_stops_when_workers_die_in_a_row(only_fifos, tmp_path):
 def test_pack_ctrl_c_with_workers_stuck_writes_nothing(with_fifos, tmp_path):
     d = with_fifos
     out = tmp_path / "all.gtok"
-    p = start_cli("tokenize", d["universe"], d["src"], "--pack", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
     pool = _two_blocked_workers(p)
     os.killpg(p.pid, signal.SIGINT)
     rc, err = finish(p, timeout=30)
@@ -698,7 +707,7 @@ def test_a_worker_ended_by_sigterm_fails_nothing(with_fifos, tmp_path):
     worker and the run finishes with everything done."""
     d = with_fifos
     out = tmp_path / "out"
-    p = start_cli("tokenize", d["universe"], d["src"], "-o", out, "-j", "2")
+    p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
     pool = _two_blocked_workers(p)
     os.kill(pool[0], signal.SIGTERM)
     wait_for(lambda: not alive(pool[0]), timeout=10, what="the worker to die")

@@ -48,7 +48,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gtok.batch.engine import (
@@ -114,6 +114,8 @@ class BatchSummary:
     interrupted: bool = False
     #: SIGINT or SIGTERM when a signal stopped the run (``interrupted`` is then True)
     stopped_by_signal: int | None = None
+    #: entries a folder search left out, and why (links back to searched folders, FIFOs...)
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def n_ok(self) -> int:
@@ -399,7 +401,9 @@ def pretokenize(
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
 
-    plan = plan_outputs(find_inputs(inputs, patterns=patterns, from_file=from_file), out_dir)
+    left_out: list[str] = []
+    found = find_inputs(inputs, patterns=patterns, from_file=from_file, skipped=left_out)
+    plan = plan_outputs(found, out_dir)
     if shard is not None:
         plan = plan[shard[0] - 1 :: shard[1]]
     # the worker machinery (multiprocessing: ~10 ms of imports) is imported on a thread
@@ -421,7 +425,7 @@ def pretokenize(
     header = _manifest_header(tok, options, shard)
     mpath = manifest_path(out_dir, shard)
     results, names, todo, retry = _results_to_do(plan, out_dir, tok.fingerprint, options, resume)
-    summary = BatchSummary(results, mpath, tok.fingerprint)
+    summary = BatchSummary(results, mpath, tok.fingerprint, left_out=left_out)
     book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
     book.save()
     in_process = jobs == 1 or len(todo) <= 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import stat
 from collections.abc import Iterable, Sequence
 
 __all__ = ["REGION_FILE_SUFFIXES", "find_inputs", "output_name", "plan_outputs"]
@@ -49,7 +50,11 @@ def _glob_root(pattern: str) -> str:
 
 
 def find_inputs(
-    inputs: Iterable[str], *, patterns: Sequence[str] | None = None, from_file: str | None = None
+    inputs: Iterable[str],
+    *,
+    patterns: Sequence[str] | None = None,
+    from_file: str | None = None,
+    skipped: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """Expand files, folders, globs and a list file into ``(input_path, root)`` pairs.
 
@@ -58,6 +63,12 @@ def find_inputs(
     missing file *listed in* ``from_file`` is kept instead: such lists are made by other
     programs, often for thousands of files, and the file fails on its own (it is reported
     in the manifest) without stopping the rest.
+
+    A folder search visits each real folder and file once: links are followed, but a link
+    back to a folder already searched (a loop) or to a file already found is not, and
+    region-named entries that are not regular files (a FIFO, a socket, a device) are left
+    out, since reading them could block. What was left out, and why, is appended to
+    ``skipped`` (one line each) when it is given.
     """
     found: list[tuple[str, str]] = []
     items = [(item, False) for item in inputs]
@@ -68,14 +79,7 @@ def find_inputs(
             ]
     for item, listed in items:
         if os.path.isdir(item):
-            matches = []
-            for folder, dirs, files in os.walk(item, followlinks=True):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                matches += [
-                    os.path.join(folder, n)
-                    for n in files
-                    if not n.startswith(".") and _is_region_file(n, patterns)
-                ]
+            matches = _search_folder(item, patterns, skipped if skipped is not None else [])
             if not matches:
                 raise FileNotFoundError(
                     f"{item}: folder holds no region files "
@@ -95,6 +99,47 @@ def find_inputs(
             found.append((item, os.path.dirname(item) or "."))
     found.sort(key=lambda pair: pair[0])
     return found
+
+
+def _search_folder(root: str, patterns: Sequence[str] | None, skipped: list[str]) -> list[str]:
+    """The region files under ``root``, each real folder and file visited once."""
+    folders_seen: set[tuple[int, int]] = set()
+    files_seen: set[tuple[int, int]] = set()
+    matches: list[str] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in folders_seen:
+                skipped.append(f"{folder}: a link to a folder already searched (a loop?)")
+                continue
+            folders_seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(f"{folder}: cannot be searched ({exc.strerror})")
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                st = entry.stat()  # (follows links)
+            except OSError as exc:
+                skipped.append(f"{entry.path}: {exc.strerror} (a broken link?)")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subfolders.append(entry.path)
+            elif _is_region_file(entry.name, patterns):
+                if not stat.S_ISREG(st.st_mode):
+                    skipped.append(f"{entry.path}: not a regular file (a FIFO, socket or device)")
+                elif (st.st_dev, st.st_ino) in files_seen:
+                    skipped.append(f"{entry.path}: the same file as another input (a link)")
+                else:
+                    files_seen.add((st.st_dev, st.st_ino))
+                    matches.append(entry.path)
+        stack.extend(reversed(subfolders))
+    return matches
 
 
 def output_name(input_path: str, root: str) -> str:
