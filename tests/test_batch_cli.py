@@ -860,3 +860,32 @@ def test_workers_take_the_largest_inputs_first_and_finish_together(tok, tmp_path
     submitted.clear()
     assert pretokenize(tok, [str(root)], str(tmp_path / "out2"), jobs=2).ok
     assert [name for name, _ in submitted] == sorted(work)
+
+
+def test_a_pack_run_removes_what_a_killed_one_left(tok, tmp_path):
+    """kill -9 during --pack leaves the hidden temporary of the pack; the next complete run
+    removes it (and only the pack's own: another file's temporary may be in use)."""
+    from gtok.batch.packing import tokenize_to_pack
+
+    src = tmp_path / "src"
+    for k in range(3):
+        write_bed(src / f"t{k}.bed", 30, k)
+    stale = tmp_path / ".all.gtok.0123456789ab.tmp"
+    other = tmp_path / ".other.gtok.0123456789ab.tmp"
+    stale.write_bytes(b"GTOK\x81" + bytes(100))
+    other.write_bytes(b"GTOK\x81")
+    s = tokenize_to_pack(tok, [str(src)], tmp_path / "all.gtok", jobs=1)
+    assert s.n_docs == 3 and not stale.exists() and other.exists()
+    stale.write_bytes(b"GTOK\x81")
+    assert (
+        cli(
+            "tokenize",
+            str(tok.universe.source),
+            str(src),
+            "--pack",
+            str(tmp_path / "all.gtok"),
+            "-q",
+        )
+        == 0
+    )
+    assert not stale.exists() and other.exists()

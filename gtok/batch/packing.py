@@ -23,6 +23,7 @@ from gtok.batch.engine import (
     as_state,
     default_jobs,
 )
+from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import open_gtok
 from gtok.io.inputs import find_inputs, output_name, plan_outputs
 from gtok.io.manifest import check_manifests
@@ -71,6 +72,7 @@ def pack_gtok_files(
     if tokenizer is not None:
         check_manifests({r for _, r in found}, tokenizer.fingerprint)
     summary = PackSummary(out)
+    remove_stale_temporaries([os.fspath(out)])  # (left by a run killed while writing)
     with PackWriter(out, tokenizer=tokenizer, dtype=None if tokenizer else np.uint32) as w:
         for path, root in found:
             with open_gtok(path) as f:
@@ -154,6 +156,7 @@ def tokenize_to_pack(
     paths = [p for p, _ in plan]
     summary = PackSummary(os.fspath(out))
     failed: list[dict] = []
+    remove_stale_temporaries([os.fspath(out)])  # (left by a run killed while writing)
     w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
     try:
         if jobs == 1 or len(paths) <= 1:

@@ -60,6 +60,7 @@ from gtok.batch.engine import (
     default_jobs,
 )
 from gtok.errors import UnusableManifestWarning
+from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
 from gtok.io.manifest import (
@@ -210,33 +211,6 @@ def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
         and inp.st_size == entry.get("input_size")
         and out.st_mtime_ns >= inp.st_mtime_ns
     )
-
-
-def _remove_stale_temporaries(outputs: Iterable[str]) -> None:
-    """Remove the temporary files a killed earlier run left for these outputs (hidden
-    ``.NAME.gtok.<12 hex>.tmp`` next to each; never visible as ``.gtok`` files).
-
-    Only this run's outputs: the temporaries of other outputs in the folder may belong to
-    another shard writing there right now.
-    """
-    by_folder: dict[str, set[str]] = {}
-    for out in outputs:
-        by_folder.setdefault(os.path.dirname(out) or ".", set()).add(os.path.basename(out))
-    for folder, names in by_folder.items():
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        for entry in entries:
-            if (
-                entry.startswith(".")
-                and entry.endswith(".tmp")
-                and entry[1:-4].rpartition(".")[0] in names
-            ):
-                try:
-                    os.unlink(os.path.join(folder, entry))
-                except OSError:
-                    pass
 
 
 # --------------------------------------------------------------------------- signals
@@ -420,7 +394,7 @@ def pretokenize(
         if preparing is not None:
             preparing.join()
     os.makedirs(out_dir, exist_ok=True)
-    _remove_stale_temporaries(out for _, out in plan)
+    remove_stale_temporaries(out for _, out in plan)
 
     header = _manifest_header(tok, options, shard)
     mpath = manifest_path(out_dir, shard)
@@ -582,7 +556,7 @@ def _run_on(
         order,
         lambda i: (results[i].input, results[i].output, options),
         stop=stop,
-        on_death=lambda i: _remove_stale_temporaries([results[i].output]),
+        on_death=lambda i: remove_stale_temporaries([results[i].output]),
     )
     try:
         for i, outcome in run:

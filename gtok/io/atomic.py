@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 
@@ -77,3 +77,31 @@ def atomic_output(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[B
         out.discard()
         raise
     out.commit()
+
+
+def remove_stale_temporaries(outputs: Iterable[str]) -> None:
+    """Remove the temporary files a killed earlier run left for these outputs (hidden
+    ``.NAME.<12 hex>.tmp`` next to each, as :class:`AtomicFile` names them; never visible
+    under the output's name).
+
+    Only these outputs': the temporaries of other files in the folder may belong to another
+    run (a shard) writing there right now.
+    """
+    by_folder: dict[str, set[str]] = {}
+    for out in outputs:
+        by_folder.setdefault(os.path.dirname(out) or ".", set()).add(os.path.basename(out))
+    for folder, names in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if (
+                entry.startswith(".")
+                and entry.endswith(".tmp")
+                and entry[1:-4].rpartition(".")[0] in names
+            ):
+                try:
+                    os.unlink(os.path.join(folder, entry))
+                except OSError:
+                    pass

@@ -48,6 +48,7 @@ from gtok._lib._lineproblem import LineProblem
 from gtok._lib._mapping import map_path
 from gtok.errors import FragmentFormatError
 from gtok.io import bgzf
+from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
 from gtok.io.gunzip import gunzip, inflate, is_gzip
 from gtok.io.pack import PackWriter
@@ -546,6 +547,7 @@ def tokenize_fragments(
         summary.seconds = time.monotonic() - started
         result.summary = summary
         return result
+    remove_stale_temporaries([os.fspath(out)])  # (left by a run killed while writing)
     w = PackWriter(out, tokenizer=tok)
     try:
         for i in range(0, keep.size, PACK_BATCH):  # a few hundred cells' ids at a time
