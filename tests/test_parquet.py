@@ -226,3 +226,32 @@ def test_missing_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_docstring_examples() -> None:
     result = doctest.testmod(parquet_mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_corrupt_row_groups_are_a_format_error_naming_the_file(tmp_path) -> None:
+    """Bits flipped all over a parquet file (every CRC-free byte pyarrow decodes): the import
+    either succeeds or raises ParquetFormatError naming the file -- never OSError,
+    ArrowInvalid or UnicodeDecodeError from inside pyarrow -- and leaves no pack behind."""
+    src = tmp_path / "src.parquet"
+    docs = [[int(v) for v in d] for d in random_docs(40, 500, seed=3)]
+    table = pa.table({"tokens": docs, "name": [f"cell-{k}-é" for k in range(40)]})
+    pq.write_table(table, src, row_group_size=8, compression="NONE")
+    good = src.read_bytes()
+    out = tmp_path / "o.gtok"
+    outcomes = {"ok": 0, "refused": 0}
+    for pos in range(4, len(good) - 8, 4):
+        for bit in (0, 5):
+            raw = bytearray(good)
+            raw[pos] ^= 1 << bit
+            src.write_bytes(bytes(raw))
+            try:
+                import_parquet(src, out, batch_rows=8)
+                outcomes["ok"] += 1
+            except ParquetFormatError as exc:
+                assert str(src) in str(exc)
+                assert not out.exists()  # nothing written
+                outcomes["refused"] += 1
+            if out.exists():
+                out.unlink()
+    assert outcomes["refused"] > 0 and outcomes["ok"] > 0
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

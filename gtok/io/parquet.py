@@ -298,7 +298,7 @@ def import_parquet(
         out, tokenizer=tokenizer, metadata=meta, names=names_col is not None, fsync=fsync
     ) as w:
         wanted = [column] + ([names_col] if names_col else [])
-        for rb in pf.iter_batches(batch_size=max(1, int(batch_rows)), columns=wanted):
+        for rb in _record_batches(pf, path, max(1, int(batch_rows)), wanted):
             arr = rb.column(0)
             if arr.null_count:
                 k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
@@ -327,7 +327,7 @@ def import_parquet(
                         else "above 2**32 - 1"
                     )
                     raise ParquetFormatError(path, f"row {row + k}: id {int(values[p])} is {what}")
-            names = rb.column(1).to_pylist() if names_col else None
+            names = _names(rb, path) if names_col else None
             bounds = offsets.tolist()
             for i in range(len(arr)):
                 w.add(
@@ -336,6 +336,34 @@ def import_parquet(
             row += len(arr)
         n_docs, n_tokens = len(w), w.n_tokens
     return n_docs, n_tokens
+
+
+# what pyarrow raises for data it cannot decode (a corrupt page, bad UTF-8 in a string)
+def _corrupt_errors() -> tuple[type[BaseException], ...]:
+    return (_pyarrow()[0].ArrowException, OSError, UnicodeDecodeError)
+
+
+def _record_batches(pf: Any, path: str, batch_rows: int, columns: list) -> Iterator[Any]:
+    """``pf``'s record batches; a row group that cannot be decoded is a
+    :class:`~gtok.errors.ParquetFormatError` naming the file."""
+    batches = pf.iter_batches(batch_size=batch_rows, columns=columns)
+    while True:
+        try:
+            rb = next(batches)
+        except StopIteration:
+            return
+        except _corrupt_errors() as exc:
+            raise ParquetFormatError(path, f"corrupt data ({type(exc).__name__}: {exc})") from None
+        yield rb
+
+
+def _names(rb: Any, path: str) -> list:
+    try:
+        return rb.column(1).to_pylist()
+    except _corrupt_errors() as exc:
+        raise ParquetFormatError(
+            path, f"corrupt document names ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _read_meta(schema: Any) -> dict:
