@@ -19,7 +19,7 @@ import numpy as np
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._radix import gtars_order
 from gtok.errors import BedFormatError
-from gtok.io.bedtext import RegionColumns, parse_regions, read_text
+from gtok.io.bedtext import RegionColumns, read_regions
 from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, chrom_ranks, load_bed, load_config
 
 __all__ = ["Tokenizer", "TokenizedRegionSet", "BatchEncoding"]
@@ -372,9 +372,7 @@ class Tokenizer:
             path = os.fsdecode(regions)
             sort = not keep_order
             extra = ChromTable() if (per_region and sort) else None
-            cols = parse_regions(
-                read_text(path), path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines
-            )
+            cols = read_regions(path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines)
         else:
             sort = False
             extra = None

@@ -19,7 +19,7 @@ import numpy as np
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex, build_index
 from gtok.errors import ConfigError
-from gtok.io.bedtext import parse_regions, read_text
+from gtok.io.bedtext import read_regions
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
@@ -186,9 +186,8 @@ def _digest(
 def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Universe:
     """Read a universe from a BED file (plain or gzip; columns 1-3 used)."""
     path = os.fspath(path)
-    data = read_text(path)
     table = ChromTable()
-    cols = parse_regions(data, path, table, add_chroms=True, trim=True)
+    cols = read_regions(path, table, add_chroms=True, trim=True)
     return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens, path)
 
 

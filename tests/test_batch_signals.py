@@ -8,15 +8,15 @@ Two kinds of test:
   lands while workers are tokenizing and writing: every visible ``.gtok`` must read cleanly
   and equal the reference bytes, the exit code says what happened, and ``--resume`` finishes
   with the uninterrupted run's bytes, skipping what was recorded done;
-- deterministically, with named pipes (FIFOs) as inputs: a worker reading one blocks until
-  the test writes to it, so the test knows exactly what is in flight when it signals.
+- deterministically, with pipes as inputs (a symlink named like a BED file, to a pipe the
+  test holds: gtok reads pipes, as from ``<(zcat x.bed.gz)``): a worker reading one blocks
+  until the test writes to it, so the test knows exactly what is in flight when it signals.
 
 Linux only (``/proc`` is used to find the worker processes).
 """
 
 from __future__ import annotations
 
-import errno
 import faulthandler
 import multiprocessing
 import os
@@ -311,89 +311,123 @@ def test_ctrl_c_single_process(workload, tmp_path):
 # ------------------------------------------------------------------------ deterministic
 
 
+class PipeInput:
+    """An input a worker blocks on until the test feeds it: a symlink named like a BED file
+    to an anonymous pipe this test process holds (``/proc/<pid>/fd/<n>``)."""
+
+    def __init__(self, path: Path, text: str = "") -> None:
+        self.path = path
+        self.text = text
+        self.r, self.w = os.pipe()
+        self.inode = os.fstat(self.r).st_ino
+        path.symlink_to(f"/proc/{os.getpid()}/fd/{self.r}")
+
+    def feed(self) -> None:
+        """Write the text and close the pipe's write end: its reader sees the text, then
+        the end of the input."""
+        if self.w >= 0:
+            os.write(self.w, self.text.encode())  # (less than a pipe's buffer)
+            os.close(self.w)
+            self.w = -1
+
+    def is_read_by(self, pid: int) -> bool:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            return False
+        want = f"pipe:[{self.inode}]"
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == want:
+                    return True
+            except OSError:
+                pass
+        return False
+
+    def close(self) -> None:
+        for fd in (self.r, self.w):
+            if fd >= 0:
+                os.close(fd)
+        self.r = self.w = -1
+
+
 @pytest.fixture
-def with_fifos(tmp_path) -> dict:
-    """Two FIFOs that sort first, then 10 ordinary inputs."""
+def with_pipes(tmp_path):
+    """Two pipe inputs that sort first, then 10 ordinary inputs."""
     universe = make_universe(tmp_path / "universe.bed")
     tok = Tokenizer(universe)
     src = tmp_path / "src"
-    fifos = [src / "000_fifo_a.bed", src / "001_fifo_b.bed"]
+    names = ["000_pipe_a.bed", "001_pipe_b.bed"]
     texts = [bed_text(300, 70), bed_text(300, 71)]
     want = {}
-    for fifo, text in zip(fifos, texts):
-        plain = write_bed(tmp_path / "plain" / fifo.name, text=text)
-        want[fifo.name.replace(".bed", ".gtok")] = reference_bytes(tok, plain, tmp_path)
+    for name, text in zip(names, texts):
+        plain = write_bed(tmp_path / "plain" / name, text=text)
+        want[name.replace(".bed", ".gtok")] = reference_bytes(tok, plain, tmp_path)
     src.mkdir()
-    for fifo in fifos:
-        os.mkfifo(fifo)
+    pipes = [PipeInput(src / name, text) for name, text in zip(names, texts)]
     for k in range(10):
         path = write_bed(src / f"{k + 2:03d}_file.bed", 100, k)
         want[path.name.replace(".bed", ".gtok")] = reference_bytes(tok, path, tmp_path)
-    # a folder search leaves FIFOs out (reading one could block): they are named explicitly
-    inputs = [src, *fifos]
-    return {
-        "universe": universe,
-        "src": src,
-        "fifos": fifos,
-        "texts": texts,
-        "want": want,
-        "inputs": inputs,
-    }
+    # a folder search leaves pipes out (reading one could block): they are named explicitly
+    inputs = [src, *(pipe.path for pipe in pipes)]
+    yield {"universe": universe, "src": src, "pipes": pipes, "want": want, "inputs": inputs}
+    for pipe in pipes:
+        pipe.close()
 
 
-def _feed(fifo: Path, text: str) -> None:
-    with open(fifo, "w") as f:  # opens once the worker has opened it for reading
-        f.write(text)
+def _blocked_on(pid: int, pipes: list[PipeInput]) -> PipeInput | None:
+    """The pipe worker ``pid`` is blocked reading, if it is."""
+    if wchan(pid) not in ("anon_pipe_read", "pipe_read"):
+        return None
+    return next((pipe for pipe in pipes if pipe.is_read_by(pid)), None)
 
 
-def _two_blocked_workers(p: subprocess.Popen) -> list[int]:
+def _two_blocked_workers(p: subprocess.Popen, pipes: list[PipeInput]) -> list[int]:
     wait_for(
-        lambda: (
-            len(workers(p.pid)) == 2 and all(wchan(w) == "wait_for_partner" for w in workers(p.pid))
-        ),
-        what="both workers to block on their FIFO",
+        lambda: len(workers(p.pid)) == 2 and all(_blocked_on(w, pipes) for w in workers(p.pid)),
+        what="both workers to block on their pipe",
     )
     return workers(p.pid)
 
 
-def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_fifos, tmp_path):
-    d = with_fifos
+def test_ctrl_c_lets_workers_finish_their_file_and_records_it(with_pipes, tmp_path):
+    d = with_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
-    _two_blocked_workers(p)
+    _two_blocked_workers(p, d["pipes"])
     os.killpg(p.pid, signal.SIGINT)
     time.sleep(0.3)  # let the parent take the signal first
-    for fifo, text in zip(d["fifos"], d["texts"]):
-        _feed(fifo, text)
+    for pipe in d["pipes"]:
+        pipe.feed()
     rc, err = finish(p)
     assert rc == 130, err
     names = check_visible_outputs(out, d["want"])
     m = load_manifest(out / "gtok-manifest.json")
     st = {Path(e["input"]).name: e["status"] for e in m["files"]}
     # the two files being read when Ctrl-C came were finished and recorded
-    assert st["000_fifo_a.bed"] == st["001_fifo_b.bed"] == "ok"
+    assert st["000_pipe_a.bed"] == st["001_pipe_b.bed"] == "ok"
     # a queued one may have run too; most were never started
     assert m["counts"]["pending"] >= 8
     for e in m["files"]:
         assert (e["status"] == "ok") == (output_of(out, e).relative_to(out).as_posix() in names), e
-    # the FIFOs are recorded done and newer than their output: --resume skips them (else
-    # it would block on them), and does the rest
+    # the pipes are recorded done: --resume skips them (else it would block on them), and
+    # does the rest
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--resume")
     rc, err = finish(p, timeout=30)
     assert rc == 0, err
     m = load_manifest(out / "gtok-manifest.json")
     st = {Path(e["input"]).name: e["status"] for e in m["files"]}
-    assert st["000_fifo_a.bed"] == st["001_fifo_b.bed"] == "skipped"
+    assert st["000_pipe_a.bed"] == st["001_pipe_b.bed"] == "skipped"
     assert gtok_files(out) == d["want"]
 
 
-def test_second_ctrl_c_stops_at_once(with_fifos, tmp_path):
-    """The workers are stuck on their files (FIFOs nobody writes): the first Ctrl-C waits
+def test_second_ctrl_c_stops_at_once(with_pipes, tmp_path):
+    """The workers are stuck on their files (pipes nobody writes): the first Ctrl-C waits
     for them, the second kills them; no output appears, everything stays pending."""
-    d = with_fifos
+    d = with_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
-    pool = _two_blocked_workers(p)
+    pool = _two_blocked_workers(p, d["pipes"])
     os.killpg(p.pid, signal.SIGINT)
     time.sleep(0.3)
     assert p.poll() is None and all(alive(w) for w in pool)  # still waiting for them
@@ -509,50 +543,38 @@ def test_sigterm_in_a_program_that_does_not_handle_it_still_ends_it(tmp_path):
     assert m["counts"]["ok"] >= 3 and m["counts"]["pending"] >= 1
 
 
-def _feed_if_read(fifo: Path, text: str) -> bool:
-    """Write ``text`` into ``fifo`` if a process has it open (or is opening it) for reading."""
-    try:
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # no reader
-            return False
-        raise
-    os.set_blocking(fd, True)
-    with open(fd, "w") as f:
-        f.write(text)
-    return True
-
-
-def _kill_a_fifo_reader(p: subprocess.Popen, d: dict) -> tuple[list[int], int]:
-    """Kill one of the two workers blocked on a FIFO; feed the other one's FIFO. Returns the
-    workers and the index of the FIFO whose reader was killed."""
-    pool = _two_blocked_workers(p)
+def _kill_a_pipe_reader(p: subprocess.Popen, d: dict) -> tuple[list[int], int]:
+    """Kill one of the two workers blocked on a pipe; feed the other one's pipe. Returns the
+    workers and the index of the pipe whose reader was killed."""
+    pipes = d["pipes"]
+    pool = _two_blocked_workers(p, pipes)
+    victim = pipes.index(_blocked_on(pool[0], pipes))
     os.kill(pool[0], signal.SIGKILL)
     wait_for(lambda: not alive(pool[0]), timeout=10, what="the worker to die")
-    fed = [_feed_if_read(fifo, text) for fifo, text in zip(d["fifos"], d["texts"])]
-    assert fed.count(True) == 1, fed
-    return pool, fed.index(False)
+    pipes[1 - victim].feed()
+    return pool, victim
 
 
-def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_fifos, tmp_path):
-    d = with_fifos
+def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_pipes, tmp_path):
+    d = with_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
-    pool, victim = _kill_a_fifo_reader(p, d)
+    pool, victim = _kill_a_pipe_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "SIGKILL" in err and "Traceback" not in err
     m = load_manifest(out / "gtok-manifest.json")
     assert m["counts"] == {"ok": 11, "skipped": 0, "error": 1, "pending": 0}
     failed = [e for e in m["files"] if e["status"] == "error"]
-    assert Path(failed[0]["input"]).name == d["fifos"][victim].name
+    assert Path(failed[0]["input"]).name == d["pipes"][victim].path.name
     assert "killed by SIGKILL" in failed[0]["error"]
     names = check_visible_outputs(out, d["want"])
     assert len(names) == 11 and hidden_leftovers(out) == []
     wait_for(lambda: not any(alive(w) for w in pool), timeout=10, what="workers to exit")
-    # the failed FIFO is replaced by an ordinary file with its text; resume does just that
-    d["fifos"][victim].unlink()
-    d["fifos"][victim].write_text(d["texts"][victim])
+    # the failed pipe is replaced by an ordinary file with its text; resume does just that
+    victim_input = d["pipes"][victim]
+    victim_input.path.unlink()
+    victim_input.path.write_text(victim_input.text)
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--resume")
     rc, err = finish(p)
     assert rc == 0, err
@@ -562,63 +584,56 @@ def test_killed_worker_blocked_on_its_input_fails_only_that_input(with_fifos, tm
     assert hidden_leftovers(out) == []
 
 
-def test_killed_worker_with_fail_fast_stops_the_run(with_fifos, tmp_path):
-    d = with_fifos
+def test_killed_worker_with_fail_fast_stops_the_run(with_pipes, tmp_path):
+    d = with_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2", "--fail-fast")
-    _, victim = _kill_a_fifo_reader(p, d)
+    _, victim = _kill_a_pipe_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     m = load_manifest(out / "gtok-manifest.json")
     st = {Path(e["input"]).name: e["status"] for e in m["files"]}
-    assert st[d["fifos"][victim].name] == "error"
-    assert st[d["fifos"][1 - victim].name] == "ok"  # the other worker's file finished
+    assert st[d["pipes"][victim].path.name] == "error"
+    assert st[d["pipes"][1 - victim].path.name] == "ok"  # the other worker's file finished
     assert m["counts"]["error"] == 1 and m["counts"]["pending"] >= 8
     check_visible_outputs(out, d["want"])
 
 
 @pytest.fixture
-def only_fifos(tmp_path) -> dict:
-    """Six FIFOs as the only inputs: no worker ever finishes one unless the test feeds it."""
+def only_pipes(tmp_path):
+    """Six pipes as the only inputs: no worker ever finishes one unless the test feeds it."""
     universe = make_universe(tmp_path / "universe.bed")
     src = tmp_path / "src"
     src.mkdir()
-    fifos = [src / f"{k:03d}_fifo.bed" for k in range(6)]
-    for fifo in fifos:
-        os.mkfifo(fifo)
-    return {"universe": universe, "src": src, "fifos": fifos, "inputs": fifos}
+    pipes = [PipeInput(src / f"{k:03d}_pipe.bed") for k in range(6)]
+    yield {"universe": universe, "src": src, "pipes": pipes, "inputs": [q.path for q in pipes]}
+    for pipe in pipes:
+        pipe.close()
 
 
-def _kill_workers_three_times(p: subprocess.Popen) -> None:
-    """SIGTERM (a death that is not an input's doing) a worker blocked on a FIFO, three
+def _kill_workers_three_times(p: subprocess.Popen, pipes: list[PipeInput]) -> None:
+    """SIGTERM (a death that is not an input's doing) a worker blocked on a pipe, three
     times (each time one of the two live workers, once the pool has replaced the last)."""
     killed: list[int] = []
     for _ in range(3):
         wait_for(
             lambda: (
-                len(
-                    [
-                        w
-                        for w in workers(p.pid)
-                        if w not in killed and wchan(w) == "wait_for_partner"
-                    ]
-                )
-                == 2
+                len([w for w in workers(p.pid) if w not in killed and _blocked_on(w, pipes)]) == 2
             ),
-            what="two workers blocked on a FIFO",
+            what="two workers blocked on a pipe",
         )
         victim = next(w for w in workers(p.pid) if w not in killed)
         os.kill(victim, signal.SIGTERM)
         killed.append(victim)
 
 
-def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, tmp_path):
+def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_pipes, tmp_path):
     """Workers ended from outside three times with no input finished in between: the run
     stops (no new worker would fare better) and the inputs stay pending, not failed."""
-    d = only_fifos
+    d = only_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
-    _kill_workers_three_times(p)
+    _kill_workers_three_times(p, d["pipes"])
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "kept dying" in err and "--resume" in err and "Traceback" not in err
@@ -630,21 +645,21 @@ def test_workers_dying_in_a_row_stop_the_run_without_blaming_inputs(only_fifos, 
 # ------------------------------------------------------------------------ --pack with workers
 
 
-def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_path):
-    d = with_fifos
+def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_pipes, tmp_path):
+    d = with_pipes
     out = tmp_path / "all.gtok"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
-    _, victim = _kill_a_fifo_reader(p, d)
+    _, victim = _kill_a_pipe_reader(p, d)
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "SIGKILL" in err and "Traceback" not in err
     pack = open_gtok(out)
     failed = pack.metadata["failed"]
-    assert [Path(f["input"]).name for f in failed] == [d["fifos"][victim].name]
+    assert [Path(f["input"]).name for f in failed] == [d["pipes"][victim].path.name]
     assert "worker process died" in failed[0]["error"]
     want = {name[: -len(".gtok")]: data for name, data in d["want"].items()}
     names = sorted(want)
-    names.remove(d["fifos"][victim].name[: -len(".bed")])
+    names.remove(d["pipes"][victim].path.name[: -len(".bed")])
     assert pack.names == names  # the others, in input order
     tok = Tokenizer(d["universe"])
     for name, doc in zip(pack.names, pack):
@@ -655,22 +670,22 @@ def test_pack_with_a_killed_worker_leaves_out_only_its_input(with_fifos, tmp_pat
     assert pack.fingerprint == tok.fingerprint
 
 
-def test_pack_stops_when_workers_die_in_a_row(only_fifos, tmp_path):
-    d = only_fifos
+def test_pack_stops_when_workers_die_in_a_row(only_pipes, tmp_path):
+    d = only_pipes
     out = tmp_path / "all.gtok"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
-    _kill_workers_three_times(p)
+    _kill_workers_three_times(p, d["pipes"])
     rc, err = finish(p, timeout=30)
     assert rc == 1, err
     assert "kept dying" in err and "no pack was written" in err and "Traceback" not in err
     assert not out.exists() and hidden_leftovers(tmp_path) == []
 
 
-def test_pack_ctrl_c_with_workers_stuck_writes_nothing(with_fifos, tmp_path):
-    d = with_fifos
+def test_pack_ctrl_c_with_workers_stuck_writes_nothing(with_pipes, tmp_path):
+    d = with_pipes
     out = tmp_path / "all.gtok"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "--pack", out, "-j", "2")
-    pool = _two_blocked_workers(p)
+    pool = _two_blocked_workers(p, d["pipes"])
     os.killpg(p.pid, signal.SIGINT)
     rc, err = finish(p, timeout=30)
     assert rc == 130, err
@@ -702,23 +717,18 @@ def test_tokenize_to_pack_replaces_a_killed_worker(tmp_path, method):
         assert np.array_equal(doc, tok.tokenize(str(src / f"{name}.bed")).ids), name
 
 
-def test_a_worker_ended_by_sigterm_fails_nothing(with_fifos, tmp_path):
+def test_a_worker_ended_by_sigterm_fails_nothing(with_pipes, tmp_path):
     """SIGTERM to one worker (not the run): its input is not to blame; it goes to another
     worker and the run finishes with everything done."""
-    d = with_fifos
+    d = with_pipes
     out = tmp_path / "out"
     p = start_cli("tokenize", d["universe"], *d["inputs"], "-o", out, "-j", "2")
-    pool = _two_blocked_workers(p)
+    pool = _two_blocked_workers(p, d["pipes"])
     os.kill(pool[0], signal.SIGTERM)
     wait_for(lambda: not alive(pool[0]), timeout=10, what="the worker to die")
-    # feed both FIFOs: the victim's is opened again by the worker that takes its place
-    fed = [False, False]
-    deadline = time.monotonic() + 30
-    while not all(fed) and time.monotonic() < deadline:
-        for k, (fifo, text) in enumerate(zip(d["fifos"], d["texts"])):
-            fed[k] = fed[k] or _feed_if_read(fifo, text)
-        time.sleep(0.01)
-    assert all(fed)
+    # feed both pipes: the victim's is opened again by the worker that takes its place
+    for pipe in d["pipes"]:
+        pipe.feed()
     rc, err = finish(p, timeout=30)
     assert rc == 0, err
     m = load_manifest(out / "gtok-manifest.json")

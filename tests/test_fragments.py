@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from gtok import Tokenizer, open_gtok, tokenize_fragment_file, tokenize_fragments
 from gtok.errors import CorruptGzipError, FragmentFormatError
+from gtok.singlecell.fragments import read_barcodes
 
 from _tok_helpers import oracle, queries, universes, write_bed
 from batchdata import cli, run_cli
@@ -460,22 +461,32 @@ def test_pipe_input(tmp_path, tok):
     frags = [("chr1", 1000 + 7 * k, 1400 + 7 * k, BARCODES[k % 4]) for k in range(2000)]
     expected = as_lists(tokenize_fragments(tok, write_fragments(tmp_path / "f.tsv", frags)))
     for gz in (False, True):
-        fifo = tmp_path / f"fifo{int(gz)}"
-        os.mkfifo(fifo)
         data = fragment_text(frags).encode()
         data = gzip.compress(data) if gz else data
+        r, w = os.pipe()  # an anonymous pipe, as `<(zcat x.tsv.gz)` gives
 
-        def writer(fifo: Path = fifo, data: bytes = data) -> None:
-            with open(fifo, "wb") as f:
+        def writer(w: int = w, data: bytes = data) -> None:
+            with open(w, "wb") as f:
                 f.write(data)
 
         t = threading.Thread(target=writer)
         t.start()
         try:
-            got = tokenize_fragments(tok, fifo, chunk_size=1000)
+            got = tokenize_fragments(tok, f"/dev/fd/{r}", chunk_size=1000)
         finally:
             t.join()
+            os.close(r)
         assert as_lists(got) == expected
+
+
+def test_named_fifo_is_refused_without_waiting(tmp_path, tok):
+    fifo = tmp_path / "fragments.tsv"
+    os.mkfifo(fifo)  # nobody ever writes: opening it would wait forever
+    with pytest.raises(OSError, match="named FIFO") as e:
+        tokenize_fragments(tok, fifo)
+    assert str(fifo) in str(e.value)
+    with pytest.raises(OSError, match="named FIFO"):
+        read_barcodes(fifo)
 
 
 def test_progress_reports_bytes(tmp_path, tok):

@@ -13,4 +13,5 @@ def parse_bed(
     chroms: npt.NDArray[np.int32],
     starts: npt.NDArray[np.uint32],
     ends: npt.NDArray[np.uint32],
-) -> tuple[int, int, int, int, int, int, int]: ...
+    header_allowed: bool = ...,
+) -> tuple[int, int, int, int, int, int, int, bool]: ...

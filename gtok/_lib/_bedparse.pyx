@@ -37,6 +37,7 @@ cdef struct ParseState:
     Py_ssize_t bad_end
     int bad_code
     Py_ssize_t n_lines
+    bint header_allowed         # in: the next data line may be a header; out: still so
 
 
 cdef inline bint _starts_with_word(const unsigned char* s, Py_ssize_t n,
@@ -220,7 +221,7 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     cdef const unsigned char* p
     cdef const unsigned char* s
     cdef Py_ssize_t m
-    cdef bint header_allowed = True
+    cdef bint header_allowed = st.header_allowed
     cdef int code
     cdef LastChrom last
     last.name = NULL
@@ -292,6 +293,7 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
             if not skip_bad or code == OUT_OF_MEMORY:
                 break
     st.n_lines = line_no
+    st.header_allowed = header_allowed
 
 
 def capacity_for(Py_ssize_t n_bytes):
@@ -302,15 +304,20 @@ def capacity_for(Py_ssize_t n_bytes):
 
 
 def parse_bed(const unsigned char[::1] buf, ChromTable table, ChromTable extra, bint add_chroms,
-              bint skip_bad, int32_t[::1] chroms, uint32_t[::1] starts, uint32_t[::1] ends):
+              bint skip_bad, int32_t[::1] chroms, uint32_t[::1] starts, uint32_t[::1] ends,
+              bint header_allowed=True):
     """Parse BED text into the three output columns (each ``capacity_for(len(buf))`` long).
 
     Chromosome names are looked up in ``table``; with ``add_chroms`` new names are added to
     it, otherwise a name not in ``table`` is added to ``extra`` and its index is offset by
     ``len(table)`` (so unknown chromosomes keep distinct indices >= ``len(table)``).
 
-    Returns ``(n_rows, n_bad, n_lines, bad_line_no, bad_begin, bad_end, bad_code)``: the
-    first bad line's number, byte range and problem code (0 when every line was good).
+    ``header_allowed``: whether the first data line may be a column header (False for a
+    block of text that continues a file whose data lines have begun).
+
+    Returns ``(n_rows, n_bad, n_lines, bad_line_no, bad_begin, bad_end, bad_code,
+    header_allowed)``: the first bad line's number, byte range and problem code (0 when
+    every line was good), and whether a header may still follow (no data line yet).
     """
     cdef ParseState st
     cdef Py_ssize_t n = buf.shape[0]
@@ -322,12 +329,13 @@ def parse_bed(const unsigned char[::1] buf, ChromTable table, ChromTable extra, 
     st.bad_end = 0
     st.bad_code = 0
     st.n_lines = 0
+    st.header_allowed = header_allowed
     if n == 0:
-        return 0, 0, 0, 0, 0, 0, 0
+        return 0, 0, 0, 0, 0, 0, 0, header_allowed
     if capacity == 0:
         raise ValueError("output columns are empty")
     with nogil:
         _parse(&buf[0], n, table, extra, add_chroms, skip_bad, &chroms[0], &starts[0],
                &ends[0], capacity, &st)
     return (st.n_rows, st.n_bad, st.n_lines, st.bad_line_no, st.bad_begin, st.bad_end,
-            st.bad_code)
+            st.bad_code, st.header_allowed)

@@ -1,6 +1,7 @@
 """File formats: what gtok reads and writes, and nothing about tokenizing.
 
-- :mod:`gtok.io.bedtext` -- BED text from a path (gzip sniffed) parsed into region columns;
+- :mod:`gtok.io.source` -- which paths may be read (never a named FIFO) and text in blocks;
+- :mod:`gtok.io.bedtext` -- BED files (plain, gzip, pipes) parsed into region columns;
 - :mod:`gtok.io.gunzip` -- gzip input for every reader (ISA-L's inflate, zlib's fallback);
 - :mod:`gtok.io.bgzf` -- BGZF (bgzip, Cell Ranger): members inflated on threads, in order;
 - :mod:`gtok.io.container` -- what ``.gtok`` files and packs share: magic, flags, sniffing,

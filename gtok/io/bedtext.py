@@ -1,16 +1,22 @@
-"""BED input: bytes from a path (gzip sniffed), parsed into region columns.
+"""BED input: region columns parsed from a path (plain or gzip) or from text in memory.
 
-This module holds the policy around :mod:`gtok._lib._bedparse` (the loop): how files are read,
-how gzip is detected (by its magic bytes, never by the file name; multi-member streams
-included), and how a bad line becomes a :class:`~gtok.errors.BedFormatError` naming the
-file, the line number and the line.
+This module holds the policy around :mod:`gtok._lib._bedparse` (the loop): how files are read
+(:mod:`gtok.io.source`: a plain file is memory-mapped and parsed in place; gzip, sniffed by
+its magic bytes, and pipes are parsed a block of whole lines at a time, in bounded memory),
+and how a bad line becomes a :class:`~gtok.errors.BedFormatError` naming the file, the line
+number and the line.
+
+In streamed input (gzip, a pipe) a line is held whole before it is parsed, so a line longer
+than :data:`LINE_LIMIT` (16 MiB; real BED lines are at most a few kB) is a bad line: a
+``BedFormatError``, or counted and skipped with ``skip_bad_lines``. A plain file, parsed
+where it lies, has no such limit.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import sys
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +26,11 @@ from gtok._lib._chromtable import ChromTable
 from gtok._lib._lineproblem import LineProblem
 from gtok._lib._mapping import map_path
 from gtok.errors import BedFormatError
-from gtok.io.gunzip import gunzip, is_gzip
+from gtok.io import source
+from gtok.io.gunzip import is_gzip
+from gtok.io.source import check_input, is_stream, text_blocks
 
-__all__ = ["RegionColumns", "read_text", "parse_regions", "BAD_LINE_REASONS"]
+__all__ = ["RegionColumns", "read_regions", "parse_regions", "BAD_LINE_REASONS", "LINE_LIMIT"]
 
 # Input files up to this size are pre-faulted when mapped (they are read whole, at once).
 _POPULATE_LIMIT = sys.maxsize
@@ -42,30 +50,9 @@ BAD_LINE_REASONS: dict[int, str] = {
     LineProblem.OUT_OF_MEMORY: "out of memory",
 }
 
-
-def read_text(path: str | os.PathLike) -> bytes | memoryview:
-    """The bytes of a BED file, decompressed when they are gzip (sniffed by magic).
-
-    A regular file is memory-mapped, not copied: the result is then a read-only
-    ``memoryview`` of the mapping (unmapped once the view is released); a pipe such as
-    ``<(zcat x.bed.gz)`` is read. Raises ``FileNotFoundError``/``IsADirectoryError`` naming
-    the path, and :class:`~gtok.errors.CorruptGzipError` for a truncated or corrupt gzip
-    stream.
-    """
-    path = os.fspath(path)
-    if stat.S_ISREG(os.stat(path).st_mode):
-        mapping = map_path(path, _POPULATE_LIMIT)
-        if not is_gzip(mapping.header(2)):
-            return memoryview(mapping)
-        try:
-            with memoryview(mapping) as raw:
-                return gunzip(raw, path)
-        finally:
-            mapping.close()
-    # a pipe (`<(zcat x.bed.gz)`), a device or a folder: read it (open names the problem)
-    with open(path, "rb") as f:
-        data = f.read()
-    return gunzip(data, path) if is_gzip(data) else data
+#: the longest line streamed input (gzip, pipes) may hold
+LINE_LIMIT = 16 << 20
+_TOO_LONG = f"line longer than {LINE_LIMIT >> 20} MiB (the limit for gzip or piped input)"
 
 
 @dataclass(frozen=True)
@@ -118,7 +105,7 @@ def parse_regions(
     chroms = np.empty(capacity, dtype=np.int32)
     starts = np.empty(capacity, dtype=np.uint32)
     ends = np.empty(capacity, dtype=np.uint32)
-    n_rows, n_bad, _, bad_no, bad_begin, bad_end, code = parse_bed(
+    n_rows, n_bad, _, bad_no, bad_begin, bad_end, code, _ = parse_bed(
         data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends
     )
     first_bad = None
@@ -137,3 +124,162 @@ def parse_regions(
         else:
             chroms, starts, ends = chroms[:n_rows], starts[:n_rows], ends[:n_rows]
     return RegionColumns(chroms, starts, ends, n_bad, first_bad)
+
+
+def read_regions(
+    path: str | os.PathLike,
+    table: ChromTable,
+    *,
+    add_chroms: bool = False,
+    extra: ChromTable | None = None,
+    skip_bad_lines: bool = False,
+    trim: bool = False,
+) -> RegionColumns:
+    """Parse the BED file at ``path`` (plain or gzip, a file or a pipe), as
+    :func:`parse_regions` parses text.
+
+    Raises ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` naming the path,
+    ``OSError`` for a named FIFO or socket (never opened), :class:`~gtok.errors.BedFormatError`
+    and :class:`~gtok.errors.CorruptGzipError`.
+    """
+    path = os.fspath(path)
+    if not is_stream(check_input(path)):
+        mapping = map_path(path, _POPULATE_LIMIT)
+        try:
+            if not is_gzip(mapping.header(2)):
+                with memoryview(mapping) as data:
+                    return parse_regions(
+                        data, path, table, add_chroms=add_chroms, extra=extra,
+                        skip_bad_lines=skip_bad_lines, trim=trim,
+                    )  # fmt: skip
+        finally:
+            mapping.close()
+    return _parse_stream(path, table, add_chroms, extra, skip_bad_lines)
+
+
+class _ColumnPieces:
+    """Region columns filled a block of text at a time, in pieces of up to
+    :attr:`PIECE_ROWS` rows, joined at the end (no copy when there is one piece).
+
+    Memory stays near the columns' own size: each piece is one large allocation (mapped
+    pages: those never written cost nothing, and a freed piece goes back to the system at
+    once), trimmed in place when full, and the pieces are freed one by one as they are
+    copied into the joined columns. (Growing one array instead would copy it, and the
+    copy doubles the peak.)
+    """
+
+    PIECE_ROWS = 8 << 20
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n = 0
+        self.chroms = self.starts = self.ends = np.empty(0, dtype=np.uint32)
+
+    def room(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of the next ``rows`` free rows (of a new piece, if this one lacks them)."""
+        if self.n + rows > self.chroms.shape[0]:
+            self._seal()
+            size = max(rows, self.PIECE_ROWS)
+            self.chroms = np.empty(size, dtype=np.int32)
+            self.starts = np.empty(size, dtype=np.uint32)
+            self.ends = np.empty(size, dtype=np.uint32)
+            self.n = 0
+        at = self.n
+        return self.chroms[at:], self.starts[at:], self.ends[at:]
+
+    def _seal(self) -> None:
+        if self.n:
+            for column in (self.chroms, self.starts, self.ends):
+                column.resize(self.n, refcheck=False)  # (realloc shrinks in place)
+            self.pieces.append((self.chroms, self.starts, self.ends))
+            self.n = 0
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._seal()
+        pieces, self.pieces = self.pieces, []
+        if len(pieces) == 1:
+            return pieces[0]
+        total = sum(len(piece[0]) for piece in pieces)
+        out = (
+            np.empty(total, dtype=np.int32),
+            np.empty(total, dtype=np.uint32),
+            np.empty(total, dtype=np.uint32),
+        )
+        at = 0
+        while pieces:
+            piece = pieces.pop(0)
+            for column, part in zip(out, piece):
+                column[at : at + len(part)] = part
+            at += len(piece[0])
+            del piece, part  # (the piece is freed before the next one is copied)
+        return out
+
+
+def _parse_stream(
+    path: str, table: ChromTable, add_chroms: bool, extra: ChromTable | None, skip_bad: bool
+) -> RegionColumns:
+    """Parse a gzip file or a pipe a block of whole lines at a time."""
+    cols = _ColumnPieces()
+    n_lines = n_bad = 0
+    first_bad: BedFormatError | None = None
+    header_allowed = True
+    for block, too_long in _line_blocks(text_blocks(path), LINE_LIMIT):
+        if too_long:
+            n_lines += 1
+            header_allowed = False
+            bad = 1
+            error = BedFormatError(path, n_lines, too_long.decode("utf-8", "replace"), _TOO_LONG)
+        else:
+            chroms, starts, ends = cols.room(capacity_for(len(block)))
+            rows, bad, lines, bad_no, bad_begin, bad_end, code, header_allowed = parse_bed(
+                block, table, extra, add_chroms, skip_bad, chroms, starts, ends, header_allowed
+            )
+            del chroms, starts, ends  # (views: the piece may be trimmed in place later)
+            cols.n += rows
+            if not bad:
+                n_lines += lines
+                continue
+            if code == LineProblem.OUT_OF_MEMORY:
+                raise MemoryError(f"{path}: out of memory while parsing")
+            error = _bad_line(path, block, n_lines + bad_no, bad_begin, bad_end, code)
+            n_lines += lines
+        if not skip_bad:
+            raise error
+        n_bad += bad
+        first_bad = first_bad or error
+    return RegionColumns(*cols.columns(), n_bad, first_bad)
+
+
+def _line_blocks(
+    texts: Iterator[bytes], limit: int
+) -> Generator[tuple[bytes | memoryview, bytes], None, None]:
+    """Cut a stream of text blocks into blocks of whole lines (the stream's last line may
+    lack its newline): ``(block, b"")``; a line longer than ``limit`` is dropped, in
+    bounded memory, and reported as ``(b"", its first bytes)``."""
+    assert limit > source.TEXT_SIZE  # a line within one text block is never too long
+    pending: list[bytes] = []  # the pieces of a line cut by the end of a block
+    pending_len = 0
+    skipping = False  # dropping the rest of a too-long line
+    for text in texts:
+        nl = text.find(b"\n")
+        if skipping or pending:
+            if not skipping and pending_len + (len(text) if nl < 0 else nl) > limit:
+                yield b"", b"".join(pending)[:1000]
+                pending, pending_len, skipping = [], 0, True
+            if nl < 0:
+                if not skipping:
+                    pending.append(text)
+                    pending_len += len(text)
+                continue
+            if skipping:
+                text, skipping = text[nl + 1 :], False
+        cut = text.rfind(b"\n") + 1
+        if cut:
+            yield b"".join(pending) + text[:cut] if pending else memoryview(text)[:cut], b""
+            pending, pending_len = [], 0
+            text = text[cut:]
+        if text:
+            pending.append(text)
+            pending_len += len(text)
+    if pending:
+        yield b"".join(pending), b""

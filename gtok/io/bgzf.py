@@ -1,11 +1,16 @@
 """BGZF (blocked gzip): inflate a stream's members on several threads, in order.
 
 BGZF is the gzip flavour of ``bgzip``, htslib and 10x Genomics' Cell Ranger (their
-``fragments.tsv.gz``): a series of gzip members of at most 64 KiB each, every member's
-header carrying its own compressed size (the ``BC`` extra subfield). So the compressed
-stream can be cut into members without inflating it, and the members inflated in parallel:
-inflating is what bounds a fragment file's tokenization (the parser is faster than one
-inflating thread).
+``fragments.tsv.gz``): a series of gzip members of at most 64 KiB each, compressed and
+inflated, every member's header carrying its own compressed size (the ``BC`` extra
+subfield). So the compressed stream can be cut into members without inflating it, and the
+members inflated in parallel: inflating is what bounds a fragment file's tokenization (the
+parser is faster than one inflating thread).
+
+A member that inflates to more than 64 KiB is refused, as htslib refuses it (a
+:class:`~gtok.errors.CorruptGzipError`): memory would otherwise grow with the compression
+ratio (a 64 KiB member can hold 64 MiB of text). A task inflates at most
+:data:`BATCH_MEMBERS` members, so the text in flight stays a few MiB.
 
 :func:`inflate_members` does that for a stream of compressed blocks, yielding the text in
 file order; a member without the ``BC`` subfield (plain multi-member gzip, or a file that
@@ -41,7 +46,11 @@ _FEXTRA = 0x04
 BLOCK_TEXT = 0xFF00
 #: compressed bytes inflated by one task (tens of members: the per-task cost stays small)
 BATCH_BYTES = 1 << 20
+#: members inflated by one task at most (each holds <= 64 KiB of text, so a task's text
+#: stays <= 4 MiB however well the members compress)
+BATCH_MEMBERS = 64
 _MEMBER_MAX = 1 << 16  # a BGZF member's size is at most this (its BC field is 16 bits)
+TEXT_MAX = 1 << 16  # ... and so is its text (SAM spec 4.1; htslib refuses more)
 # an empty member: bgzip's end-of-file marker
 _EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -77,7 +86,7 @@ def _inflate_batch(members: list[Any], path: str) -> tuple[bytes, bool]:
     end-of-file marker)."""
     out = []
     for member in members:
-        text, whole = inflate_member(member, path)
+        text, whole = inflate_member(member, path, TEXT_MAX)
         out.append(text)
         if not whole:  # the member's size and its deflate data disagree
             raise CorruptGzipError(
@@ -88,10 +97,10 @@ def _inflate_batch(members: list[Any], path: str) -> tuple[bytes, bool]:
 
 def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
     """Cut the compressed stream into batches of whole members (lists of buffers, about
-    ``BATCH_BYTES`` each). A member lying in one block is a view of it (no copy); only the
-    member cut by the end of a block is copied, joined with the next block's head. At a
-    member that is not BGZF, or at the end, what is left over goes to ``rest`` (as bytes)
-    and it stops."""
+    ``BATCH_BYTES`` each, at most ``BATCH_MEMBERS`` members). A member lying in one block
+    is a view of it (no copy); only the member cut by the end of a block is copied, joined
+    with the next block's head. At a member that is not BGZF, or at the end, what is left
+    over goes to ``rest`` (as bytes) and it stops."""
     carry = b""  # less than one member: the one cut by the end of the last block
     batch: list = []
     batch_bytes = 0
@@ -113,6 +122,9 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
                 continue
             batch.append(head[:size])
             batch_bytes += size
+            if len(batch) >= BATCH_MEMBERS:
+                yield batch
+                batch, batch_bytes = [], 0
             pos = size - len(carry)
             carry = b""
         while True:
@@ -128,7 +140,7 @@ def _batches(blocks: Iterator[Any], rest: list) -> Iterator[list[Any]]:
             batch.append(buf[pos : pos + size])
             batch_bytes += size
             pos += size
-            if batch_bytes >= BATCH_BYTES:
+            if batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_MEMBERS:
                 yield batch
                 batch, batch_bytes = [], 0
         carry = bytes(buf[pos:])

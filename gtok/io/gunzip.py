@@ -51,14 +51,22 @@ def gunzip(data: Any, path: str) -> bytes:
     return b"".join(inflate((data,), path))
 
 
-def inflate_member(member: Any, path: str) -> tuple[bytes, bool]:
+def inflate_member(member: Any, path: str, max_text: int = 0) -> tuple[bytes, bool]:
     """The text of one gzip member that must fill ``member`` exactly (a BGZF block), and
-    whether it did; raises :class:`~gtok.errors.CorruptGzipError` on corrupt data."""
+    whether it did; raises :class:`~gtok.errors.CorruptGzipError` on corrupt data, and
+    when the member holds more than ``max_text`` bytes of text (``0``: no limit) -- the
+    text is never inflated beyond that."""
     d = inflater.decompressobj(_GZIP_WBITS)
     try:
-        text = d.decompress(member)
+        text = d.decompress(member, max_text + 1 if max_text else 0)
     except inflater.error as exc:
         raise CorruptGzipError(path, f"corrupt gzip data ({exc})") from None
+    if max_text and len(text) > max_text:
+        raise CorruptGzipError(
+            path,
+            f"a BGZF block holds more than {max_text} bytes of text, the format's limit "
+            "(re-compress the file with bgzip, or with gzip)",
+        )
     return text, bool(d.eof and not d.unused_data)
 
 

@@ -46,12 +46,14 @@ from gtok._lib._chromtable import ChromTable
 from gtok._lib._fragments import FragmentTokenizer
 from gtok._lib._lineproblem import LineProblem
 from gtok._lib._mapping import map_path
-from gtok.errors import FragmentFormatError
+from gtok.errors import FragmentFormatError, LineFormatError
 from gtok.io import bgzf
 from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.bedtext import BAD_LINE_REASONS as BED_LINE_REASONS
-from gtok.io.gunzip import gunzip, inflate, is_gzip
+from gtok.io.bedtext import LINE_LIMIT
+from gtok.io.gunzip import inflate, is_gzip
 from gtok.io.pack import PackWriter
+from gtok.io.source import check_input, text_blocks
 from gtok.tokenizer import Tokenizer
 
 __all__ = [
@@ -152,20 +154,39 @@ class CellTokens(dict):
 
 def read_barcodes(source: str | os.PathLike | Iterable[str | bytes]) -> list[bytes]:
     """An allow-list of barcodes: a file (plain or gzip, one barcode per line, first
-    tab-separated field; blank and ``#`` lines skipped), or an iterable of strings."""
-    if isinstance(source, (str, bytes, os.PathLike)):
-        path = os.fsdecode(source)
-        with open(path, "rb") as f:
-            data = f.read()
-        if is_gzip(data):
-            data = gunzip(data, path)
-        out = []
-        for line in data.splitlines():
-            line = line.split(b"\t", 1)[0].strip()
-            if line and not line.startswith(b"#"):
-                out.append(line)
-        return out
-    return [b.encode() if isinstance(b, str) else bytes(b) for b in source]
+    tab-separated field; blank and ``#`` lines skipped), or an iterable of strings.
+
+    A file is read a block at a time; a line longer than 16 MiB is a
+    :class:`~gtok.errors.LineFormatError` (no barcode list has one: the file is not one).
+    """
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        return [b.encode() if isinstance(b, str) else bytes(b) for b in source]
+    path = os.fsdecode(source)
+    check_input(path)
+    out: list[bytes] = []
+    carry = b""
+    n_lines = 0
+    for block in text_blocks(path):
+        lines = (carry + block).split(b"\n")
+        carry = lines.pop()
+        if len(carry) > LINE_LIMIT:
+            raise LineFormatError(
+                path,
+                n_lines + len(lines) + 1,
+                carry[:200].decode("utf-8", "replace"),
+                f"line longer than {LINE_LIMIT >> 20} MiB",
+            )
+        n_lines += len(lines)
+        out.extend(_barcodes_in(lines))
+    out.extend(_barcodes_in([carry]))
+    return out
+
+
+def _barcodes_in(lines: list[bytes]) -> Iterator[bytes]:
+    for line in lines:
+        line = line.split(b"\t", 1)[0].strip()
+        if line and not line.startswith(b"#"):
+            yield line
 
 
 # ---------------------------------------------------------------------- streaming
@@ -192,6 +213,7 @@ class _Feeder:
         self.total = total
         self.first_bad: FragmentFormatError | None = None
         self.carry = b""
+        self.skipping = False  # dropping the rest of a line longer than LINE_LIMIT
 
     def feed(self, buf: Any, final: bool) -> int:
         used = self.ft.feed(buf, final)
@@ -205,22 +227,43 @@ class _Feeder:
         return used
 
     def text(self, chunk: bytes) -> None:
-        """Parse a chunk of a text stream (lines may span chunks)."""
+        """Parse a chunk of a text stream (lines may span chunks; a line longer than
+        :data:`~gtok.io.bedtext.LINE_LIMIT` is a bad line, never held whole)."""
         rest: bytes | memoryview = chunk
-        if self.carry:
+        if self.carry or self.skipping:
             # the line begun in the previous chunk: completed and parsed on its own
             nl = chunk.find(b"\n")
+            if not self.skipping and len(self.carry) + (len(chunk) if nl < 0 else nl) > LINE_LIMIT:
+                self._too_long()
             if nl < 0:
-                self.carry += chunk
-                return
-            head = self.carry + chunk[: nl + 1]
-            self.carry = b""
-            used = self.feed(head, False)
-            if used < len(head):  # (only after a bad line that stopped the parse)
+                if not self.skipping:
+                    self.carry += chunk
                 return
             rest = memoryview(chunk)[nl + 1 :]
+            if self.skipping:
+                self.skipping = False
+            else:
+                head = self.carry + chunk[: nl + 1]
+                self.carry = b""
+                used = self.feed(head, False)
+                if used < len(head):  # (only after a bad line that stopped the parse)
+                    return
         used = self.feed(rest, False)
         self.carry = bytes(rest[used:])
+
+    def _too_long(self) -> None:
+        """The line in ``carry`` is too long: an error, or (skipping bad lines) dropped and
+        counted as one bad line, the rest of it skipped as it comes."""
+        error = FragmentFormatError(
+            self.path, self.ft.n_lines + 1, self.carry[:200].decode("utf-8", "replace"),
+            f"line longer than {LINE_LIMIT >> 20} MiB (the limit for gzip or piped input)",
+        )  # fmt: skip
+        if not self.skip:
+            raise error
+        first = self.first_bad
+        self.feed(b"!\n", False)  # a stand-in bad line keeps the parser's counts right
+        self.first_bad = first or error
+        self.carry, self.skipping = b"", True
 
     def finish(self) -> None:
         if self.carry:
@@ -288,7 +331,7 @@ def _inflate_threads() -> int:
 
 
 def _stream(path: str, feeder: _Feeder, chunk_size: int, read_size: int) -> None:
-    st = os.stat(path)
+    st = check_input(path)
     regular = stat.S_ISREG(st.st_mode)
     if regular:
         feeder.total = st.st_size
