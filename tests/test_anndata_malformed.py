@@ -9,6 +9,7 @@ docstring of :mod:`gtok.singlecell.matrix`).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -378,6 +379,21 @@ def test_the_system_s_errors_stay_os_errors(tok: Tokenizer, tmp_path: Path) -> N
         os.chmod(path, 0o644)
     with pytest.raises(FileNotFoundError):
         tokenize_anndata(tok, tmp_path / "gone.h5ad")
+
+
+def test_h5py_errors_with_an_errno_stay_os_errors(
+    tok: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """h5py gives the system's errors an errno (then an OSError subclass); those are the
+    system's, not the content's (permission denied is tested this way as root too)."""
+    path = write_good(tmp_path / "cells.h5ad")
+
+    def denied(*args, **kwargs):
+        raise OSError(errno.EACCES, "Unable to synchronously open file (permission denied)")
+
+    monkeypatch.setattr(h5py, "File", denied)
+    with pytest.raises(PermissionError):
+        tokenize_anndata(tok, path)
 
 
 def test_truncated_files_are_format_errors(tok: Tokenizer, tmp_path: Path) -> None:
