@@ -211,7 +211,9 @@ class ConfigError(InputFormatError):
 class AnnDataFormatError(InputFormatError):
     """A cells x regions matrix (``.h5ad`` file or AnnData) cannot be tokenized: no region
     coordinates in ``var``, a malformed coordinate, or a matrix that is missing, of the
-    wrong shape or corrupt. ``path`` is the file (``"<AnnData>"`` for an in-memory one)."""
+    wrong shape or corrupt; for a file, also any part of the wrong kind, dtype or length,
+    or one h5py cannot read (the message names the part, e.g. ``X/indptr``). ``path`` is
+    the file (``"<AnnData>"`` for an in-memory one)."""
 
 
 class ParquetFormatError(InputFormatError):

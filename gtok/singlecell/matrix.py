@@ -27,6 +27,31 @@ the chunk, except for a CSC matrix, which is read whole and converted) or an in-
 from ``var`` columns (``chr``/``start``/``end`` as geniml expects, or ``chrom``,
 ``chromosome``, ``seqnames`` / ``chromStart`` / ``chromEnd``) or, without such columns,
 from ``var`` names ``chr1:100-200`` (also ``chr1-100-200`` and ``chr1_100_200``).
+
+Malformed files: every part of an ``.h5ad`` file is checked before it is used, and any
+problem is :class:`~gtok.errors.AnnDataFormatError` naming the file and the part
+(``X/indptr``, ``var/chr/codes``...): a group where a dataset belongs or the reverse, a
+scalar or 2-D array where a 1-D one belongs, a dtype (sparse ``indptr``/``indices`` and
+categorical codes must be integers, data and dense matrices numbers), a length (``indptr``
+one more than the rows, ``data`` as long as ``indices``, each ``var`` column one entry per
+region), an index pointer that does not start at 0, decreases or does not end at the
+stored entries, a column index outside the matrix, a ``shape`` attribute that is not two
+non-negative integers or not the obs x var size, a missing part, an encoding gtok does not
+read. What h5py raises while reading a part (``OSError``, ``KeyError``, ``RuntimeError``...
+from a corrupt or truncated file) is turned into that error too, with h5py's words; the
+system's own errors on the path (missing file, permission denied) stay ``OSError``.
+
+Sparse indices stored as floats are refused, even whole-valued ones (``1.0``): anndata
+and scipy always write integers, so a float index means a file written by something else,
+and converting it would truncate ``1.5`` to ``1`` (checking every value for wholeness
+would cost a pass over the largest array of the file, for files no known writer makes).
+
+Limits: HDF5 keeps no checksums on most of a file (v0 superblocks, data), so a flipped bit
+in data can give other documents without any error; and libhdf5 itself can crash or loop
+forever on some corrupt structures (HDF5 2.0: a global heap collection with a zero-sized
+object makes ``H5HG__cache_heap_deserialize`` loop; a damaged variable-length attribute
+type segfaults in ``H5T__vlen_disk_write``). That happens in C, beyond the reach of any
+Python code; read untrusted files in a separate process with a time limit.
 """
 
 from __future__ import annotations
@@ -34,6 +59,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -160,7 +186,8 @@ def tokenize_anndata(
     ------
     gtok.errors.AnnDataFormatError
         No region coordinates in ``var``, a malformed coordinate, a matrix that is not
-        cells x regions, a corrupt sparse matrix (the message names the file and problem).
+        cells x regions, a corrupt sparse matrix, a malformed or unreadable part of an
+        ``.h5ad`` file (the message names the file, the part and the problem).
     ImportError
         ``h5py`` is needed to read an ``.h5ad`` path (``pip install 'gtok[singlecell]'``).
     ValueError
@@ -391,6 +418,10 @@ def _gather(
     indptr, indices, keep = block
     indptr = np.asarray(indptr)
     indices = np.asarray(indices)
+    if indices.dtype.kind not in _INTEGERS:
+        raise AnnDataFormatError(
+            src.label, f"{src.what} has {indices.dtype} column indices, not integers"
+        )
     if (
         indices.dtype == np.int32
         and indptr.dtype != np.int32
@@ -407,9 +438,8 @@ def _gather(
     if row >= 0:
         raise AnnDataFormatError(
             src.label,
-            f"the sparse matrix is corrupt at cell "
-            f"{row0 + row + 1}: column index or row pointer "
-            f"outside the {src.n_obs} x {src.n_var} matrix",
+            f"{src.what}/indices is corrupt at cell {row0 + row + 1}: a column index (or "
+            f"row pointer) outside the {src.n_obs} x {src.n_var} matrix",
         )
     return gather_cells(indptr, indices, keep, var_offsets, var_ids, unk_id, per_region)
 
@@ -459,6 +489,7 @@ class _Source:
     label: str
     n_obs: int
     n_var: int
+    what: str = "X"
     coords_used: Any = None
 
     def __enter__(self) -> _Source:
@@ -543,6 +574,7 @@ class _AnnDataSource(_Source):
                 )
             x = layers[layer]
             what = f"layers[{layer!r}]"
+        self.what = what
         if x is None:
             raise AnnDataFormatError(self.label, f"{what} is empty (None)")
         self.n_obs, self.n_var = (int(s) for s in adata.shape)
@@ -617,6 +649,7 @@ class _BackedSource(_AnnDataSource):
                 f"{self.file.n_obs} x {self.file.n_var}",
             )
         self.label = self.file.label
+        self.what = self.file.what
 
     def close(self) -> None:
         self.file.close()
@@ -635,6 +668,63 @@ def _h5py() -> Any:
     return h5py
 
 
+# ---------------------------------------------------------------------- .h5ad files
+
+#: what h5py raises when part of a file cannot be read (flipped bits, a truncated file):
+#: raised while reading a part, these become an AnnDataFormatError naming the file and part
+_READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+#: the dtype kinds each dataset may have, in words for the message
+_NUMBERS, _INTEGERS = "biuf", "iu"
+_KIND_WORDS = {_NUMBERS: "numbers", _INTEGERS: "integers", "biu": "booleans"}
+#: why whole floats are refused as sparse indices too (the decision, in the message)
+_FLOAT_INDICES = (
+    "gtok reads sparse indices only as integers, as anndata and scipy write them; a float "
+    "index (even a whole one) means the file was not written by them"
+)
+
+
+@contextmanager
+def _reading(label: str, part: str) -> Iterator[None]:
+    """h5py's errors while reading ``part`` become an AnnDataFormatError naming it."""
+    try:
+        yield
+    except AnnDataFormatError:
+        raise
+    except _READ_ERRORS as exc:
+        raise AnnDataFormatError(
+            label, f"{part} cannot be read: the file is corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+class _Part:
+    """A 1-D (or 2-D, for a dense X) h5py dataset of a file, read in slices; h5py's errors
+    name the file and the part."""
+
+    def __init__(self, node: Any, label: str, part: str) -> None:
+        self.node, self.label, self.part = node, label, part
+        with _reading(label, part):
+            self.shape = node.shape
+            self.dtype = node.dtype
+
+    def __getitem__(self, key: Any) -> Any:
+        with _reading(self.label, self.part):
+            return self.node[key]
+
+    def strings(self) -> list:
+        with _reading(self.label, self.part):
+            return _read_strings(self.node)
+
+
+def _kind(node: Any) -> str:
+    """What an h5py object is, in words: "group", "dataset", "named datatype"..."""
+    h5py = _h5py()
+    if isinstance(node, h5py.Dataset):
+        return "dataset"
+    if isinstance(node, h5py.Group):
+        return "group"
+    return "named datatype" if isinstance(node, h5py.Datatype) else type(node).__name__
+
+
 def _read_strings(node: Any) -> Any:
     """A string dataset's values as Python ``str`` (h5py returns ``bytes``)."""
     try:
@@ -648,10 +738,35 @@ def _decode(values: np.ndarray) -> list:
     return [v.decode("utf-8") if isinstance(v, bytes) else v for v in out]
 
 
+def _dims(raw: Any) -> tuple[int, int] | None:
+    """A sparse matrix's ``shape`` attribute as two non-negative integers, or None."""
+    arr = np.asarray(raw) if raw is not None else None
+    if arr is None or arr.shape != (2,) or arr.dtype.kind not in _INTEGERS or np.any(arr < 0):
+        return None
+    return int(arr[0]), int(arr[1])
+
+
+def _indptr_problem(indptr: np.ndarray, nnz: int) -> str | None:
+    """What is wrong with a sparse matrix's index pointer (None: nothing)."""
+    if indptr[0] != 0:
+        return f"starts at {indptr[0]}, not 0"
+    drops = np.flatnonzero(np.diff(indptr) < 0)
+    if drops.size:
+        k = int(drops[0])
+        return f"decreases after entry {k + 1} ({indptr[k]}, then {indptr[k + 1]})"
+    if indptr[-1] != nnz:
+        return f"ends at {indptr[-1]}, but there are {nnz} stored entries"
+    return None
+
+
 class _H5adSource(_Source):
     """An ``.h5ad`` file read with h5py: X (or a layer) as CSR/CSC groups or a dense
     dataset, ``obs``/``var`` dataframes as groups (``_index`` attribute, columns as
-    datasets, categoricals as ``codes`` + ``categories``)."""
+    datasets, categoricals as ``codes`` + ``categories``).
+
+    Every part is checked before it is used (a group or dataset where the other is
+    expected, a scalar, a dtype, a length, the index pointer), and h5py's errors while
+    reading a part (a corrupt file) are :class:`AnnDataFormatError` naming the part."""
 
     def __init__(self, path: str, layer: str | None) -> None:
         h5py = _h5py()
@@ -660,186 +775,261 @@ class _H5adSource(_Source):
             raise IsADirectoryError(f"{path}: is a folder, not an .h5ad file")
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file")
+        with open(path, "rb"):  # permission denied & co. stay the system's OSError
+            pass
         try:
             self.f = h5py.File(path, "r")
-        except OSError as exc:
-            raise AnnDataFormatError(path, f"not an HDF5 (.h5ad) file ({exc})") from None
+        except _READ_ERRORS as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the system's own error, not the content's
+            raise AnnDataFormatError(
+                path, f"not an HDF5 (.h5ad) file ({type(exc).__name__}: {exc})"
+            ) from exc
         try:
             self._setup(layer)
         except BaseException:
             self.f.close()
             raise
 
+    def _fail(self, problem: str) -> AnnDataFormatError:
+        return AnnDataFormatError(self.label, problem)
+
     def _setup(self, layer: str | None) -> None:
-        h5py = _h5py()
-        f = self.f
-        for part in ("obs", "var"):
-            if part not in f:
-                raise AnnDataFormatError(
-                    self.label, f"no '{part}' in the file: not an AnnData .h5ad"
-                )
-        if layer is None:
-            if "X" not in f:
-                raise AnnDataFormatError(self.label, "no 'X' matrix in the file")
-            x = f["X"]
-            self.what = "X"
+        self.obs = self._frame("obs")
+        self.var = self._frame("var")
+        self.what, x = self._matrix(layer)
+        self.n_obs = self._index(self.obs, "obs").shape[0]
+        self.n_var = self._index(self.var, "var").shape[0]
+        if _kind(x) == "dataset":
+            self._setup_dense(x)
+        elif _kind(x) == "group":
+            self._setup_sparse(x)
         else:
-            if "layers" not in f or layer not in f["layers"]:
-                have = sorted(f["layers"].keys()) if "layers" in f else []
-                raise AnnDataFormatError(self.label, f"no layer {layer!r} (layers: {have})")
-            x = f["layers"][layer]
-            self.what = f"layers/{layer}"
-        self.obs = f["obs"]
-        self.var = f["var"]
-        n_obs = self._index_len(self.obs)
-        n_var = self._index_len(self.var)
-        self.n_obs, self.n_var = n_obs, n_var
-        if isinstance(x, h5py.Dataset):
-            if x.ndim != 2 or tuple(x.shape) != (n_obs, n_var) or x.dtype.kind not in "biuf":
-                raise AnnDataFormatError(
-                    self.label,
-                    f"{self.what} is a {x.shape} {x.dtype} "
-                    f"dataset, not a {n_obs} x {n_var} "
-                    "numeric matrix",
-                )
-            self.kind = "dense"
-            self.x = x
-            return
-        enc = _attr(x, "encoding-type") or (_attr(x, "h5sparse_format") or "") + "_matrix"
-        shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
-        if (
-            enc not in ("csr_matrix", "csc_matrix")
-            or shape is None
-            or not all(k in x for k in ("data", "indices", "indptr"))
-        ):
-            raise AnnDataFormatError(
-                self.label,
-                f"{self.what} is neither a dense matrix nor "
-                f"a CSR/CSC sparse matrix (encoding {enc!r})",
-            )
-        if tuple(int(s) for s in shape) != (n_obs, n_var):
-            raise AnnDataFormatError(
-                self.label,
-                f"{self.what} has shape {tuple(shape)}, but "
-                f"obs and var have {n_obs} and {n_var} "
-                "entries",
-            )
-        self.kind = enc[:3]
-        self.x = x
-        indptr = np.asarray(x["indptr"][:], dtype=np.int64)
-        n_ptr = n_obs + 1 if self.kind == "csr" else n_var + 1
-        if indptr.shape[0] != n_ptr or (
-            n_ptr
-            and (
-                indptr[0] != 0
-                or np.any(np.diff(indptr) < 0)
-                or indptr[-1] != x["indices"].shape[0]
-                or x["data"].shape[0] != x["indices"].shape[0]
-            )
-        ):
-            raise AnnDataFormatError(
-                self.label,
-                f"{self.what} is a corrupt {enc}: its index pointer does not match its entries",
-            )
-        self.indptr = indptr
+            raise self._fail(f"{self.what} is a {_kind(x)}, not a matrix")
 
     def close(self) -> None:
         self.f.close()
 
+    # parts ---------------------------------------------------------------------
+
+    def _child(self, group: Any, key: str, part: str) -> Any:
+        """``group[key]``, None when there is none."""
+        if _kind(group) != "group":
+            raise self._fail(f"{part.rpartition('/')[0]} is a {_kind(group)}, not a group")
+        with _reading(self.label, part):
+            return group.get(key)
+
+    def _attr(self, node: Any, name: str, part: str) -> str | None:
+        with _reading(self.label, f"the attributes of {part}"):
+            return _attr(node, name)
+
+    def _vector(
+        self, node: Any, part: str, kinds: str | None, length: int | None, per: str = ""
+    ) -> _Part:
+        """``node`` as a 1-D dataset (of one of the dtype ``kinds``; ``length`` long, one
+        entry ``per`` something)."""
+        if node is None:
+            raise self._fail(f"no {part} in the file")
+        if _kind(node) != "dataset":
+            raise self._fail(f"{part} is a {_kind(node)}, not a dataset")
+        p = _Part(node, self.label, part)
+        if p.shape is None or len(p.shape) != 1:
+            shape = "a scalar" if p.shape == () else f"of shape {p.shape}"
+            raise self._fail(f"{part} is {shape}, not a 1-D array")
+        if kinds is not None and p.dtype.kind not in kinds:
+            why = f" ({_FLOAT_INDICES})" if p.dtype.kind == "f" and kinds == _INTEGERS else ""
+            raise self._fail(f"{part} holds {p.dtype} values, not {_KIND_WORDS[kinds]}{why}")
+        if length is not None and p.shape[0] != length:
+            raise self._fail(f"{part} has {p.shape[0]} entries, not {length} (one {per})")
+        return p
+
+    def _member(self, group: Any, key: str, part: str, kinds: str | None) -> _Part:
+        """A column's ``key`` dataset, one entry per var region."""
+        where = f"{part}/{key}"
+        return self._vector(
+            self._child(group, key, where), where, kinds, self.n_var, "per var region"
+        )
+
+    def _frame(self, name: str) -> Any:
+        node = self._child(self.f, name, name)
+        if node is None:
+            raise self._fail(f"no '{name}' in the file: not an AnnData .h5ad")
+        if _kind(node) not in ("group", "dataset"):
+            raise self._fail(f"{name} is a {_kind(node)}, not a dataframe")
+        return node
+
+    def _matrix(self, layer: str | None) -> tuple[str, Any]:
+        if layer is None:
+            x = self._child(self.f, "X", "X")
+            if x is None:
+                raise self._fail("no 'X' matrix in the file")
+            return "X", x
+        layers = self._child(self.f, "layers", "layers")
+        x = self._child(layers, layer, f"layers/{layer}") if _kind(layers) == "group" else None
+        if x is None:
+            have = [] if _kind(layers) != "group" else self._keys(layers, "layers")
+            raise self._fail(f"no layer {layer!r} (layers: {sorted(have)})")
+        return f"layers/{layer}", x
+
+    def _keys(self, group: Any, part: str) -> list[str]:
+        with _reading(self.label, part):
+            return list(group.keys())
+
     # dataframes ---------------------------------------------------------------
 
-    def _index_node(self, group: Any) -> Any:
-        h5py = _h5py()
-        if isinstance(group, h5py.Dataset):  # anndata < 0.7: a structured array
-            key = _attr(group, "_index") or "index"
-            if group.dtype.names is None or key not in group.dtype.names:
-                raise AnnDataFormatError(self.label, f"{group.name} has no index")
-            return group, key
-        key = _attr(group, "_index") or "_index"
-        node = group.get(key)
-        if (
-            isinstance(node, h5py.Group)
-            and "values" in node
-            and _attr(node, "encoding-type") == "nullable-string-array"
+    def _index(self, group: Any, name: str) -> _Part:
+        """A dataframe's index: the dataset of its names (a structured array's too)."""
+        if _kind(group) == "dataset":  # anndata < 0.7: a structured array
+            p = self._vector(group, name, None, None)
+            key = self._attr(group, "_index", name) or "index"
+            if p.dtype.names is None or key not in p.dtype.names:
+                raise self._fail(f"{name} has no index ({key!r})")
+            return p
+        key = self._attr(group, "_index", name) or "_index"
+        part = f"{name}/{key}"
+        node = self._child(group, key, part)
+        if node is None:
+            raise self._fail(f"{name} has no index ({key!r})")
+        if _kind(node) == "group" and self._attr(node, "encoding-type", part) == (
+            "nullable-string-array"
         ):
-            node = node["values"]  # pandas >= 3 strings, as anndata >= 0.12 writes them
-        if not isinstance(node, h5py.Dataset):
-            raise AnnDataFormatError(self.label, f"{group.name} has no index ({key!r})")
-        return node, None
+            node, part = self._child(node, "values", f"{part}/values"), f"{part}/values"
+        return self._vector(node, part, None, None)
 
-    def _index_len(self, group: Any) -> int:
-        node, _ = self._index_node(group)
-        return int(node.shape[0]) if node.shape else 0
-
-    def _index(self, group: Any) -> list[str]:
-        node, field = self._index_node(group)
-        if field is not None:
-            return [str(v) for v in _decode(node[field])]
-        return [str(v) for v in _read_strings(node)]
+    def _names(self, group: Any, name: str) -> list[str]:
+        p = self._index(group, name)
+        if p.dtype.names is not None:  # a structured array: the index field
+            key = self._attr(group, "_index", name) or "index"
+            with _reading(self.label, f"{name} index"):
+                return [str(v) for v in _decode(p[key])]
+        return [str(v) for v in p.strings()]
 
     def obs_names(self) -> list[str]:
-        return self._index(self.obs)
+        return self._names(self.obs, "obs")
 
     def var_names(self) -> list[str]:
         if getattr(self, "_var_names", None) is None:
-            self._var_names = self._index(self.var)
+            self._var_names = self._names(self.var, "var")
         return self._var_names
 
     def var_columns(self) -> set[str]:
-        h5py = _h5py()
-        if isinstance(self.var, h5py.Dataset):
-            return set(self.var.dtype.names or ()) - {_attr(self.var, "_index") or "index"}
-        return set(self.var.keys()) - {_attr(self.var, "_index") or "_index"}
+        if _kind(self.var) == "dataset":
+            names = _Part(self.var, self.label, "var").dtype.names
+            return set(names or ()) - {self._attr(self.var, "_index", "var") or "index"}
+        key = self._attr(self.var, "_index", "var") or "_index"
+        return set(self._keys(self.var, "var")) - {key}
 
     def var_column(self, name: str) -> Any:
-        h5py = _h5py()
-        if isinstance(self.var, h5py.Dataset):
-            values = self.var[name]
-            return _decode(values) if values.dtype.kind in "OS" else values
-        node = self.var[name]
-        if isinstance(node, h5py.Dataset):
-            return _read_strings(node) if node.dtype.kind in "OS" else node[:]
-        enc = _attr(node, "encoding-type")
-        if enc == "categorical" and "codes" in node and "categories" in node:
-            codes = np.asarray(node["codes"][:], dtype=np.int64)
-            cats_node = node["categories"]
-            cats = np.empty(cats_node.shape[0] + 1, dtype=object)
-            cats[:-1] = (
-                _read_strings(cats_node) if cats_node.dtype.kind in "OS" else cats_node[:].tolist()
-            )
-            cats[-1] = None  # code -1 (missing), or a code outside the categories
-            codes[(codes < 0) | (codes >= cats.shape[0] - 1)] = cats.shape[0] - 1
-            return cats[codes]
-        if enc in ("nullable-integer", "nullable-boolean") and "values" in node:
-            values = node["values"][:].tolist()
-            if "mask" in node:
-                values = [None if m else v for v, m in zip(values, node["mask"][:].tolist())]
-            return values
-        if enc == "nullable-string-array" and "values" in node:
-            values = _decode(node["values"][:])
-            if "mask" in node:
-                values = [None if m else v for v, m in zip(values, node["mask"][:].tolist())]
-            return values
-        raise AnnDataFormatError(
-            self.label, f"var column {name!r} has an encoding gtok does not read ({enc!r})"
-        )
+        part = f"var/{name}"
+        if _kind(self.var) == "dataset":
+            with _reading(self.label, part):
+                values = self.var[name]
+                return _decode(values) if values.dtype.kind in "OS" else values
+        node = self._child(self.var, name, part)
+        if _kind(node) == "dataset":
+            col = self._vector(node, part, None, self.n_var, "per var region")
+            return col.strings() if col.dtype.kind in "OS" else col[:]
+        enc = self._attr(node, "encoding-type", part) if _kind(node) == "group" else None
+        if enc == "categorical":
+            return self._categorical(node, part)
+        if enc in ("nullable-integer", "nullable-boolean", "nullable-string-array"):
+            return self._nullable(node, part, enc)
+        raise self._fail(f"var column {name!r} has an encoding gtok does not read ({enc!r})")
+
+    def _categorical(self, node: Any, part: str) -> np.ndarray:
+        codes = np.asarray(self._member(node, "codes", part, _INTEGERS)[:], dtype=np.int64)
+        cats_node = self._child(node, "categories", f"{part}/categories")
+        cats_part = self._vector(cats_node, f"{part}/categories", None, None)
+        cats = np.empty(cats_part.shape[0] + 1, dtype=object)
+        cats[:-1] = cats_part.strings() if cats_part.dtype.kind in "OS" else cats_part[:].tolist()
+        cats[-1] = None  # code -1 (missing), or a code outside the categories
+        codes[(codes < 0) | (codes >= cats.shape[0] - 1)] = cats.shape[0] - 1
+        return cats[codes]
+
+    def _nullable(self, node: Any, part: str, enc: str) -> list:
+        values_part = self._member(node, "values", part, None)
+        with _reading(self.label, values_part.part):
+            raw = values_part[:]
+            values = _decode(raw) if enc == "nullable-string-array" else raw.tolist()
+        if self._child(node, "mask", f"{part}/mask") is not None:
+            mask = self._member(node, "mask", part, "biu")[:].tolist()
+            values = [None if m else v for v, m in zip(values, mask)]
+        return values
 
     # the matrix ----------------------------------------------------------------
+
+    def _setup_dense(self, x: Any) -> None:
+        p = _Part(x, self.label, self.what)
+        if p.shape != (self.n_obs, self.n_var) or p.dtype.kind not in _NUMBERS:
+            raise self._fail(
+                f"{self.what} is a {p.shape} {p.dtype} dataset, not a {self.n_obs} x "
+                f"{self.n_var} numeric matrix"
+            )
+        self.kind = "dense"
+        self.x = p
+
+    def _setup_sparse(self, x: Any) -> None:
+        enc = self._attr(x, "encoding-type", self.what) or (
+            (self._attr(x, "h5sparse_format", self.what) or "") + "_matrix"
+        )
+        if enc not in ("csr_matrix", "csc_matrix"):
+            raise self._fail(
+                f"{self.what} is neither a dense matrix nor a CSR/CSC sparse matrix "
+                f"(encoding {enc!r})"
+            )
+        self.kind = enc[:3]
+        self._check_shape(x)
+        indptr = self._sparse_part(x, "indptr", _INTEGERS, None)
+        self.indices = self._sparse_part(x, "indices", _INTEGERS, None)
+        nnz = self.indices.shape[0]
+        self.data = self._sparse_part(x, "data", _NUMBERS, nnz)
+        self.indptr = self._read_indptr(indptr)
+
+    def _sparse_part(self, x: Any, key: str, kinds: str, length: int | None) -> _Part:
+        part = f"{self.what}/{key}"
+        per = f"per entry of {self.what}/indices"
+        return self._vector(self._child(x, key, part), part, kinds, length, per)
+
+    def _check_shape(self, x: Any) -> None:
+        with _reading(self.label, f"the attributes of {self.what}"):
+            raw = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
+        shape = _dims(raw)
+        if shape is None:
+            raise self._fail(
+                f"{self.what} has no valid 'shape' attribute (two non-negative integers): {raw!r}"
+            )
+        if shape != (self.n_obs, self.n_var):
+            raise self._fail(
+                f"{self.what} has shape {shape}, but obs and var have {self.n_obs} and "
+                f"{self.n_var} entries"
+            )
+
+    def _read_indptr(self, p: _Part) -> np.ndarray:
+        n = self.n_obs if self.kind == "csr" else self.n_var
+        if p.shape[0] != n + 1:
+            rows = "cells" if self.kind == "csr" else "var regions"
+            raise self._fail(
+                f"{p.part} has {p.shape[0]} entries, not {n + 1} (one more than the {n} "
+                f"{rows}): the index pointer does not match the matrix"
+            )
+        indptr = np.asarray(p[:], dtype=np.int64)
+        problem = _indptr_problem(indptr, self.indices.shape[0])
+        if problem is not None:
+            raise self._fail(f"{p.part}: the index pointer {problem} (corrupt {self.kind})")
+        return indptr
 
     def row_blocks(self) -> Iterator[tuple[int, tuple]]:
         if self.kind == "dense":
             yield from _dense_blocks(self.x, self.n_obs, self.n_var)
         elif self.kind == "csr":
-            yield from _csr_blocks(self.indptr, self.x["indices"], self.x["data"], self.n_obs)
+            yield from _csr_blocks(self.indptr, self.indices, self.data, self.n_obs)
         else:  # CSC: read whole, convert (rows of a CSC matrix are scattered on disk)
             try:
                 indptr, indices, data = _csc_to_csr(
-                    self.n_obs, self.n_var, self.indptr, self.x["indices"][:], self.x["data"][:]
+                    self.n_obs, self.n_var, self.indptr, self.indices[:], self.data[:]
                 )
             except ValueError as exc:
-                raise AnnDataFormatError(
-                    self.label, f"{self.what} is a corrupt csc_matrix: {exc}"
-                ) from None
+                raise self._fail(f"{self.indices.part}: corrupt csc_matrix: {exc}") from None
             yield from _csr_blocks(indptr, indices, data, self.n_obs)
 
 
@@ -848,5 +1038,5 @@ def _attr(node: Any, name: str) -> str | None:
     if v is None:
         return None
     if isinstance(v, bytes):
-        return v.decode("utf-8")
+        return v.decode("utf-8", "replace")
     return str(v)
