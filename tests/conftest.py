@@ -19,12 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(__file__).resolve().parent / "data" / "conformance"
 
 # The fuzz tests (tests/fuzz, docs/testing.md) take their settings from this profile:
-# GTOK_FUZZ_EXAMPLES examples per test (default 40: the suite stays fast), the same ones in
+# GTOK_FUZZ_EXAMPLES examples per test (default 200: a few seconds in all), the same ones in
 # every run (derandomized) unless GTOK_FUZZ_RANDOM=1; no example database, so a run never
 # depends on an earlier one (a failure prints the @reproduce_failure blob instead). Hangs
 # are caught by a per-example watchdog (tests/fuzz/fuzzlib.py), not by hypothesis'
 # deadline, which a loaded machine would trip.
-FUZZ_EXAMPLES = int(os.environ.get("GTOK_FUZZ_EXAMPLES") or 40)
+FUZZ_EXAMPLES = int(os.environ.get("GTOK_FUZZ_EXAMPLES") or 200)
 FUZZ_RANDOM = os.environ.get("GTOK_FUZZ_RANDOM", "") not in ("", "0")
 settings.register_profile(
     "gtok-fuzz",
