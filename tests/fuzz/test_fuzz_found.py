@@ -13,9 +13,15 @@ import pickle
 
 import pytest
 
-from gtok import Tokenizer, open_gtok, tokenize_fragments
+from gtok import Tokenizer, open_gtok, read_gtok, tokenize_fragments, write_pack
 from gtok import errors as gtok_errors
-from gtok.errors import CorruptGzipError, FingerprintMismatchError, GtokError
+from gtok.errors import (
+    CorruptGzipError,
+    FingerprintMismatchError,
+    GtokError,
+    GtokFormatError,
+    ParquetFormatError,
+)
 from gtok.io.gunzip import INFLATER
 
 # --------------------------------------------------------------- exceptions copy and pickle
@@ -87,3 +93,63 @@ def test_a_gzip_member_with_a_reserved_flag_bit_is_corrupt(tmp_path, bit):
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptGzipError, match="universe.bed.gz"):
         Tokenizer(path)
+
+
+# --------------------------------------------------------------- packs read as version 1
+
+
+@pytest.mark.parametrize("cut", [(4, 6), (4, 5), (5, 7)])
+def test_a_pack_with_bytes_lost_after_the_magic_is_refused_not_read_as_version_1(tmp_path, cut):
+    # found by fuzzing packs: deleting the flag and version bytes left "GTOK\x02..." (the
+    # feature bits' low byte as the flag), which the version-1 reader read as ids
+    path = tmp_path / "p.gtok"
+    write_pack(path, [], metadata={"note": "x", "n": [1, 2]})
+    raw = path.read_bytes()
+    path.write_bytes(raw[: cut[0]] + raw[cut[1] :])
+    for read in (read_gtok, open_gtok):
+        with pytest.raises(GtokFormatError, match="p.gtok"):
+            read(path)
+
+
+# --------------------------------------------------------------- parquet rows lost
+
+
+def test_a_parquet_file_whose_damaged_names_page_yields_no_rows_is_refused(tmp_path):
+    # found by fuzzing parquet import: a flipped bit in the names column's page header made
+    # pyarrow's batch reader yield no rows and no error, and the import wrote an empty pack
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from gtok.io.parquet import import_parquet
+
+    path = tmp_path / "docs.parquet"
+    table = pa.table({"tokens": pa.array([[1, 2], [3]]), "name": pa.array(["a", "b"])})
+    pq.write_table(table, path, compression="none")
+    good = pq.ParquetFile(path)
+    names_page = good.metadata.row_group(0).column(1).data_page_offset
+    raw = bytearray(path.read_bytes())
+    # the page header's first field (its type, a zigzag varint after the 0x15 field
+    # header): data page 0 becomes 1 (an index page), which the reader skips
+    assert raw[names_page] == 0x15 and raw[names_page + 1] == 0x00
+    raw[names_page + 1] = 0x02
+    path.write_bytes(bytes(raw))
+    out = tmp_path / "docs.gtok"
+    with pytest.raises(ParquetFormatError, match="docs.parquet"):
+        import_parquet(path, out)
+    assert not out.exists()
+
+
+def test_a_parquet_file_with_a_column_name_that_is_not_utf8_is_refused(tmp_path):
+    # found by fuzzing parquet import: pyarrow raised UnicodeDecodeError opening it
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from gtok.io.parquet import import_parquet
+
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"tokens": pa.array([[1, 2], [3]])}), path, compression="none")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"\x07element")
+    raw[at + 1] = 0x80  # "element" (the list's item field) -> b"\x80lement"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ParquetFormatError, match="docs.parquet"):
+        import_parquet(path, tmp_path / "docs.gtok")
+    assert not (tmp_path / "docs.gtok").exists()

@@ -59,10 +59,13 @@ def v1_reference(data: bytes):
     if (
         len(data) >= 112
         and data.endswith(b"GTOKPACK")
-        and zlib.crc32(data[:4] + bytes((flag | 0x80,)) + data[5:60])
-        == int.from_bytes(data[60:64], "little")
+        and (
+            zlib.crc32(data[-48:-12]) == int.from_bytes(data[-12:-8], "little")
+            or zlib.crc32(data[:4] + bytes((flag | 0x80,)) + data[5:60])
+            == int.from_bytes(data[60:64], "little")
+        )
     ):
-        return ChecksumError
+        return ChecksumError  # a damaged pack: its trailer or header CRC32 holds
     width = 2 if flag == 1 else 4
     if (len(data) - 5) % width:
         return TrailingBytesError
