@@ -8,7 +8,9 @@ Python's own :class:`OSError` subclasses (``FileNotFoundError``, ``IsADirectoryE
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
 
 __all__ = [
     "GtokError",
@@ -39,7 +41,18 @@ __all__ = [
 
 
 class GtokError(Exception):
-    """Base class of every gtok-specific exception."""
+    """Base class of every gtok-specific exception.
+
+    Each one copies and pickles with its attributes (``copy.deepcopy``, ``pickle``: so it
+    crosses process boundaries, as a worker's error must), rebuilt from the arguments its
+    constructor took rather than from its message.
+    """
+
+    def _init_args(self) -> tuple:
+        return self.args
+
+    def __reduce__(self) -> tuple[Any, tuple, dict]:
+        return (type(self), self._init_args(), dict(self.__dict__))
 
 
 class FileFormatError(GtokError, ValueError):
@@ -57,6 +70,9 @@ class FileFormatError(GtokError, ValueError):
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    def _init_args(self) -> tuple:
+        return (self.path, self.problem)
 
 
 class GtokFormatError(FileFormatError):
@@ -130,6 +146,10 @@ class FingerprintMismatchError(GtokError, ValueError):
             f"has fingerprint {expected}: these ids mean other regions"
         )
 
+    def __reduce__(self) -> tuple[Any, tuple, dict]:
+        rebuild = functools.partial(type(self), reference=self.reference)
+        return (rebuild, (self.source, self.expected, self.found), dict(self.__dict__))
+
 
 class SourceChangedError(GtokError, RuntimeError):
     """The files behind a dataset changed after it was made.
@@ -149,6 +169,9 @@ class SourceChangedError(GtokError, RuntimeError):
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    def _init_args(self) -> tuple:
+        return (self.path, self.problem)
 
 
 class UncheckedUniverseWarning(UserWarning):
@@ -187,6 +210,9 @@ class LineFormatError(InputFormatError):
         where = f"line {line_number}: " if line_number else ""
         super().__init__(path, f"{where}{problem}: {shown!r}")
         self.problem = problem
+
+    def _init_args(self) -> tuple:
+        return (self.path, self.line_number, self.line, self.problem)
 
 
 class BedFormatError(LineFormatError):

@@ -1,15 +1,18 @@
-"""Shared pieces of the tokenizer tests: a brute-force oracle of docs/semantics.md §4, hypothesis
-strategies for universes and queries, and writers of BED text in the layouts users have
-(plain, gzip, CRLF, no final newline).
+"""Shared pieces of the tokenizer tests: a brute-force oracle of docs/semantics.md §4, a plain
+reading of its BED text rules (§4.8) and gzip rules, hypothesis strategies for universes and
+queries, and writers of BED text in the layouts users have (plain, gzip, CRLF, no final
+newline).
 
-The oracle is deliberately naive (a linear scan per query, Python sorting), so that it is
-obviously a transcription of the contract and shares no code with gtok.
+The oracles are deliberately naive (a linear scan per query, Python sorting, ``bytes.split``),
+so that they are obviously a transcription of the contract and share no code with gtok.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -53,8 +56,8 @@ def oracle(universe_rows, queries, *, sort, per_region=False):
     regions, ids = universe_ids(universe_rows)
     unk = len(regions)
     queries = [(c, int(s), int(e)) for c, s, e in queries]
-    if sort:
-        queries = sorted(queries, key=lambda q: (q[0].encode(), q[1]))
+    if sort:  # names as bytes (queries may give them as bytes or str)
+        queries = sorted(queries, key=lambda q: (_name_bytes(q[0]), q[1]))
     out = []
     for c, s, e in queries:
         hits = sorted(
@@ -66,6 +69,108 @@ def oracle(universe_rows, queries, *, sort, per_region=False):
         elif per_region:
             out.append(unk)
     return out or [unk]
+
+
+def _name_bytes(name):
+    return name if isinstance(name, bytes) else name.encode()
+
+
+# ---------------------------------------------------------------------- reading BED text
+
+
+@dataclass
+class BedReading:
+    """What §4.8 makes of a BED text: its regions ``(chrom bytes, start, end)`` in file order
+    (every good line, bad ones left out) and the 1-based numbers of its bad lines."""
+
+    rows: list = field(default_factory=list)
+    bad_lines: list = field(default_factory=list)
+
+
+def _coordinate(field_: bytes):
+    """The value of a coordinate field, or None: digits only, 0..2**32-1."""
+    if not field_ or not all(48 <= b <= 57 for b in field_):
+        return None
+    value = int(field_)
+    return value if value <= MAX_COORD else None
+
+
+def _is_word(field_: bytes) -> bool:
+    """A column-header word: letters, digits, ``_``, one letter or ``_`` at least, not
+    starting with a digit."""
+    ok = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"
+    return (
+        bool(field_)
+        and not field_[:1].isdigit()
+        and all(b in ok for b in field_)
+        and any(not (48 <= b <= 57) for b in field_)
+    )
+
+
+def _skipped(line: bytes) -> bool:
+    if not line.strip(b" \t\r") or line.startswith(b"#"):
+        return True
+    first = line.replace(b"\t", b" ").split(b" ")[0]
+    return first in (b"track", b"browser")
+
+
+def read_bed_reference(text: bytes, min_fields: int = 3) -> BedReading:
+    """docs/semantics.md §4.8 line by line: ``\\n`` or ``\\r\\n`` ends a line; blank, ``#``,
+    ``track`` and ``browser`` lines are skipped anywhere; the first other line is a header
+    when its 2nd and 3rd fields are words; fields are tab-separated, or split on runs of
+    spaces in a line without a tab; a data line needs ``min_fields`` fields, a non-empty
+    chromosome and coordinates 0 <= start <= end < 2**32 in digits."""
+    out = BedReading()
+    header_allowed = True
+    for number, line in enumerate(text.split(b"\n"), 1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if _skipped(line):
+            continue
+        fields = line.split(b"\t") if b"\t" in line else [f for f in line.split(b" ") if f]
+        first, header_allowed = header_allowed, False
+        if len(fields) < min_fields:
+            out.bad_lines.append(number)
+            continue
+        start, end = _coordinate(fields[1]), _coordinate(fields[2])
+        if start is None or end is None:
+            if first and _is_word(fields[1]) and _is_word(fields[2]):
+                continue  # the column header
+            out.bad_lines.append(number)
+        elif start > end or not fields[0]:
+            out.bad_lines.append(number)
+        else:
+            out.rows.append((fields[0], start, end))
+    return out
+
+
+class GzipReferenceError(Exception):
+    """:func:`gunzip_reference` found the stream truncated or corrupt."""
+
+
+def gunzip_reference(data: bytes, *, reserved_flags_ok: bool = False) -> bytes:
+    """The text of ``data`` by §4.8's compression rules, with zlib: plain text unless it
+    starts with gzip's magic; then every member, and only zero bytes after the last one
+    (else :class:`GzipReferenceError`). RFC 1952 makes a member whose header sets a
+    reserved flag bit (0xE0 of its 4th byte) an error, as zlib does; ``reserved_flags_ok``
+    reads it as if they were clear (ISA-L's inflate does)."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = []
+    rest = data
+    while True:
+        if reserved_flags_ok and len(rest) > 3 and rest[3] & 0xE0:
+            rest = rest[:3] + bytes((rest[3] & 0x1F,)) + rest[4:]
+        d = zlib.decompressobj(31)
+        try:
+            out.append(d.decompress(rest))
+        except zlib.error as exc:
+            raise GzipReferenceError(str(exc)) from None
+        if not d.eof:
+            raise GzipReferenceError("truncated")
+        rest = d.unused_data
+        if not rest.strip(b"\0"):
+            return b"".join(out)
 
 
 def oracle_vocab(universe_rows, specials=None):

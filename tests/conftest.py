@@ -1,11 +1,13 @@
 """Shared fixtures: where the conformance data lives, and a guard that the compiled package
-(not the bare source folder) is what the tests import."""
+(not the bare source folder) is what the tests import; the fuzz tests' hypothesis profile."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import gtok
 from gtok import Tokenizer
@@ -15,6 +17,24 @@ from batchdata import make_universe
 REPO = Path(__file__).resolve().parents[1]
 # gtars' and geniml's fixtures, vendored with their origin (data/conformance/README.md)
 CONFORMANCE = Path(__file__).resolve().parent / "data" / "conformance"
+
+# The fuzz tests (tests/fuzz, docs/testing.md) take their settings from this profile:
+# GTOK_FUZZ_EXAMPLES examples per test (default 200: a few seconds in all), the same ones in
+# every run (derandomized) unless GTOK_FUZZ_RANDOM=1; no example database, so a run never
+# depends on an earlier one (a failure prints the @reproduce_failure blob instead). Hangs
+# are caught by a per-example watchdog (tests/fuzz/fuzzlib.py), not by hypothesis'
+# deadline, which a loaded machine would trip.
+FUZZ_EXAMPLES = int(os.environ.get("GTOK_FUZZ_EXAMPLES") or 200)
+FUZZ_RANDOM = os.environ.get("GTOK_FUZZ_RANDOM", "") not in ("", "0")
+settings.register_profile(
+    "gtok-fuzz",
+    max_examples=FUZZ_EXAMPLES,
+    derandomize=not FUZZ_RANDOM,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="session")

@@ -14,25 +14,16 @@ from gtok._lib._chromtable import ChromTable
 from gtok.errors import BedFormatError
 from gtok.io.bedtext import parse_regions
 
+from _tok_helpers import read_bed_reference
+
 
 def reference(text: bytes, names: list[bytes]):
     """(chrom index or -1, start, end) per data line, or the 1-based number of the first bad
-    line. Only lines the strategy below makes: data lines, tab-separated."""
-    rows = []
-    for no, line in enumerate(text.split(b"\n"), 1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if not line:
-            continue
-        f = line.split(b"\t")
-        ok = len(f) >= 3 and f[0] and all(x.isdigit() and x.isascii() for x in f[1:3])
-        if ok:
-            s, e = int(f[1]), int(f[2])
-            ok = s <= e < 2**32
-        if not ok:
-            return no
-        rows.append((names.index(f[0]) if f[0] in names else -1, s, e))
-    return rows
+    line, by the plain reading of docs/semantics.md §4.8 the fuzz tests share."""
+    reading = read_bed_reference(text)
+    if reading.bad_lines:
+        return reading.bad_lines[0]
+    return [(names.index(c) if c in names else -1, s, e) for c, s, e in reading.rows]
 
 
 NAMES = [

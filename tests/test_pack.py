@@ -492,8 +492,10 @@ def test_pack_flag_without_its_high_bit_is_not_a_token_stream(tmp_path: Path, dt
     with pytest.raises(ChecksumError):
         GtokDataset(path)[0]
     # a genuine v1 file of the same size that ends with the same 8 bytes (but whose
-    # header bytes are ids, not a pack header) is still a token stream
+    # header bytes are ids, not a pack header, and whose last 48 bytes are no pack trailer
+    # matching its CRC32) is still a token stream
     raw[5:64] = bytes(range(1, 60))
+    raw[-48] ^= 0xFF
     ids = np.frombuffer(bytes(raw[5:]), dtype=np.dtype(dtype).newbyteorder("<"))
     write_gtok(path, ids)
     assert path.read_bytes().endswith(b"GTOKPACK")

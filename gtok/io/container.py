@@ -294,21 +294,23 @@ def check_v1(mapping: MappedFile) -> tuple[np.dtype, int]:
 
 
 def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
-    """Raise ``ChecksumError`` for a pack whose flag byte lost its high bit.
+    """Raise ``ChecksumError`` for a damaged pack that would read as a version-1 file.
 
     Flags 0x81/0x82 differ from the version-1 flags 0x01/0x02 by one bit, and a version-1
-    file has no checksum, so one flipped bit would otherwise turn a damaged pack into a
-    token stream of header, index and trailer bytes, read without an error. A file that
-    ends with the pack end marker and whose first 60 bytes, with the pack flag put back,
-    match the header CRC32 is such a pack (a gtars file matches both by chance with
-    probability below 2**-90).
+    file has no checksum, so a damaged pack header (a flipped bit, or bytes lost after the
+    magic) could otherwise turn a pack into a token stream of header, index and trailer
+    bytes, read without an error. A file that ends with the pack end marker is such a pack
+    when its trailer matches the trailer's CRC32 (whatever happened to the header), or its
+    first 60 bytes, with the pack flag put back, match the header CRC32 (a gtars file
+    matches either by chance with probability below 2**-90).
     """
     size = mapping.size
     if size < PACK_HEADER.size + PACK_TRAILER.size:
         return
     with memoryview(mapping) as mv:
-        if bytes(mv[size - len(PACK_END_MARKER) :]) != PACK_END_MARKER:
-            return
+        tail = bytes(mv[size - PACK_TRAILER.size :])
+    if tail[-len(PACK_END_MARKER) :] != PACK_END_MARKER:
+        return
     head = mapping.header(PACK_HEADER.size)
     restored = head[:4] + bytes((flag | 0x80,)) + head[5:60]
     if zlib.crc32(restored) == int.from_bytes(head[60:64], "little"):
@@ -318,6 +320,13 @@ def _refuse_damaged_pack(mapping: MappedFile, flag: int) -> None:
             f"pack (its header CRC32 matches flag "
             f"0x{flag | 0x80:02x} and it ends with the pack end "
             "marker), not a version-1 token stream",
+        )
+    if zlib.crc32(tail[:36]) == int.from_bytes(tail[36:40], "little"):
+        raise ChecksumError(
+            mapping.path,
+            f"flag byte 0x{flag:02x} says version 1, but the file ends with a pack "
+            "trailer that matches its CRC32: a pack whose header is damaged, not a "
+            "version-1 token stream",
         )
 
 

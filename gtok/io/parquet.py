@@ -259,9 +259,9 @@ def import_parquet(
         raise FileNotFoundError(f"{path}: no such file")
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        schema = pf.schema_arrow
+    except _corrupt_errors() as exc:  # (a column name that is not UTF-8, too)
         raise ParquetFormatError(path, f"not a parquet file ({exc})") from None
-    schema = pf.schema_arrow
     if column not in schema.names:
         raise ParquetFormatError(path, f"no column {column!r} (columns: {schema.names})")
     kind = schema.field(column).type
@@ -334,6 +334,12 @@ def import_parquet(
                     values[bounds[i] : bounds[i + 1]], None if names is None else (names[i] or "")
                 )
             row += len(arr)
+        recorded_rows = pf.metadata.num_rows
+        if row != recorded_rows:
+            # pyarrow may yield fewer rows, without an error, from a damaged page
+            raise ParquetFormatError(
+                path, f"corrupt data: {row} rows read, but the file records {recorded_rows}"
+            )
         n_docs, n_tokens = len(w), w.n_tokens
     return n_docs, n_tokens
 
