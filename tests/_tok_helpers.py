@@ -148,19 +148,16 @@ class GzipReferenceError(Exception):
     """:func:`gunzip_reference` found the stream truncated or corrupt."""
 
 
-def gunzip_reference(data: bytes, *, reserved_flags_ok: bool = False) -> bytes:
+def gunzip_reference(data: bytes) -> bytes:
     """The text of ``data`` by §4.8's compression rules, with zlib: plain text unless it
     starts with gzip's magic; then every member, and only zero bytes after the last one
-    (else :class:`GzipReferenceError`). RFC 1952 makes a member whose header sets a
-    reserved flag bit (0xE0 of its 4th byte) an error, as zlib does; ``reserved_flags_ok``
-    reads it as if they were clear (ISA-L's inflate does)."""
+    (else :class:`GzipReferenceError`). A member whose header sets a reserved flag bit
+    (0xE0 of its 4th byte) is an error (RFC 1952; zlib)."""
     if data[:2] != b"\x1f\x8b":
         return data
     out = []
     rest = data
     while True:
-        if reserved_flags_ok and len(rest) > 3 and rest[3] & 0xE0:
-            rest = rest[:3] + bytes((rest[3] & 0x1F,)) + rest[4:]
         d = zlib.decompressobj(31)
         try:
             out.append(d.decompress(rest))

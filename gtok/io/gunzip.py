@@ -39,6 +39,15 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: the library that inflates gzip here: ``"isal"`` or ``"zlib"``
 INFLATER = "zlib" if inflater is zlib else "isal"
 _GZIP_WBITS = 31  # a gzip header and trailer around the deflate data
+_FLG_RESERVED = 0xE0  # header flag bits RFC 1952 reserves: set, the member is an error
+
+
+def _check_header(member: Any, path: str) -> None:
+    """Refuse a member whose header sets a reserved flag bit, as zlib does (ISA-L ignores
+    them): both inflaters give the same answer. (A member cut after fewer than 4 bytes is
+    refused by the inflater anyway.)"""
+    if len(member) >= 4 and member[3] & _FLG_RESERVED and bytes(member[:2]) == GZIP_MAGIC:
+        raise CorruptGzipError(path, "corrupt gzip data (reserved header flag bits set)")
 
 
 def is_gzip(head: Any) -> bool:
@@ -56,6 +65,7 @@ def inflate_member(member: Any, path: str, max_text: int = 0) -> tuple[bytes, bo
     whether it did; raises :class:`~gtok.errors.CorruptGzipError` on corrupt data, and
     when the member holds more than ``max_text`` bytes of text (``0``: no limit) -- the
     text is never inflated beyond that."""
+    _check_header(member, path)
     d = inflater.decompressobj(_GZIP_WBITS)
     try:
         text = d.decompress(member, max_text + 1 if max_text else 0)
@@ -76,6 +86,7 @@ def inflate(chunks: Iterable[Any], path: str, out_size: int = 0) -> Generator[by
     piece per member and chunk), so a stream is inflated in bounded memory."""
     d = inflater.decompressobj(_GZIP_WBITS)
     padding = False
+    first = True
     for raw in chunks:
         if padding:  # only zeros may follow the zeros after the last member
             if bytes(raw).strip(b"\0"):
@@ -84,6 +95,9 @@ def inflate(chunks: Iterable[Any], path: str, out_size: int = 0) -> Generator[by
                 )
             continue
         data = raw
+        if first:
+            _check_header(data, path)
+            first = False
         while True:
             try:
                 out = d.decompress(data, out_size)
@@ -98,6 +112,7 @@ def inflate(chunks: Iterable[Any], path: str, out_size: int = 0) -> Generator[by
                 if not data.strip(b"\0"):  # zero padding after the last member
                     padding = True
                     break
+                _check_header(data, path)
                 d = inflater.decompressobj(_GZIP_WBITS)  # the next member
                 continue
             data = d.unconsumed_tail
