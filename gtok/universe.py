@@ -20,6 +20,7 @@ from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex, build_index
 from gtok.errors import ConfigError
 from gtok.io.bedtext import read_regions
+from gtok.io.source import check_input
 
 __all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
 
@@ -205,6 +206,7 @@ def load_config(path: str | os.PathLike) -> Universe:
     else:  # pragma: no cover - Python 3.10
         import tomli as _toml
     path = os.fspath(path)
+    check_input(path)  # (a named FIFO is never opened)
     with open(path, "rb") as f:
         raw = f.read()
     try:

@@ -217,6 +217,44 @@ def test_named_fifo_input_is_refused_without_waiting(tmp_path, universe):
         Tokenizer(str(fifo))  # as a universe
 
 
+def _fifo_readers():
+    def parquet(path, tmp):
+        pytest.importorskip("pyarrow")
+        import gtok
+
+        gtok.import_parquet(path, tmp / "out.gtok")
+
+    def h5ad(path, tmp):
+        pytest.importorskip("h5py")
+        import gtok
+
+        gtok.tokenize_anndata(Tokenizer(str(tmp / "universe.bed")), str(path))
+
+    def config(path, tmp):
+        Tokenizer(str(path))
+
+    def manifest(path, tmp):
+        from gtok.io.manifest import load_manifest
+
+        load_manifest(str(path))
+
+    return {
+        "cells.parquet": parquet,
+        "cells.h5ad": h5ad,
+        "tokenizer.toml": config,
+        "gtok-manifest.json": manifest,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_fifo_readers()))
+def test_every_reader_refuses_a_named_fifo(tmp_path, universe, name):
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="named FIFO") as e:
+        _fifo_readers()[name](fifo, tmp_path)
+    assert str(fifo) in str(e.value)
+
+
 def test_folder_and_socket_inputs_say_what_they_are(tmp_path, universe):
     import socket
 

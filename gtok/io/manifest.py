@@ -32,6 +32,7 @@ from collections.abc import Iterable
 
 from gtok.errors import FingerprintMismatchError, ManifestFormatError
 from gtok.io.atomic import atomic_output
+from gtok.io.source import check_input
 
 __all__ = [
     "MANIFEST_NAME",
@@ -124,6 +125,7 @@ def _entry_problem(entry: object) -> str | None:
 def _parse(path: str) -> dict:
     """The manifest at ``path``, checked; :class:`~gtok.errors.ManifestFormatError` (or the
     ``OSError`` of reading it) naming it otherwise."""
+    check_input(path)  # (a named FIFO is never opened)
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)

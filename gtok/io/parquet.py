@@ -28,6 +28,7 @@ from gtok.io.gtokfile import open_gtok
 from gtok.io.inputs import find_inputs, output_name
 from gtok.io.manifest import check_manifests
 from gtok.io.pack import GtokPack, PackWriter
+from gtok.io.source import check_input
 
 __all__ = ["export_parquet", "import_parquet", "ROW_GROUP_DOCS", "ROW_GROUP_TOKENS"]
 
@@ -257,6 +258,7 @@ def import_parquet(
         raise IsADirectoryError(f"{path}: is a folder, not a parquet file")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
+    check_input(path)  # (a named FIFO is never opened)
     try:
         pf = pq.ParquetFile(path)
         schema = pf.schema_arrow

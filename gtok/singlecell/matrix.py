@@ -67,6 +67,7 @@ import numpy as np
 
 from gtok._lib._cellgather import check_rows, gather_cells
 from gtok.errors import AnnDataFormatError, BedFormatError
+from gtok.io.source import check_input
 from gtok.tokenizer import Tokenizer, validate_columns
 
 __all__ = ["tokenize_anndata", "CellsSummary", "COORD_COLUMNS"]
@@ -775,6 +776,7 @@ class _H5adSource(_Source):
             raise IsADirectoryError(f"{path}: is a folder, not an .h5ad file")
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file")
+        check_input(path)  # (a named FIFO is never opened)
         with open(path, "rb"):  # permission denied & co. stay the system's OSError
             pass
         try:
