@@ -2,4 +2,5 @@
 
 from gtok.cli import run
 
-run()
+if __name__ == "__main__":  # (not in a spawned worker, which imports this as __mp_main__)
+    run()

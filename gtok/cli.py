@@ -142,7 +142,12 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
             unk=args.unk,
             skip_bad_lines=args.skip_bad_lines,
             progress=progress_cb,
+            engine=args.engine,
+            address=args.address,
         )
+    except ImportError as exc:  # the Dask engine without dask installed
+        print(f"gtok tokenize: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"gtok tokenize: {exc}", file=sys.stderr)
         return EXIT_FAILED if isinstance(exc, GtokError) else EXIT_USAGE
@@ -326,7 +331,12 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
             skip_bad_lines=args.skip_bad_lines,
             fail_fast=args.fail_fast,
             progress=progress,
+            engine=args.engine,
+            address=args.address,
         )
+    except ImportError as exc:  # the Dask engine without dask installed
+        print(f"gtok tokenize: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"\ngtok tokenize: {exc}" if show else f"gtok tokenize: {exc}", file=stream)
         return EXIT_FAILED
@@ -619,7 +629,23 @@ def _add_tokenize_parser(sub: Any) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="worker processes (default: the cores available)",
+        help="worker processes (default: the cores available); with --engine dask and no "
+        "--address, the workers of a local Dask cluster",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="where the inputs are tokenized: this machine's processes (local, the default) "
+        "or a Dask cluster (dask; needs gtok[dask]); on a cluster the workers must see the "
+        "inputs and the output folder at the same paths (a shared file system)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --engine dask: the scheduler (tcp://HOST:PORT) or its scheduler file "
+        "(as dask-jobqueue or `dask scheduler --scheduler-file` write); default: a local "
+        "cluster of --jobs workers",
     )
     p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
     p.add_argument(

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from gtok.batch.engine import (
-    LocalEngine,
+    Engine,
     Task,
     WorkerDeath,
     WorkersKeptDying,
     as_state,
     default_jobs,
 )
+from gtok.batch.engines import resolve_engine
 from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import open_gtok
 from gtok.io.inputs import find_inputs, output_name, plan_outputs
@@ -97,7 +98,7 @@ def _tokenize_ids(tok: Tokenizer, path: str, options: dict) -> tuple[str | None,
 
 
 def _in_order(
-    engine: LocalEngine, tok: Tokenizer, paths: Sequence[str], options: dict
+    engine: Engine, tok: Tokenizer, paths: Sequence[str], options: dict
 ) -> Generator[tuple[str | None, Any], None, None]:
     """``_tokenize_ids`` of every path, in the paths' order, computed by ``engine``'s
     workers. Results that come back early wait for the ones before them, but no task is
@@ -139,12 +140,16 @@ def tokenize_to_pack(
     fail_fast: bool = False,
     start_method: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    engine: Any = None,
+    address: str | None = None,
 ) -> PackSummary:
     """Tokenize region files straight into one pack (one document per input, in sorted
     order, named like the batch command's outputs). A failing input -- unreadable,
     malformed, or one whose worker process died on it -- is left out and listed in
     ``summary.failed`` (and in the pack's metadata); with ``fail_fast`` nothing is
-    written."""
+    written. ``engine`` and ``address`` choose where the inputs are tokenized, as for
+    :func:`~gtok.batch.run.pretokenize` (on a cluster the workers read the inputs and
+    send the ids back; this process writes the pack)."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
     found = find_inputs(inputs, patterns=patterns, from_file=from_file)
@@ -157,14 +162,19 @@ def tokenize_to_pack(
     summary = PackSummary(os.fspath(out))
     failed: list[dict] = []
     remove_stale_temporaries([os.fspath(out)])  # (left by a run killed while writing)
+    local = engine is None or engine == "local"
+    if address is not None and not engine == "dask":
+        raise ValueError(f"address={address!r} needs engine='dask'")
     w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
+    ran = None
     try:
-        if jobs == 1 or len(paths) <= 1:
+        if local and (jobs == 1 or len(paths) <= 1):
             results: Generator = (_tokenize_ids(tok, p, options) for p in paths)
         else:
-            results = _in_order(
-                LocalEngine(min(jobs, len(paths)), start_method), tok, paths, options
-            )
+            ran = resolve_engine(engine, min(jobs, max(1, len(paths))), start_method, address)
+            if not ran.local:
+                ran.check_paths(None, paths)  # (the workers only read: this process writes)
+            results = _in_order(ran.engine, tok, paths, options)
         try:
             for k, (path, (error, ids)) in enumerate(zip(paths, results)):
                 if error is not None:
@@ -186,4 +196,7 @@ def tokenize_to_pack(
     except BaseException:
         w.abort()
         raise
+    finally:
+        if ran is not None:
+            ran.close()
     return summary

@@ -52,13 +52,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtok.batch.engine import (
-    LocalEngine,
+    Engine,
     Task,
     WorkerDeath,
     WorkersKeptDying,
     as_state,
     default_jobs,
 )
+from gtok.batch.engines import resolve_engine
 from gtok.errors import UnusableManifestWarning
 from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import write_gtok
@@ -312,6 +313,8 @@ def pretokenize(
     skip_bad_lines: bool = False,
     start_method: str | None = None,
     progress: Callable[[FileResult, int, int], None] | None = None,
+    engine: Any = None,
+    address: str | None = None,
 ) -> BatchSummary:
     """Tokenize many region files into ``.gtok`` files under ``out_dir``.
 
@@ -349,6 +352,15 @@ def pretokenize(
         How worker processes start (default: ``fork`` where available).
     progress : callable, optional
         Called as ``progress(result, done, total)`` after each input.
+    engine : {"local", "dask"}, dask.distributed.Client or engine, optional
+        Where the inputs are tokenized: this machine's processes (``"local"``, the
+        default, ``jobs`` of them); the cluster of a Dask ``Client``; ``"dask"``: the
+        cluster at ``address``, or a ``LocalCluster`` of ``jobs`` workers started for the
+        run. On a cluster the workers write the outputs: they must see ``out_dir`` and the
+        inputs at the same paths (a shared file system; checked before the run). The
+        manifest, ``resume``, ``shard`` and ``fail_fast`` work as locally.
+    address : str, optional
+        With ``engine="dask"``: the scheduler (``tcp://host:port``) or its scheduler file.
 
     Returns
     -------
@@ -371,6 +383,8 @@ def pretokenize(
         raise TypeError(
             f"progress must be a callable progress(result, done, total) or None, not {progress!r}"
         )
+    if address is not None and engine != "dask":
+        raise ValueError(f"address={address!r} needs engine='dask'")
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
@@ -402,22 +416,34 @@ def pretokenize(
     summary = BatchSummary(results, mpath, tok.fingerprint, left_out=left_out)
     book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
     book.save()
-    in_process = jobs == 1 or len(todo) <= 1
+    local = engine is None or engine == "local"
+    in_process = local and (jobs == 1 or len(todo) <= 1)
     stop = _StopRequest(raise_on_second=in_process)
+    ran = None
     try:
         with stop:
             if in_process:
                 _run_here(tok, todo, options, book, stop, fail_fast)
-            else:
-                engine = LocalEngine(min(jobs, len(todo)), start_method)
+            elif todo:
+                ran = resolve_engine(engine, min(jobs, len(todo)), start_method, address)
+                if not ran.local:
+                    ran.check_paths(out_dir, [results[i].input for i in todo])
                 _run_on(
-                    engine, tok, _work_order(results, todo, retry), options, book, stop, fail_fast
+                    ran.engine,
+                    tok,
+                    _work_order(results, todo, retry),
+                    options,
+                    book,
+                    stop,
+                    fail_fast,
                 )
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
         book.save()
+        if ran is not None:
+            ran.close()
     if stop.requested:
         summary.interrupted = True
         summary.stopped_by_signal = stop.signum
@@ -541,7 +567,7 @@ def _run_here(
 
 
 def _run_on(
-    engine: LocalEngine,
+    engine: Engine,
     tok: Tokenizer,
     order: Sequence[int],
     options: dict,
