@@ -19,6 +19,7 @@ MODULES = sorted(
 # optional packages a module's examples (or the module itself) import: the test skips
 # without them, as the module's own tests do
 NEEDS = {
+    "gtok.batch.dask_engine": ["distributed"],
     "gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"],
     "gtok.io.parquet": ["pyarrow"],
     "gtok.train.torchclasses": ["torch"],

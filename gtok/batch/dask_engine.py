@@ -8,8 +8,12 @@
 engine follows the rules of :mod:`gtok.batch.engine`, with Dask's own way of seeing
 deaths:
 
-- **State once per worker**: the task's state (the tokenizer) is made on each worker by a
-  worker plugin, once (and again on a worker that joins or is restarted), never per input.
+- **State once per worker**: the task's state (the tokenizer) is sent to every worker once
+  per run (``scatter(..., broadcast=True)``: Dask copies it worker to worker) and made
+  there once, never per input. Measured for a 1 M-region universe (28 MB pickled) on 2
+  local workers: 0.07-0.09 s; a worker plugin carrying it took 0.33 s (it travels through
+  the scheduler); each worker building it from the BED path, 0.05 s, would tie the run to
+  the universe file staying the same (benchmarks/bench_dask.py).
 - **Inputs in groups**: a Dask task costs about a millisecond of scheduling, more than a
   small BED file takes to tokenize, so consecutive keys go to the workers in groups
   (:func:`group_size`); a group's results come back together.
@@ -48,6 +52,7 @@ __all__ = ["DaskEngine", "group_size"]
 
 _POLL = 0.1  # seconds between looks at a stop request
 _BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
+_RESENT_IN_A_ROW = 50  # groups sent again (their state lost), nothing finished in between
 #: keys in a group at most
 GROUP_MAX = 64
 
@@ -62,22 +67,23 @@ def group_size(n_keys: int, jobs: int) -> int:
     return max(1, min(GROUP_MAX, n_keys // (8 * max(1, jobs))))
 
 
-class _State(distributed.WorkerPlugin):
-    """A task's per-worker state, made on each worker when the plugin is installed."""
-
-    def __init__(self, setup: Callable[..., Any], setup_args: tuple) -> None:
-        self.make = setup
-        self.args = setup_args
-        self.state: Any = None
-
-    def setup(self, worker: Any) -> None:
-        self.state = self.make(*self.args)
+# on a worker: the states made there, by the key of the scattered (setup, setup_args)
+_STATES: dict[str, Any] = {}
 
 
-def _run_group(plugin: str, func: Callable[..., Any], group: list) -> list:
-    """On a worker: ``func(state, *args)`` for each ``(key, args)`` of ``group``."""
-    state = distributed.get_worker().plugins[plugin].state
+def _run_group(made: tuple, name: str, func: Callable[..., Any], group: list) -> list:
+    """On a worker: ``func(state, *args)`` for each ``(key, args)`` of ``group``, where
+    ``state = setup(*setup_args)`` from ``made``, made once per worker and run."""
+    state = _STATES.get(name)
+    if state is None:
+        setup, setup_args = made
+        state = _STATES[name] = setup(*setup_args)
     return [(key, func(state, *args)) for key, args in group]
+
+
+def _forget(name: str) -> None:
+    """On a worker: drop a finished run's state."""
+    _STATES.pop(name, None)
 
 
 def _cannot_use(out_dir: str | None, inputs: list[str]) -> str | None:
@@ -218,7 +224,9 @@ class _DaskRun:
         self.suspects: set[int] = set()  # keys that were on workers that died
         self.stopping = False
         self.blamed_in_a_row = 0
-        self.plugin = f"gtok-state-{uuid.uuid4().hex}"
+        self.made_value = (task.setup, task.setup_args)
+        self.made: Any = None  # its future, once scattered to every worker
+        self.resent_in_a_row = 0
         self._iter = self._results()
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
@@ -231,14 +239,15 @@ class _DaskRun:
         self._iter.close()
 
     def _results(self) -> Generator[tuple[int, Any], None, None]:
-        self.client.register_plugin(_State(self.task.setup, self.task.setup_args), self.plugin)
+        [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
         try:
             yield from self._loop()
         finally:
             if self.in_flight:
                 self.client.cancel(list(self.in_flight))
                 self.in_flight.clear()
-            self.client.unregister_worker_plugin(self.plugin)
+            self.client.run(_forget, self.made.key)
+            self.made.release()
 
     def _loop(self) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
@@ -252,6 +261,8 @@ class _DaskRun:
                 )
             except TimeoutError:
                 continue
+            except distributed.client.FuturesCancelledError:  # (see _collect)
+                done = {f for f in self.in_flight if f.status == "cancelled"}
             for future in done:
                 yield from self._collect(future, self.in_flight.pop(future))
 
@@ -271,7 +282,8 @@ class _DaskRun:
             group = [(key, self.args(key)) for key in keys]
             future = self.client.submit(
                 _run_group,
-                self.plugin,
+                self.made,
+                self.made.key,
                 self.task.func,
                 group,
                 pure=False,
@@ -287,22 +299,30 @@ class _DaskRun:
         return self.jobs if suspects else 2 * self.jobs
 
     def _collect(self, future: Any, keys: list[int]) -> Iterator[tuple[int, Any]]:
-        if future.status == "finished":
-            self.blamed_in_a_row = 0
-            for key, result in future.result():
-                yield from self._finish(key, result)
+        if future.status not in ("finished", "error", "cancelled"):
+            self.in_flight[future] = keys  # a result lost with its worker: computed again
             return
-        if future.status == "cancelled":
+        try:
+            results = future.result()
+        except (distributed.client.FutureCancelledError, distributed.client.FuturesCancelledError):
+            # not by this run (it cancels only on its way out): the state it needs was lost
+            # with the workers that held it (all of them died); sent again, the keys too
+            self._resend(keys)
             return
-        if future.status != "error":  # a result lost with its worker: Dask computes it again
-            self.in_flight[future] = keys
+        except distributed.KilledWorker as error:
+            yield from self._killed(keys, error)
             return
-        error = future.exception()
-        if not isinstance(error, distributed.KilledWorker):
+        except Exception as error:
             raise RuntimeError(
                 f"the Dask workers could not run gtok's task ({type(error).__name__}: {error}); "
                 "is gtok installed on the workers, in the same version?"
             ) from error
+        self.blamed_in_a_row = 0
+        for key, result in results:
+            yield from self._finish(key, result)
+
+    def _killed(self, keys: list[int], error: BaseException) -> Iterator[tuple[int, Any]]:
+        """``keys`` were on workers that died (:class:`distributed.KilledWorker`)."""
         if len(keys) > 1 or keys[0] not in self.suspects:
             # which one killed the workers? each goes again, alone
             self.suspects.update(keys)
@@ -321,7 +341,22 @@ class _DaskRun:
                 [k for group in self.in_flight.values() for k in group],
             )
 
+    def _resend(self, keys: list[int]) -> None:
+        """Hand ``keys`` out again (first), after scattering the state again if it was lost;
+        give up when that keeps happening with nothing finished in between."""
+        self.resent_in_a_row += 1
+        if self.resent_in_a_row > _RESENT_IN_A_ROW:
+            raise WorkersKeptDying(
+                "the Dask workers kept losing the run's state (workers dying one after another)",
+                False,
+                keys + [k for group in self.in_flight.values() for k in group],
+            )
+        if self.made.status != "finished":
+            [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+        self.queue.appendleft(keys)
+
     def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:
+        self.resent_in_a_row = 0
         self.finished.add(self.position[key])
         while self.due in self.finished:
             self.finished.discard(self.due)

@@ -1,0 +1,142 @@
+"""Benchmark the Dask engine against the local pool, on the same machine, in the same run.
+
+What is measured
+----------------
+1. **200 files** (:mod:`datagen`'s queries, ~10 M regions, against the 1 M-region universe):
+   ``pretokenize(..., jobs=2)`` (the local pool) vs ``pretokenize(..., engine=client)`` on
+   a ``LocalCluster`` of 2 single-threaded worker processes, started once beforehand (a
+   cluster outlives its runs; its start is reported apart). The universe is built once in
+   this process for both. Outputs are compared byte for byte before timing.
+2. **Shipping the universe**: the tokenizer scattered to every worker (what the engine
+   does) vs built by each worker from the universe path.
+3. **Per-task overhead and many tiny inputs**: N one-line BED files (N = 200, 2,000,
+   10,000), local pool vs Dask, and Dask with one input per task (``group=1``) to show what
+   grouping saves; the overhead per input is (Dask time - local time) / N.
+
+Medians of ``--repeats`` interleaved runs; the machine's load average is printed (it is
+shared: ratios say more than seconds). Needs ``gtok[dask]``; all on 127.0.0.1.
+
+Usage (repository root, gtok installed; data from ``python benchmarks/datagen.py``)::
+
+    python benchmarks/bench_dask.py [--data benchmarks/data] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.gtok"))}
+
+
+def _tiny_inputs(folder: Path, n: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(n):
+        path = folder / f"t{k:05d}.bed"
+        path.write_text(f"chr1\t{1000 * k}\t{1000 * k + 500}\n")
+        paths.append(str(path))
+    return paths
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="benchmarks/data")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tiny", default="200,2000,10000")
+    args = ap.parse_args()
+
+    import gtok
+    from gtok.batch.dask_engine import DaskEngine
+
+    data = Path(args.data)
+    queries = sorted(str(p) for p in (data / "queries").iterdir())
+    work = Path(tempfile.mkdtemp(prefix="gtok-bench-dask-"))
+    print(f"load average before: {os.getloadavg()}", file=sys.stderr)
+    t = time.perf_counter()
+    engine = DaskEngine.local(2)
+    cluster_start = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        tok = gtok.Tokenizer(str(data / "universe_1m.bed"))
+        build = time.perf_counter() - t
+
+        def local(out: Path, inputs: list[str]) -> None:
+            shutil.rmtree(out, ignore_errors=True)
+            assert gtok.pretokenize(tok, inputs, out, jobs=2).ok
+
+        def dask(out: Path, inputs: list[str], group: int | None = None) -> None:
+            shutil.rmtree(out, ignore_errors=True)
+            run_engine = DaskEngine(engine.client, group=group)
+            assert gtok.pretokenize(tok, inputs, out, engine=run_engine).ok
+
+        local(work / "a", queries)
+        dask(work / "b", queries)
+        assert _files(work / "a") == _files(work / "b"), "outputs differ"
+        times: dict[str, list[float]] = {"local": [], "dask": []}
+        for _ in range(args.repeats):
+            times["local"].append(_timed(lambda: local(work / "a", queries)))
+            times["dask"].append(_timed(lambda: dask(work / "b", queries)))
+        lo, da = statistics.median(times["local"]), statistics.median(times["dask"])
+        print(f"## {len(queries)} files, universe of {tok.universe.n_regions:,} regions\n")
+        print(f"LocalCluster start: {cluster_start:.2f} s; universe build: {build:.2f} s\n")
+        print("| engine | median s | min..max |\n|---|---|---|")
+        for name, values in times.items():
+            print(f"| {name} | {statistics.median(values):.3f} | "
+                  f"{min(values):.3f}..{max(values):.3f} |")  # fmt: skip
+        print(f"\nDask / local: {da / lo:.2f}x (target <= 1.15)\n")
+
+        # shipping the universe: pickled state vs built from the path on each worker
+        from gtok.batch.engine import Task, as_state
+
+        def ship(task: Task) -> float:
+            run = DaskEngine(engine.client).run(task, [0, 1], lambda k: (k,))
+            return _timed(lambda: list(run))
+
+        shipped = [ship(Task(_state_size, as_state, (tok,))) for _ in range(args.repeats)]
+        built = [
+            ship(Task(_state_size, gtok.Tokenizer, (str(data / "universe_1m.bed"),)))
+            for _ in range(args.repeats)
+        ]
+        print("## Universe to the workers (2 tasks, state made once per worker)\n")
+        print(f"- the tokenizer, scattered to the workers: {statistics.median(shipped):.3f} s")
+        print(f"- each worker builds it from the path: {statistics.median(built):.3f} s\n")
+
+        print("## Tiny inputs (one region each): per-input overhead\n")
+        print("| inputs | local s | dask s | dask, 1 input per task s | overhead per input |")
+        print("|---|---|---|---|---|")
+        for n in (int(x) for x in args.tiny.split(",")):
+            tiny = _tiny_inputs(work / f"tiny{n}", n)
+            reps = max(1, min(args.repeats, 3))
+            lt = statistics.median(_timed(lambda: local(work / "tl", tiny)) for _ in range(reps))  # noqa: B023
+            dt = statistics.median(_timed(lambda: dask(work / "td", tiny)) for _ in range(reps))  # noqa: B023
+            one = _timed(lambda: dask(work / "t1", tiny, group=1)) if n <= 2000 else float("nan")  # noqa: B023
+            print(f"| {n:,} | {lt:.2f} | {dt:.2f} | {one:.2f} | "
+                  f"{1e3 * (dt - lt) / n:.2f} ms |")  # fmt: skip
+    finally:
+        engine.close()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nload average after: {os.getloadavg()}", file=sys.stderr)
+    return 0
+
+
+def _state_size(tok, key: int) -> int:
+    return tok.vocab_size + key
+
+
+if __name__ == "__main__":
+    sys.exit(main())
