@@ -634,18 +634,19 @@ def _add_tokenize_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("local", "dask"),
+        choices=("local", "dask", "ray"),
         default="local",
-        help="where the inputs are tokenized: this machine's processes (local, the default) "
-        "or a Dask cluster (dask; needs gtok[dask]); on a cluster the workers must see the "
-        "inputs and the output folder at the same paths (a shared file system)",
+        help="where the inputs are tokenized: this machine's processes (local, the default), "
+        "a Dask cluster (dask; needs gtok[dask]) or a Ray cluster (ray; needs gtok[ray]); on "
+        "a cluster the workers must see the inputs and the output folder at the same paths "
+        "(a shared file system)",
     )
     p.add_argument(
         "--address",
         metavar="ADDR",
         help="with --engine dask: the scheduler (tcp://HOST:PORT) or its scheduler file "
-        "(as dask-jobqueue or `dask scheduler --scheduler-file` write); default: a local "
-        "cluster of --jobs workers",
+        "(as dask-jobqueue or `dask scheduler --scheduler-file` write); with --engine ray: "
+        "the cluster (HOST:PORT, or auto); default: a local cluster of --jobs workers",
     )
     p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
     p.add_argument(

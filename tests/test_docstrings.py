@@ -20,6 +20,7 @@ MODULES = sorted(
 # without them, as the module's own tests do
 NEEDS = {
     "gtok.batch.dask_engine": ["distributed"],
+    "gtok.batch.ray_engine": ["ray"],
     "gtok.singlecell.matrix": ["anndata", "pandas", "scipy.sparse"],
     "gtok.io.parquet": ["pyarrow"],
     "gtok.train.torchclasses": ["torch"],

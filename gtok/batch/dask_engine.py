@@ -53,6 +53,7 @@ __all__ = ["DaskEngine", "group_size"]
 _POLL = 0.1  # seconds between looks at a stop request
 _BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
 _RESENT_IN_A_ROW = 50  # groups sent again (their state lost), nothing finished in between
+_WORKERS_BACK = 120  # seconds to wait for a worker when none is left
 #: keys in a group at most
 GROUP_MAX = 64
 
@@ -351,8 +352,10 @@ class _DaskRun:
                 False,
                 keys + [k for group in self.in_flight.values() for k in group],
             )
-        if self.made.status != "finished":
-            [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+        # (Dask may not know yet that the state is lost: it is sent again, to the workers
+        # there are once one is back)
+        self.client.wait_for_workers(1, timeout=_WORKERS_BACK)
+        [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
         self.queue.appendleft(keys)
 
     def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:

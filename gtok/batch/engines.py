@@ -3,8 +3,11 @@
 - ``None`` or ``"local"``: this machine's worker processes (:class:`~gtok.batch.engine.
   LocalEngine`, ``jobs`` of them);
 - a ``dask.distributed.Client``: its cluster (:class:`~gtok.batch.dask_engine.DaskEngine`);
-- ``"dask"``: a ``LocalCluster`` of ``jobs`` workers on this machine, started for the run
-  and closed after it;
+- ``"dask"``: the cluster at ``address``, or a ``LocalCluster`` of ``jobs`` workers on
+  this machine, started for the run and closed after it;
+- ``"ray"``: the Ray cluster at ``address``, the Ray this process runs already, or a Ray
+  of ``jobs`` CPUs on this machine, started for the run and shut down after it
+  (:class:`~gtok.batch.ray_engine.RayEngine`);
 - an object with the engine's ``run`` method (:class:`~gtok.batch.engine.Engine`): itself.
 
 >>> resolve_engine(None, 2).engine.jobs
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +25,7 @@ from gtok.batch.engine import Engine, LocalEngine
 __all__ = ["ResolvedEngine", "resolve_engine", "ENGINE_NAMES"]
 
 #: the engines named by a string
-ENGINE_NAMES = ("local", "dask")
+ENGINE_NAMES = ("local", "dask", "ray")
 
 
 @dataclass
@@ -51,7 +55,7 @@ def resolve_engine(
     ``"dask"`` to a running scheduler (``tcp://host:port`` or a scheduler file)."""
     if engine is None or engine == "local":
         if address is not None:
-            raise ValueError("an address needs a cluster engine (engine='dask')")
+            raise ValueError("an address needs a cluster engine (engine='dask' or 'ray')")
         return ResolvedEngine(LocalEngine(jobs, start_method), local=True)
     if engine == "dask":
         dask_engine = _dask_module()
@@ -60,6 +64,15 @@ def resolve_engine(
             if address is not None
             else dask_engine.DaskEngine.local(jobs)
         )
+        return ResolvedEngine(made, local=False, owned=[made])
+    if engine == "ray":
+        ray_engine = _ray_module()
+        if address is not None:
+            made = ray_engine.RayEngine.connect(address)
+        elif "ray" in sys.modules and sys.modules["ray"].is_initialized():
+            made = ray_engine.RayEngine(jobs)
+        else:
+            made = ray_engine.RayEngine.local(jobs)
         return ResolvedEngine(made, local=False, owned=[made])
     if isinstance(engine, str):
         raise ValueError(
@@ -85,7 +98,17 @@ def _dask_module() -> Any:
     try:
         from gtok.batch import dask_engine
     except ImportError as exc:
-        raise ImportError(
-            f"the Dask engine needs dask.distributed: pip install 'gtok[dask]' ({exc})"
-        ) from None
+        raise _needs("dask", exc) from None
     return dask_engine
+
+
+def _ray_module() -> Any:
+    try:
+        from gtok.batch import ray_engine
+    except ImportError as exc:
+        raise _needs("ray", exc) from None
+    return ray_engine
+
+
+def _needs(extra: str, exc: ImportError) -> ImportError:
+    return ImportError(f"the {extra} engine needs its package: pip install 'gtok[{extra}]' ({exc})")

@@ -163,8 +163,8 @@ def tokenize_to_pack(
     failed: list[dict] = []
     remove_stale_temporaries([os.fspath(out)])  # (left by a run killed while writing)
     local = engine is None or engine == "local"
-    if address is not None and not engine == "dask":
-        raise ValueError(f"address={address!r} needs engine='dask'")
+    if address is not None and engine not in ("dask", "ray"):
+        raise ValueError(f"address={address!r} needs engine='dask' or 'ray'")
     w = PackWriter(out, tokenizer=tok, metadata={"settings": options})
     ran = None
     try:

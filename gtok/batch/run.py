@@ -352,15 +352,18 @@ def pretokenize(
         How worker processes start (default: ``fork`` where available).
     progress : callable, optional
         Called as ``progress(result, done, total)`` after each input.
-    engine : {"local", "dask"}, dask.distributed.Client or engine, optional
+    engine : {"local", "dask", "ray"}, dask.distributed.Client or engine, optional
         Where the inputs are tokenized: this machine's processes (``"local"``, the
         default, ``jobs`` of them); the cluster of a Dask ``Client``; ``"dask"``: the
         cluster at ``address``, or a ``LocalCluster`` of ``jobs`` workers started for the
-        run. On a cluster the workers write the outputs: they must see ``out_dir`` and the
-        inputs at the same paths (a shared file system; checked before the run). The
-        manifest, ``resume``, ``shard`` and ``fail_fast`` work as locally.
+        run; ``"ray"``: the Ray cluster at ``address``, the one this process runs, or a
+        local Ray of ``jobs`` CPUs (docs/scaling.md). On a cluster the workers write the
+        outputs: they must see ``out_dir`` and the inputs at the same paths (a shared file
+        system; checked before the run). The manifest, ``resume``, ``shard`` and
+        ``fail_fast`` work as locally.
     address : str, optional
-        With ``engine="dask"``: the scheduler (``tcp://host:port``) or its scheduler file.
+        With ``engine="dask"``: the scheduler (``tcp://host:port``) or its scheduler file;
+        with ``engine="ray"``: the cluster (``host:port`` or ``"auto"``).
 
     Returns
     -------
@@ -383,8 +386,8 @@ def pretokenize(
         raise TypeError(
             f"progress must be a callable progress(result, done, total) or None, not {progress!r}"
         )
-    if address is not None and engine != "dask":
-        raise ValueError(f"address={address!r} needs engine='dask'")
+    if address is not None and engine not in ("dask", "ray"):
+        raise ValueError(f"address={address!r} needs engine='dask' or 'ray'")
     options = {"keep_order": keep_order, "unk": unk, "skip_bad_lines": skip_bad_lines}
     if unk not in ("whole", "per_region"):
         raise ValueError(f"unk must be 'whole' or 'per_region', not {unk!r}")
