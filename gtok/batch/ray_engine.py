@@ -13,8 +13,10 @@ once (``ray.put``) and each actor makes it once, at its start. The job stays on 
   alone, to a new actor that takes the dead one's place (one call per actor while such
   suspects run); marked again, it fails (:class:`~gtok.batch.engine.WorkerDeath`). Ray
   itself retries nothing (``max_restarts=0``).
-- **Stopping**: a stop hands out nothing more and lets the calls in flight finish; an
-  urgent stop, or closing the run, kills the actors.
+- **Stopping**: :meth:`_RayRun.stop` (``--fail-fast``) hands out nothing more and lets the
+  calls in flight finish. A stop *signal* (Ctrl-C, SIGTERM on the driver) or closing the run
+  kills the actors at once: the inputs in flight stay ``pending`` for ``--resume`` (one
+  killed while writing leaves no output, and its hidden temporary is removed).
 - **Files**: the actors write the outputs where the driver names them: every node must see
   the same file system (:meth:`RayEngine.check_paths` fails clearly when one does not).
 
@@ -213,6 +215,10 @@ class _RayRun:
             for actor in self.actors:
                 self.ray.kill(actor)
             self.actors = []
+            if self.on_death is not None:  # (a killed actor may leave a hidden temporary)
+                for _, keys in self.in_flight.values():
+                    for key in keys:
+                        self.on_death(key)
             self.in_flight.clear()
 
     def _new_actor(self) -> Any:
@@ -221,7 +227,7 @@ class _RayRun:
     def _loop(self) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
         while self.in_flight or (self.queue and not self._stopping()):
-            if stop is not None and stop.urgent:
+            if stop is not None and stop.requested:
                 return  # (the actors are killed on the way out)
             self._hand_out()
             ready, _ = self.ray.wait(list(self.in_flight), num_returns=1, timeout=_POLL)
