@@ -26,7 +26,14 @@ from gtok.batch.dask_engine import DaskEngine  # noqa: E402
 from gtok.batch.engine import Task, WorkerDeath, as_state  # noqa: E402
 from gtok.batch.packing import tokenize_to_pack  # noqa: E402
 
-from batchdata import gtok_files, load_manifest, make_universe, run_cli, statuses, write_bed  # noqa: E402
+from batchdata import gtok_files, load_manifest, run_cli, statuses  # noqa: E402
+from clusterdata import (  # noqa: E402
+    LOOPBACK,
+    kill_on_3,
+    listening_hosts,
+    local_outputs,
+    make_inputs,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="/proc, signals")
 
@@ -52,22 +59,12 @@ def both_workers(cluster):
 
 @pytest.fixture
 def data(tmp_path):
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "in"
-    for k in range(30):
-        write_bed(src / f"f{k:02d}.bed", 200 + 10 * k, k)
-    return universe, src
-
-
-def _local(universe, src, out):
-    s = pretokenize(str(universe), [str(src)], out, jobs=2)
-    assert s.ok
-    return gtok_files(out)
+    return make_inputs(tmp_path, 30)
 
 
 def test_same_bytes_and_manifest_as_the_local_run(data, tmp_path, client):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     s = pretokenize(str(universe), [str(src)], tmp_path / "dask", engine=client)
     assert s.ok and s.n_ok == 30
     assert gtok_files(tmp_path / "dask") == want
@@ -90,17 +87,10 @@ def test_a_malformed_input_fails_alone(data, tmp_path, client):
     assert sum(v == "ok" for v in st.values()) == 29
 
 
-def _kill_on(state, key):
-    """A task that kills its worker on key 3 (as the out-of-memory killer would)."""
-    if key == 3:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return key * 10
-
-
 def test_an_input_that_kills_its_workers_fails_alone(cluster):
     deaths: list[int] = []
     run = cluster.run(
-        Task(_kill_on, as_state, (None,)), list(range(8)), lambda k: (k,), on_death=deaths.append
+        Task(kill_on_3, as_state, (None,)), list(range(8)), lambda k: (k,), on_death=deaths.append
     )
     got = dict(run)
     assert isinstance(got.pop(3), WorkerDeath) and deaths == [3]
@@ -110,7 +100,7 @@ def test_an_input_that_kills_its_workers_fails_alone(cluster):
 
 def test_a_worker_killed_mid_run_loses_nothing(data, tmp_path, client):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     pids = list(client.run(os.getpid).values())
 
     def progress(result, done, total):
@@ -124,7 +114,7 @@ def test_a_worker_killed_mid_run_loses_nothing(data, tmp_path, client):
 
 def test_driver_interrupt_then_resume(data, tmp_path, client):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     out = tmp_path / "dask"
 
     def progress(result, done, total):
@@ -145,7 +135,7 @@ def test_driver_interrupt_then_resume(data, tmp_path, client):
 
 def test_shards_and_fail_fast(data, tmp_path, client):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     out = tmp_path / "dask"
     for k in (1, 2, 3):
         s = pretokenize(str(universe), [str(src)], out, engine=client, shard=(k, 3))
@@ -175,7 +165,7 @@ def test_workers_that_cannot_see_the_output_folder(cluster, tmp_path):
 
 def test_command_line_against_a_running_scheduler(data, tmp_path, client):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     address = client.scheduler.address
     r = run_cli(
         "tokenize", universe, src, "-o", tmp_path / "a", "--engine", "dask", "--address", address
@@ -203,33 +193,11 @@ def test_an_address_needs_the_dask_engine(data, tmp_path):
         pretokenize(str(universe), [str(src)], tmp_path / "o", address="tcp://127.0.0.1:1")
 
 
-def _listening(pid: int) -> list[str]:
-    """The local addresses the TCP sockets of process ``pid`` listen on."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
-                found.append(fields[1])
-    return found
-
-
 def test_the_cluster_listens_on_loopback_only(cluster, client):
     pids = [os.getpid(), *client.run(os.getpid).values()]
     pids += [int(p) for p in client.run(os.getppid).values()]  # the nannies
-    addresses = [a for pid in set(pids) for a in _listening(pid)]
-    assert addresses
-    for address in addresses:
-        host = address.split(":")[0]
-        assert host in ("0100007F", "00000000000000000000000001000000"), address  # 127.0.0.1, ::1
+    hosts = [h for pid in set(pids) for h in listening_hosts(pid)]
+    assert hosts and all(h in LOOPBACK for h in hosts), hosts
     info = client.scheduler_info()
     assert info["address"].startswith("tcp://127.0.0.1:")
     assert all(w.startswith("tcp://127.0.0.1:") for w in info["workers"])

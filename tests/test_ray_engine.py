@@ -29,11 +29,19 @@ from gtok.batch.engine import Task, WorkerDeath, as_state  # noqa: E402
 from gtok.batch.packing import tokenize_to_pack  # noqa: E402
 from gtok.batch.ray_engine import RayEngine  # noqa: E402
 
-from batchdata import gtok_files, load_manifest, make_universe, run_cli, statuses, write_bed  # noqa: E402
+import clusterdata  # noqa: E402
+from batchdata import gtok_files, load_manifest, run_cli, statuses  # noqa: E402
+from clusterdata import (  # noqa: E402
+    LOOPBACK,
+    kill_on_3,
+    listening_hosts,
+    local_outputs,
+    make_inputs,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="/proc, signals")
-# the workers cannot import this test module: its functions travel by value
-ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+# the workers cannot import the tests' modules: their functions travel by value
+ray.cloudpickle.register_pickle_by_value(clusterdata)
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +62,12 @@ def engine():
 
 @pytest.fixture
 def data(tmp_path):
-    universe = make_universe(tmp_path / "universe.bed")
-    src = tmp_path / "in"
-    for k in range(24):
-        write_bed(src / f"f{k:02d}.bed", 200 + 10 * k, k)
-    return universe, src
-
-
-def _local(universe, src, out):
-    s = pretokenize(str(universe), [str(src)], out, jobs=2)
-    assert s.ok
-    return gtok_files(out)
+    return make_inputs(tmp_path, 24)
 
 
 def test_same_bytes_as_the_local_run(data, tmp_path, engine):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     s = pretokenize(str(universe), [str(src)], tmp_path / "ray", engine="ray")
     assert s.ok and s.n_ok == 24, [r.error for r in s.results if r.error][-1]
     assert gtok_files(tmp_path / "ray") == want
@@ -85,17 +83,10 @@ def test_a_malformed_input_fails_alone(data, tmp_path, engine):
     assert sum(v == "ok" for v in st.values()) == 23
 
 
-def _kill_on(state, key):
-    """A task that kills its worker on key 3 (as the out-of-memory killer would)."""
-    if key == 3:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return key * 10
-
-
 def test_an_input_that_kills_its_worker_fails_alone(engine):
     deaths: list[int] = []
     run = engine.run(
-        Task(_kill_on, as_state, (None,)), list(range(8)), lambda k: (k,), on_death=deaths.append
+        Task(kill_on_3, as_state, (None,)), list(range(8)), lambda k: (k,), on_death=deaths.append
     )
     got = dict(run)
     assert isinstance(got.pop(3), WorkerDeath) and deaths == [3]
@@ -104,7 +95,7 @@ def test_an_input_that_kills_its_worker_fails_alone(engine):
 
 def test_driver_interrupt_then_resume(data, tmp_path, engine):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     out = tmp_path / "ray"
 
     def progress(result, done, total):
@@ -136,7 +127,7 @@ def test_workers_that_cannot_see_the_output_folder(engine, tmp_path):
 
 def test_command_line_against_the_running_cluster(data, tmp_path, engine):
     universe, src = data
-    want = _local(universe, src, tmp_path / "local")
+    want = local_outputs(universe, src, tmp_path / "local")
     address = ray.get_runtime_context().gcs_address
     r = run_cli(
         "tokenize", universe, src, "-o", tmp_path / "a", "--engine", "ray", "--address", address,
@@ -144,28 +135,6 @@ def test_command_line_against_the_running_cluster(data, tmp_path, engine):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert gtok_files(tmp_path / "a") == want
-
-
-def _listening(pid: int) -> list[str]:
-    inodes = set()
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return []
-    for fd in fds:
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:
-                found.append(fields[1].split(":")[0])
-    return found
 
 
 def _ray_processes() -> list[int]:
@@ -185,7 +154,5 @@ def _ray_processes() -> list[int]:
 def test_ray_listens_on_loopback_only(engine):
     pids = _ray_processes()
     assert pids
-    hosts = [h for pid in pids for h in _listening(pid)]
-    assert hosts
-    loopback = ("0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F")
-    assert all(h in loopback for h in hosts), hosts
+    hosts = [h for pid in pids for h in listening_hosts(pid)]
+    assert hosts and all(h in LOOPBACK for h in hosts), hosts

@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
+from gtok.batch.keyqueue import KeyQueue, cannot_use
 
 __all__ = ["RayEngine"]
 
 _POLL = 0.1  # seconds between looks at a stop request
-_BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
 _GROUP_MAX = 64
 
 
@@ -64,14 +63,7 @@ class _Worker:
         return [(key, func(self.state, *args)) for key, args in group]
 
     def cannot_use(self, out_dir: str | None, inputs: list[str]) -> str | None:
-        if out_dir is not None and not os.path.isdir(out_dir):
-            return f"no folder {out_dir}"
-        if out_dir is not None and not os.access(out_dir, os.W_OK | os.X_OK):
-            return f"cannot write into {out_dir}"
-        for path in inputs:
-            if not os.path.exists(path):
-                return f"no input {path}"
-        return None
+        return cannot_use(out_dir, inputs)
 
 
 class RayEngine:
@@ -177,23 +169,14 @@ class _RayRun:
         stop: StopSignal | None,
         on_death: Callable[[int], None] | None,
     ) -> None:
-        if window is not None and window < 1:
-            raise ValueError(f"window must be at least 1, not {window}")
+        self.queue = KeyQueue(keys, group, window)
         self.ray = engine.ray
         self.jobs = min(engine.jobs, max(1, len(keys)))
-        self.task, self.args, self.window = task, args, window
+        self.task, self.args = task, args
         self.stop_signal, self.on_death = stop, on_death
-        self.queue: deque[list[int]] = deque(
-            list(keys[i : i + group]) for i in range(0, len(keys), group)
-        )
-        self.position = {k: i for i, k in enumerate(keys)}
-        self.finished: set[int] = set()
-        self.due = 0
         self.in_flight: dict[Any, tuple[Any, list[int]]] = {}  # ref -> (actor, keys)
         self.actors: list[Any] = []
-        self.suspects: set[int] = set()
         self.stopping = False
-        self.blamed_in_a_row = 0
         self._iter = self._results()
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
@@ -240,31 +223,22 @@ class _RayRun:
             self.stopping = True
         return self.stopping
 
-    def _load(self) -> dict[Any, int]:
+    def _hand_out(self) -> None:
+        suspects = self.queue.next_is_suspect() or any(
+            self.queue.is_suspect(keys) for _, keys in self.in_flight.values()
+        )
+        most = 1 if suspects else 2  # calls queued per actor
         load = {id(a): 0 for a in self.actors}
         for actor, _ in self.in_flight.values():
             if id(actor) in load:
                 load[id(actor)] += 1
-        return load
-
-    def _hand_out(self) -> None:
-        suspects = bool(self.suspects) and (
-            (self.queue and self.queue[0][0] in self.suspects)
-            or any(keys[0] in self.suspects for _, keys in self.in_flight.values())
-        )
-        most = 1 if suspects else 2  # calls queued per actor
-        load = self._load()
-        while self.queue and not self._stopping():
-            keys = self.queue[0]
-            if self.window is not None and self.position[keys[-1]] >= self.due + self.window:
-                return
+        while self.queue.ready() and not self._stopping():
             actor = min(self.actors, key=lambda a: load[id(a)])
             if load[id(actor)] >= most:
                 return
-            self.queue.popleft()
+            keys = self.queue.take()
             group = [(key, self.args(key)) for key in keys]
-            ref = actor.run.remote(self.task.func, group)
-            self.in_flight[ref] = (actor, keys)
+            self.in_flight[actor.run.remote(self.task.func, group)] = (actor, keys)
             load[id(actor)] += 1
 
     def _collect(self, ref: Any, actor: Any, keys: list[int]) -> Iterator[tuple[int, Any]]:
@@ -279,51 +253,42 @@ class _RayRun:
                     "folder in the driver's working directory?"
                 ) from None
             self._replace(actor)
-            yield from self._died(keys, error)
+            if self.queue.lost(keys):
+                yield from self._failed(keys[0], error)
             return
         except exceptions.RayTaskError as error:
             raise RuntimeError(
                 f"the Ray workers could not run gtok's task ({error}); is gtok installed "
                 "on every node, in the same version?"
             ) from None
-        self.blamed_in_a_row = 0
         for key, result in results:
-            yield from self._finish(key, result)
+            self.queue.done(key)
+            yield key, result
 
     def _replace(self, actor: Any) -> None:
         for i, a in enumerate(self.actors):
             if a is actor:
                 self.actors[i] = self._new_actor()
 
-    def _died(self, keys: list[int], error: BaseException) -> Iterator[tuple[int, Any]]:
-        if len(keys) > 1 or keys[0] not in self.suspects:
-            self.suspects.update(keys)  # which one killed it? each goes again, alone
-            self.queue.extendleft([key] for key in reversed(keys))
-            return
-        self.blamed_in_a_row += 1
+    def _failed(self, key: int, error: BaseException) -> Iterator[tuple[int, Any]]:
+        """``key`` killed its worker again, alone: it fails."""
         if self.on_death is not None:
-            self.on_death(keys[0])
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        yield from self._finish(
-            keys[0],
+            self.on_death(key)
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        self.queue.done(key, blamed=True)
+        yield (
+            key,
             WorkerDeath(
-                "WorkerDied: the Ray worker running this input died each time it ran, the "
-                f"last time alone ({type(error).__name__}: {first_line}); the "
-                "out-of-memory killer, or a crash"
+                "WorkerDied: the Ray worker running this input died each time it ran, the last "
+                f"time alone ({type(error).__name__}: {first_line}); the out-of-memory killer, "
+                "or a crash"
             ),
         )
-        limit = max(_BLAMED_IN_A_ROW, 2 * self.jobs)
-        if self.blamed_in_a_row >= limit:
+        limit = self.queue.gave_up(self.jobs)
+        if limit:
             raise WorkersKeptDying(
                 f"Ray workers died on {limit} inputs in a row, none finished (a memory limit "
                 "below what they need?)",
                 True,
                 [k for _, group in self.in_flight.values() for k in group],
             )
-
-    def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:
-        self.finished.add(self.position[key])
-        while self.due in self.finished:
-            self.finished.discard(self.due)
-            self.due += 1
-        yield key, result
