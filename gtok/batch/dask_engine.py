@@ -39,6 +39,7 @@ binds to ``127.0.0.1`` with no dashboard.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -54,6 +55,7 @@ _POLL = 0.1  # seconds between looks at a stop request
 _BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
 _RESENT_IN_A_ROW = 50  # groups sent again (their state lost), nothing finished in between
 _WORKERS_BACK = 120  # seconds to wait for a worker when none is left
+_SCATTER_TRIES = 5
 #: keys in a group at most
 GROUP_MAX = 64
 
@@ -240,7 +242,7 @@ class _DaskRun:
         self._iter.close()
 
     def _results(self) -> Generator[tuple[int, Any], None, None]:
-        [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+        self.made = self._scatter()
         try:
             yield from self._loop()
         finally:
@@ -354,9 +356,21 @@ class _DaskRun:
             )
         # (Dask may not know yet that the state is lost: it is sent again, to the workers
         # there are once one is back)
-        self.client.wait_for_workers(1, timeout=_WORKERS_BACK)
-        [self.made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+        self.made = self._scatter()
         self.queue.appendleft(keys)
+
+    def _scatter(self) -> Any:
+        """The task's state on every worker; tried again while workers die under it."""
+        for attempt in range(_SCATTER_TRIES):
+            try:
+                self.client.wait_for_workers(1, timeout=_WORKERS_BACK)
+                [made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+                return made
+            except (OSError, distributed.comm.CommClosedError):
+                if attempt == _SCATTER_TRIES - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:
         self.resent_in_a_row = 0
