@@ -8,7 +8,8 @@ What is measured
    cluster outlives its runs; its start is reported apart). The universe is built once in
    this process for both. Outputs are compared byte for byte before timing.
 2. **Shipping the universe**: the tokenizer scattered to every worker (what the engine
-   does) vs built by each worker from the universe path.
+   does) vs built by each worker from the universe path; and Dask's floor, a run of 200
+   keys that do nothing (with the tokenizer as state, and with none).
 3. **Per-task overhead and many tiny inputs**: N one-line BED files (N = 200, 2,000,
    10,000), local pool vs Dask, and Dask with one input per task (``group=1``) to show what
    grouping saves; the overhead per input is (Dask time - local time) / N.
@@ -116,6 +117,20 @@ def main() -> int:
         print(f"- the tokenizer, scattered to the workers: {statistics.median(shipped):.3f} s")
         print(f"- each worker builds it from the path: {statistics.median(built):.3f} s\n")
 
+        # the floor: what Dask costs with no work at all (200 keys, the same groups)
+        def floor(state: object) -> float:
+            run = DaskEngine(engine.client).run(
+                Task(_state_size if state is tok else _key, as_state, (state,)),
+                list(range(len(queries))),
+                lambda k: (k,),
+            )
+            return _timed(lambda: list(run))
+
+        with_tok = statistics.median(floor(tok) for _ in range(args.repeats))
+        small = statistics.median(floor(None) for _ in range(args.repeats))
+        print(f"## Dask's floor: {len(queries)} keys of no work, grouped as above\n")
+        print(f"- with the tokenizer as state: {with_tok:.3f} s; a small state: {small:.3f} s\n")
+
         print("## Tiny inputs (one region each): per-input overhead\n")
         print("| inputs | local s | dask s | dask, 1 input per task s | overhead per input |")
         print("|---|---|---|---|---|")
@@ -136,6 +151,10 @@ def main() -> int:
 
 def _state_size(tok, key: int) -> int:
     return tok.vocab_size + key
+
+
+def _key(state, key: int) -> int:
+    return key
 
 
 if __name__ == "__main__":

@@ -98,6 +98,30 @@ def test_an_input_that_kills_its_workers_fails_alone(cluster):
     cluster.client.wait_for_workers(2, timeout=60)  # the nannies restarted them
 
 
+def _times_ten(state, key):
+    return key * 10
+
+
+def test_a_window_smaller_than_the_groups_still_runs_in_order(client):
+    """An in-order consumer's window (a pack's: 4 x jobs) bounds the groups: no key is
+    handed out a window or more past the first result not yet yielded, and every key runs
+    (groups once outgrew the window and the run handed out nothing, forever)."""
+    engine = DaskEngine(client)
+    window, n = 8, 300
+    seen: list[int] = []
+
+    def args(k):
+        due = next((i for i in range(n) if i not in got), n)
+        assert k < due + window
+        seen.append(k)
+        return (k,)
+
+    got: dict[int, int] = {}
+    for k, result in engine.run(Task(_times_ten, as_state, (None,)), range(n), args, window=window):
+        got[k] = result
+    assert got == {k: 10 * k for k in range(n)} and sorted(seen) == list(range(n))
+
+
 def test_a_worker_killed_mid_run_loses_nothing(data, tmp_path, client):
     universe, src = data
     want = local_outputs(universe, src, tmp_path / "local")

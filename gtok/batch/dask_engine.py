@@ -9,14 +9,22 @@ engine follows the rules of :mod:`gtok.batch.engine`, with Dask's own way of see
 deaths:
 
 - **State once per worker**: the task's state (the tokenizer) is sent to every worker once
-  per run (``scatter(..., broadcast=True)``: Dask copies it worker to worker) and made
-  there once, never per input. Measured for a 1 M-region universe (28 MB pickled) on 2
-  local workers: 0.07-0.09 s; a worker plugin carrying it took 0.33 s (it travels through
-  the scheduler); each worker building it from the BED path, 0.05 s, would tie the run to
-  the universe file staying the same (benchmarks/bench_dask.py).
-- **Inputs in groups**: a Dask task costs about a millisecond of scheduling, more than a
-  small BED file takes to tokenize, so consecutive keys go to the workers in groups
-  (:func:`group_size`); a group's results come back together.
+  per run (``scatter(..., broadcast=True)``) and made there once, never per input.
+  Measured for a 1 M-region universe (28 MB pickled) on 2 local workers: 0.04-0.06 s
+  straight to the workers, 0.06-0.09 s through the scheduler; a worker plugin carrying it
+  took 0.33 s (it travels through the scheduler); each worker building it from the BED
+  path, 0.05 s, would tie the run to the universe file staying the same
+  (benchmarks/bench_dask.py).
+- **Inputs in groups**: a Dask task costs a few milliseconds of CPU (client, scheduler and
+  worker together: 3-5 ms measured on 2 local workers), more than a small BED file takes to
+  tokenize, so consecutive keys go to the workers in groups, sized as the run goes
+  (:func:`group_size`): the keys left / (2 x worker threads), at most :data:`GROUP_MAX`,
+  so the groups shrink towards the end and the workers finish together; the first ones
+  small (2, 4, 8... keys) until results tell how long a key takes, then from 25 ms to
+  1 s of work each. Groups handed out together are submitted together, and results that
+  arrived together are fetched together (from the workers directly when they listen on
+  this machine's loopback). With a ``window`` (an in-order consumer's), groups never
+  reach past it.
 - **A worker that dies**: Dask's nanny restarts it and the scheduler runs its tasks again,
   until a task has been on ``allowed-failures + 1`` dead workers; then it is
   ``KilledWorker``. Dask counts every task *assigned* to a dying worker, not only the one
@@ -26,8 +34,11 @@ deaths:
   others finish. The cluster :meth:`DaskEngine.local` starts sets ``allowed-failures`` to
   1, so an input that kills every worker it runs on fails after four deaths. (A cluster of
   yours keeps its own setting; Dask's default, 3, makes that eight.)
-- **Stopping**: a stop hands out nothing more; the tasks in flight finish and are yielded.
-  An urgent stop (a second signal) or closing the run cancels them.
+- **Stopping**: :meth:`_DaskRun.stop` (``--fail-fast``) hands out nothing more; the tasks
+  in flight finish and are yielded. A stop *signal* (Ctrl-C, SIGTERM on the driver) or
+  closing the run cancels the tasks in flight at once: their inputs stay ``pending`` for
+  ``--resume`` (a task already running finishes on its worker; outputs are atomic).
+- **Bookkeeping** shared with the Ray engine (order, window, suspects): :mod:`gtok.batch.keyqueue`.
 - **Files**: outputs are written by the workers, atomically, where the driver names them:
   the workers must see the same file system (a cluster's shared one).
   :meth:`DaskEngine.check_paths` fails clearly when one does not.
@@ -41,64 +52,58 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import distributed
 
 from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
+from gtok.batch.keyqueue import KeyQueue, cannot_use
 
 __all__ = ["DaskEngine", "group_size"]
 
 _POLL = 0.1  # seconds between looks at a stop request
-_BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
 _RESENT_IN_A_ROW = 50  # groups sent again (their state lost), nothing finished in between
 _WORKERS_BACK = 120  # seconds to wait for a worker when none is left
 _SCATTER_TRIES = 5
 #: keys in a group at most
-GROUP_MAX = 64
+GROUP_MAX = 256
+_GUIDED = 2  # a group: the keys not yet handed out / (2 x worker threads)...
+_GROUP_SECONDS = 1.0  # ... about this much work at most, once the first results tell
+_GROUP_SECONDS_MIN = 0.025  # and at least this much (a task costs a few ms of CPU)
 
 
-def group_size(n_keys: int, jobs: int) -> int:
-    """Keys per Dask task: about eight tasks per worker thread (so the work still spreads
-    evenly, the largest inputs first), at most :data:`GROUP_MAX`.
+def group_size(n_left: int, jobs: int) -> int:
+    """Keys in the next Dask task, ``n_left`` keys not yet handed out: their share of two
+    tasks per worker thread, so groups shrink as the run ends, at most :data:`GROUP_MAX`
+    (the run also bounds a group by its work, once known).
 
     >>> group_size(200, 2), group_size(10_000, 2), group_size(5, 4)
-    (12, 64, 1)
+    (50, 256, 1)
     """
-    return max(1, min(GROUP_MAX, n_keys // (8 * max(1, jobs))))
+    return max(1, min(GROUP_MAX, -(-n_left // (_GUIDED * max(1, jobs)))))
 
 
 # on a worker: the states made there, by the key of the scattered (setup, setup_args)
 _STATES: dict[str, Any] = {}
 
 
-def _run_group(made: tuple, name: str, func: Callable[..., Any], group: list) -> list:
+def _run_group(made: tuple, name: str, func: Callable[..., Any], group: list) -> tuple[float, list]:
     """On a worker: ``func(state, *args)`` for each ``(key, args)`` of ``group``, where
-    ``state = setup(*setup_args)`` from ``made``, made once per worker and run."""
+    ``state = setup(*setup_args)`` from ``made``, made once per worker and run; with the
+    seconds the group took."""
+    start = time.perf_counter()
     state = _STATES.get(name)
     if state is None:
         setup, setup_args = made
         state = _STATES[name] = setup(*setup_args)
-    return [(key, func(state, *args)) for key, args in group]
+    results = [(key, func(state, *args)) for key, args in group]
+    return time.perf_counter() - start, results
 
 
 def _forget(name: str) -> None:
     """On a worker: drop a finished run's state."""
     _STATES.pop(name, None)
-
-
-def _cannot_use(out_dir: str | None, inputs: list[str]) -> str | None:
-    """On a worker: why it cannot write into ``out_dir`` or read ``inputs`` (None: it can)."""
-    if out_dir is not None and not os.path.isdir(out_dir):
-        return f"no folder {out_dir}"
-    if out_dir is not None and not os.access(out_dir, os.W_OK | os.X_OK):
-        return f"cannot write into {out_dir}"
-    for path in inputs:
-        if not os.path.exists(path):
-            return f"no input {path}"
-    return None
 
 
 class DaskEngine:
@@ -109,7 +114,7 @@ class DaskEngine:
     client : distributed.Client
         A client of the cluster to use; it stays open (the caller's).
     group : int, optional
-        Keys per Dask task (default: :func:`group_size`).
+        Keys per Dask task, fixed (default: sized as the run goes, see :func:`group_size`).
     """
 
     def __init__(self, client: Any, *, group: int | None = None) -> None:
@@ -172,7 +177,7 @@ class DaskEngine:
         driver's file system)."""
         sample = [os.path.abspath(p) for p in inputs[:1]]
         folder = None if out_dir is None else os.path.abspath(out_dir)
-        found = self.client.run(_cannot_use, folder, sample)
+        found = self.client.run(cannot_use, folder, sample)
         bad = {worker: why for worker, why in found.items() if why is not None}
         if bad:
             listed = "; ".join(f"{worker}: {why}" for worker, why in sorted(bad.items()))
@@ -192,8 +197,7 @@ class DaskEngine:
         on_death: Callable[[int], None] | None = None,
     ) -> _DaskRun:
         self.jobs = max(1, sum(self.client.nthreads().values()))
-        group = self.group or group_size(len(keys), self.jobs)
-        return _DaskRun(self, task, keys, args, group, window, stop, on_death)
+        return _DaskRun(self, task, keys, args, self.group, window, stop, on_death)
 
 
 class _DaskRun:
@@ -205,28 +209,22 @@ class _DaskRun:
         task: Task,
         keys: Sequence[int],
         args: Callable[[int], tuple],
-        group: int,
+        group: int | None,
         window: int | None,
         stop: StopSignal | None,
         on_death: Callable[[int], None] | None,
     ) -> None:
-        if window is not None and window < 1:
-            raise ValueError(f"window must be at least 1, not {window}")
+        self.queue = KeyQueue(keys, window)
         self.client = engine.client
         self.jobs = engine.jobs
+        self.direct = _direct(engine.client)
         self.task, self.args, self.window = task, args, window
         self.stop_signal, self.on_death = stop, on_death
-        # groups of keys, in order; a group split after a death goes first, one key each
-        self.queue: deque[list[int]] = deque(
-            list(keys[i : i + group]) for i in range(0, len(keys), group)
-        )
-        self.position = {k: i for i, k in enumerate(keys)}
-        self.finished: set[int] = set()
-        self.due = 0  # the first unfinished position
+        self.group = group  # keys per task, or None: sized as the run goes (_group_size)
         self.in_flight: dict[Any, list[int]] = {}  # future -> its keys
-        self.suspects: set[int] = set()  # keys that were on workers that died
         self.stopping = False
-        self.blamed_in_a_row = 0
+        self.handed_out = 0  # groups
+        self.work = [0.0, 0]  # seconds the workers spent on groups, and their keys
         self.made_value = (task.setup, task.setup_args)
         self.made: Any = None  # its future, once scattered to every worker
         self.resent_in_a_row = 0
@@ -255,7 +253,7 @@ class _DaskRun:
     def _loop(self) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
         while self.in_flight or (self.queue and not self._stopping()):
-            if stop is not None and stop.urgent:
+            if stop is not None and stop.requested:
                 return  # (the futures in flight are cancelled on the way out)
             self._hand_out()
             try:
@@ -266,8 +264,7 @@ class _DaskRun:
                 continue
             except distributed.client.FuturesCancelledError:  # (see _collect)
                 done = {f for f in self.in_flight if f.status == "cancelled"}
-            for future in done:
-                yield from self._collect(future, self.in_flight.pop(future))
+            yield from self._collect_all(done)
 
     def _stopping(self) -> bool:
         if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
@@ -277,36 +274,103 @@ class _DaskRun:
     def _hand_out(self) -> None:
         # about two groups per worker thread in flight: each worker has its next one queued;
         # one each while suspects run (so none shares a worker that may die)
-        while self.queue and not self._stopping() and len(self.in_flight) < self._most():
-            keys = self.queue[0]
-            if self.window is not None and self.position[keys[-1]] >= self.due + self.window:
+        groups: list[list[int]] = []
+        while (
+            self.queue
+            and not self._stopping()
+            and len(self.in_flight) + len(groups) < self._most(groups)
+        ):
+            keys = self._next_group()
+            if keys is None:
                 break
-            self.queue.popleft()
-            group = [(key, self.args(key)) for key in keys]
-            future = self.client.submit(
+            groups.append(keys)
+        if not groups:
+            return
+        names = [f"gtok-{keys[0]}-{uuid.uuid4().hex[:8]}" for keys in groups]
+        if len(groups) == 1:
+            futures = [
+                self.client.submit(
+                    _run_group,
+                    self.made,
+                    self.made.key,
+                    self.task.func,
+                    [(key, self.args(key)) for key in groups[0]],
+                    pure=False,
+                    key=names[0],
+                )
+            ]
+        else:
+            n = len(groups)
+            futures = self.client.map(
                 _run_group,
-                self.made,
-                self.made.key,
-                self.task.func,
-                group,
+                [self.made] * n,
+                [self.made.key] * n,
+                [self.task.func] * n,
+                [[(key, self.args(key)) for key in keys] for keys in groups],
                 pure=False,
-                key=f"gtok-{keys[0]}-{uuid.uuid4().hex[:8]}",
+                key=names,
             )
+        for future, keys in zip(futures, groups):
             self.in_flight[future] = keys
 
-    def _most(self) -> int:
-        suspects = self.suspects and (
-            self.queue[0][0] in self.suspects
-            or any(keys[0] in self.suspects for keys in self.in_flight.values())
+    def _next_group(self) -> list[int] | None:
+        """The keys to hand out next (None: none within the window)."""
+        keys = self.queue.take(self._group_size())
+        if keys is not None:
+            self.handed_out += 1
+        return keys
+
+    def _group_size(self) -> int:
+        if self.group is not None:
+            return self.group
+        size = group_size(self.queue.left(), self.jobs)
+        seconds, done = self.work
+        if not done:  # before the first result: 2, 4, 8... keys
+            size = min(size, 2 << self.handed_out)
+        elif seconds > 0:  # from _GROUP_SECONDS_MIN to _GROUP_SECONDS of work
+            per_key = seconds / done
+            size = min(size, int(_GROUP_SECONDS / per_key))
+            size = max(size, min(GROUP_MAX, int(_GROUP_SECONDS_MIN / per_key)))
+        if self.window is not None:
+            size = min(size, self.window // (2 * self.jobs))
+        return max(1, size)
+
+    def _most(self, groups: list[list[int]]) -> int:
+        suspects = (
+            self.queue.next_is_suspect()
+            or any(self.queue.is_suspect(keys) for keys in self.in_flight.values())
+            or any(self.queue.is_suspect(keys) for keys in groups)
         )
         return self.jobs if suspects else 2 * self.jobs
+
+    def _collect_all(self, done: Any) -> Iterator[tuple[int, Any]]:
+        """The results of the futures ``done``: those finished fetched together."""
+        finished = [f for f in done if f.status == "finished"]
+        if len(finished) > 1 or (finished and self.direct):
+            try:
+                values = self.client.gather(finished, direct=self.direct)
+            except Exception:  # (lost, or failed since: each is looked at alone below)
+                pass
+            else:
+                for future, value in zip(finished, values):
+                    yield from self._done(self.in_flight.pop(future), value)
+        for future in done:
+            if future in self.in_flight:
+                yield from self._collect(future, self.in_flight.pop(future))
+
+    def _done(self, keys: list[int], value: tuple[float, list]) -> Iterator[tuple[int, Any]]:
+        seconds, results = value
+        self.work[0] += seconds
+        self.work[1] += len(results)
+        for key, result in results:
+            yield from self._finish(key, result)
 
     def _collect(self, future: Any, keys: list[int]) -> Iterator[tuple[int, Any]]:
         if future.status not in ("finished", "error", "cancelled"):
             self.in_flight[future] = keys  # a result lost with its worker: computed again
             return
         try:
-            results = future.result()
+            value = future.result()
         except (distributed.client.FutureCancelledError, distributed.client.FuturesCancelledError):
             # not by this run (it cancels only on its way out): the state it needs was lost
             # with the workers that held it (all of them died); sent again, the keys too
@@ -320,23 +384,18 @@ class _DaskRun:
                 f"the Dask workers could not run gtok's task ({type(error).__name__}: {error}); "
                 "is gtok installed on the workers, in the same version?"
             ) from error
-        self.blamed_in_a_row = 0
-        for key, result in results:
-            yield from self._finish(key, result)
+        yield from self._done(keys, value)
 
     def _killed(self, keys: list[int], error: BaseException) -> Iterator[tuple[int, Any]]:
         """``keys`` were on workers that died (:class:`distributed.KilledWorker`)."""
-        if len(keys) > 1 or keys[0] not in self.suspects:
-            # which one killed the workers? each goes again, alone
-            self.suspects.update(keys)
-            self.queue.extendleft([key] for key in reversed(keys))
-            return
-        self.blamed_in_a_row += 1
+        if not self.queue.lost(keys):
+            return  # (they go again, alone)
         if self.on_death is not None:
             self.on_death(keys[0])  # (the half-written output it may leave)
-        yield from self._finish(keys[0], WorkerDeath(_death_message(error)))
-        limit = max(_BLAMED_IN_A_ROW, 2 * self.jobs)
-        if self.blamed_in_a_row >= limit:
+        self.queue.done(keys[0], blamed=True)
+        yield keys[0], WorkerDeath(_death_message(error))
+        limit = self.queue.gave_up(self.jobs)
+        if limit:
             raise WorkersKeptDying(
                 f"Dask workers died on {limit} inputs in a row, none finished (a memory "
                 "limit below what they need?)",
@@ -357,14 +416,16 @@ class _DaskRun:
         # (Dask may not know yet that the state is lost: it is sent again, to the workers
         # there are once one is back)
         self.made = self._scatter()
-        self.queue.appendleft(keys)
+        self.queue.again(keys)
 
     def _scatter(self) -> Any:
         """The task's state on every worker; tried again while workers die under it."""
         for attempt in range(_SCATTER_TRIES):
             try:
                 self.client.wait_for_workers(1, timeout=_WORKERS_BACK)
-                [made] = self.client.scatter([self.made_value], broadcast=True, hash=False)
+                [made] = self.client.scatter(
+                    [self.made_value], broadcast=True, hash=False, direct=self.direct
+                )
                 return made
             except (OSError, distributed.comm.CommClosedError):
                 if attempt == _SCATTER_TRIES - 1:
@@ -374,11 +435,25 @@ class _DaskRun:
 
     def _finish(self, key: int, result: Any) -> Iterator[tuple[int, Any]]:
         self.resent_in_a_row = 0
-        self.finished.add(self.position[key])
-        while self.due in self.finished:
-            self.finished.discard(self.due)
-            self.due += 1
+        self.queue.done(key)
         yield key, result
+
+
+def _direct(client: Any) -> bool:
+    """Whether the client talks to the workers itself (not through the scheduler): when
+    it was made so, or when every worker listens on this machine's loopback."""
+    if client.direct_to_workers is not None:
+        return bool(client.direct_to_workers)
+    try:
+        workers = client.scheduler_info()["workers"]
+    except Exception:  # pragma: no cover - no scheduler identity yet
+        return False
+    return bool(workers) and all(_loopback(address) for address in workers)
+
+
+def _loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1") or address.startswith("inproc://")
 
 
 def _death_message(error: BaseException) -> str:

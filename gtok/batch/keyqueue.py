@@ -8,10 +8,10 @@ a suspect lost again is the input's doing (the engine fails it with
 :class:`~gtok.batch.engine.WorkerDeath`). While suspects run, the engines keep one group
 per worker thread, so that a suspect shares its worker with no other input.
 
->>> q = KeyQueue([10, 11, 12, 13, 14], group=2, window=None)
->>> q.take()
+>>> q = KeyQueue([10, 11, 12, 13, 14], window=None)
+>>> q.take(2)
 [10, 11]
->>> q.lost([10, 11]), q.take(), q.take()  # both go again, alone
+>>> q.lost([10, 11]), q.take(2), q.take(2)  # both go again, alone
 (False, [10], [11])
 >>> q.lost([11])  # lost again, alone: it fails
 True
@@ -29,38 +29,49 @@ _BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row
 
 
 class KeyQueue:
-    """``keys`` in groups of ``group``; with ``window``, no group whose last key lies more
-    than ``window`` places past the first key not yet done (an in-order consumer buffers
-    at most that many results)."""
+    """``keys`` handed out in order, a group at a time (its size chosen by the engine at
+    each :meth:`take`); with ``window``, never a key more than ``window`` places past the
+    first key not yet done (an in-order consumer buffers at most that many results).
+    Groups sent back (:meth:`lost`, :meth:`again`) go out first."""
 
-    def __init__(self, keys: Sequence[int], group: int, window: int | None) -> None:
+    def __init__(self, keys: Sequence[int], window: int | None) -> None:
         if window is not None and window < 1:
             raise ValueError(f"window must be at least 1, not {window}")
-        self.groups: deque[list[int]] = deque(
-            list(keys[i : i + group]) for i in range(0, len(keys), group)
-        )
+        self.order = list(keys)
+        self.next = 0  # the position of the next key never handed out
+        self.back: deque[list[int]] = deque()  # groups to hand out again, first
         self.window = window
-        self.position = {k: i for i, k in enumerate(keys)}
+        self.position = {k: i for i, k in enumerate(self.order)}
         self.finished: set[int] = set()
         self.due = 0  # the first position not done
         self.suspects: set[int] = set()
         self.blamed_in_a_row = 0
 
     def __bool__(self) -> bool:
-        return bool(self.groups)
+        return bool(self.back) or self.next < len(self.order)
 
-    def ready(self) -> bool:
-        """Whether the next group may go out now (there is one, within the window)."""
-        if not self.groups:
-            return False
-        last = self.groups[0][-1]
-        return self.window is None or self.position[last] < self.due + self.window
+    def left(self) -> int:
+        """Keys never handed out."""
+        return len(self.order) - self.next
 
-    def take(self) -> list[int]:
-        return self.groups.popleft()
+    def take(self, size: int) -> list[int] | None:
+        """The next group: one sent back, or up to ``size`` new keys; None when the window
+        allows none now."""
+        if self.back:
+            keys = self.back[0]
+            if self.window is not None and self.position[keys[-1]] >= self.due + self.window:
+                return None
+            return self.back.popleft()
+        if self.window is not None:
+            size = min(size, self.due + self.window - self.next)
+        if size < 1 or self.next >= len(self.order):
+            return None
+        keys = self.order[self.next : self.next + size]
+        self.next += len(keys)
+        return keys
 
     def next_is_suspect(self) -> bool:
-        return bool(self.groups) and self.groups[0][0] in self.suspects
+        return bool(self.back) and self.back[0][0] in self.suspects
 
     def is_suspect(self, keys: Sequence[int]) -> bool:
         return keys[0] in self.suspects
@@ -79,12 +90,12 @@ class KeyQueue:
         if len(keys) == 1 and keys[0] in self.suspects:
             return True
         self.suspects.update(keys)
-        self.groups.extendleft([key] for key in reversed(keys))
+        self.back.extendleft([key] for key in reversed(keys))
         return False
 
     def again(self, keys: list[int]) -> None:
         """``keys`` go again first, as they were (lost through no input's doing)."""
-        self.groups.appendleft(keys)
+        self.back.appendleft(keys)
 
     def gave_up(self, jobs: int) -> int:
         """The number of inputs failed by deaths in a row that means giving up, once

@@ -169,7 +169,8 @@ class _RayRun:
         stop: StopSignal | None,
         on_death: Callable[[int], None] | None,
     ) -> None:
-        self.queue = KeyQueue(keys, group, window)
+        self.queue = KeyQueue(keys, window)
+        self.group = group
         self.ray = engine.ray
         self.jobs = min(engine.jobs, max(1, len(keys)))
         self.task, self.args = task, args
@@ -232,11 +233,13 @@ class _RayRun:
         for actor, _ in self.in_flight.values():
             if id(actor) in load:
                 load[id(actor)] += 1
-        while self.queue.ready() and not self._stopping():
+        while self.queue and not self._stopping():
             actor = min(self.actors, key=lambda a: load[id(a)])
             if load[id(actor)] >= most:
                 return
-            keys = self.queue.take()
+            keys = self.queue.take(self.group)
+            if keys is None:
+                return
             group = [(key, self.args(key)) for key in keys]
             self.in_flight[actor.run.remote(self.task.func, group)] = (actor, keys)
             load[id(actor)] += 1
