@@ -110,10 +110,10 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
         return chosen
     universe, inputs = chosen
     if args.pack:
-        if args.resume or args.shard:
+        if args.resume or args.shard or args.output:
             print(
-                "gtok tokenize: --pack writes one pack in one run; --resume and --shard "
-                "are for per-file outputs",
+                "gtok tokenize: --pack writes one pack in one run; -o, --resume and "
+                "--shard are for per-file outputs",
                 file=sys.stderr,
             )
             return EXIT_USAGE
@@ -246,6 +246,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
                     ("bytes", f"{os.path.getsize(path)}"),
                 ]
                 del ids
+        except BrokenPipeError:
+            raise  # (the reader went away: see main)
         except (OSError, ValueError) as exc:
             print(f"gtok info: {exc}", file=sys.stderr)
             status = EXIT_FAILED
@@ -907,9 +909,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gtok: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `gtok info FILE | head -1`: the reader has what it wanted; what is left in the
+        # buffer goes nowhere, silently (no traceback, no error at exit)
+        _discard_stdout()
+        return EXIT_OK
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests, embedding)
+        pass
 
 
 def run() -> NoReturn:

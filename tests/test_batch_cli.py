@@ -889,3 +889,21 @@ def test_a_pack_run_removes_what_a_killed_one_left(tok, tmp_path):
         == 0
     )
     assert not stale.exists() and other.exists()
+
+
+def test_pack_refuses_the_options_of_per_file_outputs(tmp_path):
+    """`-o` was silently ignored with `--pack` (as `--resume` and `--shard` would be)."""
+    universe = make_universe(tmp_path / "universe.bed")
+    bed = write_bed(tmp_path / "a.bed", 20, 1)
+    for extra in (["-o", str(tmp_path / "out")], ["--resume"], ["--shard", "1/2"]):
+        r = run_cli("tokenize", universe, bed, "--pack", tmp_path / "p.gtok", *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert "per-file outputs" in r.stderr
+        assert not (tmp_path / "p.gtok").exists()
+
+
+def test_batch_summary_says_ok_as_its_attribute_does(tmp_path):
+    universe = make_universe(tmp_path / "universe.bed")
+    write_bed(tmp_path / "in" / "a.bed", 20, 1)
+    s = pretokenize(str(universe), [str(tmp_path / "in")], tmp_path / "out", jobs=1)
+    assert repr(s).startswith("BatchSummary(ok=True, n_ok=1, n_skipped=0, n_failed=0,")

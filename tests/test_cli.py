@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gtok import Tokenizer, pretokenize, read_gtok, write_gtok
+from gtok import Tokenizer, pretokenize, read_gtok, write_gtok, write_pack
 from gtok.example import SAMPLES, example_path
 
 from batchdata import (  # noqa: F401
@@ -286,6 +286,24 @@ def test_decode_into_head_has_no_traceback(tok, tmp_path):
     assert r.stderr == ""
     assert r.stdout.splitlines() == ["\t".join(re.split("[:-]", s)) for s in tok.decode([0, 1, 2])]
     assert r.returncode in (0, 1, 141)  # never the 120 of a failed flush at exit
+
+
+@pytest.mark.parametrize("kind", ["v1", "pack"])
+def test_info_into_head_has_no_traceback(tmp_path, kind):
+    """`gtok info FILE... | head -1`: the reader closes the pipe; no traceback, ever (the
+    files are many, so the output outgrows the pipe's buffer and the writer meets it)."""
+    path = tmp_path / "x.gtok"
+    if kind == "v1":
+        write_gtok(path, [1, 2, 3])
+    else:
+        write_pack(path, [np.arange(5), np.arange(3)], names=["a", "b"])
+    args = " ".join(["x.gtok"] * 3000)
+    cmd = f"{sys.executable} -m gtok info {args} | head -n 1; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert r.stderr == "" and r.returncode == 0
+    assert r.stdout.startswith("file")
 
 
 def test_the_program_flushes_its_output_before_its_quick_exit(tok, tmp_path):

@@ -150,8 +150,9 @@ class BatchSummary:
 
     def __repr__(self) -> str:
         return (
-            f"BatchSummary(ok={self.n_ok}, skipped={self.n_skipped}, "
-            f"failed={self.n_failed}, pending={self.n_pending}, manifest={self.manifest!r})"
+            f"BatchSummary(ok={self.ok}, n_ok={self.n_ok}, n_skipped={self.n_skipped}, "
+            f"n_failed={self.n_failed}, n_pending={self.n_pending}, "
+            f"manifest={self.manifest!r})"
         )
 
 
