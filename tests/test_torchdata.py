@@ -325,3 +325,36 @@ def test_torchdata_docstring_examples() -> None:
     for t in tests:
         runner.run(t)
     assert runner.failures == 0
+
+
+def test_the_readme_checkpoint_pattern_with_a_short_last_batch(tmp_path):
+    """The README counted consumed samples as (step + 1) * batch_size, which is past the
+    end of the epoch whenever the last batch is short (70 documents, batches of 32): it now
+    counts the samples of each batch, which state_dict accepts and resumes from."""
+    paths = []
+    for k in range(70):
+        paths.append(tmp_path / f"d{k:02d}.gtok")
+        write_gtok(paths[-1], [k, k + 1])
+    ds = GtokDataset([str(p) for p in paths])
+    sampler = GtokSampler(ds, seed=0, num_replicas=1, rank=0)
+    loader = DataLoader(ds, batch_size=32, sampler=sampler, collate_fn=collate_list)
+    seen = 0
+    states = []
+    for batch in loader:
+        seen += len(batch)
+        states.append(sampler.state_dict(consumed=seen))
+    assert seen == 70 and states[-1]["consumed"] == 70
+    # resume after the first batch: the rest of the epoch, in the same order
+    first_pass = [
+        int(b[0])
+        for batch in DataLoader(ds, batch_size=1, sampler=sampler, collate_fn=collate_list)
+        for b in batch
+    ]
+    again = GtokSampler(ds, seed=0, num_replicas=1, rank=0)
+    again.load_state_dict(states[0])
+    rest = [
+        int(b[0])
+        for batch in DataLoader(ds, batch_size=1, sampler=again, collate_fn=collate_list)
+        for b in batch
+    ]
+    assert rest == first_pass[32:]
