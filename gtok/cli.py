@@ -355,12 +355,66 @@ def _tokenize_to_pack(args: argparse.Namespace, universe: str, inputs: list[str]
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
-def _cmd_decode(args: argparse.Namespace) -> int:
+def _recorded_universe(target: str) -> tuple[str, str] | None:
+    """The universe (path, fingerprint) ``target`` records: a pack's metadata; for a file,
+    the manifest that lists it as an output (in its folder or one of the ten above); for a
+    folder, its own manifest. None when nothing records one."""
+    from gtok.io.manifest import load_manifest
     from gtok.io.pack import GtokPack
+
+    if os.path.isfile(target):
+        with open_gtok(target) as f:
+            if isinstance(f, GtokPack):
+                recorded = (f.metadata.get("tokenizer") or {}).get("universe")
+                return (recorded, f.fingerprint) if recorded and f.fingerprint else None
+    is_folder = os.path.isdir(target)
+    folder = os.path.abspath(target if is_folder else os.path.dirname(target))
+    for _ in range(1 if is_folder else 10):
+        names = sorted(n for n in os.listdir(folder) if n.startswith("gtok-manifest"))
+        for name in names:
+            m = load_manifest(os.path.join(folder, name))
+            universe = m.get("universe") or {}
+            mine = os.path.relpath(os.path.abspath(target), folder)
+            listed = is_folder or any(e.get("output") == mine for e in m.get("files", []))
+            if listed and universe.get("path") and universe.get("fingerprint"):
+                return universe["path"], universe["fingerprint"]
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return None
+
+
+def _universe_for(args: argparse.Namespace, target: str) -> Any:
+    """``-u``'s tokenizer, or the one ``target`` records (checked by its fingerprint)."""
     from gtok.tokenizer import Tokenizer
 
+    if args.universe:
+        return Tokenizer(args.universe)
+    recorded = _recorded_universe(target)
+    if recorded is None:
+        raise ValueError(f"{target}: no universe recorded with it; name one with -u UNIVERSE")
+    path, fingerprint = recorded
+    if not os.path.exists(path):
+        raise ValueError(
+            f"{target} was made with the universe {path}, which is not there any more; "
+            "name it with -u UNIVERSE"
+        )
+    tok = Tokenizer(path)
+    if tok.fingerprint != fingerprint:
+        raise ValueError(
+            f"{target} was made with the universe {path}, which has changed since "
+            f"(fingerprint {tok.fingerprint[:12]}..., recorded {fingerprint[:12]}...); "
+            "name the one it was made with with -u UNIVERSE"
+        )
+    return tok
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from gtok.io.pack import GtokPack
+
     try:
-        tok = Tokenizer(args.universe)
+        tok = _universe_for(args, args.file)
         docs: list[tuple[str | None, np.ndarray]]
         with open_gtok(args.file) as f:
             if isinstance(f, GtokPack):
@@ -412,10 +466,9 @@ def _document_number(doc: str, names: list[str], n: int) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from gtok.batch.verify import verify
-    from gtok.tokenizer import Tokenizer
 
     try:
-        tok = Tokenizer(args.universe)
+        tok = _universe_for(args, args.targets[0])
     except (OSError, ValueError) as exc:
         print(f"gtok verify: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -742,7 +795,12 @@ def _add_file_parsers(sub: Any) -> None:
         "when the pack has no names), or --doc picks one.",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("-u", "--universe", required=True, help="the universe the file was made with")
+    p.add_argument(
+        "-u",
+        "--universe",
+        help="the universe the file was made with (default: the one a pack, or the manifest "
+        "of the folder holding the file, records)",
+    )
     p.add_argument("--ids", action="store_true", help="add the token id as a 4th column")
     p.add_argument(
         "--doc", metavar="NAME|N", help="(packs) only this document: its name, or its number from 0"
@@ -760,7 +818,12 @@ def _add_file_parsers(sub: Any) -> None:
         "runs: that every shard ran).",
     )
     p.add_argument("targets", nargs="+", metavar="OUTDIR|FILE")
-    p.add_argument("-u", "--universe", required=True, help="the universe to check against")
+    p.add_argument(
+        "-u",
+        "--universe",
+        help="the universe to check against (default: the one the first target records: a "
+        "pack's, or its folder's manifest's)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=_cmd_verify)
 

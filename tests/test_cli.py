@@ -84,8 +84,7 @@ def test_help_from_the_console_script_and_python_m():
         ("tokenize", "--example", "a", "b"),
         ("tokenize", "--example", "a", "-o", "b"),
         ("info",),
-        ("decode", "x.gtok"),  # -u is required
-        ("verify", "out"),  # -u is required
+        ("decode",),  # a file is required
         ("verify", "-u", "universe.bed"),  # nothing to verify
         ("tokenize", "--no-such-option"),
     ],
@@ -480,3 +479,32 @@ def test_progress_line_and_verbose(tok, tmp_path, capsys):
     assert "\r" not in err
     assert re.search(r"ok: \S*v1\.bed -> \S*v1\.gtok \(20 regions, \d+ tokens\)", err), err
     assert "2 tokenized, 0 already done, 0 failed, 0 not done" in err
+
+
+def test_decode_and_verify_use_the_universe_the_outputs_record(tmp_path):
+    """`gtok decode out/sample1.gtok` and `gtok verify out/` insisted on -u although the
+    manifest (and a pack's header) records the universe: it is used, checked by fingerprint."""
+    universe = tmp_path / "universe.bed"
+    universe.write_text("chr1\t100\t200\nchr1\t300\t400\n")
+    bed = tmp_path / "in" / "s.bed"
+    bed.parent.mkdir()
+    bed.write_text("chr1\t150\t160\nchr1\t350\t360\n")
+    out = tmp_path / "out"
+    assert cli("tokenize", universe, bed, "-o", out, "-q") == 0
+    with_u = run_cli("decode", out / "s.gtok", "-u", universe)
+    without = run_cli("decode", out / "s.gtok")
+    assert without.returncode == 0 and without.stdout == with_u.stdout != ""
+    assert run_cli("verify", out).returncode == 0
+    assert cli("tokenize", universe, bed, "--pack", tmp_path / "p.gtok") == 0
+    r = run_cli("decode", tmp_path / "p.gtok")
+    assert r.returncode == 0 and "chr1\t100\t200" in r.stdout
+    # a lone file records nothing; a changed or missing universe is named
+    write_gtok(tmp_path / "lone.gtok", [0])
+    r = run_cli("decode", tmp_path / "lone.gtok")
+    assert r.returncode == 1 and "no universe recorded" in r.stderr and "-u" in r.stderr
+    universe.write_text("chr1\t100\t200\n")
+    r = run_cli("decode", out / "s.gtok")
+    assert r.returncode == 1 and "has changed since" in r.stderr
+    universe.unlink()
+    r = run_cli("verify", out)
+    assert r.returncode == 1 and "not there any more" in r.stderr
