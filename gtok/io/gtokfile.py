@@ -238,7 +238,7 @@ class GtokFile(MappedViews):
         return f"<GtokFile {self.path!r} v{self.version} {self.dtype.name}, {state}>"
 
 
-def open_gtok(path: str | os.PathLike) -> Any:
+def open_gtok(path: str | os.PathLike) -> GtokFile | GtokPack:
     """Open a ``.gtok`` file or pack: header fields plus zero-copy views.
 
     Returns a :class:`GtokFile` for a version-1 token file, or a
