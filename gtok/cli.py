@@ -109,6 +109,13 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     if isinstance(chosen, int):
         return chosen
     universe, inputs = chosen
+    if os.path.isdir(universe):
+        print(
+            f"gtok tokenize: the universe, the first argument, is a folder ({universe}); "
+            "usage: gtok tokenize UNIVERSE INPUT... -o OUTDIR",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.pack:
         if args.resume or args.shard or args.output:
             print(

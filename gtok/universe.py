@@ -184,9 +184,23 @@ def _digest(
     return h.hexdigest()
 
 
+def _refuse_token_file(path: str) -> None:
+    """A ``.gtok`` file or pack given as a universe: say what it is (it would otherwise
+    fail as a BED file with a puzzling first line)."""
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            if f.read(4) == b"GTOK":
+                raise ConfigError(
+                    path,
+                    "a .gtok token file (or pack), not a universe: the universe is the BED "
+                    "file (or gtars TOML config) the tokens were made with",
+                )
+
+
 def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Universe:
     """Read a universe from a BED file (plain or gzip; columns 1-3 used)."""
     path = os.fspath(path)
+    _refuse_token_file(path)
     table = ChromTable()
     cols = read_regions(path, table, add_chroms=True, trim=True)
     return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens, path)

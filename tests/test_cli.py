@@ -508,3 +508,18 @@ def test_decode_and_verify_use_the_universe_the_outputs_record(tmp_path):
     universe.unlink()
     r = run_cli("verify", out)
     assert r.returncode == 1 and "not there any more" in r.stderr
+
+
+def test_messages_that_say_what_the_user_got_wrong(tmp_path):
+    """A folder or a .gtok file given as the universe is named as such."""
+    peaks = tmp_path / "peaks"
+    peaks.mkdir()
+    (peaks / "a.bed").write_text("chr1\t1\t2\n")
+    universe = tmp_path / "universe.bed"
+    universe.write_text("chr1\t0\t10\n")
+    r = run_cli("tokenize", peaks, universe, "-o", tmp_path / "out")
+    assert r.returncode == 2 and "the universe, the first argument, is a folder" in r.stderr
+    write_gtok(tmp_path / "t.gtok", [0, 1])
+    r = run_cli("tokenize", tmp_path / "t.gtok", peaks, "-o", tmp_path / "out")
+    assert r.returncode != 0 and "a .gtok token file (or pack), not a universe" in r.stderr
+    assert "Traceback" not in r.stderr
