@@ -907,3 +907,17 @@ def test_batch_summary_says_ok_as_its_attribute_does(tmp_path):
     write_bed(tmp_path / "in" / "a.bed", 20, 1)
     s = pretokenize(str(universe), [str(tmp_path / "in")], tmp_path / "out", jobs=1)
     assert repr(s).startswith("BatchSummary(ok=True, n_ok=1, n_skipped=0, n_failed=0,")
+
+
+def test_resume_with_another_universe_says_so(tmp_path):
+    """--resume with another universe redid everything without a word."""
+    one = make_universe(tmp_path / "one.bed", seed=1)
+    two = make_universe(tmp_path / "two.bed", seed=2)
+    write_bed(tmp_path / "in" / "a.bed", 20, 1)
+    out = tmp_path / "out"
+    assert pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1).ok
+    with pytest.warns(UnusableManifestWarning, match="used another universe"):
+        s = pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True)
+    assert s.ok and s.n_ok == 1
+    r = run_cli("tokenize", one, tmp_path / "in", "-o", out, "--resume")
+    assert r.returncode == 0 and "used another universe" in r.stderr

@@ -192,7 +192,14 @@ def _previous_entries(
             stacklevel=3,
         )
     for m in manifests:
-        if m.get("universe", {}).get("fingerprint") != fingerprint or m.get("settings") != settings:
+        other = _other_run(m, fingerprint, settings)
+        if other:
+            warnings.warn(
+                f"{out_dir}: an earlier run there {other}; --resume does its inputs again "
+                "(their outputs are replaced)",
+                UnusableManifestWarning,
+                stacklevel=3,
+            )
             continue
         for entry in m.get("files", []):
             if entry.get("status") in ("ok", "skipped"):
@@ -200,6 +207,19 @@ def _previous_entries(
             elif entry.get("status") == "error":
                 failed.add(os.path.abspath(entry_output(m, entry)))
     return done, failed
+
+
+def _other_run(manifest: dict, fingerprint: str, settings: dict) -> str:
+    """How an earlier run's manifest differs from this run ("" when it does not)."""
+    recorded = manifest.get("universe", {})
+    if recorded.get("fingerprint") != fingerprint:
+        return (
+            f"used another universe ({recorded.get('path')}, fingerprint "
+            f"{str(recorded.get('fingerprint'))[:12]}...; this one: {fingerprint[:12]}...)"
+        )
+    if manifest.get("settings") != settings:
+        return f"used other settings ({manifest.get('settings')}; this one: {settings})"
+    return ""
 
 
 def _still_complete(entry: dict, input_path: str, output_path: str) -> bool:
