@@ -300,6 +300,13 @@ def _cmd_pack(args: argparse.Namespace) -> int:
     from gtok.batch.packing import pack_gtok_files
     from gtok.tokenizer import Tokenizer
 
+    if os.path.isdir(args.output):
+        print(
+            f"gtok pack: the pack to write, the first argument, is a folder ({args.output}); "
+            "usage: gtok pack OUT.gtok INPUT...",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         tok = Tokenizer(args.universe) if args.universe else None
         summary = pack_gtok_files(args.inputs, args.output, tokenizer=tok, from_file=args.from_file)

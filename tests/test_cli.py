@@ -523,3 +523,19 @@ def test_messages_that_say_what_the_user_got_wrong(tmp_path):
     r = run_cli("tokenize", tmp_path / "t.gtok", peaks, "-o", tmp_path / "out")
     assert r.returncode != 0 and "a .gtok token file (or pack), not a universe" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_pack_messages_say_what_the_user_got_wrong(tmp_path):
+    """`gtok pack tokens/ out.gtok` (arguments swapped) named an internal temporary file;
+    `gtok pack out.gtok peaks/` (BED files, no .gtok) talked of region files and --glob."""
+    tokens = tmp_path / "tokens"
+    tokens.mkdir()
+    write_gtok(tokens / "a.gtok", [1, 2])
+    r = run_cli("pack", tokens, tmp_path / "out.gtok")
+    assert r.returncode == 2 and "the pack to write, the first argument, is a folder" in r.stderr
+    peaks = tmp_path / "peaks"
+    peaks.mkdir()
+    (peaks / "a.bed").write_text("chr1\t1\t2\n")
+    r = run_cli("pack", tmp_path / "out.gtok", peaks)
+    assert r.returncode != 0 and "no files matching *.gtok" in r.stderr
+    assert "--glob" not in r.stderr and not (tmp_path / "out.gtok").exists()

@@ -81,10 +81,12 @@ def find_inputs(
         if os.path.isdir(item):
             matches = _search_folder(item, patterns, skipped if skipped is not None else [])
             if not matches:
-                raise FileNotFoundError(
-                    f"{item}: folder holds no region files "
-                    "(.bed, .narrowPeak, ...; use --glob for others)"
+                what = (
+                    "no region files (.bed, .narrowPeak, ...; use --glob for others)"
+                    if not patterns
+                    else f"no files matching {', '.join(patterns)}"
                 )
+                raise FileNotFoundError(f"{item}: folder holds {what}")
             found += [(m, item) for m in matches]
         elif _has_magic(item):
             matches = [m for m in glob.glob(item, recursive=True) if os.path.isfile(m)]
