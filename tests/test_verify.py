@@ -69,3 +69,18 @@ def test_files_without_a_manifest(tmp_path):
     assert "broken.gtok" in report.problems[0]
     folder = verify([str(tmp_path)], tok)
     assert any("no gtok manifest" in p for p in folder.problems)
+
+
+def test_a_pack_is_checked_against_the_universe_it_records(tmp_path):
+    """`gtok verify PACK -u UNIVERSE` ignored the fingerprint the pack records: a pack made
+    with one universe verified clean against another."""
+    from gtok import write_pack
+
+    one = tmp_path / "one.bed"
+    one.write_text("chr1\t0\t10\nchr1\t20\t30\nchr1\t40\t50\n")
+    two = tmp_path / "two.bed"
+    two.write_text("chr2\t0\t10\nchr2\t20\t30\nchr2\t40\t50\n")
+    write_pack(tmp_path / "p.gtok", [[0, 1], [2]], tokenizer=Tokenizer(str(one)))
+    assert verify([str(tmp_path / "p.gtok")], Tokenizer(str(one))).ok
+    report = verify([str(tmp_path / "p.gtok")], Tokenizer(str(two)))
+    assert not report.ok and "fingerprint" in report.problems[0]

@@ -28,6 +28,7 @@ import numpy as np
 
 from gtok.io.gtokfile import open_gtok
 from gtok.io.manifest import DONE, entry_output, manifest_path, read_manifests
+from gtok.io.pack import GtokPack
 from gtok.tokenizer import Tokenizer
 
 __all__ = ["VerifyReport", "verify"]
@@ -132,6 +133,8 @@ def _gtok_files(target: str) -> list[str]:
 def _check_file(path: str, tok: Tokenizer, recorded_size: int | None) -> list[str]:
     try:
         with open_gtok(path) as f:
+            if isinstance(f, GtokPack):
+                f.check_fingerprint(tok)  # (a pack records its universe)
             ids = f.tokens
             if len(ids) and int(ids.max()) >= tok.vocab_size:
                 bad = int(np.flatnonzero(ids >= tok.vocab_size)[0])
