@@ -195,6 +195,24 @@ def _tokenize_inputs(args: argparse.Namespace) -> tuple[str, list[str]] | int:
     return args.universe, args.inputs
 
 
+#: above this share of regions on chromosomes the universe lacks, the run says so
+_UNKNOWN_SHARE = 0.5
+
+
+def _warn_unknown_chromosomes(summary: Any, stream: TextIO) -> None:
+    """Most regions on chromosomes the universe lacks: another genome's universe?"""
+    done = [r for r in summary.results if r.status == "ok"]
+    regions = sum(r.regions for r in done)
+    unknown = sum(r.unknown_chrom_regions for r in done)
+    if regions and unknown / regions > _UNKNOWN_SHARE:
+        print(
+            f"gtok: warning: {100 * unknown / regions:.0f} % of the regions lie on "
+            "chromosomes the universe lacks (they get <unk>): is it the universe of the "
+            "inputs' genome and naming (chr1 or 1)?",
+            file=stream,
+        )
+
+
 def _report_batch(summary: Any, quiet: bool, stream: TextIO) -> int:
     """Print a batch run's summary and hints; its exit status."""
     for line in summary.left_out[:10]:
@@ -209,6 +227,7 @@ def _report_batch(summary: Any, quiet: bool, stream: TextIO) -> int:
             f"manifest {summary.manifest}",
             file=stream,
         )
+    _warn_unknown_chromosomes(summary, stream)
     died = [r for r in summary.results if r.status == "pending" and r.error]
     if died:  # workers kept dying before they finished an input (see gtok.batch.engine)
         print(f"gtok: {died[0].error}", file=stream)

@@ -921,3 +921,18 @@ def test_resume_with_another_universe_says_so(tmp_path):
     assert s.ok and s.n_ok == 1
     r = run_cli("tokenize", one, tmp_path / "in", "-o", out, "--resume")
     assert r.returncode == 0 and "used another universe" in r.stderr
+
+
+def test_inputs_of_another_genome_are_pointed_out(tmp_path):
+    """Fly BED files against a human universe printed a normal summary."""
+    universe = tmp_path / "human.bed"
+    universe.write_text("chr1\t0\t100\nchr2\t0\t100\n")
+    fly = tmp_path / "fly.bed"
+    fly.write_text("chr2L\t10\t20\nchr3R\t10\t20\nchrX\t10\t20\nchr1\t10\t20\n")
+    r = run_cli("tokenize", universe, fly, "-o", tmp_path / "out")
+    assert r.returncode == 0
+    assert "75 % of the regions lie on chromosomes the universe lacks" in r.stderr
+    fine = tmp_path / "fine.bed"
+    fine.write_text("chr1\t10\t20\n")
+    r = run_cli("tokenize", universe, fine, "-o", tmp_path / "out2")
+    assert "warning" not in r.stderr
