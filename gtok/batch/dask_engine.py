@@ -58,7 +58,7 @@ from typing import Any
 import distributed
 
 from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
-from gtok.batch.keyqueue import KeyQueue, cannot_use
+from gtok.batch.keyqueue import ClusterRun, KeyQueue, cannot_use
 
 __all__ = ["DaskEngine", "group_size"]
 
@@ -200,7 +200,7 @@ class DaskEngine:
         return _DaskRun(self, task, keys, args, self.group, window, stop, on_death)
 
 
-class _DaskRun:
+class _DaskRun(ClusterRun):
     """One run of :class:`DaskEngine`."""
 
     def __init__(
@@ -230,15 +230,6 @@ class _DaskRun:
         self.resent_in_a_row = 0
         self._iter = self._results()
 
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        return self._iter
-
-    def stop(self) -> None:
-        self.stopping = True
-
-    def close(self) -> None:
-        self._iter.close()
-
     def _results(self) -> Generator[tuple[int, Any], None, None]:
         self.made = self._scatter()
         try:
@@ -252,7 +243,7 @@ class _DaskRun:
 
     def _loop(self) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
-        while self.in_flight or (self.queue and not self._stopping()):
+        while self.in_flight or (self.queue and not self.stopping_now()):
             if stop is not None and stop.requested:
                 return  # (the futures in flight are cancelled on the way out)
             self._hand_out()
@@ -266,18 +257,13 @@ class _DaskRun:
                 done = {f for f in self.in_flight if f.status == "cancelled"}
             yield from self._collect_all(done)
 
-    def _stopping(self) -> bool:
-        if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
-            self.stopping = True
-        return self.stopping
-
     def _hand_out(self) -> None:
         # about two groups per worker thread in flight: each worker has its next one queued;
         # one each while suspects run (so none shares a worker that may die)
         groups: list[list[int]] = []
         while (
             self.queue
-            and not self._stopping()
+            and not self.stopping_now()
             and len(self.in_flight) + len(groups) < self._most(groups)
         ):
             keys = self._next_group()

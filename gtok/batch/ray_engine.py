@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
-from gtok.batch.keyqueue import KeyQueue, cannot_use
+from gtok.batch.keyqueue import ClusterRun, KeyQueue, cannot_use
 
 __all__ = ["RayEngine"]
 
@@ -155,7 +155,7 @@ def _none() -> None:
     return None
 
 
-class _RayRun:
+class _RayRun(ClusterRun):
     """One run of :class:`RayEngine`."""
 
     def __init__(
@@ -180,15 +180,6 @@ class _RayRun:
         self.stopping = False
         self._iter = self._results()
 
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        return self._iter
-
-    def stop(self) -> None:
-        self.stopping = True
-
-    def close(self) -> None:
-        self._iter.close()
-
     def _results(self) -> Generator[tuple[int, Any], None, None]:
         self.made = self.ray.put((self.task.setup, self.task.setup_args))
         self.actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(_Worker)
@@ -210,7 +201,7 @@ class _RayRun:
 
     def _loop(self) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
-        while self.in_flight or (self.queue and not self._stopping()):
+        while self.in_flight or (self.queue and not self.stopping_now()):
             if stop is not None and stop.requested:
                 return  # (the actors are killed on the way out)
             self._hand_out()
@@ -218,11 +209,6 @@ class _RayRun:
             for ref in ready:
                 actor, keys = self.in_flight.pop(ref)
                 yield from self._collect(ref, actor, keys)
-
-    def _stopping(self) -> bool:
-        if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
-            self.stopping = True
-        return self.stopping
 
     def _hand_out(self) -> None:
         suspects = self.queue.next_is_suspect() or any(
@@ -233,7 +219,7 @@ class _RayRun:
         for actor, _ in self.in_flight.values():
             if id(actor) in load:
                 load[id(actor)] += 1
-        while self.queue and not self._stopping():
+        while self.queue and not self.stopping_now():
             actor = min(self.actors, key=lambda a: load[id(a)])
             if load[id(actor)] >= most:
                 return
