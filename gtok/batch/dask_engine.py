@@ -57,8 +57,8 @@ from typing import Any
 
 import distributed
 
-from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
-from gtok.batch.keyqueue import ClusterRun, KeyQueue, cannot_use
+from gtok.batch.engine import BaseRun, StopSignal, Task, WorkerDeath, WorkersKeptDying
+from gtok.batch.keyqueue import KeyQueue, cannot_use
 
 __all__ = ["DaskEngine", "group_size"]
 
@@ -200,7 +200,7 @@ class DaskEngine:
         return _DaskRun(self, task, keys, args, self.group, window, stop, on_death)
 
 
-class _DaskRun(ClusterRun):
+class _DaskRun(BaseRun):
     """One run of :class:`DaskEngine`."""
 
     def __init__(

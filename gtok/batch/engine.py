@@ -47,6 +47,7 @@ __all__ = [
     "WorkersKeptDying",
     "Engine",
     "Run",
+    "BaseRun",
     "LocalEngine",
     "default_jobs",
     "as_state",
@@ -220,7 +221,31 @@ class LocalEngine:
         return _LocalRun(self, task, keys, args, window, stop, on_death)
 
 
-class _LocalRun:
+class BaseRun:
+    """What every engine's run shares: iterating the results of its ``_results``
+    generator, :meth:`stop` (hand out nothing more), :meth:`close` (end now), and whether
+    to stop handing out (:meth:`stopping_now`: asked so, or a stop signal)."""
+
+    stop_signal: StopSignal | None
+    stopping: bool
+    _iter: Generator[tuple[int, Any], None, None]
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        return self._iter
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def close(self) -> None:
+        self._iter.close()
+
+    def stopping_now(self) -> bool:
+        if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
+            self.stopping = True
+        return self.stopping
+
+
+class _LocalRun(BaseRun):
     """One run of :class:`LocalEngine` (see the module docstring for its rules)."""
 
     def __init__(
@@ -246,15 +271,6 @@ class _LocalRun:
         self.deaths_in_a_row = self.blamed_in_a_row = 0
         self.involved: list[int] = []  # keys sent back since the last result
         self._iter = self._results(engine.start_method)
-
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        return self._iter
-
-    def stop(self) -> None:
-        self.stopping = True
-
-    def close(self) -> None:
-        self._iter.close()
 
     # the loop -------------------------------------------------------------------
 
@@ -288,7 +304,7 @@ class _LocalRun:
     def _loop(self, pool: ProcessPool) -> Iterator[tuple[int, Any]]:
         stop = self.stop_signal
         poll = _POLL if stop is not None else None
-        while pool.in_flight or (self.queue and not self._stopping()):
+        while pool.in_flight or (self.queue and not self.stopping_now()):
             if stop is not None and stop.urgent:
                 pool.kill()  # a second signal: now (writes are atomic)
                 return
@@ -314,16 +330,11 @@ class _LocalRun:
                 left = self.involved + cast("list[int]", pool.in_flight)
                 pool.kill()
                 raise WorkersKeptDying(*giving_up, keys=left)
-            if dead and self.queue and not self._stopping():
+            if dead and self.queue and not self.stopping_now():
                 self._replace_workers(pool)
 
-    def _stopping(self) -> bool:
-        if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
-            self.stopping = True
-        return self.stopping
-
     def _hand_out(self, pool: ProcessPool) -> None:
-        while self.queue and not self._stopping() and pool.free_slots:
+        while self.queue and not self.stopping_now() and pool.free_slots:
             key = self.queue[-1]
             if self.window is not None:
                 if self.position[key] >= self.due + self.window:

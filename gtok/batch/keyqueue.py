@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-__all__ = ["KeyQueue", "ClusterRun", "cannot_use"]
+__all__ = ["KeyQueue", "cannot_use"]
 
 _BLAMED_IN_A_ROW = 10  # (or 2 x jobs) inputs failed by workers' deaths in a row: give up
 
@@ -103,30 +102,6 @@ class KeyQueue:
         reached (a memory limit below what every input needs); else 0."""
         limit = max(_BLAMED_IN_A_ROW, 2 * jobs)
         return limit if self.blamed_in_a_row >= limit else 0
-
-
-class ClusterRun:
-    """What the runs of the cluster engines share: iterating the results of their
-    ``_results`` generator, :meth:`stop` (hand out nothing more), :meth:`close` (end now),
-    and whether to stop handing out (:meth:`stopping`: asked so, or a stop signal)."""
-
-    stop_signal: Any  # gtok.batch.engine.StopSignal or None
-    stopping: bool
-    _iter: Generator[tuple[int, Any], None, None]
-
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        return self._iter
-
-    def stop(self) -> None:
-        self.stopping = True
-
-    def close(self) -> None:
-        self._iter.close()
-
-    def stopping_now(self) -> bool:
-        if not self.stopping and self.stop_signal is not None and self.stop_signal.requested:
-            self.stopping = True
-        return self.stopping
 
 
 def cannot_use(out_dir: str | None, inputs: list[str]) -> str | None:

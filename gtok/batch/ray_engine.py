@@ -31,8 +31,8 @@ import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
-from gtok.batch.engine import StopSignal, Task, WorkerDeath, WorkersKeptDying
-from gtok.batch.keyqueue import ClusterRun, KeyQueue, cannot_use
+from gtok.batch.engine import BaseRun, StopSignal, Task, WorkerDeath, WorkersKeptDying
+from gtok.batch.keyqueue import KeyQueue, cannot_use
 
 __all__ = ["RayEngine"]
 
@@ -155,7 +155,7 @@ def _none() -> None:
     return None
 
 
-class _RayRun(ClusterRun):
+class _RayRun(BaseRun):
     """One run of :class:`RayEngine`."""
 
     def __init__(

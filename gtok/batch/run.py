@@ -65,6 +65,7 @@ from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
 from gtok.io.manifest import (
+    ENTRY_COUNTS,
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     entry_output,
@@ -517,14 +518,7 @@ def _results_to_do(
             and os.path.abspath(entry["input"]) == input_path
             and _still_complete(entry, path, out)
         ):
-            for key in (
-                "input_size",
-                "regions",
-                "tokens",
-                "unknown_chrom_regions",
-                "skipped_lines",
-                "output_size",
-            ):
+            for key in ENTRY_COUNTS:
                 setattr(r, key, entry.get(key, 0))
             r.status = "skipped"
         elif os.path.abspath(out) in failed_before:

@@ -35,6 +35,7 @@ from gtok.io.atomic import atomic_output
 from gtok.io.source import check_input
 
 __all__ = [
+    "ENTRY_COUNTS",
     "MANIFEST_NAME",
     "MANIFEST_FORMAT",
     "DONE",
@@ -67,7 +68,8 @@ def manifest_path(out_dir: str, shard: tuple[int, int] | None) -> str:
 
 
 _STATUSES = ("ok", "skipped", "error", "pending")
-_ENTRY_COUNTS = (
+#: the counts a manifest entry records for its input and output
+ENTRY_COUNTS = (
     "input_size",
     "regions",
     "tokens",
@@ -113,7 +115,7 @@ def _entry_problem(entry: object) -> str | None:
             return f'has no "{key}" path'
     if entry.get("status") not in _STATUSES:
         return f'has an unknown "status" ({entry.get("status")!r})'
-    for key in _ENTRY_COUNTS:
+    for key in ENTRY_COUNTS:
         value = entry.get(key, 0)
         if type(value) is not int or value < 0:
             return f'has a "{key}" that is not a count ({value!r})'
