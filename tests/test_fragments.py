@@ -141,7 +141,7 @@ def test_same_cells_as_gtars(data, gz, members, chunk):
 
 
 def test_gtars_edge_cases_agree(tmp_path):
-    """The edge cases listed in README.md where gtok and gtars agree."""
+    """The edge cases listed in docs/singlecell.md where gtok and gtars agree."""
     gtars_tok = pytest.importorskip("gtars.tokenizers")
     upath = write_bed(
         tmp_path / "u.bed",

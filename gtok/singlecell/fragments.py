@@ -8,7 +8,7 @@ own against the universe and collects the ids per cell (barcode), as gtars 0.10'
 ``tokenize_fragment_file`` does, and either returns them or writes a pack with one
 document per cell.
 
-Semantics (gtars 0.10's by default; the differences are listed in README.md):
+Semantics (gtars 0.10's by default; the differences are listed in docs/singlecell.md):
 
 - each fragment gives the ids of the universe regions it overlaps, in (start, end) order,
   or one ``<unk>`` when it overlaps none or lies on a chromosome absent from the universe;
@@ -617,7 +617,7 @@ def tokenize_fragment_file(
 ) -> dict[str, list[int]]:
     """gtars' ``tokenize_fragment_file(path, tokenizer)``: ``{barcode: [ids]}``.
 
-    The same ids as gtars 0.10 for every file gtars accepts (see README.md for what gtok
+    The same ids as gtars 0.10 for every file gtars accepts (see docs/singlecell.md for what gtok
     accepts or refuses beyond that); cells come in order of first appearance.
     """
     return dict(tokenize_fragments(tokenizer, path, as_lists=True))

@@ -6,7 +6,7 @@ per-cell loop (``tokenizer(features[x[row].nonzero()[1]])``), but vectorised: ev
 region is mapped to its universe ids once, then each cell's document is gathered from the
 matrix rows by a small Cython kernel (:mod:`gtok._lib._cellgather`) without the GIL.
 
-Semantics (README, "Single-cell matrices"):
+Semantics (docs/singlecell.md, "Which cells, which regions"):
 
 - a cell's regions are the ``var`` regions (columns) whose stored value is non-zero
   (``!= 0``; explicit zeros stored in a sparse matrix do not count, negative values and NaN

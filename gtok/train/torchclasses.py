@@ -242,9 +242,12 @@ class GtokSampler(_Position, torch.utils.data.Sampler):
             prefetch indices ahead of the loop, so with workers pass it (the DataLoader
             keeps the sampler's order, so the count is exact).
 
-        ``state["consumed"]`` counts from the start of the epoch (a resumed pass adds the
-        position it started at). The dict also records ``n``, ``num_replicas``,
-        ``shuffle`` and ``drop_last``, which :meth:`load_state_dict` checks.
+        Returns
+        -------
+        dict
+            ``seed``, ``epoch`` and ``consumed``, counted from the start of the epoch (a
+            resumed pass adds the position it started at); also ``n``, ``num_replicas``,
+            ``shuffle`` and ``drop_last``, which :meth:`load_state_dict` checks.
         """
         return self._state(consumed)
 
