@@ -21,7 +21,7 @@ import pytest
 
 import gtok
 from gtok import Tokenizer, pretokenize, read_gtok
-from gtok.errors import UnusableManifestWarning
+from gtok.errors import FingerprintMismatchError, UnusableManifestWarning
 
 from batchdata import (  # noqa: F401
     cli,
@@ -604,13 +604,15 @@ def test_resume_redoes_everything_for_another_universe_or_settings(tok, done_run
     other_universe = make_universe(tmp_path / "other.bed", n_per_chrom=300, seed=7)
     other = Tokenizer(other_universe)
     assert other.fingerprint != tok.fingerprint
-    s = pretokenize(other, [str(src)], out, jobs=2, resume=True)
+    with pytest.raises(FingerprintMismatchError):  # unless told to replace them
+        pretokenize(other, [str(src)], out, jobs=2, resume=True)
+    s = pretokenize(other, [str(src)], out, jobs=2, resume=True, overwrite=True)
     assert s.n_ok == 8 and s.n_skipped == 0
     assert gtok_files(out) == {
         f"r{k}.gtok": reference_bytes(other, src / f"r{k}.bed", tmp_path) for k in range(8)
     }
     # back to the first universe: the manifest now records the other one -> all redone
-    s = pretokenize(tok, [str(src)], out, jobs=2, resume=True)
+    s = pretokenize(tok, [str(src)], out, jobs=2, resume=True, overwrite=True)
     assert s.n_ok == 8
     assert gtok_files(out) == want
     for setting in (dict(keep_order=True), dict(unk="per_region"), dict(skip_bad_lines=True)):
@@ -909,18 +911,27 @@ def test_batch_summary_says_ok_as_its_attribute_does(tmp_path):
     assert repr(s).startswith("BatchSummary(ok=True, n_ok=1, n_skipped=0, n_failed=0,")
 
 
-def test_resume_with_another_universe_says_so(tmp_path):
-    """--resume with another universe redid everything without a word."""
+def test_resume_with_another_universe_stops_unless_overwrite(tmp_path):
+    """--resume with another universe redid everything without a word: it now stops,
+    naming both universes, and replaces nothing; --overwrite redoes the run (warning)."""
     one = make_universe(tmp_path / "one.bed", seed=1)
     two = make_universe(tmp_path / "two.bed", seed=2)
     write_bed(tmp_path / "in" / "a.bed", 20, 1)
     out = tmp_path / "out"
     assert pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1).ok
+    before = (out / "a.gtok").read_bytes()
+    manifest = (out / "gtok-manifest.json").read_bytes()
+    with pytest.raises(FingerprintMismatchError, match="this --resume run") as info:
+        pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True)
+    assert str(two) in str(info.value) and "gtok-manifest.json" in str(info.value)
+    assert (out / "a.gtok").read_bytes() == before
+    assert (out / "gtok-manifest.json").read_bytes() == manifest
     with pytest.warns(UnusableManifestWarning, match="used another universe"):
-        s = pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True)
+        s = pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True, overwrite=True)
     assert s.ok and s.n_ok == 1
-    r = run_cli("tokenize", one, tmp_path / "in", "-o", out, "--resume")
-    assert r.returncode == 0 and "used another universe" in r.stderr
+    assert (out / "a.gtok").read_bytes() != before
+    # the same universe again: resumed, nothing redone
+    assert pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True).n_skipped == 1
 
 
 def test_inputs_of_another_genome_are_pointed_out(tmp_path):

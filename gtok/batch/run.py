@@ -60,7 +60,7 @@ from gtok.batch.engine import (
     default_jobs,
 )
 from gtok.batch.engines import resolve_engine
-from gtok.errors import UnusableManifestWarning
+from gtok.errors import FingerprintMismatchError, UnusableManifestWarning
 from gtok.io.atomic import remove_stale_temporaries
 from gtok.io.gtokfile import write_gtok
 from gtok.io.inputs import REGION_FILE_SUFFIXES, find_inputs, plan_outputs
@@ -178,10 +178,13 @@ def _save_manifest(
 
 
 def _previous_entries(
-    out_dir: str, fingerprint: str, settings: dict
+    out_dir: str, universe: tuple[str, str], settings: dict, overwrite: bool
 ) -> tuple[dict[str, dict], set[str]]:
     """Earlier runs with the same universe and settings: their done entries by absolute
-    output path, and the absolute output paths of the inputs that failed there."""
+    output path, and the absolute output paths of the inputs that failed there. An earlier
+    run with another universe (path, fingerprint) is an error unless ``overwrite``: its
+    outputs would be replaced; with ``overwrite``, or other settings, a warning."""
+    universe_path, fingerprint = universe
     done: dict[str, dict] = {}
     failed: set[str] = set()
     unusable: list[str] = []
@@ -193,6 +196,14 @@ def _previous_entries(
             stacklevel=3,
         )
     for m in manifests:
+        recorded = m.get("universe", {}).get("fingerprint")
+        if recorded != fingerprint and not overwrite:
+            raise FingerprintMismatchError(
+                m["_path"],
+                fingerprint,
+                str(recorded),
+                reference=f"the universe of this --resume run ({universe_path})",
+            )
         other = _other_run(m, fingerprint, settings)
         if other:
             warnings.warn(
@@ -326,6 +337,7 @@ def pretokenize(
     *,
     jobs: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     fail_fast: bool = False,
     shard: tuple[int, int] | None = None,
     patterns: Sequence[str] | None = None,
@@ -357,7 +369,13 @@ def pretokenize(
         finished in between stop the run (the inputs in flight stay ``pending``).
     resume : bool
         Skip inputs already done by an earlier run with the same universe and settings;
-        inputs that failed in it are tried after all the others.
+        inputs that failed in it are tried after all the others. An earlier run in
+        ``out_dir`` with another universe raises
+        :class:`~gtok.errors.FingerprintMismatchError` (its outputs would be replaced by
+        ids of another vocabulary) unless ``overwrite``.
+    overwrite : bool
+        With ``resume``: an earlier run with another universe is redone, its outputs
+        replaced (with a warning), instead of an error.
     fail_fast : bool
         Stop at the first failing input (the others stay ``pending``); an input whose
         worker process died is a failing input.
@@ -437,7 +455,9 @@ def pretokenize(
 
     header = _manifest_header(tok, options, shard)
     mpath = manifest_path(out_dir, shard)
-    results, names, todo, retry = _results_to_do(plan, out_dir, tok.fingerprint, options, resume)
+    results, names, todo, retry = _results_to_do(
+        plan, out_dir, (header["universe"]["path"], tok.fingerprint), options, resume, overwrite
+    )
     summary = BatchSummary(results, mpath, tok.fingerprint, left_out=left_out)
     book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
     book.save()
@@ -495,14 +515,19 @@ def _manifest_header(tok: Tokenizer, options: dict, shard: tuple[int, int] | Non
 
 
 def _results_to_do(
-    plan: Sequence[tuple[str, str]], out_dir: str, fingerprint: str, options: dict, resume: bool
+    plan: Sequence[tuple[str, str]],
+    out_dir: str,
+    universe: tuple[str, str],
+    options: dict,
+    resume: bool,
+    overwrite: bool,
 ) -> tuple[list[FileResult], list[tuple[str, str]], list[int], list[int]]:
     """A result per planned input (``skipped`` when an earlier run's output is kept), the
     names the manifest records, the inputs to do, and those of them that failed last time
     (to be tried after the others, so that inputs that kill their worker cannot hold up
     the rest run after run)."""
     previous, failed_before = (
-        _previous_entries(out_dir, fingerprint, options) if resume else ({}, set())
+        _previous_entries(out_dir, universe, options, overwrite) if resume else ({}, set())
     )
     results: list[FileResult] = []
     names: list[tuple[str, str]] = []  # as the manifest records them
