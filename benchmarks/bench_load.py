@@ -11,9 +11,16 @@ Then, in one process run, times:
   64 padded into an int64 (B, L) array with ``gtok.pad_batch``; for gtars, its reader's lists
   padded the usual Python way (``np.full`` + row assignment).
 
+- against the layouts trainers use instead (``loaders.py``; when ``datasets`` and ``torch``
+  are installed, ``--no-trainers`` skips them): the same documents as a Hugging Face
+  ``datasets`` Arrow memory map (of the parquet export) and a Megatron-style ``np.memmap`` of
+  concatenated ids + offsets: random document access, and a shuffled padded epoch through a
+  torch DataLoader with 2 workers (the same sampler and ``PadCollator`` for all three).
+
 Run ``python benchmarks/bench_load.py [--docs N] [--repeats R] [--data DIR]``; prints a
 markdown table with medians and ratios. Targets (issue 5): random access from a pack >= 1 M
-documents/s; a padded epoch from a pack >= 20x faster than through gtars' reader.
+documents/s; a padded epoch from a pack >= 20x faster than through gtars' reader. Issue 17:
+packs >= 2x ``datasets`` and on par with or ahead of the Megatron layout.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ import time
 import numpy as np
 
 import gtok
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loaders  # noqa: E402  (this folder's helper module)
 
 try:
     from gtars.utils import read_tokens_from_gtok
@@ -80,6 +90,8 @@ def main() -> int:
         default=20_000,
         help="documents read through gtars (it is slow; rates are per document)",
     )
+    ap.add_argument("--no-trainers", action="store_true", help="skip datasets / Megatron")
+    ap.add_argument("--workers", type=int, default=2, help="DataLoader workers (trainers)")
     args = ap.parse_args()
     pack_path, files = build(args.data, args.docs)
     n = args.docs
@@ -165,6 +177,10 @@ def main() -> int:
             "tokens/s",
         )
 
+    trainers = None
+    if not args.no_trainers:
+        trainers = compare_trainer_layouts(args, pack_path, order, sub, total_tokens, rate)
+
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
@@ -200,7 +216,55 @@ def main() -> int:
             f"- padded epoch, pack vs gtars' reader: {ratio:.0f}x (target >= 20x): "
             f"{'met' if ratio >= 20 else 'NOT met'}"
         )
+    if trainers:
+        for line in trainers:
+            print(line)
     return 0
+
+
+def compare_trainer_layouts(args, pack_path, order, sub, total_tokens, rate) -> list[str]:
+    """Rows for the pack against ``datasets`` and the Megatron layout; summary lines."""
+    try:
+        import datasets  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        return [f"- trainer layouts skipped: {e}"]
+    mega = loaders.MegatronDocs(*loaders.build_megatron(args.data, pack_path))
+    hf = loaders.HFDocs(
+        loaders.build_parquet(args.data, pack_path), os.path.join(args.data, "hf-cache")
+    )
+    pack = loaders.PackDocs(pack_path)
+    for name, docs in (("pack", pack), ("Megatron", mega), ("datasets", hf)):
+        assert all(np.array_equal(docs[i], pack[i]) for i in sub[:1000]), name
+    rand = {}
+    for name, label, docs, idx in (
+        ("pack", "pack, random `doc(i)` (again)", pack, order),
+        ("Megatron", "Megatron memmap, random slice", mega, order),
+        ("datasets", "HF `datasets`, random `ds[i]`", hf, sub),
+    ):
+        rand[name] = rate(
+            label, len(idx), timed(lambda d=docs, x=idx: [d[i] for i in x], args.repeats)
+        )
+    epoch = {}
+    for name, docs in (("pack", gtok.GtokDataset(pack_path)), ("Megatron", mega), ("datasets", hf)):
+        got = []
+
+        def run(docs=docs, got=got) -> None:
+            got.append(loaders.padded_epoch(docs, PAD, BATCH, args.workers, seed=len(got)))
+
+        t = timed(run, args.repeats)
+        assert set(got) == {total_tokens}, (name, got)
+        epoch[name] = rate(
+            f"DataLoader epoch ({args.workers} workers, shuffled, padded): {name}",
+            total_tokens, t, "tokens/s",
+        )  # fmt: skip
+    return [
+        f"- random access, pack vs `datasets`: {rand['pack'] / rand['datasets']:.0f}x; "
+        f"vs Megatron memmap: {rand['pack'] / rand['Megatron']:.2f}x",
+        f"- DataLoader epoch, pack vs `datasets`: {epoch['pack'] / epoch['datasets']:.2f}x "
+        f"(target >= 2x: {'met' if epoch['pack'] >= 2 * epoch['datasets'] else 'NOT met'}); "
+        f"vs Megatron: {epoch['pack'] / epoch['Megatron']:.2f}x (target >= ~1x)",
+    ]
 
 
 if __name__ == "__main__":
