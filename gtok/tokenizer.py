@@ -20,7 +20,15 @@ from gtok._lib._chromtable import ChromTable
 from gtok._lib._radix import gtars_order
 from gtok.errors import BedFormatError
 from gtok.io.bedtext import RegionColumns, read_regions
-from gtok.universe import SPECIAL_TOKEN_NAMES, Universe, chrom_ranks, load_bed, load_config
+from gtok.io.pretrained import locate_pretrained, write_pretrained
+from gtok.universe import (
+    SPECIAL_TOKEN_NAMES,
+    Universe,
+    chrom_ranks,
+    load_bed,
+    load_config,
+    name_bytes,
+)
 
 __all__ = ["Tokenizer", "TokenizedRegionSet", "BatchEncoding"]
 
@@ -116,7 +124,8 @@ class Tokenizer:
     ----------
     path : str or os.PathLike
         The universe: a BED file (plain or gzip, sniffed; columns 1-3 used) or a gtars
-        TOML config (a name ending in ``.toml``).
+        TOML config (a name ending in ``.toml``). :meth:`from_pretrained` reads a
+        tokenizer folder or Hugging Face Hub repository.
 
     Notes
     -----
@@ -169,6 +178,94 @@ class Tokenizer:
         self = cls.__new__(cls)
         self._set_universe(load_config(path))
         return self
+
+    @classmethod
+    def from_pretrained(
+        cls, folder_or_repo_id: str | os.PathLike, revision: str | None = None
+    ) -> Tokenizer:
+        """A tokenizer from a folder or a Hugging Face Hub model repository, as gtars'
+        ``Tokenizer.from_pretrained``.
+
+        Parameters
+        ----------
+        folder_or_repo_id : str or os.PathLike
+            A local folder holding ``tokenizer.toml`` (a gtars config, as
+            :meth:`save_pretrained` writes), ``universe.bed.gz`` (gtars' layout) or
+            ``universe.bed`` (geniml's models), the first found of these being read; a
+            local file, read as ``Tokenizer(path)``; or, when no such path exists, a Hub
+            repository id ``owner/name``. A local path wins over a repository of the
+            same name; a path object is always local.
+        revision : str, optional
+            For a Hub repository: a branch, tag or commit hash (default ``main``). An
+            error with a local path.
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing to read: the message says where gtok looked (the folder, the
+            repository, the cache in offline mode).
+        ImportError
+            A repository id without ``huggingface_hub``.
+        gtok.errors.ConfigError, gtok.errors.BedFormatError
+            The files found are not a valid config or universe.
+
+        Notes
+        -----
+        A Hub repository needs ``huggingface_hub`` (``pip install "gtok[hub]"``). Its
+        files are fetched into the Hugging Face cache (``HF_HOME``, ``HF_HUB_CACHE``) and
+        read from there; with ``HF_HUB_OFFLINE=1`` nothing is downloaded, and the cached
+        files are used. gtars reads only ``universe.bed.gz`` and takes no revision.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gtok import Tokenizer
+        >>> folder = tempfile.mkdtemp()
+        >>> bed = os.path.join(folder, "universe.bed")
+        >>> _ = open(bed, "w").write("chr1\\t100\\t200\\nchr2\\t0\\t50\\n")
+        >>> tok = Tokenizer.from_pretrained(folder)
+        >>> tok.vocab_size, tok.tokenize([("chr2", 10, 20)]).ids
+        (9, array([1], dtype=uint32))
+        """
+        return cls(locate_pretrained(folder_or_repo_id, revision))
+
+    def save_pretrained(self, folder: str | os.PathLike) -> str:
+        """Write this tokenizer to ``folder``, for :meth:`from_pretrained` (gtok's or gtars').
+
+        The folder (created with its parents if missing) gets ``universe.bed.gz``, the
+        distinct universe regions in id order (gtars reads them back to the same ids), and
+        ``tokenizer.toml``, a gtars config naming it and the special tokens. Each file is
+        replaced atomically; other files in the folder (a model's weights, a README) are
+        left alone, so a model folder or a Hub repository's clone can take it.
+
+        Returns
+        -------
+        str
+            The folder.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gtok import Tokenizer
+        >>> folder = tempfile.mkdtemp()
+        >>> bed = os.path.join(folder, "u.bed")
+        >>> _ = open(bed, "w").write("chr1\\t100\\t200\\nchr2\\t0\\t50\\n")
+        >>> tok = Tokenizer(bed)
+        >>> saved = tok.save_pretrained(os.path.join(folder, "my-tokenizer"))
+        >>> sorted(os.listdir(saved))
+        ['tokenizer.toml', 'universe.bed.gz']
+        >>> Tokenizer.from_pretrained(saved).fingerprint == tok.fingerprint
+        True
+        """
+        u = self._universe
+        return write_pretrained(
+            folder,
+            [name_bytes(name) for name in u.chrom_names],
+            u.region_chroms,
+            u.region_starts,
+            u.region_ends,
+            {name: u.special_tokens[name] for name in SPECIAL_TOKEN_NAMES},
+        )
 
     # ------------------------------------------------------------------ pickling
 

@@ -12,6 +12,8 @@
 - :mod:`gtok.io.manifest` -- ``gtok-manifest.json``: what a batch run made;
 - :mod:`gtok.io.inputs` -- a batch job's inputs (files, folders, globs, lists) and outputs;
 - :mod:`gtok.io.parquet` -- parquet export and import (needs pyarrow);
+- :mod:`gtok.io.pretrained` -- a pretrained tokenizer's files: a folder or a Hugging Face Hub
+  repository (``huggingface_hub``, imported only then) found, a folder written;
 - :mod:`gtok.io.atomic` -- atomic writes (temporary file, then rename).
 
 The byte layouts are in ``docs/format.md``; the rules in ``docs/semantics.md``.
