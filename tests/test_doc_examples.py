@@ -195,7 +195,8 @@ def test_most_examples_run() -> None:
     runnable = [b for p in PAGES for b in blocks_of(p) if b.lang in RUN_LANGUAGES]
     not_run = [b for b in runnable if b.marker and b.marker.startswith("not run: ")]
     assert len(runnable) >= 30
-    assert len(not_run) <= len(runnable) // 4, [f"{b.page}:{b.line}" for b in not_run]
+    # installs, CI's own commands, clusters and the network: a third at most
+    assert len(not_run) <= len(runnable) // 3, [f"{b.page}:{b.line}" for b in not_run]
 
 
 def test_readme_commands_are_what_ci_runs() -> None:
