@@ -485,7 +485,9 @@ def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     out = tmp_path / "o2"
     assert cli("tokenize", tok.universe.source, src, "-o", out, "-j", "2", "--fail-fast", "-q") == 1
     m = load_manifest(out / "gtok-manifest.json")
-    assert m["counts"]["error"] >= 1 and m["counts"]["pending"] >= 20
+    # (how many the other worker finishes before the failure arrives depends on the
+    # machine's load: 20 of 32 failed once on a busy 2-core machine)
+    assert m["counts"]["error"] >= 1 and m["counts"]["pending"] >= 10
     for e in m["files"]:
         assert (e["status"] == "ok") == output_of(out, e).exists()
     # without --fail-fast everything else is done
