@@ -1,6 +1,6 @@
-"""What the command line says when something is off: a folder that cannot be written
-(named, never its hidden temporary file), gtok's warnings as ``gtok: warning:`` lines, and
-one exit code rule for usage errors across the commands."""
+"""What the command line says when something is off: universe and input swapped, a folder
+that cannot be written (named, never its hidden temporary file), gtok's warnings as
+``gtok: warning:`` lines, and one exit code rule for usage errors across the commands."""
 
 from __future__ import annotations
 
@@ -13,10 +13,103 @@ import warnings
 
 import pytest
 
-from gtok import pretokenize, write_gtok
+from gtok import Tokenizer, pretokenize, write_gtok
+from gtok.cli.hints import SWAP_MIN_REGIONS, overlap_shares
 from gtok.errors import GtokWarning, UncheckedUniverseWarning, UnusableManifestWarning
+from gtok.example import SAMPLES, example_path
 
 from batchdata import SUBPROCESS_CWD, cli, make_universe, run_cli, write_bed
+
+SWAPPED = "Did you swap universe and input? usage: gtok tokenize UNIVERSE INPUT... -o OUTDIR"
+
+
+# ------------------------------------------------------------------------ swapped arguments
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_swapped_universe_and_input_are_pointed_out(sample, tmp_path):
+    """`gtok tokenize sample.bed universe.bed` exited 0 without a word. The bundled example
+    swapped: 93 % of the 'universe' (the sample) overlaps the input, only 47-61 % of the
+    input (the real universe) overlaps the 'universe'."""
+    r = run_cli("tokenize", example_path(sample), example_path("universe.bed"), "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("gtok: warning:")]) == 1, r.stderr
+    assert SWAPPED in r.stderr and "the universe looks like a sample of the input" in r.stderr
+    assert f"({sample})" in r.stderr and "(universe.bed)" in r.stderr
+    # the same, the right way round: no warning
+    r = run_cli("tokenize", example_path("universe.bed"), example_path(sample), "-o", tmp_path)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+
+
+def test_swapped_warning_even_with_quiet(tmp_path):
+    r = run_cli(
+        "tokenize", example_path("sample1.bed"), example_path("universe.bed"), "-o", tmp_path, "-q"
+    )
+    assert r.returncode == 0 and r.stderr.startswith("gtok: warning: the universe looks like")
+
+
+def test_the_swap_rule_leaves_legitimate_runs_alone(tmp_path):
+    """A small universe (a test's), several inputs, an input of another genome, an input
+    smaller than its universe: no swap warning."""
+    # a universe of a handful of regions, fully covered by a larger input that mostly
+    # misses it: the shape of a swap, but too few regions to say anything
+    small = tmp_path / "small.bed"
+    small.write_text("chr1\t100\t200\nchr1\t300\t400\nchr2\t0\t50\n")
+    dense = tmp_path / "dense.bed"
+    dense.write_text(
+        "chr1\t150\t160\nchr1\t350\t360\nchr2\t10\t20\n"
+        + "".join(f"chr1\t{k * 1000}\t{k * 1000 + 100}\n" for k in range(1, 500))
+    )
+    r = run_cli("tokenize", small, dense, "-o", tmp_path / "o1")
+    assert r.returncode == 0 and "Did you swap" not in r.stderr, r.stderr
+    # the swapped example, but with two inputs: the rule looks at one-input runs only
+    r = run_cli(
+        "tokenize",
+        example_path("sample1.bed"),
+        example_path("universe.bed"),
+        example_path("sample3.bed.gz"),
+        "-o",
+        tmp_path / "o2",
+    )
+    assert r.returncode == 0 and "Did you swap" not in r.stderr, r.stderr
+    # an input of another genome: that warning, not this one
+    universe = tmp_path / "u.bed"
+    universe.write_text("".join(f"chr1\t{k * 1000}\t{k * 1000 + 500}\n" for k in range(200)))
+    fly = tmp_path / "fly.bed"
+    fly.write_text(
+        "".join(f"chr1\t{k * 1000 + 10}\t{k * 1000 + 20}\n" for k in range(200))
+        + "".join(f"chr2L\t{k}\t{k + 5}\n" for k in range(300))
+    )
+    r = run_cli("tokenize", universe, fly, "-o", tmp_path / "o3")
+    assert "chromosomes the universe lacks" in r.stderr and "Did you swap" not in r.stderr, r.stderr
+
+
+def test_the_swap_rule_step_by_step(tmp_path):
+    """Each condition of gtok.cli.hints' rule, on the example's sample1 (3,000 regions) and
+    universe (3,237): the shares, then the sizes."""
+    universe, sample = example_path("universe.bed"), example_path("sample1.bed")
+    right = overlap_shares(Tokenizer(universe), sample, skip_bad_lines=False)
+    swapped = overlap_shares(Tokenizer(sample), universe, skip_bad_lines=False)
+    assert right[0] > 0.9 and right[1] < right[0]  # a sample mostly lies in its universe
+    assert swapped[1] > 0.9 and swapped[1] - swapped[0] > 0.25  # swapped: the other way
+    # the input no larger than the universe: no warning, whatever the shares
+    few = tmp_path / "few.bed"
+    with open(universe) as f:
+        few.write_text("".join(f.readlines()[:2_900]))
+    r = run_cli("tokenize", sample, few, "-o", tmp_path / "o")
+    assert r.returncode == 0 and "Did you swap" not in r.stderr, r.stderr
+    # a universe below SWAP_MIN_REGIONS regions: no warning
+    tiny = tmp_path / "tiny.bed"
+    with open(sample) as f:
+        tiny.write_text("".join(f.readlines()[: SWAP_MIN_REGIONS - 1]))
+    r = run_cli("tokenize", tiny, universe, "-o", tmp_path / "o2")
+    assert r.returncode == 0 and "Did you swap" not in r.stderr, r.stderr
+    with open(sample) as f:
+        tiny.write_text("".join(f.readlines()[: SWAP_MIN_REGIONS + 50]))
+    r = run_cli("tokenize", tiny, universe, "-o", tmp_path / "o3")
+    assert r.returncode == 0 and SWAPPED in r.stderr, r.stderr
+
 
 # ------------------------------------------------------------------------ gtok's warnings
 

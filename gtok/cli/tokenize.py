@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gtok.batch.run import FileResult, pretokenize
-from gtok.cli.hints import unknown_chromosomes_warning
+from gtok.cli.hints import swap_warning, unknown_chromosomes_warning
 from gtok.cli.parsing import add_command, add_quiet, shard
 from gtok.cli.progress import ProgressBar, say, wanted
 from gtok.cli.status import (
@@ -130,6 +130,8 @@ def _tokenize_to_files(args: argparse.Namespace, universe: str, inputs: list[str
         say(f"gtok tokenize: {exc}")
         return EXIT_FAILED
     warnings = [unknown_chromosomes_warning(summary)]
+    if not summary.interrupted:
+        warnings.append(swap_warning(universe, summary, skip_bad_lines=args.skip_bad_lines))
     return report_batch(summary, args.quiet, [w for w in warnings if w])
 
 
@@ -208,7 +210,10 @@ def add_parsers(sub: Any) -> None:
         Tokenize region files (BED, BED.gz, narrowPeak, ...) against UNIVERSE into .gtok
         files under OUTDIR, mirroring each input's path relative to its folder (or pattern
         root). Writes are atomic; a manifest (gtok-manifest.json) records the universe
-        fingerprint, the settings and every input's outcome.""",
+        fingerprint, the settings and every input's outcome.
+
+        The universe comes first. A run of one input whose universe looks like a sample
+        of it (universe and input swapped) ends with a warning saying so.""",
         examples=(
             "gtok tokenize universe.bed peaks/ -o tokens/ -j 8",
             "gtok tokenize universe.bed 'data/**/*.bed.gz' -o tokens/ --resume",
