@@ -554,3 +554,48 @@ def test_pack_messages_say_what_the_user_got_wrong(tmp_path):
     r = run_cli("pack", tmp_path / "out.gtok", peaks)
     assert r.returncode != 0 and "no files matching *.gtok" in r.stderr
     assert "--glob" not in r.stderr and not (tmp_path / "out.gtok").exists()
+
+
+# ------------------------------------------------------------------------ info --names
+
+
+def test_info_names_lists_a_pack_s_documents(tmp_path, capsys):
+    """There was no way to list a pack's documents from the command line."""
+    named = tmp_path / "named.gtok"
+    write_pack(named, [[1, 2, 3], [], [7]], names=["s1", "cell\tA", "s3"])
+    assert cli("info", "--names", named) == 0
+    assert capsys.readouterr().out == "0\ts1\t3\n1\tcell\\tA\t0\n2\ts3\t1\n"
+    # no names stored; a version-1 file is one document; several files: a path column
+    anonymous = tmp_path / "anonymous.gtok"
+    write_pack(anonymous, [[1], [2, 3]])
+    one = tmp_path / "one.gtok"
+    write_gtok(one, [4, 5, 6, 7])
+    assert cli("info", "--names", anonymous) == 0
+    assert capsys.readouterr().out == "0\t\t1\n1\t\t2\n"
+    assert cli("info", "--names", one, named) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{one}\t0\t\t4",
+        f"{named}\t0\ts1\t3",
+        f"{named}\t1\tcell\\tA\t0",
+        f"{named}\t2\ts3\t1",
+    ]
+    # what --names lists is what decode --doc takes
+    assert cli("info", named) == 0 and "names:" in capsys.readouterr().out
+    # a file that cannot be read: said, the others listed, exit 1
+    assert cli("info", "--names", tmp_path / "missing.gtok", named) == 1
+    captured = capsys.readouterr()
+    assert "missing.gtok" in captured.err and f"{named}\t2\ts3\t1" in captured.out
+
+
+def test_info_names_into_head_has_no_traceback(tmp_path):
+    path = tmp_path / "cells.gtok"
+    n = 50_000  # more lines than a pipe's buffer holds
+    write_pack(path, [[k % 7] for k in range(n)], names=[f"cell-{k:06d}" for k in range(n)])
+    cmd = f"{sys.executable} -m gtok info --names cells.gtok | head -n 2; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert r.stderr == "" and r.returncode == 0
+    assert r.stdout == "0\tcell-000000\t1\n1\tcell-000001\t1\n"
+    full = run_cli("info", "--names", path)
+    assert full.returncode == 0 and len(full.stdout.splitlines()) == n

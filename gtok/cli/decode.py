@@ -84,7 +84,7 @@ def add_parsers(sub: Any) -> None:
         Print the universe regions of a .gtok file's ids as BED lines (chrom, start, end)
         on stdout; special tokens are printed by name (<unk>, <pad>, ...). For a pack,
         each document follows a '# NAME' comment line (its number when the pack has no
-        names), or --doc picks one.""",
+        names), or --doc picks one (`gtok info --names PACK` lists them).""",
         examples=(
             "gtok decode tokens/sample1.gtok | head",
             "gtok decode cells.gtok --doc AAACGAAAGCGCAATG-1 --ids",

@@ -45,7 +45,7 @@ def add_parsers(sub: Any) -> None:
         Pack .gtok files (files, folders searched recursively, globs; packs contribute all
         their documents) into one pack FILE, a document per file named by its path without
         .gtok. With --universe, the pack records the universe fingerprint and every id is
-        checked against its vocabulary.""",
+        checked against its vocabulary. `gtok info --names FILE` lists the documents.""",
         examples=("gtok pack tokens.gtok tokens/ -u universe.bed",),
     )
     p.add_argument("output", metavar="FILE", help="the pack to write")
