@@ -65,8 +65,8 @@ def add_command(
     )
 
 
-def add_quiet(parser: argparse.ArgumentParser, what: str = "print nothing but errors") -> None:
-    """The ``-q/--quiet`` option."""
+def add_quiet(parser: Any, what: str = "print nothing but errors") -> None:
+    """The ``-q/--quiet`` option, on a parser or an argument group."""
     parser.add_argument("-q", "--quiet", action="store_true", help=what)
 
 

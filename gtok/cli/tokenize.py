@@ -222,20 +222,73 @@ def add_parsers(sub: Any) -> None:
             "gtok tokenize --example out/",
         ),
     )
-    p.add_argument(
+    _add_what_options(p.add_argument_group("what to tokenize, and where to"))
+    _add_how_options(p.add_argument_group("how regions become tokens"))
+    _add_run_options(p.add_argument_group("how the run goes"))
+    said = p.add_argument_group("what it prints")
+    add_quiet(said, "print nothing but errors and warnings (and no progress bar)")
+    said.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
+    p.set_defaults(func=run_tokenize)
+
+
+def _add_what_options(group: Any) -> None:
+    group.add_argument(
         "universe",
         nargs="?",
         metavar="UNIVERSE",
         help="universe BED (plain or gzip) or gtars TOML config",
     )
-    p.add_argument(
+    group.add_argument(
         "inputs",
         nargs="*",
         metavar="INPUT",
         help="files, folders (searched recursively) or glob patterns",
     )
-    p.add_argument("-o", "--output", metavar="OUTDIR", help="output folder")
-    p.add_argument(
+    group.add_argument("-o", "--output", metavar="OUTDIR", help="output folder")
+    group.add_argument(
+        "--pack",
+        metavar="FILE",
+        help="write one pack FILE (a document per input, named by its path) "
+        "instead of a .gtok file per input",
+    )
+    group.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
+    group.add_argument(
+        "--glob",
+        action="append",
+        metavar="PATTERN",
+        help="file-name pattern for folder searches (repeatable; default: *.bed, "
+        "*.narrowPeak, *.broadPeak, ... and their .gz)",
+    )
+    group.add_argument(
+        "--example",
+        action="store_true",
+        help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)",
+    )
+
+
+def _add_how_options(group: Any) -> None:
+    group.add_argument(
+        "--keep-order",
+        action="store_true",
+        help="keep each file's region order (default: gtars' order, sorted by "
+        "chromosome name then start)",
+    )
+    group.add_argument(
+        "--unk",
+        choices=("whole", "per_region"),
+        default="whole",
+        help="'whole': [<unk>] only for a file without any hit (gtars 0.10, the "
+        "default); 'per_region': one <unk> per region without a hit",
+    )
+    group.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip malformed lines (counted in the manifest) instead of failing",
+    )
+
+
+def _add_run_options(group: Any) -> None:
+    group.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -243,7 +296,7 @@ def add_parsers(sub: Any) -> None:
         help="worker processes (default: the cores available); with --engine dask and no "
         "--address, the workers of a local Dask cluster",
     )
-    p.add_argument(
+    group.add_argument(
         "--engine",
         choices=("local", "dask", "ray"),
         default="local",
@@ -252,62 +305,22 @@ def add_parsers(sub: Any) -> None:
         "a cluster the workers must see the inputs and the output folder at the same paths "
         "(a shared file system)",
     )
-    p.add_argument(
+    group.add_argument(
         "--address",
         metavar="ADDR",
         help="with --engine dask: the scheduler (tcp://HOST:PORT) or its scheduler file "
         "(as dask-jobqueue or `dask scheduler --scheduler-file` write); with --engine ray: "
         "the cluster (HOST:PORT, or auto); default: a local cluster of --jobs workers",
     )
-    p.add_argument("--from-file", metavar="LIST", help="read input paths from LIST, one a line")
-    p.add_argument(
-        "--glob",
-        action="append",
-        metavar="PATTERN",
-        help="file-name pattern for folder searches (repeatable; default: *.bed, "
-        "*.narrowPeak, *.broadPeak, ... and their .gz)",
-    )
-    p.add_argument(
+    group.add_argument(
         "--resume",
         action="store_true",
         help="skip inputs done by an earlier run with the same universe and settings",
     )
-    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing input")
-    p.add_argument(
+    group.add_argument(
         "--shard",
         type=shard,
         metavar="K/N",
         help="do only part K of N of the sorted inputs (for cluster array jobs)",
     )
-    p.add_argument(
-        "--keep-order",
-        action="store_true",
-        help="keep each file's region order (default: gtars' order, sorted by "
-        "chromosome name then start)",
-    )
-    p.add_argument(
-        "--unk",
-        choices=("whole", "per_region"),
-        default="whole",
-        help="'whole': [<unk>] only for a file without any hit (gtars 0.10, the "
-        "default); 'per_region': one <unk> per region without a hit",
-    )
-    p.add_argument(
-        "--skip-bad-lines",
-        action="store_true",
-        help="skip malformed lines (counted in the manifest) instead of failing",
-    )
-    p.add_argument(
-        "--pack",
-        metavar="FILE",
-        help="write one pack FILE (a document per input, named by its path) "
-        "instead of a .gtok file per input",
-    )
-    p.add_argument(
-        "--example",
-        action="store_true",
-        help="tokenize the bundled example (OUTDIR defaults to ./gtok-example)",
-    )
-    add_quiet(p, "print nothing but errors and warnings (and no progress bar)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print a line per input")
-    p.set_defaults(func=run_tokenize)
+    group.add_argument("--fail-fast", action="store_true", help="stop at the first failing input")
