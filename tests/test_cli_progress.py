@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -166,7 +167,8 @@ def test_no_tqdm_import_off_a_terminal(tmp_path):
 
 def run_on_a_terminal(args: list, feed=None, columns: int = 80) -> tuple[int, str]:
     """``python -m gtok ARGS`` with standard error on a pseudo-terminal ``columns`` wide;
-    ``feed`` runs on a thread meanwhile. Returns the exit code and what the terminal got."""
+    ``feed(process)`` runs on a thread meanwhile. Returns the exit code and what the
+    terminal got."""
     import fcntl
     import struct
     import termios
@@ -180,10 +182,11 @@ def run_on_a_terminal(args: list, feed=None, columns: int = 80) -> tuple[int, st
         stdout=subprocess.DEVNULL,
         stderr=slave,
         env=env,
+        start_new_session=True,  # (its own process group, as a shell job)
     )
     os.close(slave)
     if feed is not None:
-        threading.Thread(target=feed, daemon=True).start()
+        threading.Thread(target=feed, args=(p,), daemon=True).start()
     chunks = []
     while True:
         try:
@@ -213,7 +216,7 @@ def test_tokenize_on_a_terminal(tmp_path):
     slow.symlink_to(f"/proc/{os.getpid()}/fd/{r}")
     text = bed_text(2_000, 9).encode()
 
-    def feed() -> None:
+    def feed(process) -> None:
         time.sleep(1.5)
         os.write(w, text)
         os.close(w)
@@ -252,3 +255,36 @@ def test_pack_progress_and_summary_on_a_terminal(tmp_path):
     assert re.search(r"100%.*3/3 files \[\d\d:\d\d", screen), screen
     assert screen_lines(screen)[-2].startswith("gtok: 3 documents"), screen
     assert Path(tmp_path / "p.gtok").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pipe behind /proc/PID/fd")
+def test_ctrl_c_on_a_terminal_leaves_the_bar_and_says_what_to_do(tmp_path):
+    """Ctrl-C while the bar is shown: the run stops as without a terminal (exit 130, the
+    manifest written), the bar's last state stays on its line, the summary below it."""
+    universe = make_universe(tmp_path / "universe.bed")
+    for k in range(3):
+        write_bed(tmp_path / "in" / f"s{k}.bed", 500, k)
+    r, w = os.pipe()
+    slow = tmp_path / "zz-slow.bed"  # (sorted last: the others are done when it blocks)
+    slow.symlink_to(f"/proc/{os.getpid()}/fd/{r}")
+
+    def interrupt(process) -> None:
+        time.sleep(1.5)
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.write(w, b"chr1\t10\t20\n")
+        os.close(w)
+
+    try:
+        status, screen = run_on_a_terminal(
+            ["tokenize", universe, tmp_path / "in", slow, "-o", tmp_path / "out", "-j", "1"],
+            interrupt,
+        )
+    finally:
+        os.close(r)
+    assert status == 130, screen
+    lines = [line for line in screen_lines(screen) if line]
+    assert lines[-1] == "gtok: interrupted; rerun with --resume to finish", screen
+    assert lines[-2].startswith("gtok: ") and "tokenized" in lines[-2], screen
+    assert " files [" in lines[-3] and not lines[-3].startswith("gtok"), screen
+    assert (tmp_path / "out" / "gtok-manifest.json").exists()
