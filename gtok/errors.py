@@ -26,6 +26,7 @@ __all__ = [
     "CorruptIndexError",
     "FingerprintMismatchError",
     "SourceChangedError",
+    "GtokWarning",
     "UncheckedUniverseWarning",
     "InputFormatError",
     "LineFormatError",
@@ -174,7 +175,15 @@ class SourceChangedError(GtokError, RuntimeError):
         return (self.path, self.problem)
 
 
-class UncheckedUniverseWarning(UserWarning):
+class GtokWarning(UserWarning):
+    """Base class of every warning gtok gives.
+
+    From Python they are ordinary warnings (``warnings.simplefilter("ignore", GtokWarning)``
+    silences them all); the ``gtok`` command prints them as ``gtok: warning: ...`` lines.
+    """
+
+
+class UncheckedUniverseWarning(GtokWarning):
     """A dataset was given a tokenizer, but some of its files record no universe.
 
     A version-1 ``.gtok`` file is only ids (gtars' format has no header room for more); its
@@ -253,6 +262,6 @@ class ManifestFormatError(FileFormatError):
     ``"output"``...). ``problem`` says which."""
 
 
-class UnusableManifestWarning(UserWarning):
+class UnusableManifestWarning(GtokWarning):
     """A manifest in an output folder could not be used (see :class:`ManifestFormatError`):
     ``--resume`` treats it as absent and redoes the inputs it would have skipped."""

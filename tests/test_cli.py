@@ -70,6 +70,31 @@ def test_help_from_the_console_script_and_python_m():
         assert r.returncode == 0 and r.stdout.startswith("usage: gtok") and r.stderr == ""
 
 
+ALL_COMMANDS = ("tokenize", "pack", "info", "decode", "verify", "fragments", "anndata", "parquet")
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_help_texts_wrap_to_the_terminal(columns, monkeypatch, capsys):
+    """`gtok tokenize --help` (and anndata's, parquet's) printed descriptions as one line
+    of 300-400 characters. Every line now fits the terminal ($COLUMNS), and the examples
+    keep their lines."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    texts = {}
+    for command in ("", *ALL_COMMANDS):
+        assert cli(*([command] if command else []), "--help") == 0
+        texts[command] = capsys.readouterr().out
+        # the examples, kept as written, fit 80 columns
+        text, *examples = re.split(r"\nexamples?:\n", texts[command])
+        examples = "".join(examples)
+        too_long = [line for line in text.splitlines() if len(line) > columns]
+        too_long += [line for line in examples.splitlines() if len(line) > 80]
+        assert not too_long, (command, too_long)
+    assert set(ALL_COMMANDS) <= set(texts[""].split())
+    examples = texts["tokenize"].split("examples:\n")[1].splitlines()
+    assert "  gtok tokenize universe.bed peaks/ -o tokens/ -j 8" in examples
+    assert "      --barcodes barcodes.tsv --min-fragments 1000 --unique" in texts["fragments"]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -264,10 +289,14 @@ def test_decode_errors(tok, tmp_path, capsys):
     assert cli("decode", path, "-u", tok.universe.source) == 1
     err = capsys.readouterr().err
     assert f"id {tok.vocab_size}" in err and "outside the vocabulary" in err
-    assert cli("decode", tmp_path / "missing.gtok", "-u", tok.universe.source) == 1
+    # a file or universe named on the command line that is not there: a usage error, as
+    # for gtok tokenize (gtok.cli.status)
+    assert cli("decode", tmp_path / "missing.gtok", "-u", tok.universe.source) == 2
     assert "missing.gtok" in capsys.readouterr().err
+    assert cli("decode", tmp_path / "missing.gtok") == 2
+    assert "missing.gtok: no such file" in capsys.readouterr().err
     write_gtok(path, [0])
-    assert cli("decode", path, "-u", tmp_path / "no_universe.bed") == 1
+    assert cli("decode", path, "-u", tmp_path / "no_universe.bed") == 2
     assert "no_universe.bed" in capsys.readouterr().err
 
 
@@ -454,29 +483,15 @@ def test_in_process_main_restores_the_sigterm_handler(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_progress_line_and_verbose(tok, tmp_path, capsys):
-    import io
-
-    from gtok.batch.run import FileResult
-    from gtok.cli import Progress
-
-    stream = io.StringIO()
-    p = Progress(3, stream, enabled=True, verbose=False)
-    p(FileResult("a.bed", "a.gtok", status="ok", regions=10), 1, 3)
-    p(FileResult("b.bed", "b.gtok", status="error", error="BedFormatError: b.bed: line 2"), 2, 3)
-    p(FileResult("c.bed", "c.gtok", status="ok", regions=10), 3, 3)
-    p.close()
-    text = stream.getvalue()
-    assert text.startswith("\r[1/3]") and "\r[3/3] 100.0%" in text and text.endswith("\n")
-    assert "gtok: b.bed: BedFormatError: b.bed: line 2\n" in text
-    assert all(len(line) <= 80 for line in text.replace("\r", "\n").splitlines())
-    # not a terminal: no progress line; -v prints one line per input
+def test_no_progress_bar_off_a_terminal_and_verbose_lines(tok, tmp_path, capsys):
+    """Standard error is not a terminal here: no bar (tests/test_cli_progress.py has the
+    bar); -v prints one line per input."""
     src = tmp_path / "src"
     write_bed(src / "v1.bed", 20, 1)
     write_bed(src / "v2.bed", 20, 2)
     assert cli("tokenize", tok.universe.source, src, "-o", tmp_path / "o", "-v", "-j", "1") == 0
     err = capsys.readouterr().err
-    assert "\r" not in err
+    assert "\r" not in err and "files" not in err
     assert re.search(r"ok: \S*v1\.bed -> \S*v1\.gtok \(20 regions, \d+ tokens\)", err), err
     assert "2 tokenized, 0 already done, 0 failed, 0 not done" in err
 
@@ -539,3 +554,48 @@ def test_pack_messages_say_what_the_user_got_wrong(tmp_path):
     r = run_cli("pack", tmp_path / "out.gtok", peaks)
     assert r.returncode != 0 and "no files matching *.gtok" in r.stderr
     assert "--glob" not in r.stderr and not (tmp_path / "out.gtok").exists()
+
+
+# ------------------------------------------------------------------------ info --names
+
+
+def test_info_names_lists_a_pack_s_documents(tmp_path, capsys):
+    """There was no way to list a pack's documents from the command line."""
+    named = tmp_path / "named.gtok"
+    write_pack(named, [[1, 2, 3], [], [7]], names=["s1", "cell\tA", "s3"])
+    assert cli("info", "--names", named) == 0
+    assert capsys.readouterr().out == "0\ts1\t3\n1\tcell\\tA\t0\n2\ts3\t1\n"
+    # no names stored; a version-1 file is one document; several files: a path column
+    anonymous = tmp_path / "anonymous.gtok"
+    write_pack(anonymous, [[1], [2, 3]])
+    one = tmp_path / "one.gtok"
+    write_gtok(one, [4, 5, 6, 7])
+    assert cli("info", "--names", anonymous) == 0
+    assert capsys.readouterr().out == "0\t\t1\n1\t\t2\n"
+    assert cli("info", "--names", one, named) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{one}\t0\t\t4",
+        f"{named}\t0\ts1\t3",
+        f"{named}\t1\tcell\\tA\t0",
+        f"{named}\t2\ts3\t1",
+    ]
+    # what --names lists is what decode --doc takes
+    assert cli("info", named) == 0 and "names:" in capsys.readouterr().out
+    # a file that cannot be read: said, the others listed, exit 1
+    assert cli("info", "--names", tmp_path / "missing.gtok", named) == 1
+    captured = capsys.readouterr()
+    assert "missing.gtok" in captured.err and f"{named}\t2\ts3\t1" in captured.out
+
+
+def test_info_names_into_head_has_no_traceback(tmp_path):
+    path = tmp_path / "cells.gtok"
+    n = 50_000  # more lines than a pipe's buffer holds
+    write_pack(path, [[k % 7] for k in range(n)], names=[f"cell-{k:06d}" for k in range(n)])
+    cmd = f"{sys.executable} -m gtok info --names cells.gtok | head -n 2; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert r.stderr == "" and r.returncode == 0
+    assert r.stdout == "0\tcell-000000\t1\n1\tcell-000001\t1\n"
+    full = run_cli("info", "--names", path)
+    assert full.returncode == 0 and len(full.stdout.splitlines()) == n

@@ -565,8 +565,9 @@ def test_cli_end_to_end(tmp_path, universe):
     assert r.returncode == 1 and "bad.tsv: line 2: fewer than 4 fields" in r.stderr
     assert "Traceback" not in r.stderr
     assert out.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
+    # a file named on the command line that is not there: a usage error (gtok.cli.status)
     r = run_cli("fragments", universe, tmp_path / "missing.tsv", "-o", out)
-    assert r.returncode == 1 and "missing.tsv" in r.stderr
+    assert r.returncode == 2 and "missing.tsv" in r.stderr
     r = run_cli("fragments", universe, fpath, "-o", out, "--min-tokens", "-3")
     assert r.returncode == 2
 

@@ -207,6 +207,52 @@ def test_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("where", ["create", "write", "rename", "folder"])
+def test_errors_name_the_file_and_its_folder_not_the_temporary(tmp_path, monkeypatch, where):
+    """A folder that cannot be written gave "[Errno 13] Permission denied:
+    'tokens/.sample.gtok.3f9a....tmp'": a hidden name the user never chose. The error names
+    the target and its folder, and keeps its type and errno."""
+    out = tmp_path / "tokens" / "sample.gtok"
+    if where == "create":  # the folder refuses new files
+        real = os.open
+
+        def refusing(path, flags, mode=0o777, **kwargs):
+            if os.path.basename(path).startswith(".sample.gtok."):
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+            return real(path, flags, mode, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing)
+        kind, code, says = PermissionError, errno.EACCES, "permission denied on folder"
+    elif where == "write":  # the disk fills up
+        _patch_failing_write(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+        kind, code, says = OSError, errno.ENOSPC, "no space left on device (folder"
+    elif where == "rename":
+
+        def refusing_replace(src, dst, *a, **k):
+            raise PermissionError(errno.EACCES, "Permission denied", src, None, dst)
+
+        monkeypatch.setattr(os, "replace", refusing_replace)
+        kind, code, says = PermissionError, errno.EACCES, "permission denied on folder"
+    else:  # the folder cannot be made
+
+        def refusing_makedirs(name, *a, **k):
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+
+        monkeypatch.setattr(os, "makedirs", refusing_makedirs)
+        kind, code = PermissionError, errno.EACCES
+        says = f"cannot create the folder {out.parent}: permission denied"
+    with pytest.raises(kind) as info:
+        write_gtok(out, list(range(10_000)))
+    monkeypatch.undo()
+    assert info.value.errno == code
+    message = str(info.value)
+    assert message.startswith(f"[Errno {code}] cannot write {out}: "), message
+    assert says in message and ".tmp" not in message
+    if where != "folder":
+        assert f"{out.parent}/" in message
+        assert os.listdir(tmp_path / "tokens") == []
+
+
 def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
     # While the data is being written, the target name must not exist yet.
     seen = []

@@ -79,13 +79,26 @@ def test_a_good_manifest_passes_and_resumes(tmp_path):
 
 
 def test_write_errors_name_the_manifest(tmp_path, monkeypatch):
+    """A write error names no file ([Errno 27] File too large): the message names the
+    manifest (gtok.io.atomic), not its hidden temporary file, and keeps the errno."""
+    import contextlib
+
     import gtok.io.manifest as manifest_module
 
+    real = manifest_module.atomic_output
+
+    class TooLarge:
+        def write(self, data):
+            raise OSError(27, "File too large")
+
+    @contextlib.contextmanager
     def too_large(path, **kwargs):
-        raise OSError(27, "File too large")
+        with real(path, **kwargs):
+            yield TooLarge()
 
     monkeypatch.setattr(manifest_module, "atomic_output", too_large)
     path = tmp_path / "gtok-manifest.json"
     with pytest.raises(OSError) as info:
         write_manifest(str(path), {"format": "gtok-manifest/1"}, [])
-    assert info.value.filename == str(path) and str(path) in str(info.value)
+    assert info.value.errno == 27 and f"cannot write {path}: file too large" in str(info.value)
+    assert ".tmp" not in str(info.value) and list(tmp_path.iterdir()) == []

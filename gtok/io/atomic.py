@@ -2,11 +2,17 @@
 
 A reader never sees a partial file: either the old file (or none) or the complete new one.
 A failure at any point removes the temporary file and leaves the target untouched.
+
+The temporary file is an implementation detail: an error creating, writing or renaming it
+names the target and its folder ("cannot write tokens/a.gtok: permission denied on folder
+tokens/"), never the hidden temporary, and keeps its type and ``errno``
+(``PermissionError``, ``OSError`` with ``ENOSPC``...).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -20,7 +26,10 @@ class AtomicFile:
         self.path = os.fsdecode(path)
         self.fsync = fsync
         folder = os.path.dirname(self.path) or "."
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, self.path, making=exc.filename or folder) from None
         base = os.path.basename(self.path)
         while True:
             self.tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
@@ -33,6 +42,8 @@ class AtomicFile:
                 break
             except FileExistsError:  # pragma: no cover - 48 random bits collided
                 continue
+            except OSError as exc:
+                raise write_error(exc, self.path) from None
         self.file: BinaryIO = os.fdopen(fd, "w+b")
 
     def commit(self) -> None:
@@ -43,6 +54,9 @@ class AtomicFile:
                 os.fsync(self.file.fileno())
             self.file.close()
             os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise write_error(exc, self.path) from None
         except BaseException:
             self.discard()
             raise
@@ -73,10 +87,43 @@ def atomic_output(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[B
     out = AtomicFile(path, fsync=fsync)
     try:
         yield out.file
+    except OSError as exc:
+        out.discard()
+        if exc.filename is not None or exc.errno is None:  # (not a write of this file)
+            raise
+        raise write_error(exc, out.path) from None
     except BaseException:
         out.discard()
         raise
     out.commit()
+
+
+#: errno values that mean "this folder may not be written"
+_FOLDER_REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def write_error(exc: OSError, path: str, *, making: str | None = None) -> OSError:
+    """``exc``, met writing ``path`` through a temporary file next to it (or, with
+    ``making``, creating the folder ``making`` for it), as an error of the same type and
+    ``errno`` that names ``path`` and the folder, not the temporary file.
+
+    >>> err = write_error(PermissionError(13, "Permission denied", "t/.a.gtok.1f.tmp"), "t/a.gtok")
+    >>> type(err).__name__, err.errno, str(err)
+    ('PermissionError', 13, '[Errno 13] cannot write t/a.gtok: permission denied on folder t/')
+    """
+    folder = os.path.join(os.path.dirname(path) or ".", "")
+    reason = exc.strerror or str(exc)
+    reason = reason[:1].lower() + reason[1:]
+    if making is not None:
+        problem = f"cannot create the folder {making}: {reason}"
+    elif exc.errno in _FOLDER_REFUSED:
+        problem = f"{reason} on folder {folder}"
+    else:
+        problem = f"{reason} (folder {folder})"
+    try:
+        return type(exc)(exc.errno, f"cannot write {path}: {problem}")
+    except TypeError:  # (an OSError subclass with a constructor of its own)
+        return OSError(exc.errno, f"cannot write {path}: {problem}")
 
 
 def remove_stale_temporaries(outputs: Iterable[str]) -> None:

@@ -193,13 +193,8 @@ def write_manifest(path: str, header: dict, entries: Iterable[dict]) -> None:
     head = json.dumps(doc, indent=1)
     files = ("[\n  " + ",\n  ".join(lines) + "\n ]") if lines else "[]"
     text = head[:-2] + ',\n "files": ' + files + "\n}\n"
-    try:
-        with atomic_output(path) as f:
-            f.write(text.encode())
-    except OSError as exc:
-        if exc.filename is None:  # (e.g. [Errno 27] File too large names no file)
-            raise type(exc)(exc.errno, exc.strerror, path) from exc
-        raise
+    with atomic_output(path) as f:  # (an error names the manifest: see gtok.io.atomic)
+        f.write(text.encode())
 
 
 _ENTRY_ENCODER = json.JSONEncoder(separators=(", ", ": "))
