@@ -899,7 +899,7 @@ def test_pack_refuses_the_options_of_per_file_outputs(tmp_path):
     """`-o` was silently ignored with `--pack` (as `--resume` and `--shard` would be)."""
     universe = make_universe(tmp_path / "universe.bed")
     bed = write_bed(tmp_path / "a.bed", 20, 1)
-    for extra in (["-o", str(tmp_path / "out")], ["--resume"], ["--shard", "1/2"]):
+    for extra in (["-o", str(tmp_path / "out")], ["--resume"], ["--overwrite"], ["--shard", "1/2"]):
         r = run_cli("tokenize", universe, bed, "--pack", tmp_path / "p.gtok", *extra)
         assert r.returncode == 2, (extra, r.stderr)
         assert "per-file outputs" in r.stderr
@@ -934,6 +934,15 @@ def test_resume_with_another_universe_stops_unless_overwrite(tmp_path):
     assert (out / "a.gtok").read_bytes() != before
     # the same universe again: resumed, nothing redone
     assert pretokenize(str(two), [str(tmp_path / "in")], out, jobs=1, resume=True).n_skipped == 1
+    # the command line: a usage error saying what to do, nothing replaced
+    now = (out / "a.gtok").read_bytes()
+    r = run_cli("tokenize", one, tmp_path / "in", "-o", out, "--resume")
+    assert r.returncode == 2, r.stderr
+    assert "--overwrite" in r.stderr and str(one) in r.stderr and "Traceback" not in r.stderr
+    assert (out / "a.gtok").read_bytes() == now
+    r = run_cli("tokenize", one, tmp_path / "in", "-o", out, "--resume", "--overwrite")
+    assert r.returncode == 0 and "used another universe" in r.stderr
+    assert (out / "a.gtok").read_bytes() == before
 
 
 def test_inputs_of_another_genome_are_pointed_out(tmp_path):

@@ -22,7 +22,7 @@ from gtok.cli.status import (
     EXIT_USAGE,
     status_of,
 )
-from gtok.errors import GtokError
+from gtok.errors import FingerprintMismatchError, GtokError
 
 __all__ = ["add_parsers", "run_tokenize", "BatchProgress", "report_batch"]
 
@@ -39,10 +39,10 @@ def run_tokenize(args: argparse.Namespace) -> int:
         say(f"gtok tokenize: the universe, the first argument, is a folder ({universe}); {USAGE}")
         return EXIT_USAGE
     if args.pack:
-        if args.resume or args.shard or args.output:
+        if args.resume or args.overwrite or args.shard or args.output:
             say(
-                "gtok tokenize: --pack writes one pack in one run; -o, --resume and "
-                "--shard are for per-file outputs"
+                "gtok tokenize: --pack writes one pack in one run; -o, --resume, --overwrite "
+                "and --shard are for per-file outputs"
             )
             return EXIT_USAGE
         return _tokenize_to_pack(args, universe, inputs)
@@ -110,6 +110,7 @@ def _tokenize_to_files(args: argparse.Namespace, universe: str, inputs: list[str
                 args.output,
                 jobs=args.jobs,
                 resume=args.resume,
+                overwrite=args.overwrite,
                 fail_fast=args.fail_fast,
                 shard=args.shard,
                 patterns=args.glob or None,
@@ -121,6 +122,12 @@ def _tokenize_to_files(args: argparse.Namespace, universe: str, inputs: list[str
                 engine=args.engine,
                 address=args.address,
             )
+    except FingerprintMismatchError as exc:  # --resume into another universe's folder
+        say(
+            f"gtok tokenize: {exc}; --resume would replace its outputs: add --overwrite to "
+            "redo every input with this universe, or write to another folder (-o)"
+        )
+        return EXIT_USAGE
     except (FileNotFoundError, IsADirectoryError, ValueError, ImportError) as exc:
         # an input or universe not there, an option value refused, the Dask or Ray engine
         # not installed: usage errors; a universe whose content is not valid: a failure
@@ -315,7 +322,13 @@ def _add_run_options(group: Any) -> None:
     group.add_argument(
         "--resume",
         action="store_true",
-        help="skip inputs done by an earlier run with the same universe and settings",
+        help="skip inputs done by an earlier run with the same universe and settings (an "
+        "earlier run with another universe stops it, unless --overwrite)",
+    )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --resume: redo an earlier run made with another universe, replacing its outputs",
     )
     group.add_argument(
         "--shard",
