@@ -953,7 +953,9 @@ def test_inputs_of_another_genome_are_pointed_out(tmp_path):
     fly.write_text("chr2L\t10\t20\nchr3R\t10\t20\nchrX\t10\t20\nchr1\t10\t20\n")
     r = run_cli("tokenize", universe, fly, "-o", tmp_path / "out")
     assert r.returncode == 0
-    assert "75 % of the regions lie on chromosomes the universe lacks" in r.stderr
+    assert "75 % of the regions lie on chromosomes the universe lacks (chr2L, chr3R, chrX)" in (
+        r.stderr
+    )
     fine = tmp_path / "fine.bed"
     fine.write_text("chr1\t10\t20\n")
     r = run_cli("tokenize", universe, fine, "-o", tmp_path / "out2")

@@ -123,7 +123,7 @@ def test_gtok_warnings_print_as_gtok_warning_lines(tmp_path):
     out = tmp_path / "out"
     assert cli("tokenize", one, tmp_path / "in", "-o", out, "-q") == 0
     (out / "gtok-manifest.0.json").write_text("{ not json")
-    r = run_cli("tokenize", two, tmp_path / "in", "-o", out, "--resume")
+    r = run_cli("tokenize", two, tmp_path / "in", "-o", out, "--resume", "--overwrite")
     assert r.returncode == 0, r.stderr
     said = [line for line in r.stderr.splitlines() if "--resume" in line]
     assert len(said) == 2, r.stderr  # the broken manifest, and the other universe
@@ -138,11 +138,12 @@ def test_the_python_api_still_warns_and_main_puts_warnings_back(tmp_path, capsys
     out = tmp_path / "out"
     assert pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1).ok
     shown = warnings.showwarning
-    assert cli("tokenize", two, tmp_path / "in", "-o", out, "--resume", "-q", "-j", "1") == 0
+    argv = ("tokenize", two, tmp_path / "in", "-o", out, "--resume", "--overwrite", "-q")
+    assert cli(*argv, "-j", "1") == 0
     assert "gtok: warning: " in capsys.readouterr().err
     assert warnings.showwarning is shown
     with pytest.warns(UnusableManifestWarning, match="used another universe"):
-        pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1, resume=True)
+        pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1, resume=True, overwrite=True)
     assert issubclass(UnusableManifestWarning, GtokWarning)
     assert issubclass(UncheckedUniverseWarning, GtokWarning)
     assert issubclass(GtokWarning, UserWarning)

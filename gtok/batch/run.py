@@ -197,11 +197,12 @@ def _previous_entries(
         )
     for m in manifests:
         recorded = m.get("universe", {}).get("fingerprint")
-        if recorded != fingerprint and not overwrite:
+        # (a manifest recording no fingerprint says nothing of the outputs: redone, warned)
+        if isinstance(recorded, str) and recorded != fingerprint and not overwrite:
             raise FingerprintMismatchError(
                 m["_path"],
                 fingerprint,
-                str(recorded),
+                recorded,
                 reference=f"the universe of this --resume run ({universe_path})",
             )
         other = _other_run(m, fingerprint, settings)

@@ -3,7 +3,9 @@
 Two mistakes give valid-looking outputs and exit 0 unless pointed out:
 
 - **Another genome's universe** (or another chromosome naming, ``chr1`` vs ``1``): most of
-  the inputs' regions lie on chromosomes the universe lacks.
+  the inputs' regions lie on chromosomes the universe lacks. The warning names the share
+  and the lacking chromosomes of the first :data:`UNKNOWN_FILES_READ` such inputs (read
+  again, regular files only: the warning is rare, and the run's results hold counts).
 - **Universe and input swapped** (``gtok tokenize sample.bed universe.bed``): the rule,
   :func:`swap_warning`, looks only at a run of exactly one input file, whose region set
   would then be the universe and the "universe" a sample of it. A universe holds the
@@ -46,24 +48,59 @@ __all__ = [
 
 #: above this share of regions on chromosomes the universe lacks, the run says so
 UNKNOWN_SHARE = 0.5
+#: the other-genome warning names the chromosomes of at most this many inputs ...
+UNKNOWN_FILES_READ = 3
+#: ... and at most this many of them
+UNKNOWN_NAMES_SHOWN = 8
 #: the swap rule needs a universe of at least this many regions
 SWAP_MIN_REGIONS = 100
 #: by how much the universe's covered share must exceed the input's for the swap warning
 SWAP_MARGIN = 0.25
 
 
-def unknown_chromosomes_warning(summary: Any) -> str | None:
-    """Most regions on chromosomes the universe lacks: another genome's universe?"""
+def unknown_chromosomes_warning(summary: Any, universe: str) -> str | None:
+    """Most regions on chromosomes the universe lacks: another genome's universe? The
+    message names the share and, from the first few inputs, the chromosomes."""
+    if not _mostly_unknown(summary):
+        return None
     done = [r for r in summary.results if r.status == "ok"]
     regions = sum(r.regions for r in done)
     unknown = sum(r.unknown_chrom_regions for r in done)
-    if not regions or unknown / regions <= UNKNOWN_SHARE:
-        return None
+    names = _unknown_chromosomes(universe, [r.input for r in done if r.unknown_chrom_regions])
+    seen = ""
+    if names:
+        more = ", ..." if len(names) > UNKNOWN_NAMES_SHOWN else ""
+        seen = f" ({', '.join(names[:UNKNOWN_NAMES_SHOWN])}{more})"
     return (
         f"{100 * unknown / regions:.0f} % of the regions lie on chromosomes the universe "
-        "lacks (they get <unk>): is it the universe of the inputs' genome and naming "
+        f"lacks{seen}; they get <unk>: is it the universe of the inputs' genome and naming "
         "(chr1 or 1)?"
     )
+
+
+def _mostly_unknown(summary: Any) -> bool:
+    done = [r for r in summary.results if r.status == "ok"]
+    regions = sum(r.regions for r in done)
+    return bool(regions) and sum(r.unknown_chrom_regions for r in done) / regions > UNKNOWN_SHARE
+
+
+def _unknown_chromosomes(universe: str, inputs: list[str]) -> list[str]:
+    """The chromosomes of the first few regular-file ``inputs`` that ``universe`` lacks,
+    sorted (empty when they cannot be read again: a pipe, a changed file)."""
+    from gtok.io.bedtext import chromosomes_lacking
+    from gtok.tokenizer import Tokenizer
+
+    files = [p for p in inputs if os.path.isfile(p)][:UNKNOWN_FILES_READ]
+    if not files:
+        return []
+    try:
+        table = Tokenizer(universe).universe.chroms
+        lacking: set[str] = set()
+        for path in files:
+            lacking.update(chromosomes_lacking(path, table))
+    except (OSError, ValueError):  # changed or gone since the run: nothing to add
+        return []
+    return sorted(lacking)
 
 
 def overlap_shares(tok: Any, path: str, *, skip_bad_lines: bool) -> tuple[float, float]:
@@ -91,7 +128,7 @@ def swap_warning(universe: str, summary: Any, *, skip_bad_lines: bool) -> str | 
     result = summary.results[0]
     if not os.path.isfile(result.input):  # a pipe or device: it cannot be read again
         return None
-    if unknown_chromosomes_warning(summary) is not None:
+    if _mostly_unknown(summary):
         return None
     try:
         header = load_manifest(summary.manifest).get("universe", {})

@@ -136,7 +136,7 @@ def _tokenize_to_files(args: argparse.Namespace, universe: str, inputs: list[str
     except OSError as exc:  # the output folder is a file, not writable, the disk is full...
         say(f"gtok tokenize: {exc}")
         return EXIT_FAILED
-    warnings = [unknown_chromosomes_warning(summary)]
+    warnings = [unknown_chromosomes_warning(summary, universe)]
     if not summary.interrupted:
         warnings.append(swap_warning(universe, summary, skip_bad_lines=args.skip_bad_lines))
     return report_batch(summary, args.quiet, [w for w in warnings if w])

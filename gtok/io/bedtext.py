@@ -30,7 +30,14 @@ from gtok.io import source
 from gtok.io.gunzip import is_gzip
 from gtok.io.source import check_input, is_stream, text_blocks
 
-__all__ = ["RegionColumns", "read_regions", "parse_regions", "BAD_LINE_REASONS", "LINE_LIMIT"]
+__all__ = [
+    "RegionColumns",
+    "read_regions",
+    "parse_regions",
+    "chromosomes_lacking",
+    "BAD_LINE_REASONS",
+    "LINE_LIMIT",
+]
 
 # Input files up to this size are pre-faulted when mapped (they are read whole, at once).
 _POPULATE_LIMIT = sys.maxsize
@@ -155,6 +162,14 @@ def read_regions(
         finally:
             mapping.close()
     return _parse_stream(path, table, add_chroms, extra, skip_bad_lines)
+
+
+def chromosomes_lacking(path: str | os.PathLike, table: ChromTable) -> list[str]:
+    """The chromosome names of the BED file at ``path`` that ``table`` lacks, sorted (bad
+    lines skipped); errors as :func:`read_regions`."""
+    extra = ChromTable()
+    read_regions(path, table, extra=extra, skip_bad_lines=True)
+    return sorted(extra.names())
 
 
 class _ColumnPieces:
