@@ -234,7 +234,7 @@ class PadCollator:
                 rng=self.rng,
                 dtype=self.dtype,
             )
-            out = {"input_ids": fb.input_ids, "cu_seqlens": fb.cu_seqlens}
+            out: dict[str, Any] = {"input_ids": fb.input_ids, "cu_seqlens": fb.cu_seqlens}
         else:
             pb = pad_batch(
                 docs,
