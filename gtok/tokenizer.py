@@ -11,29 +11,29 @@ can run in several threads at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, overload
 
 import numpy as np
 
 from gtok._lib._chromtable import ChromTable
+from gtok._lib._inorder import tokenize_docs
 from gtok._lib._radix import gtars_order
-from gtok.errors import BedFormatError
-from gtok.io.bedtext import RegionColumns, read_regions
+from gtok.columns import as_columns, check_rows
+from gtok.io.bedtext import read_regions
 from gtok.io.pretrained import locate_pretrained, write_pretrained
 from gtok.universe import (
     SPECIAL_TOKEN_NAMES,
     Universe,
     chrom_ranks,
     load_bed,
+    load_columns,
     load_config,
     name_bytes,
 )
 
 __all__ = ["Tokenizer", "TokenizedRegionSet", "BatchEncoding"]
 
-_MAX_COORD = 0xFFFFFFFF
-_IN_MEMORY = "<regions>"
 _UNK_MODES = ("whole", "per_region")
 
 
@@ -169,6 +169,60 @@ class Tokenizer:
         """A tokenizer whose universe is a BED file (plain or gzip)."""
         self = cls.__new__(cls)
         self._set_universe(load_bed(path))
+        return self
+
+    @classmethod
+    def from_regions(
+        cls,
+        chroms: Any,
+        starts: Any = None,
+        ends: Any = None,
+        *,
+        special_tokens: dict[str, str] | None = None,
+    ) -> Tokenizer:
+        """A tokenizer whose universe is given in memory.
+
+        Parameters
+        ----------
+        chroms, starts, ends
+            The universe regions as columns (NumPy, pandas, pyarrow, lists); or, alone, a
+            table (pandas / polars DataFrame, pyarrow Table, a mapping of columns) with
+            chromosome, start and end columns (``chrom``/``chr``/``seqnames``,
+            ``start``/``chromStart``, ``end``/``chromEnd``), or a sequence of
+            ``(chrom, start, end)`` regions.
+        special_tokens : dict, optional
+            Special-token strings by name (``{"unk": "<UNK>"}``; names as in a gtars TOML
+            config), the others default to ``<unk>``, ``<pad>``...
+
+        Returns
+        -------
+        Tokenizer
+            The same ids and fingerprint as a tokenizer of a BED file holding these rows in
+            this order (ids in row order, a repeated row keeping its first id).
+            ``tok.universe.source`` is None: no file; manifests and packs record none.
+
+        Raises
+        ------
+        gtok.errors.BedFormatError
+            A bad row (never skipped: later ids would shift), for path ``<regions>``,
+            line number = its 1-based position; or a chromosome name a BED file cannot
+            hold (a tab or line break; ``#`` first; ``track`` or ``browser`` first word).
+
+        Examples
+        --------
+        >>> from gtok import Tokenizer
+        >>> tok = Tokenizer.from_regions(["chr1", "chr1", "chr2"], [100, 300, 0], [200, 400, 50])
+        >>> tok.vocab_size, tok.tokenize([("chr1", 150, 350)]).ids.tolist()
+        (10, [0, 1])
+        """
+        if starts is None and ends is None:
+            chroms, starts, ends, shape_bad = as_columns(chroms)
+        elif starts is None or ends is None:
+            raise TypeError("from_regions takes chroms, starts and ends, or one table")
+        else:
+            shape_bad = {}
+        self = cls.__new__(cls)
+        self._set_universe(load_columns(chroms, starts, ends, special_tokens, shape_bad))
         return self
 
     @classmethod
@@ -465,15 +519,27 @@ class Tokenizer:
             raise ValueError(f"unk must be one of {_UNK_MODES}, not {unk!r}")
         per_region = unk == "per_region"
         u = self._universe
-        if _is_path(regions):
-            path = os.fsdecode(regions)
-            sort = not keep_order
-            extra = ChromTable() if (per_region and sort) else None
-            cols = read_regions(path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines)
-        else:
-            sort = False
-            extra = None
-            cols = _columns_from_memory(regions, u.chroms, skip_bad_lines)
+        if not _is_path(regions):
+            chroms, starts, ends, shape_bad = as_columns(regions)
+            cols = check_rows(chroms, starts, ends, u.chroms, skip_bad_lines, shape_bad).columns
+            # searched in (chromosome, start) order, returned in the given order
+            ids, _ = tokenize_docs(
+                u.index,
+                cols.chroms,
+                cols.starts,
+                cols.ends,
+                np.array([0, len(cols)], dtype=np.int64),
+                self.unk_token_id,
+                per_region,
+            )
+            n_known = np.count_nonzero(cols.chroms >= 0)
+            return TokenizedRegionSet(
+                ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped
+            )
+        path = os.fsdecode(regions)
+        sort = not keep_order
+        extra = ChromTable() if (per_region and sort) else None
+        cols = read_regions(path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines)
         chroms, starts, ends = cols.chroms, cols.starts, cols.ends
         if sort:
             rank = (
@@ -486,6 +552,80 @@ class Tokenizer:
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
 
+    def tokenize_many(
+        self,
+        regions: Any,
+        offsets: Any,
+        *,
+        unk: str = "whole",
+        skip_bad_lines: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Many in-memory region sets (documents) at once, given as flat columns.
+
+        Parameters
+        ----------
+        regions
+            Every document's regions one after another: ``(chroms, starts, ends)`` columns
+            (NumPy, pandas, pyarrow, lists), a table (pandas / polars DataFrame, pyarrow
+            Table) with chromosome, start and end columns (``chrom``/``chr``/``seqnames``,
+            ``start``/``chromStart``, ``end``/``chromEnd``), or a sequence of regions.
+        offsets
+            ``n_docs + 1`` non-decreasing integers from 0 to the number of regions:
+            document ``d`` is regions ``offsets[d]`` to ``offsets[d + 1] - 1``.
+        unk, skip_bad_lines
+            As in :meth:`tokenize`.
+
+        Returns
+        -------
+        ids : numpy.ndarray
+            ``uint32``: the documents' ids one after another.
+        id_offsets : numpy.ndarray
+            ``int64``, ``n_docs + 1``: document ``d``'s ids are
+            ``ids[id_offsets[d]:id_offsets[d + 1]]``, what ``tokenize`` gives for its
+            regions alone (in their order; ``[unk_token_id]`` for a document without any
+            hit, an empty one included, with ``unk="whole"``).
+
+        Raises
+        ------
+        gtok.errors.BedFormatError
+            A bad region; its line number is its 1-based position in the flat columns.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from gtok import Tokenizer
+        >>> tok = Tokenizer.from_regions(["chr1", "chr1", "chr2"], [100, 300, 0], [200, 400, 50])
+        >>> chroms = np.array(["chr1", "chr2", "chr1", "chrX"])
+        >>> starts = np.array([150, 10, 320, 0])
+        >>> ends = np.array([350, 20, 330, 9])
+        >>> ids, id_offsets = tok.tokenize_many((chroms, starts, ends), [0, 2, 3, 4])
+        >>> [ids[a:b].tolist() for a, b in zip(id_offsets[:-1], id_offsets[1:])]
+        [[0, 1, 2], [1], [3]]
+
+        A dataframe holding many region sets, sorted by set, needs offsets where the set
+        changes (``np.flatnonzero(np.diff(codes)) + 1``, bracketed by 0 and the length).
+        """
+        if unk not in _UNK_MODES:
+            raise ValueError(f"unk must be one of {_UNK_MODES}, not {unk!r}")
+        u = self._universe
+        chroms, starts, ends, shape_bad = as_columns(regions)
+        n = len(chroms)
+        offs = _document_offsets(offsets, n)
+        rows = check_rows(chroms, starts, ends, u.chroms, skip_bad_lines, shape_bad)
+        if rows.skipped.shape[0]:
+            offs = offs - np.searchsorted(rows.skipped, offs, side="left")
+        cols = rows.columns
+        return tokenize_docs(
+            u.index,
+            cols.chroms,
+            cols.starts,
+            cols.ends,
+            offs,
+            self.unk_token_id,
+            unk == "per_region",
+        )
+
     def __call__(self, regions: Any, **options: Any) -> BatchEncoding:
         """gtars' call form: ``{"input_ids": [...], "attention_mask": [...]}``."""
         ids = self.tokenize(regions, **options).ids.tolist()
@@ -493,8 +633,9 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         u = self._universe
+        source = "<in memory>" if u.source is None else repr(u.source)
         return (
-            f"Tokenizer({u.source!r}, {u.n_regions} regions on {len(u.chroms)} "
+            f"Tokenizer({source}, {u.n_regions} regions on {len(u.chroms)} "
             f"chromosomes, vocab_size={self.vocab_size})"
         )
 
@@ -513,219 +654,12 @@ def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:
 # ---------------------------------------------------------------------- in-memory input
 
 
-def _looks_like_region(x: Any) -> bool:
-    """A gtars-style region object, or a (chrom, start, end) tuple/list."""
-    if hasattr(x, "chr") and hasattr(x, "start") and hasattr(x, "end"):
-        return True
-    return (
-        isinstance(x, (tuple, list))
-        and len(x) == 3
-        and isinstance(x[0], (str, bytes))
-        and isinstance(x[1], (int, np.integer))
-        and not isinstance(x[1], bool)
-    )
-
-
-def _is_columns(regions: Any) -> bool:
-    """``(chroms, starts, ends)`` columns, as opposed to a tuple of three regions."""
-    return (
-        isinstance(regions, tuple)
-        and len(regions) == 3
-        and not isinstance(regions[0], (str, bytes))
-        and all(hasattr(c, "__len__") for c in regions)
-        and not any(_looks_like_region(c) for c in regions)
-    )
-
-
-_SHAPE_PROBLEM = "a region must be (chrom, start, end) or have .chr, .start and .end"
-
-
-def _columns_from_memory(regions: Any, table: ChromTable, skip_bad_lines: bool) -> RegionColumns:
-    shape_bad: dict[int, str] = {}
-    if _is_columns(regions):
-        chroms, starts, ends = regions
-    else:
-        chroms, starts, ends = [], [], []
-        for k, r in enumerate(regions):
-            if hasattr(r, "chr") and hasattr(r, "start") and hasattr(r, "end"):
-                c, s, e = r.chr, r.start, r.end
-            elif isinstance(r, (str, bytes)):
-                # indexable, but "chr1:1-2"[0:3] is not a region
-                c = s = e = None
-                shape_bad[k] = repr(r)
-            else:
-                try:
-                    c, s, e = r[0], r[1], r[2]
-                except (TypeError, IndexError, KeyError):
-                    c = s = e = None
-                    shape_bad[k] = repr(r)
-            chroms.append(c)
-            starts.append(s)
-            ends.append(e)
-    return validate_columns(chroms, starts, ends, table, skip_bad_lines, shape_bad)
-
-
-def _as_int(v: Any) -> int | None:
-    """``v`` as a Python int when it is an integer (not a bool), else None."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        return None
-    return int(v)
-
-
-def _as_coords(values: Any, which: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates as int64, plus a mask of entries that are not integers."""
-    arr = np.asarray(values) if not isinstance(values, (list, tuple)) else None
-    if arr is None:
-        # A Python list: np.asarray would coerce a mix ([100, "x"], [100, 1.5]) to one
-        # type and make the good entries look bad, so look at the entries as given
-        # unless they are all integers.
-        try:
-            arr = np.asarray(values)
-        except (ValueError, TypeError):
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
-        # (np.asarray also turns True into 1 among ints: a bool is not a coordinate)
-        if arr.dtype.kind not in "iu" or not set(map(type, values)).isdisjoint((bool, np.bool_)):
-            items = list(values)
-        else:
-            items = None
-    else:
-        items = None if arr.dtype.kind in "iu" else arr.tolist()
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"the {which} column has shape {arr.shape}, expected ({n},)")
-    if items is None:
-        if arr.dtype == np.uint64:
-            big = arr > _MAX_COORD
-            return np.where(big, _MAX_COORD + 1, arr).astype(np.int64), np.zeros(n, bool)
-        return arr.astype(np.int64, copy=False), np.zeros(n, bool)
-    # object / float / str / mixed: check element by element
-    out = np.zeros(n, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
-    for i, v in enumerate(items):
-        x = _as_int(v)
-        if x is None:
-            bad[i] = True
-        else:
-            out[i] = min(max(x, -1), _MAX_COORD + 1)
-    return out, bad
-
-
-def validate_columns(
-    chroms: Sequence[Any],
-    starts: Any,
-    ends: Any,
-    table: ChromTable,
-    skip_bad_lines: bool,
-    shape_bad: dict[int, str] | None = None,
-) -> RegionColumns:
-    """Regions given as columns (chromosome names, starts, ends), checked as BED lines are:
-    chromosome indices in ``table`` (-1 for names it lacks) and ``uint32`` coordinates.
-
-    A bad region raises :class:`~gtok.errors.BedFormatError` naming its index (as the line
-    number: 1-based), or is counted and dropped with ``skip_bad_lines``. ``shape_bad`` maps
-    indices of regions that were malformed before they became columns to their text.
-    """
-    n = len(chroms)
-    chrom_idx, chrom_bad = _chrom_indices(chroms, table)
-    s, s_bad = _as_coords(starts, "start", n)
-    e, e_bad = _as_coords(ends, "end", n)
-    malformed = np.zeros(n, dtype=bool)
-    if shape_bad:
-        malformed[np.fromiter(shape_bad, dtype=np.int64, count=len(shape_bad))] = True
-        # a malformed region's placeholder values are not separate problems
-        s_bad &= ~malformed
-        e_bad &= ~malformed
-        chrom_bad &= ~malformed
-    problems = [
-        (malformed, _SHAPE_PROBLEM),
-        (chrom_bad, "chromosome name is missing or empty"),
-        (s_bad, "start is not an integer"),
-        (e_bad, "end is not an integer"),
-        (s < 0, "start is negative"),
-        (e < 0, "end is negative"),
-        (s > _MAX_COORD, "start is 2**32 or larger"),
-        (e > _MAX_COORD, "end is 2**32 or larger"),
-        (s > e, "start is greater than end"),
-    ]
-    bad = np.zeros(n, dtype=bool)
-    first: BedFormatError | None = None
-    first_at = n
-    for mask, problem in problems:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            if i < first_at:
-                first_at = i
-                text = (
-                    shape_bad[i]
-                    if shape_bad and i in shape_bad
-                    else _region_text(chroms, starts, ends, i)
-                )
-                first = BedFormatError(_IN_MEMORY, i + 1, text, problem)
-            bad |= mask
-    if first is not None and not skip_bad_lines:
-        raise first
-    keep = ~bad
-    n_bad = int(bad.sum())
-    if n_bad:
-        chrom_idx, s, e = chrom_idx[keep], s[keep], e[keep]
-    return RegionColumns(
-        np.ascontiguousarray(chrom_idx, dtype=np.int32),
-        s.astype(np.uint32),
-        e.astype(np.uint32),
-        n_bad,
-        first,
-    )
-
-
-def _region_text(chroms: Any, starts: Any, ends: Any, i: int) -> str:
-    return f"{chroms[i]!s}\t{starts[i]!s}\t{ends[i]!s}"
-
-
-def _is_missing_name(x: Any) -> bool:
-    return (
-        x is None
-        or (isinstance(x, float) and x != x)
-        or (isinstance(x, (str, bytes)) and len(x) == 0)
-    )
-
-
-def _chrom_indices(chroms: Any, table: ChromTable) -> tuple[np.ndarray, np.ndarray]:
-    """Universe chromosome index of each name (-1 when absent), via the distinct names;
-    and a mask of missing names (None, NaN, empty)."""
-    n = len(chroms)
-    if n == 0:
-        return np.empty(0, dtype=np.int32), np.zeros(0, dtype=bool)
-    arr = np.asarray(chroms) if not isinstance(chroms, (list, tuple)) else None
-    if arr is None:
-        try:
-            arr = np.asarray(chroms)
-        except (ValueError, TypeError):
-            arr = None
-        if arr is not None and (arr.ndim != 1 or arr.shape[0] != n):
-            arr = None
-        if arr is None:
-            arr = np.empty(n, dtype=object)
-            arr[:] = list(chroms)
-    if arr.ndim != 1:
-        raise ValueError(f"the chromosome column has shape {arr.shape}, expected ({n},)")
-    if arr.dtype.kind in "US":
-        missing = arr == arr.dtype.type()
-        names, inverse = np.unique(arr, return_inverse=True)
-        lookup = np.array([table.index(x) for x in names.tolist()], dtype=np.int32)
-        return lookup[inverse.ravel()], missing
-    # objects (possibly mixed str / bytes / None) or numbers: one entry at a time
-    missing = np.zeros(n, dtype=bool)
-    out = np.empty(n, dtype=np.int32)
-    seen: dict[Any, int] = {}
-    for i, x in enumerate(arr.tolist()):
-        if _is_missing_name(x):
-            missing[i] = True
-            out[i] = -1
-            continue
-        if not isinstance(x, (str, bytes)):
-            x = str(x)
-        k = seen.get(x)
-        if k is None:
-            k = seen[x] = table.index(x)
-        out[i] = k
-    return out, missing
+def _document_offsets(offsets: Any, n: int) -> np.ndarray:
+    """``offsets`` as int64, checked: from 0 to ``n``, not decreasing."""
+    arr = np.asarray(offsets)
+    if arr.ndim != 1 or arr.shape[0] < 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError("offsets must be a 1-d array of integers, n_docs + 1 long")
+    offs = arr.astype(np.int64)
+    if offs[0] != 0 or offs[offs.shape[0] - 1] != n or np.any(np.diff(offs) < 0):
+        raise ValueError(f"offsets must not decrease, from 0 to the number of regions ({n})")
+    return offs

@@ -13,16 +13,25 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._overlap import OverlapIndex, build_index
-from gtok.errors import ConfigError
+from gtok.columns import IN_MEMORY, check_rows
+from gtok.errors import BedFormatError, ConfigError
 from gtok.io.bedtext import read_regions
 from gtok.io.source import check_input
 
-__all__ = ["Universe", "load_bed", "load_config", "SPECIAL_TOKEN_NAMES", "DEFAULT_SPECIAL_TOKENS"]
+__all__ = [
+    "Universe",
+    "load_bed",
+    "load_config",
+    "load_columns",
+    "SPECIAL_TOKEN_NAMES",
+    "DEFAULT_SPECIAL_TOKENS",
+]
 
 # Seven special tokens follow the regions, in this order (docs/semantics.md §4.2).
 SPECIAL_TOKEN_NAMES = ("unk", "pad", "mask", "cls", "eos", "bos", "sep")
@@ -45,7 +54,8 @@ class Universe:
     special_tokens : dict
         Special-token name (``"unk"``...) to its string.
     source : str or None
-        The file it was read from, for messages and manifests.
+        The file it was read from, for messages and manifests; None for regions given in
+        memory (:func:`load_columns`).
     """
 
     chroms: ChromTable
@@ -204,6 +214,48 @@ def load_bed(path: str | os.PathLike, special_tokens: dict | None = None) -> Uni
     table = ChromTable()
     cols = read_regions(path, table, add_chroms=True, trim=True)
     return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, special_tokens, path)
+
+
+def load_columns(
+    chroms: Any,
+    starts: Any,
+    ends: Any,
+    special_tokens: dict | None = None,
+    shape_bad: dict[int, str] | None = None,
+) -> Universe:
+    """A universe from regions in memory: the ids, index and fingerprint a BED file of the
+    same rows in the same order gives. A bad row raises ``BedFormatError`` (path
+    ``<regions>``, line number = 1-based row); so does a chromosome name that a BED line
+    could not hold (a tab or line break, ``#`` first, ``track`` or ``browser`` as its first
+    word)."""
+    specials = dict(DEFAULT_SPECIAL_TOKENS)
+    for name, token in (special_tokens or {}).items():
+        if name not in SPECIAL_TOKEN_NAMES or not isinstance(token, str):
+            raise ValueError(
+                f"bad special token {name!r}: {token!r} (names: {SPECIAL_TOKEN_NAMES}, "
+                "tokens: strings)"
+            )
+        specials[name] = token
+    table = ChromTable()
+    cols = check_rows(chroms, starts, ends, table, False, shape_bad, add=True).columns
+    for k, name in enumerate(table.names()):
+        problem = _bed_name_problem(name_bytes(name))
+        if problem:
+            row = int(np.flatnonzero(cols.chroms == k)[0])
+            text = f"{name}\t{cols.starts[row]}\t{cols.ends[row]}"
+            raise BedFormatError(IN_MEMORY, row + 1, text, problem)
+    return Universe.from_columns(table, cols.chroms, cols.starts, cols.ends, specials, None)
+
+
+def _bed_name_problem(raw: bytes) -> str:
+    """Why a BED line cannot start with this chromosome name ("" when it can)."""
+    if any(c in raw for c in b"\t\n\r"):
+        return "chromosome name holds a tab or line break (a BED file could not hold it)"
+    if raw.startswith(b"#"):
+        return "chromosome name starts with '#' (a comment line in a BED file)"
+    if raw.split(b" ", 1)[0] in (b"track", b"browser"):
+        return "chromosome name starts with 'track' or 'browser' (skipped in a BED file)"
+    return ""
 
 
 def load_config(path: str | os.PathLike) -> Universe:

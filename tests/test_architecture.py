@@ -5,7 +5,7 @@ The layers, lowest first (a module may import from its own layer and the ones be
 
     gtok.errors, gtok._lib             (exceptions; compiled loops)
     gtok.io                            (file formats)
-    gtok.universe, gtok.tokenizer      (the tokenizer)
+    gtok.columns, gtok.universe, gtok.tokenizer  (the tokenizer)
     gtok.batch, gtok.train, gtok.singlecell
     gtok.cli, gtok.example, gtok       (the command line, the facade)
 
@@ -100,7 +100,7 @@ def _graph() -> dict[str, set[str]]:
 LAYERS = [
     ("gtok.errors", "gtok._lib"),
     ("gtok.io",),
-    ("gtok.universe", "gtok.tokenizer"),
+    ("gtok.columns", "gtok.universe", "gtok.tokenizer"),
     ("gtok.batch", "gtok.train", "gtok.singlecell"),
     ("gtok.cli", "gtok.example", "gtok.__main__"),
 ]

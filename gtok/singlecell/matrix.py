@@ -66,9 +66,10 @@ from typing import Any, overload
 import numpy as np
 
 from gtok._lib._cellgather import check_rows, gather_cells
+from gtok.columns import validate_columns
 from gtok.errors import AnnDataFormatError, BedFormatError
 from gtok.io.source import check_input
-from gtok.tokenizer import Tokenizer, validate_columns
+from gtok.tokenizer import Tokenizer
 
 __all__ = ["tokenize_anndata", "CellsSummary", "COORD_COLUMNS"]
 
