@@ -102,3 +102,24 @@ def test_write_errors_name_the_manifest(tmp_path, monkeypatch):
         write_manifest(str(path), {"format": "gtok-manifest/1"}, [])
     assert info.value.errno == 27 and f"cannot write {path}: file too large" in str(info.value)
     assert ".tmp" not in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "fingerprint, ok",
+    [
+        ("0123456789abcdef0123456789abcdef", True),
+        (None, True),
+        ("0123456789abcdef0123456789abcdef0", False),  # a digit too many (a damaged file)
+        ("0123456789ABCDEF0123456789ABCDEF", False),  # gtok writes lowercase
+        ("not a fingerprint", False),
+        (12, False),
+    ],
+)
+def test_a_manifest_fingerprint_is_32_hex_digits(fingerprint, ok):
+    """A damaged fingerprint that is no fingerprint makes the manifest unusable (redone on
+    --resume with a warning) rather than 'another universe' (which stops a resume)."""
+    data = {"format": "gtok-manifest/1", "universe": {"fingerprint": fingerprint}, "files": []}
+    problem = manifest_problem(data)
+    assert (problem is None) == ok, problem
+    if not ok:
+        assert "fingerprint" in problem

@@ -90,8 +90,9 @@ def manifest_problem(data: object) -> str | None:
         if key in data and not isinstance(data[key], kind):
             return f'"{key}" is not an object'
     universe = data.get("universe") or {}
-    if "fingerprint" in universe and not isinstance(universe["fingerprint"], (str, type(None))):
-        return '"universe"."fingerprint" is not a string'
+    fingerprint = universe.get("fingerprint")
+    if fingerprint is not None and not _is_fingerprint(fingerprint):
+        return '"universe"."fingerprint" is not 32 hexadecimal digits'
     shard = data.get("shard")
     if shard is not None and not (
         isinstance(shard, list) and len(shard) == 2 and all(type(v) is int for v in shard)
@@ -139,6 +140,13 @@ def _parse(path: str) -> dict:
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise ManifestFormatError(path, f"not a gtok manifest ({problem})")
     raise ManifestFormatError(path, f"not a usable gtok manifest: {problem}")
+
+
+def _is_fingerprint(value: object) -> bool:
+    """A universe fingerprint as gtok writes it: 32 lowercase hexadecimal digits."""
+    return (
+        isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def read_manifests(out_dir: str, unusable: list[str] | None = None) -> list[dict]:
