@@ -238,7 +238,9 @@ class _DaskRun(BaseRun):
             if self.in_flight:
                 self.client.cancel(list(self.in_flight))
                 self.in_flight.clear()
-            self.client.run(_forget, self.made.key)
+            # a worker killed during the run may still be listed: what it held is gone
+            # with it, so an error from it (or from any worker) changes nothing here
+            self.client.run(_forget, self.made.key, on_error="ignore")
             self.made.release()
 
     def _loop(self) -> Iterator[tuple[int, Any]]:
