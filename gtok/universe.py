@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from gtok._lib._chromtable import ChromTable
-from gtok._lib._overlap import OverlapIndex, build_index
+from gtok._lib._indexbuild import build_index
+from gtok._lib._overlap import OverlapIndex
 from gtok.columns import IN_MEMORY, check_rows
 from gtok.errors import BedFormatError, ConfigError
 from gtok.io.bedtext import read_regions
