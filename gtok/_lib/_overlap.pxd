@@ -35,7 +35,7 @@ cdef struct Hit:
 cdef enum:
     FAN = 16            # a skip level keeps every 16th key of the level below (64 bytes)
     N_LEVELS_MAX = 9    # the keys and up to 8 skip levels (16**8 = 2**32 regions)
-    AHEAD = 8           # queries searched ahead (OverlapIndex._ahead) of the one answered
+    AHEAD = 16          # queries searched ahead (OverlapIndex._ahead) of the one answered
 
 
 cdef class OverlapIndex:

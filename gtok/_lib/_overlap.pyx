@@ -241,8 +241,8 @@ cdef class OverlapIndex:
                                   bint exact) noexcept nogil:
         """The first k in [lo, hi) with maxend[k] > x (hi if none); [lo, hi) lies in one
         component (where maxend does not decrease). Not ``exact``: a position at most FAN
-        before it, found without reading the keys there (their lines are fetched, not
-        waited for).
+        before it, found without reading maxend itself (only the skip levels; the lines
+        of the FAN keys are fetched, not waited for).
 
         In *line positions* (a position plus the skew: multiples of FAN start a 64-byte
         line of maxend, and of every level), a level-l key at i is the key at line
@@ -261,8 +261,9 @@ cdef class OverlapIndex:
         # level 0 (keys at line position v are maxend[v - skew])
         e = (lo | (FAN - 1)) + 1
         if e >= hi or self._n_levels == 1:
-            return _line_gt(key, lo - skew, hi - skew, x)
-        if key[e - 1 - skew] > x:
+            return _line_gt(key, lo - skew, hi - skew, x) if exact else lo - skew
+        # (searching ahead, not even lo's line is read: its keys may still be on their way)
+        if exact and key[e - 1 - skew] > x:
             return _line_gt(key, lo - skew, e - skew, x)   # in lo's line
         while True:
             los[l] = lo
