@@ -12,7 +12,6 @@ import hashlib
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,6 @@ DEFAULT_SPECIAL_TOKENS = {name: f"<{name}>" for name in SPECIAL_TOKEN_NAMES}
 TOKENIZER_TYPES = ("bits",)
 
 
-@dataclass(eq=False)
 class Universe:
     """The regions (in id order), their chromosome table and overlap index.
 
@@ -50,6 +48,10 @@ class Universe:
         Chromosome names to indices (order of first appearance in the universe file).
     region_chroms, region_starts, region_ends : numpy.ndarray
         Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``.
+        When the ids run through the chromosomes in blocks (a sorted universe file), the
+        chromosome column is not held: ``region_chroms`` makes it from the blocks' bounds
+        on each use (:meth:`chroms_of` gives some regions' chromosomes). A sorted universe's
+        ``region_starts`` and ``region_ends`` are the index's own arrays (not copies).
     index : OverlapIndex
         The overlap search structure.
     special_tokens : dict
@@ -59,14 +61,34 @@ class Universe:
         memory (:func:`load_columns`).
     """
 
-    chroms: ChromTable
-    region_chroms: np.ndarray
-    region_starts: np.ndarray
-    region_ends: np.ndarray
-    index: OverlapIndex
-    special_tokens: dict = field(default_factory=lambda: dict(DEFAULT_SPECIAL_TOKENS))
-    source: str | None = None
-    n_rows: int = 0
+    def __init__(
+        self,
+        chroms: ChromTable,
+        region_chroms: np.ndarray,
+        region_starts: np.ndarray,
+        region_ends: np.ndarray,
+        index: OverlapIndex,
+        special_tokens: dict | None = None,
+        source: str | None = None,
+        n_rows: int = 0,
+    ) -> None:
+        self.chroms = chroms
+        self.region_starts = region_starts
+        self.region_ends = region_ends
+        self.index = index
+        self.special_tokens = dict(
+            DEFAULT_SPECIAL_TOKENS if special_tokens is None else special_tokens
+        )
+        self.source = source
+        self.n_rows = n_rows
+        if index.ids is None and index.n_regions == region_starts.shape[0]:
+            # ids are positions in the index: its components are the chromosome blocks
+            self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], np.int64)
+        else:
+            self._chrom_bounds = _chrom_blocks(region_chroms, len(chroms))
+        # the column itself only when the ids are not in chromosome blocks
+        self._region_chroms = region_chroms if self._chrom_bounds is None else None
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         names = self.chroms.names()
@@ -75,6 +97,43 @@ class Universe:
         self.chrom_labels = [_label(name) for name in names]
         self.chrom_rank = chrom_ranks(names)
         self._fingerprint: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Universe({self.n_regions} regions on {len(self.chrom_names)} chromosomes, "
+            f"source={self.source!r})"
+        )
+
+    @property
+    def region_chroms(self) -> np.ndarray:
+        """Each region's chromosome index (``int32``, in id order)."""
+        if self._chrom_bounds is None:
+            return self._region_chroms
+        counts = np.diff(self._chrom_bounds)
+        return np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
+
+    def chroms_of(self, ids: np.ndarray) -> np.ndarray:
+        """The chromosome indices of the regions ``ids`` (valid region ids)."""
+        if self._chrom_bounds is None:
+            return self._region_chroms[ids]
+        found = np.searchsorted(self._chrom_bounds, ids, side="right") - 1
+        return found.astype(np.int32, copy=False)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the regions' columns and the index, each array once (a sorted
+        universe's columns are the index's arrays)."""
+        held = {}
+        arrays = (self._region_chroms, self._chrom_bounds, self.region_starts, self.region_ends)
+        for a in arrays:
+            if a is not None:
+                held[id(a if a.base is None else a.base)] = a.nbytes
+        index = self.index
+        for a in (index.starts, index.ends, index.maxend, index.ids, index.comp_bounds,
+                  index.chrom_comps, index.skips):
+            if a is not None:
+                held[id(a if a.base is None else a.base)] = a.nbytes
+        return sum(held.values())
 
     @property
     def n_regions(self) -> int:
@@ -136,6 +195,8 @@ class Universe:
                 row_starts[unique_rows],
                 row_ends[unique_rows],
             )
+        if index.ids is None:  # the index holds the rows' own arrays: share them
+            row_starts, row_ends = index.starts, index.ends
         universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source, n_rows)
         universe._fingerprint = early.get("fingerprint")
         return universe
@@ -148,12 +209,25 @@ class Universe:
         fingerprint = state.pop("_fingerprint", None)
         state.pop("chrom_names", None)
         state.pop("chrom_labels", None)
+        if "region_chroms" in state:  # pickled by an earlier version: the column itself
+            column = state.pop("region_chroms")
+            state["_chrom_bounds"] = _chrom_blocks(column, len(state["chroms"]))
+            state["_region_chroms"] = column if state["_chrom_bounds"] is None else None
         self.__dict__.update(state)
         self.__post_init__()
         self._fingerprint = fingerprint
 
 
 _HASH_ON_THREAD_ABOVE = 100_000  # rows: below, a thread costs more than it saves
+
+
+def _chrom_blocks(region_chroms: np.ndarray, n_chroms: int) -> np.ndarray | None:
+    """Where each chromosome's regions start (``n_chroms + 1`` int64) when the regions are
+    in chromosome blocks in index order (region_chroms does not decrease); else None."""
+    c = np.asarray(region_chroms)
+    if c.shape[0] > 1 and not bool(np.all(c[1:] >= c[:-1])):
+        return None
+    return np.searchsorted(c, np.arange(n_chroms + 1), side="left").astype(np.int64)
 
 
 def name_bytes(name: str) -> bytes:
