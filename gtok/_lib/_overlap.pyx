@@ -127,6 +127,14 @@ cdef object _take_ids(IdBuffer* buf):
     return result
 
 
+def _as_u32(arr):
+    # the array itself when it is one already (shared with the universe's columns, also
+    # after unpickling: np.ascontiguousarray would give a new view of an unpickled one)
+    if isinstance(arr, np.ndarray) and arr.dtype == np.uint32 and arr.flags.c_contiguous:
+        return arr
+    return np.ascontiguousarray(arr, dtype=np.uint32)
+
+
 cdef class OverlapIndex:
     """The universe's overlap index (see the module docstring). Build with
     :func:`~gtok._lib._indexbuild.build_index`; it pickles as its arrays (``maxend`` as None
@@ -134,13 +142,12 @@ cdef class OverlapIndex:
     again."""
 
     def __init__(self, starts, ends, maxend, ids, comp_bounds, chrom_comps):
-        self.starts = np.ascontiguousarray(starts, dtype=np.uint32)
-        self.ends = np.ascontiguousarray(ends, dtype=np.uint32)
+        self.starts = _as_u32(starts)
+        self.ends = _as_u32(ends)
         # None: ends never decreases within a component (maxend is ends)
-        self.maxend = (self.ends if maxend is None
-                       else np.ascontiguousarray(maxend, dtype=np.uint32))
+        self.maxend = self.ends if maxend is None else _as_u32(maxend)
         # None: a region's id is its position
-        self.ids = None if ids is None else np.ascontiguousarray(ids, dtype=np.uint32)
+        self.ids = None if ids is None else _as_u32(ids)
         self.comp_bounds = np.ascontiguousarray(comp_bounds, dtype=np.int64)
         self.chrom_comps = np.ascontiguousarray(chrom_comps, dtype=np.int64)
         n = self.starts.shape[0]
