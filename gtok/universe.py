@@ -81,13 +81,17 @@ class Universe:
         )
         self.source = source
         self.n_rows = n_rows
+        # where each chromosome's ids start, when the ids run through them in blocks
+        self._chrom_bounds: np.ndarray | None
         if index.ids is None and index.n_regions == region_starts.shape[0]:
             # ids are positions in the index: its components are the chromosome blocks
             self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], np.int64)
         else:
             self._chrom_bounds = _chrom_blocks(region_chroms, len(chroms))
         # the column itself only when the ids are not in chromosome blocks
-        self._region_chroms = region_chroms if self._chrom_bounds is None else None
+        self._region_chroms: np.ndarray | None = (
+            region_chroms if self._chrom_bounds is None else None
+        )
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -108,6 +112,7 @@ class Universe:
     def region_chroms(self) -> np.ndarray:
         """Each region's chromosome index (``int32``, in id order)."""
         if self._chrom_bounds is None:
+            assert self._region_chroms is not None
             return self._region_chroms
         counts = np.diff(self._chrom_bounds)
         return np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
@@ -115,6 +120,7 @@ class Universe:
     def chroms_of(self, ids: np.ndarray) -> np.ndarray:
         """The chromosome indices of the regions ``ids`` (valid region ids)."""
         if self._chrom_bounds is None:
+            assert self._region_chroms is not None
             return self._region_chroms[ids]
         found = np.searchsorted(self._chrom_bounds, ids, side="right") - 1
         return found.astype(np.int32, copy=False)
@@ -129,8 +135,15 @@ class Universe:
             if a is not None:
                 held[id(a if a.base is None else a.base)] = a.nbytes
         index = self.index
-        for a in (index.starts, index.ends, index.maxend, index.ids, index.comp_bounds,
-                  index.chrom_comps, index.skips):
+        for a in (
+            index.starts,
+            index.ends,
+            index.maxend,
+            index.ids,
+            index.comp_bounds,
+            index.chrom_comps,
+            index.skips,
+        ):
             if a is not None:
                 held[id(a if a.base is None else a.base)] = a.nbytes
         return sum(held.values())

@@ -14,13 +14,14 @@ import pickle
 
 import numpy as np
 import pytest
-from _tok_helpers import oracle, queries, universes, write_bed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
+
+from _tok_helpers import oracle, queries, universes, write_bed
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -86,8 +87,10 @@ def _queries(rng, u, m, kind):
     else:
         # near universe regions; sorted by (chromosome, start): a dense or a sparse stream
         step = 1 if kind == "dense" else 300
-        pick = np.sort(rng.integers(0, us.shape[0], m)) if kind == "sparse" else (
-            np.arange(m) * step % us.shape[0]
+        pick = (
+            np.sort(rng.integers(0, us.shape[0], m))
+            if kind == "sparse"
+            else (np.arange(m) * step % us.shape[0])
         )
         c = uc[pick]
         s = us[pick].astype(np.int64) + rng.integers(-150, 150, m)
@@ -204,9 +207,7 @@ def test_random_universes_sorted_and_not(tmp_path, data):
     qrows = data.draw(queries(rows))
     tok = Tokenizer(write_bed(tmp_path / "u.bed", rows))
     assert tok.tokenize(qrows).ids.tolist() == oracle(rows, qrows, sort=False)
-    assert tok(write_bed(tmp_path / "q.bed", qrows))["input_ids"] == oracle(
-        rows, qrows, sort=True
-    )
+    assert tok(write_bed(tmp_path / "q.bed", qrows))["input_ids"] == oracle(rows, qrows, sort=True)
     if qrows:
         per = tok.tokenize(qrows, unk="per_region")
         assert per.ids.tolist() == oracle(rows, qrows, sort=False, per_region=True)
