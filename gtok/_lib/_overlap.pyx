@@ -17,13 +17,20 @@ are often not stored at all:
 
 Skip levels. The search for a query's first candidate reads ``maxend``, a key that does
 not decrease within a component. Above it sit small *skip levels*, made when the index is
-(not pickled): level 1 holds every 16th key (``maxend[16 i]``), level 2 every 16th key of
-level 1, and so on up to a level of at most 16 keys; about 0.27 bytes a region. A search
-reads 16 keys (one 64-byte line) a level: at most a line per level, the upper levels
-staying in cache, instead of the ~20 dependent reads of a binary search or a gallop over
-a 40 MB array. Searching from a position (the last query's, when queries come sorted), it
-climbs only while the next 16 keys of a level are all too small, so a short step reads one
-or two lines near the last position.
+(not pickled): level 1 holds every 16th key, level 2 every 16th key of level 1, and so on
+up to a level of at most 16 keys; about 0.27 bytes a region. Positions are counted from
+the start of maxend's first 64-byte line (the *skew*) and the levels are aligned, so 16
+keys of a level are one line. Searching from a position (the last query's, when queries
+come sorted), the search climbs while the rest of that position's line holds no larger
+key, then reads one line a level on the way down: the upper levels stay in cache, instead
+of the ~20 dependent reads of a binary search or a gallop over a 40 MB array.
+
+Search ahead. A kernel that has its queries in advance calls :meth:`OverlapIndex._ahead`
+for query i + AHEAD before answering query i: that search reads only the skip levels and
+fetches (``__builtin_prefetch``) the lines of maxend, starts and ids the query will read,
+without waiting; it leaves, per component, a position at most 16 before the first
+candidate (a *hint*). :meth:`OverlapIndex._query` given the hint reads one line already
+in cache, so the cache misses of 16 queries overlap instead of following one another.
 
 Search. A query [qs, qe) hits u when ``u.start < qe and u.end > qs`` (half-open, strict).
 In one component, the candidates with ``start < qe`` are a prefix (``starts`` does not
