@@ -46,7 +46,8 @@ cdef class OverlapIndex:
     cdef const token_id_t* _ids            # NULL: a region's id is its position
     cdef const int64_t* _comp_bounds
     cdef const int64_t* _chrom_comps
-    # _level[0] is _maxend; _level[l] holds _maxend[i * FAN**l] (the skip levels)
+    # _level[0] is _maxend; _level[l][i] is the key at line position i * FAN**l, that is
+    # _maxend[i * FAN**l - _skew] (the skip levels)
     cdef const coord_t* _level[N_LEVELS_MAX]
     cdef int _n_levels
     cdef Py_ssize_t _skew                 # maxend[k] is at line position k + _skew

@@ -13,6 +13,7 @@ class OverlapIndex:
     skips: npt.NDArray[np.uint32]
     n_chroms: int
     n_regions: int
+    max_comps: int
     def __init__(
         self,
         starts: npt.ArrayLike,

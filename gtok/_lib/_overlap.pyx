@@ -263,8 +263,7 @@ cdef class OverlapIndex:
         position i * FAN**l, and the range [lo, hi) is [ceil(lo / FAN**l),
         ceil(hi / FAN**l)) there. From lo, climb while the rest of lo's line at a level
         holds no key > x (that line is usually in cache: the last search read it), then
-        on the way down count the keys <= x in one line of each level (the keys do not
-        decrease, so the count is the position)."""
+        on the way down search one line of each level (_line_gt)."""
         cdef Py_ssize_t los[N_LEVELS_MAX]
         cdef Py_ssize_t his[N_LEVELS_MAX]
         cdef Py_ssize_t i, j, e, skew = self._skew
