@@ -392,8 +392,8 @@ class Tokenizer:
             f"{names[c]}:{s}-{e}"
             for c, s, e in zip(
                 u.chroms_of(ids).tolist(),
-                u.region_starts[ids].tolist(),
-                u.region_ends[ids].tolist(),
+                u.starts_of(ids).tolist(),
+                u.ends_of(ids).tolist(),
             )
         ]
 

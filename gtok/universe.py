@@ -42,16 +42,21 @@ TOKENIZER_TYPES = ("bits",)
 class Universe:
     """The regions (in id order), their chromosome table and overlap index.
 
+    The regions are held once, by the index (its ``starts`` and ``ends``, in its order);
+    the columns in id order are made from them. In a sorted universe file ids are index
+    positions, so ``region_starts`` and ``region_ends`` are the index's arrays themselves;
+    otherwise the universe keeps each id's index position (4 bytes a region) and makes
+    them on each use. A region's chromosome comes from the index's chromosome blocks.
+
     Attributes
     ----------
     chroms : ChromTable
         Chromosome names to indices (order of first appearance in the universe file).
     region_chroms, region_starts, region_ends : numpy.ndarray
-        Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``.
-        When the ids run through the chromosomes in blocks (a sorted universe file), the
-        chromosome column is not held: ``region_chroms`` makes it from the blocks' bounds
-        on each use (:meth:`chroms_of` gives some regions' chromosomes). A sorted universe's
-        ``region_starts`` and ``region_ends`` are the index's own arrays (not copies).
+        Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``
+        (``region_chroms`` made on each use, and the other two unless the universe file
+        was sorted; :meth:`chroms_of`, :meth:`starts_of` and :meth:`ends_of` give some
+        regions' columns).
     index : OverlapIndex
         The overlap search structure.
     special_tokens : dict
@@ -64,34 +69,18 @@ class Universe:
     def __init__(
         self,
         chroms: ChromTable,
-        region_chroms: np.ndarray,
-        region_starts: np.ndarray,
-        region_ends: np.ndarray,
         index: OverlapIndex,
         special_tokens: dict | None = None,
         source: str | None = None,
         n_rows: int = 0,
     ) -> None:
         self.chroms = chroms
-        self.region_starts = region_starts
-        self.region_ends = region_ends
         self.index = index
         self.special_tokens = dict(
             DEFAULT_SPECIAL_TOKENS if special_tokens is None else special_tokens
         )
         self.source = source
         self.n_rows = n_rows
-        # where each chromosome's ids start, when the ids run through them in blocks
-        self._chrom_bounds: np.ndarray | None
-        if index.ids is None and index.n_regions == region_starts.shape[0]:
-            # ids are positions in the index: its components are the chromosome blocks
-            self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], np.int64)
-        else:
-            self._chrom_bounds = _chrom_blocks(region_chroms, len(chroms))
-        # the column itself only when the ids are not in chromosome blocks
-        self._region_chroms: np.ndarray | None = (
-            region_chroms if self._chrom_bounds is None else None
-        )
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -101,6 +90,15 @@ class Universe:
         self.chrom_labels = [_label(name) for name in names]
         self.chrom_rank = chrom_ranks(names)
         self._fingerprint: str | None = None
+        index = self.index
+        # where each chromosome's regions start in the index (its components are in blocks)
+        self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], dtype=np.int64)
+        # each id's position in the index (None: the id is the position)
+        self._pos: np.ndarray | None = None
+        if index.ids is not None:
+            pos = np.empty(index.n_regions, dtype=np.uint32)
+            pos[index.ids] = np.arange(index.n_regions, dtype=np.uint32)
+            self._pos = pos
 
     def __repr__(self) -> str:
         return (
@@ -108,34 +106,49 @@ class Universe:
             f"source={self.source!r})"
         )
 
-    @property
-    def region_chroms(self) -> np.ndarray:
-        """Each region's chromosome index (``int32``, in id order)."""
-        if self._chrom_bounds is None:
-            assert self._region_chroms is not None
-            return self._region_chroms
-        counts = np.diff(self._chrom_bounds)
-        return np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self._pos is None else self._pos[ids]
 
     def chroms_of(self, ids: np.ndarray) -> np.ndarray:
-        """The chromosome indices of the regions ``ids`` (valid region ids)."""
-        if self._chrom_bounds is None:
-            assert self._region_chroms is not None
-            return self._region_chroms[ids]
-        found = np.searchsorted(self._chrom_bounds, ids, side="right") - 1
+        """The chromosome indices of the regions ``ids`` (valid region ids; ``int32``)."""
+        found = np.searchsorted(self._chrom_bounds, self._positions(ids), side="right") - 1
         return found.astype(np.int32, copy=False)
+
+    def starts_of(self, ids: np.ndarray) -> np.ndarray:
+        """The starts of the regions ``ids``."""
+        return self.index.starts[self._positions(ids)]
+
+    def ends_of(self, ids: np.ndarray) -> np.ndarray:
+        """The ends of the regions ``ids``."""
+        return self.index.ends[self._positions(ids)]
+
+    @property
+    def region_chroms(self) -> np.ndarray:
+        """Each region's chromosome index (``int32``, in id order; made on each use)."""
+        if self._pos is None:
+            counts = np.diff(self._chrom_bounds)
+            return np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
+        return self.chroms_of(np.arange(self.n_regions))
+
+    @property
+    def region_starts(self) -> np.ndarray:
+        """Each region's start (``uint32``, in id order)."""
+        return self.index.starts if self._pos is None else self.index.starts[self._pos]
+
+    @property
+    def region_ends(self) -> np.ndarray:
+        """Each region's end (``uint32``, in id order)."""
+        return self.index.ends if self._pos is None else self.index.ends[self._pos]
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the regions' columns and the index, each array once (a sorted
-        universe's columns are the index's arrays)."""
-        held = {}
-        arrays = (self._region_chroms, self._chrom_bounds, self.region_starts, self.region_ends)
-        for a in arrays:
-            if a is not None:
-                held[id(a if a.base is None else a.base)] = a.nbytes
+        """Bytes held by the regions: the index's arrays and each id's index position,
+        each array once."""
         index = self.index
+        held = {}
         for a in (
+            self._pos,
+            self._chrom_bounds,
             index.starts,
             index.ends,
             index.maxend,
@@ -151,7 +164,7 @@ class Universe:
     @property
     def n_regions(self) -> int:
         """Number of distinct regions (N)."""
-        return int(self.region_starts.shape[0])
+        return int(self.index.n_regions)
 
     @property
     def fingerprint(self) -> str:
@@ -201,46 +214,30 @@ class Universe:
         finally:
             if hasher is not None:
                 hasher.join()
-        if unique_rows is not None:  # duplicates: keep the first of each
+        if unique_rows is not None:  # duplicates: the fingerprint is of the distinct ones
             early.clear()
-            row_chroms, row_starts, row_ends = (
-                row_chroms[unique_rows],
-                row_starts[unique_rows],
-                row_ends[unique_rows],
-            )
-        if index.ids is None:  # the index holds the rows' own arrays: share them
-            row_starts, row_ends = index.starts, index.ends
-        universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source, n_rows)
+        universe = cls(chroms, index, specials, source, n_rows)
         universe._fingerprint = early.get("fingerprint")
         return universe
 
     def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("chrom_rank",)}
-        return state
+        # the index and the names: the rest is made again (__post_init__)
+        made = ("chrom_rank", "chrom_names", "chrom_labels", "_chrom_bounds", "_pos")
+        return {k: v for k, v in self.__dict__.items() if k not in made}
 
     def __setstate__(self, state: dict) -> None:
         fingerprint = state.pop("_fingerprint", None)
-        state.pop("chrom_names", None)
-        state.pop("chrom_labels", None)
-        if "region_chroms" in state:  # pickled by an earlier version: the column itself
-            column = state.pop("region_chroms")
-            state["_chrom_bounds"] = _chrom_blocks(column, len(state["chroms"]))
-            state["_region_chroms"] = column if state["_chrom_bounds"] is None else None
+        for key in ("chrom_names", "chrom_labels", "chrom_rank", "_chrom_bounds", "_pos"):
+            state.pop(key, None)
+        # pickled by an earlier version: the columns in id order (also held by the index)
+        for key in ("region_chroms", "region_starts", "region_ends", "_region_chroms"):
+            state.pop(key, None)
         self.__dict__.update(state)
         self.__post_init__()
         self._fingerprint = fingerprint
 
 
 _HASH_ON_THREAD_ABOVE = 100_000  # rows: below, a thread costs more than it saves
-
-
-def _chrom_blocks(region_chroms: np.ndarray, n_chroms: int) -> np.ndarray | None:
-    """Where each chromosome's regions start (``n_chroms + 1`` int64) when the regions are
-    in chromosome blocks in index order (region_chroms does not decrease); else None."""
-    c = np.asarray(region_chroms)
-    if c.shape[0] > 1 and not bool(np.all(c[1:] >= c[:-1])):
-        return None
-    return np.searchsorted(c, np.arange(n_chroms + 1), side="left").astype(np.int64)
 
 
 def name_bytes(name: str) -> bytes:

@@ -190,8 +190,16 @@ def test_universe_columns_and_chromosomes(tmp_path, layout):
     ids = rng.integers(0, len(rows), 500)
     assert u.chroms_of(ids).tolist() == u.region_chroms[ids].tolist()
     assert tok.decode(ids) == [f"{rows[i][0]}:{rows[i][1]}-{rows[i][2]}" for i in ids]
-    held = 8.5 if layout == "sorted" else 24.5
+    # sorted: starts and ends; shuffled: also ids and each id's position; nested: and maxend
+    held = {"sorted": 8.5, "shuffled": 16.5, "nested": 20.5}[layout]
     assert u.nbytes <= held * len(rows) + 1024
+    data = pickle.dumps(tok, protocol=5)  # without the positions (made again)
+    assert len(data) <= (held - 4 * (layout != "sorted")) * len(rows) + 4096
+    back = pickle.loads(data).universe
+    for name in ("region_chroms", "region_starts", "region_ends"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(u, name), name)
+    assert u.starts_of(ids).tolist() == [rows[i][1] for i in ids]
+    assert u.ends_of(ids).tolist() == [rows[i][2] for i in ids]
 
 
 @SETTINGS
