@@ -116,6 +116,8 @@ ABSENT_CONTIGS: dict[str, int] = {
 
 UNIVERSE_1M_REGIONS = 1_000_000
 UNIVERSE_WIDTH_RANGE = (200, 2_000)  # inclusive
+UNIVERSE_10M_REGIONS = 10_000_000  # the large universe (made on demand: ensure_universe_10m)
+UNIVERSE_10M_WIDTH_RANGE = (20, 200)  # inclusive
 TILE_SIZE = 1_000
 QUERY_PEAKS_RANGE = (40_000, 60_000)  # inclusive
 SINGLE_FILE_PEAKS = 53_000  # query_0000
@@ -238,18 +240,24 @@ def _split_proportionally(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
-def make_universe_1m(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_universe_1m(
+    seed: int,
+    n_regions: int = UNIVERSE_1M_REGIONS,
+    width_range: tuple[int, int] = UNIVERSE_WIDTH_RANGE,
+    stream: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 1M-region universe as (contig index, start, end) arrays, sorted by chrom then start.
+    (Other sizes and widths: the 10 M universe, from its own random stream.)
 
     Per chromosome: draw the widths, then drop the regions into the remaining free space by
     sorting uniform gap positions. ``start[i+1] - end[i]`` is a difference of sorted uniforms, so it
     is never negative: regions never overlap (they may touch), and the last one ends before the
     chromosome's end.
     """
-    rng = _rng(seed, 0)
+    rng = _rng(seed, stream)
     lengths = _CONTIG_LENGTHS[: len(_CHROMS)]
-    counts = _split_proportionally(UNIVERSE_1M_REGIONS, lengths.astype(np.float64))
-    lo, hi = UNIVERSE_WIDTH_RANGE
+    counts = _split_proportionally(n_regions, lengths.astype(np.float64))
+    lo, hi = width_range
     idx, starts, ends = [], [], []
     for c, (length, n) in enumerate(zip(lengths, counts)):
         widths = rng.integers(lo, hi + 1, size=n, dtype=np.int64)
@@ -261,6 +269,43 @@ def make_universe_1m(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         starts.append(s)
         ends.append(s + widths)
     return np.concatenate(idx), np.concatenate(starts), np.concatenate(ends)
+
+
+def ensure_universe_10m(
+    out_dir: str | os.PathLike, seed: int = 0, verbose: bool = True
+) -> tuple[str, int]:
+    """``universe_10m.bed`` in ``out_dir`` (made on first use, ~270 MB): 10,000,000
+    non-overlapping regions of 20-200 bp on the hg38 chromosomes, sorted, made as
+    ``universe_1m`` is but from its own stream (``seed``, 3). Not part of the default set
+    (:func:`ensure_dataset` neither makes nor checks it). Returns ``(path, n_regions)``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "universe_10m.bed"
+    stamp = out / "universe_10m.json"  # written last: marks a complete file
+    want = {"generator_version": GENERATOR_VERSION, "seed": seed}
+    try:
+        with open(stamp) as fh:
+            have = json.load(fh)
+        if {k: have.get(k) for k in want} == want and path.stat().st_size == have["bytes"]:
+            return str(path), int(have["n_regions"])
+    except (OSError, ValueError, KeyError):
+        pass
+    t0 = time.perf_counter()
+    u_idx, u_start, u_end = make_universe_1m(
+        seed, UNIVERSE_10M_REGIONS, UNIVERSE_10M_WIDTH_RANGE, stream=3
+    )
+    bounds = np.flatnonzero(np.diff(u_idx)) + 1
+    chunks = zip(np.split(u_idx, bounds), np.split(u_start, bounds), np.split(u_end, bounds))
+    _write_atomic(path, _bed3_chunks((int(c[0]), s, e) for c, s, e in chunks))
+    info = {**want, "bytes": path.stat().st_size, "n_regions": int(u_idx.size)}
+    _write_atomic(stamp, json.dumps(info).encode())
+    if verbose:
+        print(
+            f"universe_10m.bed: {u_idx.size:,} regions ({time.perf_counter() - t0:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return str(path), int(u_idx.size)
 
 
 def make_tiling(tile: int = TILE_SIZE):

@@ -391,9 +391,9 @@ class Tokenizer:
         return [
             f"{names[c]}:{s}-{e}"
             for c, s, e in zip(
-                u.region_chroms[ids].tolist(),
-                u.region_starts[ids].tolist(),
-                u.region_ends[ids].tolist(),
+                u.chroms_of(ids).tolist(),
+                u.starts_of(ids).tolist(),
+                u.ends_of(ids).tolist(),
             )
         ]
 

@@ -12,13 +12,13 @@ import hashlib
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gtok._lib._chromtable import ChromTable
-from gtok._lib._overlap import OverlapIndex, build_index
+from gtok._lib._indexbuild import build_index
+from gtok._lib._overlap import OverlapIndex
 from gtok.columns import IN_MEMORY, check_rows
 from gtok.errors import BedFormatError, ConfigError
 from gtok.io.bedtext import read_regions
@@ -39,16 +39,24 @@ DEFAULT_SPECIAL_TOKENS = {name: f"<{name}>" for name in SPECIAL_TOKEN_NAMES}
 TOKENIZER_TYPES = ("bits",)
 
 
-@dataclass(eq=False)
 class Universe:
     """The regions (in id order), their chromosome table and overlap index.
+
+    The regions are held once, by the index (its ``starts`` and ``ends``, in its order);
+    the columns in id order are made from them. In a sorted universe file ids are index
+    positions, so ``region_starts`` and ``region_ends`` are the index's arrays themselves;
+    otherwise the universe keeps each id's index position (4 bytes a region) and makes
+    them on each use. A region's chromosome comes from the index's chromosome blocks.
 
     Attributes
     ----------
     chroms : ChromTable
         Chromosome names to indices (order of first appearance in the universe file).
     region_chroms, region_starts, region_ends : numpy.ndarray
-        Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``.
+        Region ``id`` is ``chroms.name(region_chroms[id]):region_starts[id]-region_ends[id]``
+        (``region_chroms`` made on each use, and the other two unless the universe file
+        was sorted; :meth:`chroms_of`, :meth:`starts_of` and :meth:`ends_of` give some
+        regions' columns).
     index : OverlapIndex
         The overlap search structure.
     special_tokens : dict
@@ -58,14 +66,22 @@ class Universe:
         memory (:func:`load_columns`).
     """
 
-    chroms: ChromTable
-    region_chroms: np.ndarray
-    region_starts: np.ndarray
-    region_ends: np.ndarray
-    index: OverlapIndex
-    special_tokens: dict = field(default_factory=lambda: dict(DEFAULT_SPECIAL_TOKENS))
-    source: str | None = None
-    n_rows: int = 0
+    def __init__(
+        self,
+        chroms: ChromTable,
+        index: OverlapIndex,
+        special_tokens: dict | None = None,
+        source: str | None = None,
+        n_rows: int = 0,
+    ) -> None:
+        self.chroms = chroms
+        self.index = index
+        self.special_tokens = dict(
+            DEFAULT_SPECIAL_TOKENS if special_tokens is None else special_tokens
+        )
+        self.source = source
+        self.n_rows = n_rows
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         names = self.chroms.names()
@@ -74,11 +90,81 @@ class Universe:
         self.chrom_labels = [_label(name) for name in names]
         self.chrom_rank = chrom_ranks(names)
         self._fingerprint: str | None = None
+        index = self.index
+        # where each chromosome's regions start in the index (its components are in blocks)
+        self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], dtype=np.int64)
+        # each id's position in the index (None: the id is the position)
+        self._pos: np.ndarray | None = None
+        if index.ids is not None:
+            pos = np.empty(index.n_regions, dtype=np.uint32)
+            pos[index.ids] = np.arange(index.n_regions, dtype=np.uint32)
+            self._pos = pos
+
+    def __repr__(self) -> str:
+        return (
+            f"Universe({self.n_regions} regions on {len(self.chrom_names)} chromosomes, "
+            f"source={self.source!r})"
+        )
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self._pos is None else self._pos[ids]
+
+    def chroms_of(self, ids: np.ndarray) -> np.ndarray:
+        """The chromosome indices of the regions ``ids`` (valid region ids; ``int32``)."""
+        found = np.searchsorted(self._chrom_bounds, self._positions(ids), side="right") - 1
+        return found.astype(np.int32, copy=False)
+
+    def starts_of(self, ids: np.ndarray) -> np.ndarray:
+        """The starts of the regions ``ids``."""
+        return self.index.starts[self._positions(ids)]
+
+    def ends_of(self, ids: np.ndarray) -> np.ndarray:
+        """The ends of the regions ``ids``."""
+        return self.index.ends[self._positions(ids)]
+
+    @property
+    def region_chroms(self) -> np.ndarray:
+        """Each region's chromosome index (``int32``, in id order; made on each use)."""
+        if self._pos is None:
+            counts = np.diff(self._chrom_bounds)
+            return np.repeat(np.arange(counts.shape[0], dtype=np.int32), counts)
+        return self.chroms_of(np.arange(self.n_regions))
+
+    @property
+    def region_starts(self) -> np.ndarray:
+        """Each region's start (``uint32``, in id order)."""
+        return self.index.starts if self._pos is None else self.index.starts[self._pos]
+
+    @property
+    def region_ends(self) -> np.ndarray:
+        """Each region's end (``uint32``, in id order)."""
+        return self.index.ends if self._pos is None else self.index.ends[self._pos]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the regions: the index's arrays and each id's index position,
+        each array once."""
+        index = self.index
+        held = {}
+        for a in (
+            self._pos,
+            self._chrom_bounds,
+            index.starts,
+            index.ends,
+            index.maxend,
+            index.ids,
+            index.comp_bounds,
+            index.chrom_comps,
+            index.skips,
+        ):
+            if a is not None:
+                held[id(a if a.base is None else a.base)] = a.nbytes
+        return sum(held.values())
 
     @property
     def n_regions(self) -> int:
         """Number of distinct regions (N)."""
-        return int(self.region_starts.shape[0])
+        return int(self.index.n_regions)
 
     @property
     def fingerprint(self) -> str:
@@ -128,25 +214,24 @@ class Universe:
         finally:
             if hasher is not None:
                 hasher.join()
-        if unique_rows is not None:  # duplicates: keep the first of each
+        if unique_rows is not None:  # duplicates: the fingerprint is of the distinct ones
             early.clear()
-            row_chroms, row_starts, row_ends = (
-                row_chroms[unique_rows],
-                row_starts[unique_rows],
-                row_ends[unique_rows],
-            )
-        universe = cls(chroms, row_chroms, row_starts, row_ends, index, specials, source, n_rows)
+        universe = cls(chroms, index, specials, source, n_rows)
         universe._fingerprint = early.get("fingerprint")
         return universe
 
     def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("chrom_rank",)}
-        return state
+        # the index and the names: the rest is made again (__post_init__)
+        made = ("chrom_rank", "chrom_names", "chrom_labels", "_chrom_bounds", "_pos")
+        return {k: v for k, v in self.__dict__.items() if k not in made}
 
     def __setstate__(self, state: dict) -> None:
         fingerprint = state.pop("_fingerprint", None)
-        state.pop("chrom_names", None)
-        state.pop("chrom_labels", None)
+        for key in ("chrom_names", "chrom_labels", "chrom_rank", "_chrom_bounds", "_pos"):
+            state.pop(key, None)
+        # pickled by an earlier version: the columns in id order (also held by the index)
+        for key in ("region_chroms", "region_starts", "region_ends", "_region_chroms"):
+            state.pop(key, None)
         self.__dict__.update(state)
         self.__post_init__()
         self._fingerprint = fingerprint

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtok import Tokenizer
-from gtok._lib._overlap import build_index
+from gtok._lib._indexbuild import build_index
 
 from _tok_helpers import (
     LAYOUTS,
@@ -219,7 +219,14 @@ def test_index_of_rows_in_order_equals_the_sorted_one(data):
     assert unique is None
     for name in ("starts", "ends", "maxend", "comp_bounds", "chrom_comps"):
         np.testing.assert_array_equal(getattr(in_place, name), getattr(shuffled, name), name)
-    np.testing.assert_array_equal(in_place.ids, perm[shuffled.ids])
+    np.testing.assert_array_equal(_ids(in_place), perm[_ids(shuffled)])
+    if in_place.ids is None:  # in place: the rows' own arrays (no copies)
+        assert in_place.starts is starts and in_place.ends is ends
+
+
+def _ids(index):
+    """The index's ids (None in the index: a region's id is its position)."""
+    return np.arange(index.n_regions) if index.ids is None else index.ids
 
 
 def test_build_index_reports_repeats_and_bad_chromosomes():
@@ -240,7 +247,7 @@ def test_build_index_reports_repeats_and_bad_chromosomes():
     )
     assert unique is None
     assert index.chrom_comps.tolist() == [0, 1, 1, 2]
-    assert index.ids.tolist() == [0, 1, 2] and index.starts.tolist() == [1, 2, 2]
+    assert index.ids is None and index.starts.tolist() == [1, 2, 2]  # ids: positions
     with pytest.raises(ValueError, match="row 2 has chromosome index 1, outside 0..0"):
         build_index(c, s, e, 1)
 
@@ -520,7 +527,7 @@ def test_oracle_lengths_of_every_scale(tmp_path, seed):
     assert np.diff(a.chrom_comps).max() >= 6
     for name in ("starts", "ends", "maxend", "comp_bounds", "chrom_comps"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)
-    np.testing.assert_array_equal(a.ids, perm[b.ids])
+    np.testing.assert_array_equal(_ids(a), perm[_ids(b)])
     assert in_place.tokenize(q).ids.tolist() == _np_oracle(rows, q, sort=False)
     assert resorted.tokenize(q).ids.tolist() == _np_oracle(shuffled, q, sort=False)
 

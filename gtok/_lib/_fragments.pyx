@@ -338,7 +338,7 @@ cdef class FragmentTokenizer:
             got = 0
         else:
             got = self.index._query(c, f.start, f.end, &self.log, &self.scratch,
-                                    &self.scratch_cap, self.cursor, self.cursor_qs)
+                                    &self.scratch_cap, self.cursor, self.cursor_qs, NULL)
             if got < 0:
                 self.log.n = first      # (every logged id has its cell)
                 return OUT_OF_MEMORY

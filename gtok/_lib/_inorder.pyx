@@ -18,7 +18,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
-from gtok._lib._overlap cimport Hit, IdBuffer, OverlapIndex, _push
+from gtok._lib._overlap cimport AHEAD, Hit, IdBuffer, OverlapIndex, _push
 from gtok._lib._radix cimport argsort_u64
 
 cdef enum:
@@ -83,8 +83,9 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     id_offsets_arr = np.zeros(n_docs + 1, dtype=np.int64)
     cdef int64_t[::1] id_offsets = id_offsets_arr
     cdef Py_ssize_t n_comps = index.comp_bounds.shape[0] - 1
-    cursor_arr, cursor_qs_arr = index._new_cursors()
-    cdef Py_ssize_t[::1] cursor = cursor_arr
+    cursor_arr, cursor_qs_arr, hints_arr = index._new_cursors()
+    cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
+    cdef Py_ssize_t slot, n_slot = index.max_comps
     cdef uint32_t[::1] cursor_qs = cursor_qs_arr
     cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
     cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
@@ -121,17 +122,26 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
                 failed = True
                 break
             # the search, in that order, into the chunk's buffer
+            # (each searched ahead, AHEAD rows before it: OverlapIndex.tokenize)
             buf.n = 0
+            for k in range(min(m, <Py_ssize_t>AHEAD)):
+                index._ahead(<int32_t>(ch.keys[k] >> 32), <uint32_t>ch.keys[k],
+                             cursor_ptr + n_comps, cursor_qs_ptr + n_comps, &hints[k * n_slot])
             for k in range(m):
                 j = ch.row_of[ch.order[k]]
                 ch.first[j] = buf.n
+                slot = (k % AHEAD) * n_slot
                 got = index._query(<int32_t>(ch.keys[k] >> 32), <uint32_t>ch.keys[k],
                                    ends[a + j], &buf, &scratch, &scratch_cap, cursor_ptr,
-                                   cursor_qs_ptr)
+                                   cursor_qs_ptr, &hints[slot])
                 if got < 0:
                     failed = True
                     break
                 ch.hits[j] = <uint32_t>got
+                if k + AHEAD < m:
+                    index._ahead(<int32_t>(ch.keys[k + AHEAD] >> 32),
+                                 <uint32_t>ch.keys[k + AHEAD], cursor_ptr + n_comps,
+                                 cursor_qs_ptr + n_comps, &hints[slot])
             if failed or _reserve(&out, buf.n + (b - a) + n_docs) < 0:
                 failed = True
                 break

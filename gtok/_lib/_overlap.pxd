@@ -32,18 +32,35 @@ cdef struct Hit:
     token_id_t id
 
 
+cdef enum:
+    FAN = 16            # a skip level keeps every 16th key of the level below (64 bytes)
+    N_LEVELS_MAX = 9    # the keys and up to 8 skip levels (16**8 = 2**32 regions)
+    AHEAD = 16          # queries searched ahead (OverlapIndex._ahead) of the one answered
+
+
 cdef class OverlapIndex:
-    cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps
+    cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps, skips
     cdef const coord_t* _starts
     cdef const coord_t* _ends
     cdef const coord_t* _maxend
-    cdef const token_id_t* _ids
+    cdef const token_id_t* _ids            # NULL: a region's id is its position
     cdef const int64_t* _comp_bounds
     cdef const int64_t* _chrom_comps
+    # _level[0] is _maxend; _level[l][i] is the key at line position i * FAN**l, that is
+    # _maxend[i * FAN**l - _skew] (the skip levels)
+    cdef const coord_t* _level[N_LEVELS_MAX]
+    cdef int _n_levels
+    cdef Py_ssize_t _skew                 # maxend[k] is at line position k + _skew
     cdef readonly Py_ssize_t n_chroms
     cdef readonly Py_ssize_t n_regions
+    cdef readonly Py_ssize_t max_comps      # the most components a chromosome has (>= 1)
 
     cdef const void* _ptr(self, arr)
+    cdef int _make_levels(self) except -1
+    cdef Py_ssize_t _first_end_gt(self, Py_ssize_t lo, Py_ssize_t hi, coord_t x,
+                                  bint exact) noexcept nogil
+    cdef void _ahead(self, chrom_index_t c, coord_t qs, Py_ssize_t* cursor,
+                     coord_t* cursor_qs, Py_ssize_t* hint) noexcept nogil
     cdef int _query(self, chrom_index_t c, coord_t qs, coord_t qe, IdBuffer* out,
                     Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
-                    coord_t* cursor_qs) noexcept nogil
+                    coord_t* cursor_qs, const Py_ssize_t* hint) noexcept nogil

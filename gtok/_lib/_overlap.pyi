@@ -6,18 +6,20 @@ class OverlapIndex:
 
     starts: npt.NDArray[np.uint32]
     ends: npt.NDArray[np.uint32]
-    maxend: npt.NDArray[np.uint32]
-    ids: npt.NDArray[np.uint32]
+    maxend: npt.NDArray[np.uint32]  # ``ends`` itself when ends never decreases in a component
+    ids: npt.NDArray[np.uint32] | None  # None: a region's id is its position
     comp_bounds: npt.NDArray[np.int64]
     chrom_comps: npt.NDArray[np.int64]
+    skips: npt.NDArray[np.uint32]
     n_chroms: int
     n_regions: int
+    max_comps: int
     def __init__(
         self,
         starts: npt.ArrayLike,
         ends: npt.ArrayLike,
-        maxend: npt.ArrayLike,
-        ids: npt.ArrayLike,
+        maxend: npt.ArrayLike | None,
+        ids: npt.ArrayLike | None,
         comp_bounds: npt.ArrayLike,
         chrom_comps: npt.ArrayLike,
     ) -> None: ...
@@ -38,10 +40,3 @@ class OverlapIndex:
         starts: npt.NDArray[np.uint32],
         ends: npt.NDArray[np.uint32],
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
-
-def build_index(
-    chroms: npt.NDArray[np.int32],
-    starts: npt.NDArray[np.uint32],
-    ends: npt.NDArray[np.uint32],
-    n_chroms: int,
-) -> tuple[OverlapIndex, npt.NDArray[np.int64] | None]: ...

@@ -1,0 +1,221 @@
+"""The overlap index's layout (gtok/_lib/_overlap.pyx): skip levels over ``maxend``, the
+search ahead, and the arrays it does not store (``ids`` when they are positions,
+``maxend`` when it is ``ends``, a sorted universe's columns shared with the index).
+
+Every search is checked against brute force: hits per query in universe (start, end)
+order, half-open and strict, zero-length queries included; for universes large enough to
+have several skip levels, at every alignment of ``maxend`` in its cache lines, with
+queries sorted (dense and sparse steps) and unsorted.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gtok import Tokenizer
+from gtok._lib._indexbuild import build_index
+from gtok._lib._inorder import tokenize_docs
+
+from _tok_helpers import oracle, queries, universes, write_bed
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _brute_hits(u, q):
+    """Per query, the ids hit (regions in id order = row order, all distinct), in
+    (start, end, id) order."""
+    uc, us, ue = u
+    out = []
+    for c, s, e in zip(*q):
+        idx = np.flatnonzero((uc == c) & (us < e) & (ue > s))
+        order = np.lexsort((idx, ue[idx], us[idx]))
+        out.append(idx[order].tolist())
+    return out
+
+
+def _aligned(values, dtype, skew):
+    """``values`` in a new array whose data starts ``skew`` items past a 64-byte line."""
+    values = np.asarray(values, dtype=dtype)
+    size = np.dtype(dtype).itemsize
+    buf = np.empty(values.shape[0] + 64, dtype=dtype)
+    first = (-buf.ctypes.data % 64) // size + skew
+    out = buf[first : first + values.shape[0]]
+    out[:] = values
+    return out
+
+
+def _universe(rng, n, kind):
+    """n distinct regions on chromosomes 0..2 (3: none), sorted by (chromosome, start, end)
+    unless ``kind`` says shuffled; ``nested`` adds long regions holding many others."""
+    per = np.bincount(rng.integers(0, 3, n), minlength=3)
+    cols = []
+    for c, k in enumerate(per):
+        widths = rng.integers(1, 200, k)
+        gaps = rng.integers(0, 300, k)
+        starts = np.cumsum(gaps + np.concatenate(([0], widths[:-1]))) if k else gaps
+        cols.append((np.full(k, c), starts, starts + widths))
+    c, s, e = (np.concatenate(x) for x in zip(*cols))
+    if kind in ("nested", "shuffled_nested") and n:
+        pick = rng.integers(0, n, max(1, n // 50))
+        s_long = s[pick]
+        c, s, e = (
+            np.concatenate((c, c[pick])),
+            np.concatenate((s, s_long)),
+            np.concatenate((e, s_long + rng.integers(1000, 100_000, pick.shape[0]))),
+        )
+    if kind in ("overlapping",):
+        e = e + rng.integers(0, 500, e.shape[0])
+    rows = sorted(set(zip(c.tolist(), s.tolist(), e.tolist())))
+    if kind.startswith("shuffled"):
+        rows = [rows[i] for i in rng.permutation(len(rows))]
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0].astype(np.int32), arr[:, 1].astype(np.uint32), arr[:, 2].astype(np.uint32)
+
+
+def _queries(rng, u, m, kind):
+    uc, us, ue = u
+    if kind == "unsorted" or us.shape[0] == 0:
+        c = rng.integers(-1, 5, m).astype(np.int32)
+        s = rng.integers(0, int(ue.max(initial=1000)) + 1000, m)
+    else:
+        # near universe regions; sorted by (chromosome, start): a dense or a sparse stream
+        step = 1 if kind == "dense" else 300
+        pick = (
+            np.sort(rng.integers(0, us.shape[0], m))
+            if kind == "sparse"
+            else (np.arange(m) * step % us.shape[0])
+        )
+        c = uc[pick]
+        s = us[pick].astype(np.int64) + rng.integers(-150, 150, m)
+        s = np.clip(s, 0, None)
+    length = rng.choice([0, 0, 1, 50, 400, 5000, 10**6], m)
+    s = s.astype(np.int64)
+    e = np.minimum(s + length, 2**32 - 1)
+    if kind != "unsorted":
+        order = np.lexsort((s, c))
+        c, s, e = c[order], s[order], e[order]
+    return c.astype(np.int32), s.astype(np.uint32), e.astype(np.uint32)
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 300, 5000, 70_000])
+@pytest.mark.parametrize("kind", ["sorted", "overlapping", "nested", "shuffled_nested"])
+def test_searches_equal_brute_force(n, kind):
+    rng = np.random.default_rng(n * 7 + len(kind))
+    u = _universe(rng, n, kind)
+    uc, us, ue = u
+    for skew in (0, 5, 15) if n < 70_000 else (0, 11):
+        c, s, e = uc.copy(), _aligned(us, np.uint32, skew), _aligned(ue, np.uint32, skew)
+        index, unique = build_index(c, s, e, 4)
+        assert unique is None
+        if kind in ("sorted", "overlapping") and n:
+            # in place: the rows' own arrays, ids their positions
+            assert index.ids is None and index.starts is s and index.ends is e
+            same = uc[1:] == uc[:-1]
+            grows = bool(np.all(ue[1:][same] >= ue[:-1][same]))
+            assert (index.maxend is index.ends) == grows
+        for qkind in ("dense", "sparse", "unsorted"):
+            q = _queries(rng, u, 600, qkind)
+            want = _brute_hits(u, q)
+            ids, offsets = index.hits_per_query(*q)
+            got = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+            assert got == want, (kind, skew, qkind)
+            flat = [i for hits in want for i in hits]
+            unk = np.uint32(len(us))
+            assert index.tokenize(*q, None, unk, False).tolist() == (flat or [unk])
+            order = np.argsort(q[1], kind="stable")  # visiting order given by rows
+            want_o = [i for r in order for i in want[r]]
+            assert index.tokenize(*q, order, unk, False).tolist() == (want_o or [unk])
+            # in memory: chunks sorted and searched ahead, put back in row order
+            docs, doc_offsets = tokenize_docs(
+                index, *q, np.array([0, len(q[0]) // 3, len(q[0])]), unk, True
+            )
+            per_row = [hits or [int(unk)] for hits in want]
+            assert docs.tolist() == [i for hits in per_row for i in hits]
+
+
+def test_in_memory_chunks_and_search_ahead_across_them():
+    """More rows than one in-memory chunk (32,768): the search ahead starts again in each."""
+    rng = np.random.default_rng(3)
+    u = _universe(rng, 20_000, "nested")
+    index, _ = build_index(*u, 4)
+    q = _queries(rng, u, 70_000, "unsorted")
+    q = tuple(np.concatenate((x, x[:5000])) for x in q)
+    want = _brute_hits(u, q)
+    unk = len(u[0])
+    docs, _ = tokenize_docs(index, *q, np.array([0, len(q[0])]), unk, True)
+    assert docs.tolist() == [i for hits in want for i in (hits or [unk])]
+
+
+def test_pickled_index_is_its_arrays_and_shares_them():
+    """A sorted universe pickles as its two columns (8 bytes a region), the index and
+    the universe sharing them after unpickling too; the skip levels are made again."""
+    rng = np.random.default_rng(1)
+    c, s, e = _universe(rng, 50_000, "sorted")
+    names = ["chr1", "chr2", "chr3"]
+    tok = Tokenizer.from_regions((np.array(names)[c], s, e))
+    u = tok.universe
+    n = u.n_regions
+    assert u.index.ids is None and u.index.maxend is u.index.ends
+    assert u.region_starts is u.index.starts and u.region_ends is u.index.ends
+    assert u.nbytes <= 8.5 * n
+    data = pickle.dumps(tok, protocol=5)
+    assert len(data) < 8.5 * n
+    back = pickle.loads(data)
+    v = back.universe
+    assert v.region_starts is v.index.starts and v.region_ends is v.index.ends
+    assert v.region_chroms.tolist() == u.region_chroms.tolist() == c.tolist()
+    q = _queries(rng, (c, s, e), 2000, "unsorted")
+    regions = (np.array(names + ["chrX", "chrY"])[np.clip(q[0], 0, 4)], q[1], q[2])
+    assert back.tokenize(regions).ids.tolist() == tok.tokenize(regions).ids.tolist()
+    assert back.decode(np.arange(n)) == tok.decode(np.arange(n))
+
+
+@pytest.mark.parametrize("layout", ["sorted", "shuffled", "nested"])
+def test_universe_columns_and_chromosomes(tmp_path, layout):
+    rng = np.random.default_rng(5)
+    kind = {"sorted": "sorted", "shuffled": "shuffled", "nested": "nested"}[layout]
+    c, s, e = _universe(rng, 3000, kind)
+    names = np.array(["chr2", "chr1", "chrM", "chrZ"])  # chromosome 3 has no region
+    rows = list(zip(names[c].tolist(), s.tolist(), e.tolist()))
+    tok = Tokenizer(write_bed(tmp_path / "u.bed", rows))
+    u = tok.universe
+    assert [u.chrom_names[k] for k in u.region_chroms.tolist()] == [r[0] for r in rows]
+    ids = rng.integers(0, len(rows), 500)
+    assert u.chroms_of(ids).tolist() == u.region_chroms[ids].tolist()
+    assert tok.decode(ids) == [f"{rows[i][0]}:{rows[i][1]}-{rows[i][2]}" for i in ids]
+    # sorted: starts and ends; shuffled: also ids and each id's position; nested: and maxend
+    held = {"sorted": 8.5, "shuffled": 16.5, "nested": 20.5}[layout]
+    assert u.nbytes <= held * len(rows) + 1024
+    data = pickle.dumps(tok, protocol=5)  # without the positions (made again)
+    assert len(data) <= (held - 4 * (layout != "sorted")) * len(rows) + 4096
+    back = pickle.loads(data).universe
+    for name in ("region_chroms", "region_starts", "region_ends"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(u, name), name)
+    assert u.starts_of(ids).tolist() == [rows[i][1] for i in ids]
+    assert u.ends_of(ids).tolist() == [rows[i][2] for i in ids]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_random_universes_sorted_and_not(tmp_path, data):
+    """Random universes (overlapping, nested, long, zero-length regions; repeated rows;
+    the file sorted -- indexed in place -- or not): every way in gives the oracle's ids."""
+    rows = data.draw(universes())
+    if data.draw(st.booleans()):
+        rows = sorted(rows)
+    if rows and data.draw(st.booleans()):  # repeated rows: the first keeps its id
+        rows = rows + data.draw(st.lists(st.sampled_from(rows), max_size=5))
+    qrows = data.draw(queries(rows))
+    tok = Tokenizer(write_bed(tmp_path / "u.bed", rows))
+    assert tok.tokenize(qrows).ids.tolist() == oracle(rows, qrows, sort=False)
+    assert tok(write_bed(tmp_path / "q.bed", qrows))["input_ids"] == oracle(rows, qrows, sort=True)
+    if qrows:
+        per = tok.tokenize(qrows, unk="per_region")
+        assert per.ids.tolist() == oracle(rows, qrows, sort=False, per_region=True)
