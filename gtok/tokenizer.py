@@ -539,7 +539,10 @@ class Tokenizer:
         path = os.fsdecode(regions)
         sort = not keep_order
         extra = ChromTable() if (per_region and sort) else None
-        cols = read_regions(path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines)
+        # scratch columns: used below and dropped before this thread parses again
+        cols = read_regions(
+            path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines, scratch=True
+        )
         chroms, starts, ends = cols.chroms, cols.starts, cols.ends
         if sort:
             rank = (
@@ -547,7 +550,7 @@ class Tokenizer:
                 if extra is None or len(extra) == 0
                 else _ranks_with(u.chrom_names, extra.names())
             )
-            _, chroms, starts, ends = gtars_order(chroms, starts, ends, rank)
+            _, chroms, starts, ends = gtars_order(chroms, starts, ends, rank, False)
         ids = u.index.tokenize(chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)

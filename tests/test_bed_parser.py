@@ -108,3 +108,54 @@ def test_many_names_share_the_cache_without_mixing_them_up():
     cols = parse_regions(text, "x.bed", ChromTable(names))
     assert cols.chroms.tolist() == pick.tolist()
     assert cols.starts.tolist() == list(range(5000))
+
+
+def test_names_missing_from_the_table_are_cached_as_missing_or_as_extra():
+    # shuffled lines over more names than the cache's slots, half of them unknown
+    Table = ChromTable
+    known = [f"k{i}" for i in range(150)]
+    unknown = [f"u{i}" for i in range(150)]
+    names = known + unknown
+    rng = np.random.default_rng(1)
+    pick = rng.integers(0, len(names), 4000)
+    text = "".join(f"{names[k]}\t{i}\t{i + 1}\n" for i, k in enumerate(pick)).encode()
+    cols = parse_regions(text, "x.bed", Table(known))
+    assert cols.chroms.tolist() == [k if k < 150 else -1 for k in pick.tolist()]
+    extra = Table()
+    cols = parse_regions(text, "x.bed", Table(known), extra=extra)
+    for c, k in zip(cols.chroms.tolist(), pick.tolist()):
+        assert names[k] == (known[c] if c < 150 else extra.names()[c - 150])
+
+
+def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
+    import threading
+
+    import gtok.io.bedtext as bedtext
+
+    table = ChromTable(["c", "d"])
+    a = b"c\t1\t2\nd\t3\t4\nc\t5\t6\n"
+    b = b"d\t7\t8\n"
+    first = parse_regions(a, "a.bed", table, scratch=True)
+    kept = first.starts.copy()
+    second = parse_regions(b, "b.bed", table, scratch=True)
+    assert second.starts.tolist() == [7] and second.chroms.tolist() == [1]
+    assert kept.tolist() == [1, 3, 5]
+    # the views share this thread's scratch; trim and large inputs get columns of their own
+    assert np.shares_memory(first.starts, second.starts)
+    trimmed = parse_regions(a, "a.bed", table, scratch=True, trim=True)
+    assert not np.shares_memory(trimmed.starts, second.starts)
+    big = b"c\t1\t2\n" * (bedtext._SCRATCH_ROWS // 6 * 6 + 60)
+    large = parse_regions(big, "big.bed", table, scratch=True)
+    assert not np.shares_memory(large.starts, second.starts)
+    assert len(large) == bedtext._SCRATCH_ROWS // 6 * 6 + 60
+    # another thread has scratch columns of its own
+    other = {}
+
+    def parse_there():
+        other["cols"] = parse_regions(a, "a.bed", table, scratch=True)
+
+    t = threading.Thread(target=parse_there)
+    t.start()
+    t.join()
+    assert not np.shares_memory(other["cols"].starts, second.starts)
+    assert second.starts.tolist() == [7]

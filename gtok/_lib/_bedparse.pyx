@@ -25,8 +25,8 @@ from gtok._lib._lineproblem cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER,
 
 
 cdef enum:
-    NAME_CACHE_BITS = 6
-    NAME_CACHE = 64         # slots of the parser's chromosome-name cache
+    NAME_CACHE_BITS = 8
+    NAME_CACHE = 256        # slots of the parser's chromosome-name cache
 
 
 cdef struct ParseState:
@@ -230,7 +230,7 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     cdef Py_ssize_t advance, chrom_len
     cdef int32_t k
     cdef uint64_t word
-    cdef unsigned int slot
+    cdef unsigned int slot, slot2
     # names of up to 8 bytes -> index: a direct-mapped cache in front of the hash table
     # (key = the name's bytes as one word; 0 marks an empty slot, no name is empty here)
     cdef uint64_t cache_word[NAME_CACHE]
@@ -244,12 +244,19 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
                                  &chrom_len, &word)
             if advance > 0:
                 if word != 0:
+                    # two-way: a name's slot or the next one (shuffled files alternate
+                    # between names, and two that share a slot would evict each other)
                     slot = <unsigned int>((word * 0x9E3779B97F4A7C15ULL) >> (64 - NAME_CACHE_BITS))
+                    slot2 = (slot + 1) & (NAME_CACHE - 1)
                     if cache_word[slot] == word:
                         k = cache_index[slot]
+                    elif cache_word[slot2] == word:
+                        k = cache_index[slot2]
                     else:
                         k = _chrom_index(buf + pos, chrom_len, table, extra, add_chroms, &last)
                         if k != -OUT_OF_MEMORY:
+                            if cache_word[slot] != 0 and cache_word[slot2] == 0:
+                                slot = slot2
                             cache_word[slot] = word
                             cache_index[slot] = k
                 else:

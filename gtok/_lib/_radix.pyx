@@ -8,7 +8,9 @@
   start, stably). A counting sort by chromosome first (one pass, a few dozen buckets), then
   each chromosome's rows -- small enough to stay in cache -- sorted by start with LSD passes
   over 8-byte keys ``start << 32 | row``; the row in the low bits keeps the sort stable and
-  says where the rest of the row is. A chromosome already in order costs one check.
+  says where the rest of the row is. A chromosome already in order costs one check; the
+  histograms of a chromosome's start digits are counted in one pass; a file already in
+  gtars' order (every row kept) is found so by the counting pass and returned as it is.
 """
 
 import numpy as np
@@ -117,18 +119,24 @@ cdef enum:
     START_DIGIT_BITS = 10   # per-chromosome passes: 1,024 buckets, three passes for 2^30
     START_BUCKETS = 1024
     SMALL_RUN = 48          # below this many rows, an insertion sort
+    MAX_START_DIGITS = 4    # 4 * 10 >= 32 bits of start
 
 
 cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
                          Py_ssize_t* hist) noexcept nogil:
     """Sort keys ``start << 32 | row`` (row order on entry) by start, stably, in place;
-    ``tmp`` holds n keys. Already sorted input costs one check."""
+    ``tmp`` holds n keys, ``hist`` MAX_START_DIGITS * START_BUCKETS counters. Already
+    sorted input costs one check; the histograms of all the digits that differ are
+    counted in one pass."""
     cdef Py_ssize_t i, j, total, c
     cdef uint64_t k, spread = 0, lo_start
     cdef uint64_t* src = keys
     cdef uint64_t* dst = tmp
     cdef uint64_t* t
+    cdef Py_ssize_t* h
     cdef unsigned int shift
+    cdef unsigned int shifts[MAX_START_DIGITS]
+    cdef int d, n_digits = 0
     for i in range(1, n):
         if keys[i] < keys[i - 1]:
             break
@@ -146,42 +154,58 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     lo_start = keys[0] >> 32
     for i in range(n):
         spread |= (keys[i] >> 32) ^ lo_start   # the bits in which some starts differ
+    # the digits (START_DIGIT_BITS wide, from bit 32 of the key) in which starts differ
     shift = 32
-    while (spread >> (shift - 32)) != 0:
+    while shift < 64 and (spread >> (shift - 32)) != 0:
         if (spread >> (shift - 32)) & (START_BUCKETS - 1):
-            memset(hist, 0, START_BUCKETS * sizeof(Py_ssize_t))
-            for i in range(n):
-                hist[(src[i] >> shift) & (START_BUCKETS - 1)] += 1
-            total = 0
-            for c in range(START_BUCKETS):
-                j = hist[c]
-                hist[c] = total
-                total += j
-            for i in range(n):
-                c = (src[i] >> shift) & (START_BUCKETS - 1)
-                dst[hist[c]] = src[i]
-                hist[c] += 1
-            t = src
-            src = dst
-            dst = t
+            shifts[n_digits] = shift
+            n_digits += 1
         shift += START_DIGIT_BITS
-        if shift >= 64:
-            break
+    memset(hist, 0, n_digits * START_BUCKETS * sizeof(Py_ssize_t))
+    if n_digits == 3:   # the common case (starts spread over 2**20..2**30), unrolled
+        for i in range(n):
+            k = keys[i]
+            hist[(k >> shifts[0]) & (START_BUCKETS - 1)] += 1
+            hist[START_BUCKETS + ((k >> shifts[1]) & (START_BUCKETS - 1))] += 1
+            hist[2 * START_BUCKETS + ((k >> shifts[2]) & (START_BUCKETS - 1))] += 1
+    else:
+        for i in range(n):
+            k = keys[i]
+            for d in range(n_digits):
+                hist[d * START_BUCKETS + ((k >> shifts[d]) & (START_BUCKETS - 1))] += 1
+    for d in range(n_digits):
+        shift = shifts[d]
+        h = hist + d * START_BUCKETS
+        total = 0
+        for c in range(START_BUCKETS):
+            j = h[c]
+            h[c] = total
+            total += j
+        for i in range(n):
+            c = (src[i] >> shift) & (START_BUCKETS - 1)
+            dst[h[c]] = src[i]
+            h[c] += 1
+        t = src
+        src = dst
+        dst = t
     if src != keys:
         memcpy(keys, src, n * sizeof(uint64_t))
 
 
-def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
-                const uint32_t[::1] ends, const int32_t[::1] chrom_rank):
+def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
+                bint with_rows=True):
     """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
 
+    ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns.
     ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes (0 to
     ``len(chrom_rank) - 1``, each at most once), or -1 to drop its rows (a chromosome
     absent from the universe contributes nothing).
 
     Returns ``(rows, chroms, starts, ends)``: the int64 row numbers of the kept rows in
-    order, and their columns gathered in that order (contiguous, so the search that
-    follows reads them sequentially).
+    order (None unless ``with_rows``), and their columns gathered in that order
+    (contiguous, so the search that follows reads them sequentially). Columns already in
+    that order, with no row dropped, are returned as they are (``np.asarray`` of each),
+    after one pass that finds so.
 
     Examples
     --------
@@ -194,38 +218,61 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
     >>> rows.tolist(), c.tolist(), s.tolist()
     ([2, 0, 1], [1, 1, 0], [2, 5, 9])
     """
+    cdef const int32_t[::1] chroms = chroms_in
+    cdef const uint32_t[::1] starts = starts_in
+    cdef const uint32_t[::1] ends = ends_in
     cdef Py_ssize_t n = chroms.shape[0], n_ranks = chrom_rank.shape[0]
     cdef Py_ssize_t i, m = 0, b, pos, big = 0
-    cdef int32_t c, rk
+    cdef int32_t c, rk, prev_rk = -1
+    cdef uint32_t prev_start = 0
     cdef uint64_t key
     cdef int64_t row
-    cdef bint failed = False
+    cdef bint failed = False, in_order = True, unique_ranks = True
     if starts.shape[0] != n or ends.shape[0] != n:
         raise ValueError("query columns differ in length")
     if <uint64_t>n > UINT32_MAX:
         raise ValueError("more than 2**32 - 1 query regions in one set")
+    inverse_arr = np.full(n_ranks + 1, -1, dtype=np.int32)
+    cdef int32_t[::1] inverse = inverse_arr     # rank -> chromosome
     for i in range(n_ranks):
-        if chrom_rank[i] >= n_ranks:
+        rk = chrom_rank[i]
+        if rk >= n_ranks:
             raise ValueError("chrom_rank holds a rank outside 0..len(chrom_rank) - 1")
+        if rk >= 0:
+            if inverse[rk] >= 0:
+                unique_ranks = False
+            inverse[rk] = <int32_t>i
     bounds_arr = np.zeros(n_ranks + 1, dtype=np.intp)
-    keys_arr = np.empty(n, dtype=np.uint64)
     cdef Py_ssize_t[::1] bounds = bounds_arr
-    cdef uint64_t[::1] keys = keys_arr
-    cdef uint64_t* tmp = NULL
-    cdef Py_ssize_t* hist = NULL
     with nogil:
         # counting sort by rank: bounds[rk + 1] counts, then prefix sums give each
-        # chromosome's slice; scattering in row order keeps every slice in row order
+        # chromosome's slice; the same pass finds whether the rows are in order already
         for i in range(n):
             c = chroms[i]
             rk = chrom_rank[c] if 0 <= c < n_ranks else -1
             if rk >= 0:
                 bounds[rk + 1] += 1
+                if in_order:
+                    if rk < prev_rk or (rk == prev_rk and starts[i] < prev_start):
+                        in_order = False
+                    prev_rk = rk
+                    prev_start = starts[i]
+            else:
+                in_order = False
+    if in_order:
+        return (np.arange(n, dtype=np.int64) if with_rows else None, np.asarray(chroms_in),
+                np.asarray(starts_in), np.asarray(ends_in))
+    keys_arr = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] keys = keys_arr
+    cdef uint64_t* tmp = NULL
+    cdef Py_ssize_t* hist = NULL
+    with nogil:
         for b in range(n_ranks):
             if bounds[b + 1] > big:
                 big = bounds[b + 1]
             bounds[b + 1] += bounds[b]
         m = bounds[n_ranks]
+        # scattering in row order keeps every slice in row order
         for i in range(n):
             c = chroms[i]
             rk = chrom_rank[c] if 0 <= c < n_ranks else -1
@@ -234,7 +281,7 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
                 bounds[rk] += 1
         # bounds[rk] now holds the end of slice rk: the start of slice rk + 1
         tmp = <uint64_t*>malloc(big * sizeof(uint64_t) + 1)
-        hist = <Py_ssize_t*>malloc(START_BUCKETS * sizeof(Py_ssize_t))
+        hist = <Py_ssize_t*>malloc(MAX_START_DIGITS * START_BUCKETS * sizeof(Py_ssize_t))
         if tmp == NULL or hist == NULL:
             failed = True
         else:
@@ -247,7 +294,7 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
         free(hist)
     if failed:
         raise MemoryError()
-    rows_arr = np.empty(m, dtype=np.int64)
+    rows_arr = np.empty(m if with_rows else 0, dtype=np.int64)
     out_chroms = np.empty(m, dtype=np.int32)
     out_starts = np.empty(m, dtype=np.uint32)
     out_ends = np.empty(m, dtype=np.uint32)
@@ -255,11 +302,23 @@ def gtars_order(const int32_t[::1] chroms, const uint32_t[::1] starts,
     cdef int32_t[::1] o_chroms = out_chroms
     cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
     with nogil:
+        if unique_ranks:
+            # each slice holds one chromosome's rows: its column is that chromosome
+            pos = 0
+            for b in range(n_ranks):
+                c = inverse[b]
+                for i in range(pos, bounds[b]):
+                    o_chroms[i] = c
+                pos = bounds[b]
+        else:
+            for i in range(m):
+                o_chroms[i] = chroms[<Py_ssize_t>(keys[i] & UINT32_MAX)]
         for i in range(m):
             key = keys[i]
             row = <int64_t>(key & UINT32_MAX)
-            o_rows[i] = row
-            o_chroms[i] = chroms[row]
             o_starts[i] = <uint32_t>(key >> 32)
             o_ends[i] = ends[row]
-    return rows_arr, out_chroms, out_starts, out_ends
+        if with_rows:
+            for i in range(m):
+                o_rows[i] = <int64_t>(keys[i] & UINT32_MAX)
+    return (rows_arr if with_rows else None), out_chroms, out_starts, out_ends

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -81,6 +82,35 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
+#: Parses of at most this many rows' capacity (files up to ~6 MB) may use the calling
+#: thread's scratch columns (``scratch=True``), kept between calls: a fresh allocation per
+#: file costs page faults and the kernel's zeroing of every page touched (whole 2 MiB huge
+#: pages for NumPy's large arrays), about as much as the parse itself on small files.
+_SCRATCH_ROWS = 1 << 20
+_scratch = threading.local()
+
+
+def _columns_for(capacity: int, scratch: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three empty columns of ``capacity`` rows: fresh, or views of this thread's scratch
+    columns (valid until this thread's next parse with ``scratch``)."""
+    if not scratch or capacity > _SCRATCH_ROWS:
+        return (
+            np.empty(capacity, dtype=np.int32),
+            np.empty(capacity, dtype=np.uint32),
+            np.empty(capacity, dtype=np.uint32),
+        )
+    cols = getattr(_scratch, "cols", None)
+    if cols is None or cols[0].shape[0] < capacity:
+        size = max(capacity, 1 << 16)
+        cols = (
+            np.empty(size, dtype=np.int32),
+            np.empty(size, dtype=np.uint32),
+            np.empty(size, dtype=np.uint32),
+        )
+        _scratch.cols = cols
+    return cols[0][:capacity], cols[1][:capacity], cols[2][:capacity]
+
+
 def _bad_line(
     path: str, data: bytes | memoryview, line_no: int, begin: int, end: int, code: int
 ) -> BedFormatError:
@@ -97,6 +127,7 @@ def parse_regions(
     extra: ChromTable | None = None,
     skip_bad_lines: bool = False,
     trim: bool = False,
+    scratch: bool = False,
 ) -> RegionColumns:
     """Parse BED text ``data`` (already decompressed) read from ``path``.
 
@@ -106,12 +137,13 @@ def parse_regions(
     :class:`~gtok.errors.BedFormatError` at the
     first bad line, unless ``skip_bad_lines``, which counts them instead. ``trim`` (for
     columns kept long, such as a universe's) shrinks the columns to their rows; otherwise
-    they are views of the parser's larger buffers (for columns used briefly).
+    they are views of the parser's larger buffers (for columns used briefly). ``scratch``
+    (not with ``trim``): for a small input those buffers are the calling thread's scratch
+    columns, overwritten by its next parse with ``scratch`` (for columns used at once and
+    dropped, as :meth:`Tokenizer.tokenize <gtok.Tokenizer.tokenize>` does).
     """
     capacity = capacity_for(len(data))
-    chroms = np.empty(capacity, dtype=np.int32)
-    starts = np.empty(capacity, dtype=np.uint32)
-    ends = np.empty(capacity, dtype=np.uint32)
+    chroms, starts, ends = _columns_for(capacity, scratch and not trim)
     n_rows, n_bad, _, bad_no, bad_begin, bad_end, code, _ = parse_bed(
         data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends
     )
@@ -141,9 +173,11 @@ def read_regions(
     extra: ChromTable | None = None,
     skip_bad_lines: bool = False,
     trim: bool = False,
+    scratch: bool = False,
 ) -> RegionColumns:
     """Parse the BED file at ``path`` (plain or gzip, a file or a pipe), as
-    :func:`parse_regions` parses text.
+    :func:`parse_regions` parses text (``scratch`` applies to a plain file only: streamed
+    input is parsed into columns of its own).
 
     Raises ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` naming the path,
     ``OSError`` for a named FIFO or socket (never opened), :class:`~gtok.errors.BedFormatError`
@@ -157,7 +191,7 @@ def read_regions(
                 with memoryview(mapping) as data:
                     return parse_regions(
                         data, path, table, add_chroms=add_chroms, extra=extra,
-                        skip_bad_lines=skip_bad_lines, trim=trim,
+                        skip_bad_lines=skip_bad_lines, trim=trim, scratch=scratch,
                     )  # fmt: skip
         finally:
             mapping.close()
