@@ -61,27 +61,27 @@ SWAP_MARGIN = 0.25
 def unknown_chromosomes_warning(summary: Any, universe: str) -> str | None:
     """Most regions on chromosomes the universe lacks: another genome's universe? The
     message names the share and, from the first few inputs, the chromosomes."""
-    if not _mostly_unknown(summary):
+    share = _unknown_share(summary)
+    if share <= UNKNOWN_SHARE:
         return None
     done = [r for r in summary.results if r.status == "ok"]
-    regions = sum(r.regions for r in done)
-    unknown = sum(r.unknown_chrom_regions for r in done)
     names = _unknown_chromosomes(universe, [r.input for r in done if r.unknown_chrom_regions])
     seen = ""
     if names:
         more = ", ..." if len(names) > UNKNOWN_NAMES_SHOWN else ""
         seen = f" ({', '.join(names[:UNKNOWN_NAMES_SHOWN])}{more})"
     return (
-        f"{100 * unknown / regions:.0f} % of the regions lie on chromosomes the universe "
+        f"{100 * share:.0f} % of the regions lie on chromosomes the universe "
         f"lacks{seen}; they get <unk>: is it the universe of the inputs' genome and naming "
         "(chr1 or 1)?"
     )
 
 
-def _mostly_unknown(summary: Any) -> bool:
+def _unknown_share(summary: Any) -> float:
+    """The share of the done inputs' regions on chromosomes the universe lacks (0 when none)."""
     done = [r for r in summary.results if r.status == "ok"]
     regions = sum(r.regions for r in done)
-    return bool(regions) and sum(r.unknown_chrom_regions for r in done) / regions > UNKNOWN_SHARE
+    return sum(r.unknown_chrom_regions for r in done) / regions if regions else 0.0
 
 
 def _unknown_chromosomes(universe: str, inputs: list[str]) -> list[str]:
@@ -128,7 +128,7 @@ def swap_warning(universe: str, summary: Any, *, skip_bad_lines: bool) -> str | 
     result = summary.results[0]
     if not os.path.isfile(result.input):  # a pipe or device: it cannot be read again
         return None
-    if _mostly_unknown(summary):
+    if _unknown_share(summary) > UNKNOWN_SHARE:
         return None
     try:
         header = load_manifest(summary.manifest).get("universe", {})
