@@ -22,6 +22,7 @@ from gtok._lib._radix import gtars_order
 from gtok.columns import as_columns, check_rows
 from gtok.io.bedtext import read_regions
 from gtok.io.pretrained import locate_pretrained, write_pretrained
+from gtok.scratch import SCRATCH_ROWS, scratch_array
 from gtok.universe import (
     SPECIAL_TOKEN_NAMES,
     Universe,
@@ -550,7 +551,9 @@ class Tokenizer:
                 if extra is None or len(extra) == 0
                 else _ranks_with(u.chrom_names, extra.names())
             )
-            _, chroms, starts, ends = gtars_order(chroms, starts, ends, rank, False)
+            _, chroms, starts, ends = gtars_order(
+                chroms, starts, ends, rank, False, _order_buffers(len(chroms))
+            )
         ids = u.index.tokenize(chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
@@ -647,6 +650,20 @@ def _tokenizer_from_universe(universe: Universe) -> Tokenizer:
     tok = Tokenizer.__new__(Tokenizer)
     tok._set_universe(universe)
     return tok
+
+
+def _order_buffers(n: int) -> tuple[np.ndarray, ...] | None:
+    """This thread's scratch buffers for ``gtars_order`` of ``n`` rows (the ordered columns
+    are searched at once and dropped), or None for a large input (fresh arrays then)."""
+    if n > SCRATCH_ROWS:
+        return None
+    return (
+        scratch_array("order.keys", np.uint64, n),
+        scratch_array("order.spare", np.uint64, n),
+        scratch_array("order.chroms", np.int32, n),
+        scratch_array("order.starts", np.uint32, n),
+        scratch_array("order.ends", np.uint32, n),
+    )
 
 
 def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:

@@ -3,7 +3,7 @@ the layers import downwards only, and all Cython sits in ``gtok/_lib``.
 
 The layers, lowest first (a module may import from its own layer and the ones below):
 
-    gtok.errors, gtok._lib             (exceptions; compiled loops)
+    gtok.errors, gtok.scratch, gtok._lib  (exceptions; scratch buffers; compiled loops)
     gtok.io                            (file formats)
     gtok.columns, gtok.universe, gtok.tokenizer  (the tokenizer)
     gtok.batch, gtok.train, gtok.singlecell
@@ -98,7 +98,7 @@ def _graph() -> dict[str, set[str]]:
 
 
 LAYERS = [
-    ("gtok.errors", "gtok._lib"),
+    ("gtok.errors", "gtok.scratch", "gtok._lib"),
     ("gtok.io",),
     ("gtok.columns", "gtok.universe", "gtok.tokenizer"),
     ("gtok.batch", "gtok.train", "gtok.singlecell"),

@@ -130,7 +130,7 @@ def test_names_missing_from_the_table_are_cached_as_missing_or_as_extra():
 def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
     import threading
 
-    import gtok.io.bedtext as bedtext
+    from gtok.scratch import SCRATCH_ROWS
 
     table = ChromTable(["c", "d"])
     a = b"c\t1\t2\nd\t3\t4\nc\t5\t6\n"
@@ -144,10 +144,10 @@ def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
     assert np.shares_memory(first.starts, second.starts)
     trimmed = parse_regions(a, "a.bed", table, scratch=True, trim=True)
     assert not np.shares_memory(trimmed.starts, second.starts)
-    big = b"c\t1\t2\n" * (bedtext._SCRATCH_ROWS // 6 * 6 + 60)
+    big = b"c\t1\t2\n" * (SCRATCH_ROWS // 6 * 6 + 60)
     large = parse_regions(big, "big.bed", table, scratch=True)
     assert not np.shares_memory(large.starts, second.starts)
-    assert len(large) == bedtext._SCRATCH_ROWS // 6 * 6 + 60
+    assert len(large) == SCRATCH_ROWS // 6 * 6 + 60
     # another thread has scratch columns of its own
     other = {}
 

@@ -20,11 +20,24 @@ def expected(chroms, starts, ends, rank):
     return order, chroms[order], starts[order], ends[order]
 
 
+def work_buffers(n, extra=3):
+    # longer than needed and full of garbage: the kernel must not read what it did not write
+    rng = np.random.default_rng(n)
+    return tuple(
+        rng.integers(0, 2**31, n + extra).astype(dtype)
+        for dtype in (np.uint64, np.uint64, np.int32, np.uint32, np.uint32)
+    )
+
+
 def check(chroms, starts, ends, rank):
-    got = gtars_order(chroms, starts, ends, rank)
     want = expected(chroms, starts, ends, rank)
+    got = gtars_order(chroms, starts, ends, rank)
     for g, w, dtype in zip(got, want, (np.int64, np.int32, np.uint32, np.uint32)):
         assert g.dtype == dtype
+        np.testing.assert_array_equal(g, w)
+    # the same into reused buffers (a thread's scratch)
+    got = gtars_order(chroms, starts, ends, rank, True, work_buffers(len(chroms)))
+    for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
 
 
@@ -77,6 +90,22 @@ def test_rejects_ranks_outside_the_table():
         gtars_order(np.zeros(3, np.int32), z, z, np.array([5], np.int32))
     with pytest.raises(ValueError, match="differ in length"):
         gtars_order(np.zeros(3, np.int32), z[:2], z, np.array([0], np.int32))
+
+
+def test_work_buffers_hold_the_columns_returned():
+    rng = np.random.default_rng(3)
+    n = 1000
+    chroms = rng.integers(0, 5, n).astype(np.int32)
+    starts = rng.integers(0, 1 << 30, n).astype(np.uint32)
+    rank = np.arange(5, dtype=np.int32)
+    work = work_buffers(n)
+    _, c, s, e = gtars_order(chroms, starts, starts, rank, False, work)
+    for column, buffer in zip((c, s, e), work[2:]):
+        assert np.shares_memory(column, buffer)
+    with pytest.raises(ValueError, match="at least as long"):
+        gtars_order(chroms, starts, starts, rank, False, work_buffers(n - 4, 0))
+    with pytest.raises(ValueError, match="five arrays"):
+        gtars_order(chroms, starts, starts, rank, False, work[:4])
 
 
 def _gtars_sorted(chroms, starts, rank):

@@ -8,6 +8,7 @@ def gtars_order(
     ends_in: npt.NDArray[np.uint32],
     chrom_rank: npt.NDArray[np.int32],
     with_rows: bool = True,
+    work: tuple[npt.NDArray[np.generic], ...] | None = None,
 ) -> tuple[
     npt.NDArray[np.int64] | None,
     npt.NDArray[np.int32],

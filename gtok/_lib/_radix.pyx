@@ -193,7 +193,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
 
 
 def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
-                bint with_rows=True):
+                bint with_rows=True, work=None):
     """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
 
     ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns.
@@ -206,6 +206,11 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
     (contiguous, so the search that follows reads them sequentially). Columns already in
     that order, with no row dropped, are returned as they are (``np.asarray`` of each),
     after one pass that finds so.
+
+    ``work``: None, or arrays to use instead of allocating (a thread's scratch buffers):
+    two uint64 arrays (the sort keys and their second buffer), then the int32, uint32 and
+    uint32 output columns, each at least as long as the input. The columns returned are
+    then views of the last three.
 
     Examples
     --------
@@ -262,9 +267,18 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
     if in_order:
         return (np.arange(n, dtype=np.int64) if with_rows else None, np.asarray(chroms_in),
                 np.asarray(starts_in), np.asarray(ends_in))
-    keys_arr = np.empty(n, dtype=np.uint64)
-    cdef uint64_t[::1] keys = keys_arr
+    cdef uint64_t[::1] keys
+    cdef uint64_t[::1] spare
     cdef uint64_t* tmp = NULL
+    cdef bint own_tmp = work is None
+    if work is None:
+        keys = np.empty(n, dtype=np.uint64)
+    else:
+        if len(work) != 5 or any(len(w) < n for w in work):
+            raise ValueError("work: five arrays, each at least as long as the input")
+        keys = work[0]
+        spare = work[1]
+        tmp = &spare[0] if n else NULL
     cdef Py_ssize_t* hist = NULL
     with nogil:
         for b in range(n_ranks):
@@ -280,9 +294,10 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
                 keys[bounds[rk]] = (<uint64_t>starts[i] << 32) | <uint64_t>i
                 bounds[rk] += 1
         # bounds[rk] now holds the end of slice rk: the start of slice rk + 1
-        tmp = <uint64_t*>malloc(big * sizeof(uint64_t) + 1)
+        if own_tmp:
+            tmp = <uint64_t*>malloc(big * sizeof(uint64_t) + 1)
         hist = <Py_ssize_t*>malloc(MAX_START_DIGITS * START_BUCKETS * sizeof(Py_ssize_t))
-        if tmp == NULL or hist == NULL:
+        if (tmp == NULL and big) or hist == NULL:
             failed = True
         else:
             pos = 0
@@ -290,14 +305,18 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
                 if bounds[b] > pos:
                     _sort_by_start(&keys[pos], tmp, bounds[b] - pos, hist)
                 pos = bounds[b]
-        free(tmp)
+        if own_tmp:
+            free(tmp)
         free(hist)
     if failed:
         raise MemoryError()
     rows_arr = np.empty(m if with_rows else 0, dtype=np.int64)
-    out_chroms = np.empty(m, dtype=np.int32)
-    out_starts = np.empty(m, dtype=np.uint32)
-    out_ends = np.empty(m, dtype=np.uint32)
+    if work is None:
+        out_chroms = np.empty(m, dtype=np.int32)
+        out_starts = np.empty(m, dtype=np.uint32)
+        out_ends = np.empty(m, dtype=np.uint32)
+    else:
+        out_chroms, out_starts, out_ends = work[2][:m], work[3][:m], work[4][:m]
     cdef int64_t[::1] o_rows = rows_arr
     cdef int32_t[::1] o_chroms = out_chroms
     cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from gtok.errors import BedFormatError
 from gtok.io import source
 from gtok.io.gunzip import is_gzip
 from gtok.io.source import check_input, is_stream, text_blocks
+from gtok.scratch import scratch_array
 
 __all__ = [
     "RegionColumns",
@@ -82,33 +82,21 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
-#: Parses of at most this many rows' capacity (files up to ~6 MB) may use the calling
-#: thread's scratch columns (``scratch=True``), kept between calls: a fresh allocation per
-#: file costs page faults and the kernel's zeroing of every page touched (whole 2 MiB huge
-#: pages for NumPy's large arrays), about as much as the parse itself on small files.
-_SCRATCH_ROWS = 1 << 20
-_scratch = threading.local()
-
-
 def _columns_for(capacity: int, scratch: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Three empty columns of ``capacity`` rows: fresh, or views of this thread's scratch
-    columns (valid until this thread's next parse with ``scratch``)."""
-    if not scratch or capacity > _SCRATCH_ROWS:
+    """Three empty columns of ``capacity`` rows: fresh, or (``scratch``, for parses of at
+    most :data:`gtok.scratch.SCRATCH_ROWS` rows' capacity: files up to ~6 MB) views of this
+    thread's scratch columns, valid until this thread's next parse with ``scratch``."""
+    if not scratch:
         return (
             np.empty(capacity, dtype=np.int32),
             np.empty(capacity, dtype=np.uint32),
             np.empty(capacity, dtype=np.uint32),
         )
-    cols = getattr(_scratch, "cols", None)
-    if cols is None or cols[0].shape[0] < capacity:
-        size = max(capacity, 1 << 16)
-        cols = (
-            np.empty(size, dtype=np.int32),
-            np.empty(size, dtype=np.uint32),
-            np.empty(size, dtype=np.uint32),
-        )
-        _scratch.cols = cols
-    return cols[0][:capacity], cols[1][:capacity], cols[2][:capacity]
+    return (
+        scratch_array("parse.chroms", np.int32, capacity),
+        scratch_array("parse.starts", np.uint32, capacity),
+        scratch_array("parse.ends", np.uint32, capacity),
+    )
 
 
 def _bad_line(
