@@ -187,6 +187,31 @@ def test_workers_that_cannot_see_the_output_folder(cluster, tmp_path):
     assert "shared file system" in str(e.value)
 
 
+def test_a_worker_dying_during_the_path_check_is_not_counted(tmp_path):
+    """The check asks every worker at once; one that dies in that instant answers with an
+    error, which must not fail the run (the others' answers decide)."""
+    from gtok.batch.dask_engine import DaskEngine
+
+    class Client:
+        def __init__(self, answers):
+            self.answers = answers
+
+        def nthreads(self):
+            return {w: 1 for w in self.answers}
+
+        def run(self, func, *args, on_error="raise"):
+            assert on_error == "return"
+            return {
+                w: a if isinstance(a, BaseException) else func(*args)
+                for w, a in self.answers.items()
+            }
+
+    lost = distributed.comm.CommClosedError("in: closed")
+    DaskEngine(Client({"w1": None, "w2": lost})).check_paths(str(tmp_path), [])
+    with pytest.raises(OSError, match="1 of 1 Dask workers cannot use the paths"):
+        DaskEngine(Client({"w1": None, "w2": lost})).check_paths(str(tmp_path / "no"), [])
+
+
 def test_command_line_against_a_running_scheduler(data, tmp_path, client):
     universe, src = data
     want = local_outputs(universe, src, tmp_path / "local")

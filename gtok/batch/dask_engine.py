@@ -22,10 +22,10 @@ deaths:
   so the groups shrink towards the end and the workers finish together; the first ones
   small (2, 4, 8... keys) until results tell how long a key takes, then from 0.1 s to
   1 s of work each (0.1 s: groups of 25 ms left the run 1.19x the local pool's time on
-  200 files, 0.1 s 1.12x, 0.2 s 1.21x, the tail then unbalanced). Groups handed out together are submitted together, and results that
-  arrived together are fetched together (from the workers directly when they listen on
-  this machine's loopback). With a ``window`` (an in-order consumer's), groups never
-  reach past it.
+  200 files, 0.1 s 1.12x, 0.2 s 1.21x, the tail then unbalanced). Groups handed out
+  together are submitted together, and results that arrived together are fetched
+  together (from the workers directly when they listen on this machine's loopback).
+  With a ``window`` (an in-order consumer's), groups never reach past it.
 - **A worker that dies**: Dask's nanny restarts it and the scheduler runs its tasks again,
   until a task has been on ``allowed-failures + 1`` dead workers; then it is
   ``KilledWorker``. Dask counts every task *assigned* to a dying worker, not only the one
@@ -175,10 +175,13 @@ class DaskEngine:
     def check_paths(self, out_dir: str | None, inputs: Sequence[str]) -> None:
         """Raise ``OSError`` naming the workers that cannot write into ``out_dir`` (None:
         nothing to write) or read the first of ``inputs`` (the cluster must share the
-        driver's file system)."""
+        driver's file system). A worker that cannot answer (it died, or is leaving) is not
+        counted: the run goes on with the others, and a worker that replaces it runs the
+        same tasks, whose failures are reported per input."""
         sample = [os.path.abspath(p) for p in inputs[:1]]
         folder = None if out_dir is None else os.path.abspath(out_dir)
-        found = self.client.run(cannot_use, folder, sample)
+        found = self.client.run(cannot_use, folder, sample, on_error="return")
+        found = {w: why for w, why in found.items() if not isinstance(why, BaseException)}
         bad = {worker: why for worker, why in found.items() if why is not None}
         if bad:
             listed = "; ".join(f"{worker}: {why}" for worker, why in sorted(bad.items()))
