@@ -3,8 +3,9 @@
 What is measured
 ----------------
 1. **200 files** (:mod:`datagen`'s queries, ~10 M regions, against the 1 M-region universe):
-   ``pretokenize(..., jobs=2)`` (the local pool) vs ``pretokenize(..., engine=client)`` on
-   a ``LocalCluster`` of 2 single-threaded worker processes, started once beforehand (a
+   ``pretokenize(..., jobs=N)`` (the local pool) vs ``pretokenize(..., engine=client)`` on
+   a ``LocalCluster`` of N single-threaded worker processes (``--workers``, 2 by default;
+   1 leaves a core to Dask's scheduler, client and event loops), started once beforehand (a
    cluster outlives its runs; its start is reported apart). The universe is built once in
    this process for both. Outputs are compared byte for byte before timing.
 2. **Shipping the universe**: the tokenizer scattered to every worker (what the engine
@@ -19,7 +20,7 @@ shared: ratios say more than seconds). Needs ``gtok[dask]``; all on 127.0.0.1.
 
 Usage (repository root, gtok installed; data from ``python benchmarks/datagen.py``)::
 
-    python benchmarks/bench_dask.py [--data benchmarks/data] [--repeats 5]
+    python benchmarks/bench_dask.py [--data benchmarks/data] [--repeats 5] [--workers 2]
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def main() -> int:
     ap.add_argument("--data", default="benchmarks/data")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tiny", default="200,2000,10000")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
     import gtok
@@ -69,7 +71,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="gtok-bench-dask-"))
     print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     t = time.perf_counter()
-    engine = DaskEngine.local(2)
+    engine = DaskEngine.local(args.workers)
     cluster_start = time.perf_counter() - t
     try:
         t = time.perf_counter()
@@ -78,7 +80,7 @@ def main() -> int:
 
         def local(out: Path, inputs: list[str]) -> None:
             shutil.rmtree(out, ignore_errors=True)
-            assert gtok.pretokenize(tok, inputs, out, jobs=2).ok
+            assert gtok.pretokenize(tok, inputs, out, jobs=args.workers).ok
 
         def dask(out: Path, inputs: list[str], group: int | None = None) -> None:
             shutil.rmtree(out, ignore_errors=True)
@@ -93,7 +95,10 @@ def main() -> int:
             times["local"].append(_timed(lambda: local(work / "a", queries)))
             times["dask"].append(_timed(lambda: dask(work / "b", queries)))
         lo, da = statistics.median(times["local"]), statistics.median(times["dask"])
-        print(f"## {len(queries)} files, universe of {tok.universe.n_regions:,} regions\n")
+        print(
+            f"## {len(queries)} files, universe of {tok.universe.n_regions:,} regions, "
+            f"{args.workers} worker(s)\n"
+        )
         print(f"LocalCluster start: {cluster_start:.2f} s; universe build: {build:.2f} s\n")
         print("| engine | median s | min..max |\n|---|---|---|")
         for name, values in times.items():
