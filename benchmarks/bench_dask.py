@@ -105,6 +105,7 @@ def main() -> int:
             print(f"| {name} | {statistics.median(values):.3f} | "
                   f"{min(values):.3f}..{max(values):.3f} |")  # fmt: skip
         print(f"\nDask / local: {da / lo:.2f}x (target <= 1.15)\n")
+        _whole_commands(data, queries, work, engine, args)
 
         # shipping the universe: pickled state vs built from the path on each worker
         from gtok.batch.engine import Task, as_state
@@ -152,6 +153,37 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nload average after: {os.getloadavg()}", file=sys.stderr)
     return 0
+
+
+def _whole_commands(data: Path, queries: list[str], work: Path, engine, args) -> None:
+    """The same job as whole ``gtok tokenize`` commands, as a user runs them: ``-j N`` vs
+    ``--engine dask --address`` this cluster (each a new process: interpreter, imports,
+    universe; the Dask one also imports ``distributed`` and connects)."""
+    import subprocess
+
+    universe = str(data / "universe_1m.bed")
+    base = [sys.executable, "-m", "gtok", "tokenize", universe, *queries, "-q", "-o"]
+    address = engine.client.scheduler.address
+    commands = {
+        "local": lambda out: [*base, str(out), "-j", str(args.workers)],
+        "dask": lambda out: [*base, str(out), "--engine", "dask", "--address", address],
+    }
+    times: dict[str, list[float]] = {"local": [], "dask": []}
+    for _ in range(args.repeats):
+        for name, command in commands.items():
+            out = work / f"cli-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            subprocess.run(command(out), check=True)
+            times[name].append(time.perf_counter() - t)
+    assert _files(work / "cli-local") == _files(work / "cli-dask"), "outputs differ"
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import distributed"], check=True)
+    imported = time.perf_counter() - t
+    lo, da = statistics.median(times["local"]), statistics.median(times["dask"])
+    print("## The same as whole commands (`gtok tokenize ... -j N` vs `--engine dask --address`)\n")
+    print(f"- local {lo:.3f} s, Dask {da:.3f} s: {da / lo:.2f}x "
+          f"(`python -c 'import distributed'` alone: {imported:.2f} s)\n")  # fmt: skip
 
 
 def _state_size(tok, key: int) -> int:
