@@ -14,13 +14,16 @@ What is measured
 3. **Per-task overhead and many tiny inputs**: N one-line BED files (N = 200, 2,000,
    10,000), local pool vs Dask, and Dask with one input per task (``group=1``) to show what
    grouping saves; the overhead per input is (Dask time - local time) / N.
+4. **Whole commands**: the same job as ``gtok tokenize -j N`` vs ``gtok tokenize --engine
+   dask --address`` (each a new process), and ``import distributed`` alone.
+5. With ``--ray``: the 200 files on the Ray engine (a local Ray of N CPUs) vs the pool.
 
 Medians of ``--repeats`` interleaved runs; the machine's load average is printed (it is
 shared: ratios say more than seconds). Needs ``gtok[dask]``; all on 127.0.0.1.
 
 Usage (repository root, gtok installed; data from ``python benchmarks/datagen.py``)::
 
-    python benchmarks/bench_dask.py [--data benchmarks/data] [--repeats 5] [--workers 2]
+    python benchmarks/bench_dask.py [--data benchmarks/data] [--repeats 5] [--workers 2] [--ray]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tiny", default="200,2000,10000")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--ray", action="store_true", help="also time the Ray engine (gtok[ray])")
     args = ap.parse_args()
 
     import gtok
@@ -150,9 +154,43 @@ def main() -> int:
                   f"{1e3 * (dt - lt) / n:.2f} ms |")  # fmt: skip
     finally:
         engine.close()
+    try:
+        if args.ray:
+            _ray_engine(tok, queries, work, args)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nload average after: {os.getloadavg()}", file=sys.stderr)
     return 0
+
+
+def _ray_engine(tok, queries: list[str], work: Path, args) -> None:
+    """The 200 files on the Ray engine (a local Ray of N CPUs, started after the Dask
+    cluster is closed, so the two never share the machine) against the local pool."""
+    import gtok
+    from gtok.batch.ray_engine import RayEngine
+
+    t = time.perf_counter()
+    ray = RayEngine.local(args.workers)
+    start = time.perf_counter() - t
+    try:
+        runs = {
+            "local": lambda out: gtok.pretokenize(tok, queries, out, jobs=args.workers),
+            "ray": lambda out: gtok.pretokenize(tok, queries, out, engine=RayEngine()),
+        }
+        for name, run in runs.items():  # (a first run of each, not timed)
+            assert run(work / f"ray-{name}").ok
+        assert _files(work / "ray-local") == _files(work / "ray-ray"), "outputs differ"
+        times: dict[str, list[float]] = {"local": [], "ray": []}
+        for _ in range(args.repeats):
+            for name, run in runs.items():
+                out = work / f"ray-{name}"
+                shutil.rmtree(out, ignore_errors=True)
+                times[name].append(_timed(lambda: run(out)))  # noqa: B023
+    finally:
+        ray.close()
+    lo, ra = statistics.median(times["local"]), statistics.median(times["ray"])
+    print(f"## The Ray engine ({args.workers} CPUs; Ray's start {start:.1f} s)\n")
+    print(f"- local {lo:.3f} s, Ray {ra:.3f} s: {ra / lo:.2f}x\n")
 
 
 def _whole_commands(data: Path, queries: list[str], work: Path, engine, args) -> None:
