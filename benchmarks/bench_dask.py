@@ -169,6 +169,11 @@ def _ray_engine(tok, queries: list[str], work: Path, args) -> None:
     import gtok
     from gtok.batch.ray_engine import RayEngine
 
+    # (Ray's workers put the driver's working folder first on their path: from the
+    # repository root they would import the source tree, not the installed package)
+    here = os.getcwd()
+    queries = [os.path.abspath(q) for q in queries]
+    os.chdir(work)
     t = time.perf_counter()
     ray = RayEngine.local(args.workers)
     start = time.perf_counter() - t
@@ -188,6 +193,7 @@ def _ray_engine(tok, queries: list[str], work: Path, args) -> None:
                 times[name].append(_timed(lambda: run(out)))  # noqa: B023
     finally:
         ray.close()
+        os.chdir(here)
     lo, ra = statistics.median(times["local"]), statistics.median(times["ray"])
     print(f"## The Ray engine ({args.workers} CPUs; Ray's start {start:.1f} s)\n")
     print(f"- local {lo:.3f} s, Ray {ra:.3f} s: {ra / lo:.2f}x\n")
@@ -199,8 +205,11 @@ def _whole_commands(data: Path, queries: list[str], work: Path, engine, args) ->
     universe; the Dask one also imports ``distributed`` and connects)."""
     import subprocess
 
-    universe = str(data / "universe_1m.bed")
-    base = [sys.executable, "-m", "gtok", "tokenize", universe, *queries, "-q", "-o"]
+    # (absolute paths, run from the work folder: `python -m gtok` from the repository root
+    # would import the source tree, not the installed package)
+    universe = os.path.abspath(data / "universe_1m.bed")
+    inputs = [os.path.abspath(q) for q in queries]
+    base = [sys.executable, "-m", "gtok", "tokenize", universe, *inputs, "-q", "-o"]
     address = engine.client.scheduler.address
     commands = {
         "local": lambda out: [*base, str(out), "-j", str(args.workers)],
@@ -212,7 +221,7 @@ def _whole_commands(data: Path, queries: list[str], work: Path, engine, args) ->
             out = work / f"cli-{name}"
             shutil.rmtree(out, ignore_errors=True)
             t = time.perf_counter()
-            subprocess.run(command(out), check=True)
+            subprocess.run(command(out), check=True, cwd=work)
             times[name].append(time.perf_counter() - t)
     assert _files(work / "cli-local") == _files(work / "cli-dask"), "outputs differ"
     t = time.perf_counter()
