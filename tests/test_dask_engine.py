@@ -190,7 +190,6 @@ def test_workers_that_cannot_see_the_output_folder(cluster, tmp_path):
 def test_a_worker_dying_during_the_path_check_is_not_counted(tmp_path):
     """The check asks every worker at once; one that dies in that instant answers with an
     error, which must not fail the run (the others' answers decide)."""
-    from gtok.batch.dask_engine import DaskEngine
 
     class Client:
         def __init__(self, answers):
