@@ -44,6 +44,18 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def _alternated(runs: dict, work: Path, prefix: str, repeats: int) -> dict[str, float]:
+    """Median seconds of each of ``runs`` (name -> a function of its output folder,
+    ``work / f"{prefix}-{name}"``, emptied before each run), the runs alternated."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            out = work / f"{prefix}-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            times[name].append(_timed(lambda: run(out)))  # noqa: B023
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.gtok"))}
 
@@ -185,16 +197,11 @@ def _ray_engine(tok, queries: list[str], work: Path, args) -> None:
         for name, run in runs.items():  # (a first run of each, not timed)
             assert run(work / f"ray-{name}").ok
         assert _files(work / "ray-local") == _files(work / "ray-ray"), "outputs differ"
-        times: dict[str, list[float]] = {"local": [], "ray": []}
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                out = work / f"ray-{name}"
-                shutil.rmtree(out, ignore_errors=True)
-                times[name].append(_timed(lambda: run(out)))  # noqa: B023
+        medians = _alternated(runs, work, "ray", args.repeats)
     finally:
         ray.close()
         os.chdir(here)
-    lo, ra = statistics.median(times["local"]), statistics.median(times["ray"])
+    lo, ra = medians["local"], medians["ray"]
     print(f"## The Ray engine ({args.workers} CPUs; Ray's start {start:.1f} s)\n")
     print(f"- local {lo:.3f} s, Ray {ra:.3f} s: {ra / lo:.2f}x\n")
 
@@ -210,24 +217,19 @@ def _whole_commands(data: Path, queries: list[str], work: Path, engine, args) ->
     universe = os.path.abspath(data / "universe_1m.bed")
     inputs = [os.path.abspath(q) for q in queries]
     base = [sys.executable, "-m", "gtok", "tokenize", universe, *inputs, "-q", "-o"]
-    address = engine.client.scheduler.address
-    commands = {
-        "local": lambda out: [*base, str(out), "-j", str(args.workers)],
-        "dask": lambda out: [*base, str(out), "--engine", "dask", "--address", address],
+    options = {
+        "local": ["-j", str(args.workers)],
+        "dask": ["--engine", "dask", "--address", engine.client.scheduler.address],
     }
-    times: dict[str, list[float]] = {"local": [], "dask": []}
-    for _ in range(args.repeats):
-        for name, command in commands.items():
-            out = work / f"cli-{name}"
-            shutil.rmtree(out, ignore_errors=True)
-            t = time.perf_counter()
-            subprocess.run(command(out), check=True, cwd=work)
-            times[name].append(time.perf_counter() - t)
+
+    def command(extra: list[str]):
+        return lambda out: subprocess.run([*base, str(out), *extra], check=True, cwd=work)
+
+    runs = {name: command(extra) for name, extra in options.items()}
+    medians = _alternated(runs, work, "cli", args.repeats)
     assert _files(work / "cli-local") == _files(work / "cli-dask"), "outputs differ"
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import distributed"], check=True)
-    imported = time.perf_counter() - t
-    lo, da = statistics.median(times["local"]), statistics.median(times["dask"])
+    imported = _timed(lambda: subprocess.run([sys.executable, "-c", "import distributed"]))
+    lo, da = medians["local"], medians["dask"]
     print("## The same as whole commands (`gtok tokenize ... -j N` vs `--engine dask --address`)\n")
     print(f"- local {lo:.3f} s, Dask {da:.3f} s: {da / lo:.2f}x "
           f"(`python -c 'import distributed'` alone: {imported:.2f} s)\n")  # fmt: skip
