@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
+from gtok._lib._overlap import RUN_GAP_REGIONS
 
 from _tok_helpers import oracle, queries, universes, write_bed
 
@@ -138,6 +139,53 @@ def test_searches_equal_brute_force(n, kind):
             )
             per_row = [hits or [int(unk)] for hits in want]
             assert docs.tolist() == [i for hits in per_row for i in hits]
+
+
+def _picked(u, c, picks):
+    """Queries near the universe regions ``picks`` (positions among chromosome c's), in
+    the order given: starts up to 150 before or after them, lengths 0 to 5,000."""
+    uc, us, _ = u
+    pos = np.flatnonzero(uc == c)[np.asarray(picks, dtype=np.int64)]
+    rng = np.random.default_rng(len(pos))
+    s = np.clip(us[pos].astype(np.int64) + rng.integers(-150, 150, len(pos)), 0, None)
+    e = s + rng.choice([0, 1, 50, 400, 5000], len(pos))
+    return np.full(len(pos), c, np.int32), s.astype(np.uint32), e.astype(np.uint32)
+
+
+@pytest.mark.parametrize("kind", ["sorted", "overlapping", "shuffled"])
+def test_runs_scanned_or_searched_query_by_query(kind):
+    """In row order, a run of queries on a chromosome of one component is scanned
+    (``_query_run``) when its queries lie fewer than RUN_GAP_REGIONS regions apart on
+    average, else searched one by one with searches ahead: both give brute force's ids,
+    for runs sorted, with long jumps (further than a scan goes), unsorted inside, and
+    at the chromosome's first and last regions; with and without a <unk> per region."""
+    rng = np.random.default_rng(len(kind))
+    u = _universe(rng, 30_000, kind)
+    index, _ = build_index(*u, 4)
+    n0, n1, n2 = (int(np.count_nonzero(u[0] == c)) for c in range(3))
+    dense = np.sort(rng.integers(0, n0, n0 // 8))  # scanned
+    assert len(dense) * RUN_GAP_REGIONS >= n0
+    sparse = np.sort(rng.integers(0, n1, max(2, n1 // (4 * RUN_GAP_REGIONS))))  # searched
+    assert len(sparse) * RUN_GAP_REGIONS < n1
+    jumps = np.concatenate(  # scanned, but clusters far apart
+        (np.arange(0, 300), np.arange(n2 // 2, n2 // 2 + 300), np.arange(n2 - 300, n2))
+    )
+    unsorted = rng.permutation(np.arange(0, n2, 3))  # scanned, starting again and again
+    ends = np.array([0, 0, 1, n0 - 2, n0 - 1, n0 - 1])  # a chromosome's first and last
+    runs = [_picked(u, 0, dense), _picked(u, 1, sparse), _picked(u, 2, jumps)]
+    runs += [_picked(u, 2, unsorted), _picked(u, 0, ends), _picked(u, 1, [3] * 40)]
+    beyond = (np.array([0, 3], np.int32), np.array([2**32 - 10, 5], np.uint32))
+    runs.append(beyond + (np.array([2**32 - 1, 6], np.uint32),))
+    q = tuple(np.concatenate(x) for x in zip(*runs))
+    want = _brute_hits(u, q)
+    unk = np.uint32(len(u[0]))
+    flat = [i for hits in want for i in hits]
+    assert index.tokenize(*q, None, unk, False).tolist() == flat
+    per_region = [i for hits in want for i in (hits or [int(unk)])]
+    assert index.tokenize(*q, None, unk, True).tolist() == per_region
+    # every query on its own (never scanned) gives the same
+    rows = np.arange(len(q[0]), dtype=np.int64)
+    assert index.tokenize(*q, rows, unk, True).tolist() == per_region
 
 
 def test_in_memory_chunks_and_search_ahead_across_them():

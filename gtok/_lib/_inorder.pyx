@@ -15,30 +15,14 @@ together.
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from gtok._lib._overlap cimport AHEAD, Hit, IdBuffer, OverlapIndex, _push
+from gtok._lib._overlap cimport AHEAD, Hit, IdBuffer, OverlapIndex, _push, _reserve
 from gtok._lib._radix cimport argsort_u64
 
 cdef enum:
     CHUNK = 1 << 15     # rows sorted and searched at a time
-
-
-cdef int _reserve(IdBuffer* buf, Py_ssize_t extra) noexcept nogil:
-    # room for ``extra`` more ids; -1 when out of memory
-    cdef Py_ssize_t cap = buf.cap if buf.cap else 1024
-    cdef uint32_t* data
-    if buf.n + extra <= buf.cap:
-        return 0
-    while cap < buf.n + extra:
-        cap *= 2
-    data = <uint32_t*>realloc(buf.data, cap * sizeof(uint32_t))
-    if data == NULL:
-        return -1
-    buf.data = data
-    buf.cap = cap
-    return 0
 
 
 cdef struct Chunk:

@@ -1,6 +1,8 @@
 import numpy as np
 import numpy.typing as npt
 
+RUN_GAP_REGIONS: int
+
 class OverlapIndex:
     """The universe's overlap index: per chromosome, components of sorted regions."""
 

@@ -39,6 +39,16 @@ levels), so the scan visits only possible hits, plus the few regions nested insi
 Hits come out in (start, end) order; when two components of a chromosome both hit, the
 query's hits are sorted by (start, end) once.
 
+Runs. Queries in gtars' order come as runs, one per chromosome, sorted by start. A run on
+a chromosome of one component whose queries lie fewer than RUN_GAP regions apart on
+average (a peak file against a universe of a million regions: ~20) is answered by
+:meth:`OverlapIndex._query_run`, a scan forward from the last query's first candidate: a
+line of keys at a time, then the keys <= qs of one line counted without branches, and the
+first four candidates tested without branches. That is ~30 % faster there than the
+searches above (measured: 18 vs 26 ns a query), whose branches mispredict on every
+query; sparser runs (the 10 M-region universe) keep the searches ahead, which win once
+each query reads cold lines.
+
 The index is built by :func:`gtok._lib._indexbuild.build_index`.
 """
 
@@ -47,10 +57,14 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, qsort, realloc
 
+from gtok._lib._keysearch cimport _first_ge, _gallop_ge, _line_gt
 from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
 
 cdef extern from *:
     void __builtin_prefetch(const void* addr) noexcept nogil
+
+# (for tests: the run size at which OverlapIndex.tokenize scans, see OverlapIndex._scans)
+RUN_GAP_REGIONS = RUN_GAP
 
 # IdBuffer and Hit, and OverlapIndex's fields, are declared in _overlap.pxd (so the
 # fragment tokenizer can call OverlapIndex._query without the GIL).
@@ -64,54 +78,6 @@ cdef int _cmp_hits(const void* a, const void* b) noexcept nogil:
     if x.end != y.end:
         return -1 if x.end < y.end else 1
     return 0
-
-
-cdef inline Py_ssize_t _first_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
-                                 uint32_t x) noexcept nogil:
-    # first index in [lo, hi) with a[i] >= x (hi if none)
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = lo + (hi - lo) // 2
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-cdef enum:
-    BLOCK = 8           # a linear scan's length before galloping
-
-
-cdef inline Py_ssize_t _gallop_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,
-                                  uint32_t x) noexcept nogil:
-    # _first_ge, searching forward from lo: the answer is usually within a few regions
-    cdef Py_ssize_t step = 1, prev, stop = min(lo + BLOCK, hi)
-    while lo < stop:
-        if a[lo] >= x:
-            return lo
-        lo += 1
-    if lo >= hi or a[lo] >= x:
-        return lo
-    prev = lo
-    while lo + step < hi and a[lo + step] < x:
-        prev = lo + step
-        step *= 2
-    return _first_ge(a, prev + 1, min(lo + step, hi), x)
-
-
-cdef inline Py_ssize_t _line_gt(const uint32_t* key, Py_ssize_t lo, Py_ssize_t hi,
-                                uint32_t x) noexcept nogil:
-    # first index in [lo, hi) with key[i] > x (hi if none), keys not decreasing there; a
-    # range of a line or two: halving it without branches (the loads hit the same line)
-    cdef Py_ssize_t n = hi - lo, half
-    while n > 1:
-        half = n >> 1
-        lo = lo + half if key[lo + half - 1] <= x else lo
-        n -= half
-    if n == 1 and key[lo] <= x:
-        lo += 1
-    return lo
 
 
 cdef object _take_ids(IdBuffer* buf):
@@ -411,6 +377,115 @@ cdef class OverlapIndex:
                 out.data[first + h] = s[h].id
         return hits
 
+    cdef bint _scans(self, chrom_index_t c, Py_ssize_t n) noexcept nogil:
+        """Whether :meth:`_query_run` takes a run of n sorted queries on chromosome c: c has
+        one component, and the queries are closer than RUN_GAP regions on average (further
+        apart, each search reads cold lines: :meth:`_query` with its searches ahead wins)."""
+        cdef Py_ssize_t j
+        if c < 0 or c >= self.n_chroms:
+            return False
+        j = self._chrom_comps[c]
+        if self._chrom_comps[c + 1] != j + 1:
+            return False
+        return n * <Py_ssize_t>RUN_GAP >= self._comp_bounds[j + 1] - self._comp_bounds[j]
+
+    cdef int _query_run(self, chrom_index_t c, const coord_t* qs, const coord_t* qe,
+                        Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
+                        bint unk_per_region) noexcept nogil:
+        """Append the ids of the regions hit by n queries [qs[i], qe[i]) on chromosome c,
+        which has one component (:meth:`_scans`), query after query, as :meth:`_query`
+        would (and one ``unk_id`` for a query without a hit when ``unk_per_region``);
+        return 0, or -1 when out of memory.
+
+        The kernel for queries sorted by start and close together: the first candidate
+        is found scanning forward from the last query's, a line (FAN keys) at a time, then
+        counting the keys <= qs in the line without branches; one further than FAR_SCAN
+        regions on, through the skip levels. The first four candidates are tested without
+        branches. Any order is answered right: a query starting before the last one starts
+        again from the component's first region."""
+        cdef Py_ssize_t j = self._chrom_comps[c]
+        cdef Py_ssize_t a = self._comp_bounds[j], b = self._comp_bounds[j + 1]
+        cdef Py_ssize_t lo = a, i, k, t, m, first
+        cdef coord_t s, e, prev = 0
+        cdef const coord_t* S = self._starts
+        cdef const coord_t* E = self._ends
+        cdef const coord_t* M = self._maxend
+        cdef const token_id_t* ids = self._ids
+        for i in range(n):
+            s = qs[i]
+            e = qe[i]
+            if s < prev:
+                lo = a
+            prev = s
+            # lo: the first position in [a, b) with maxend > s (b if none)
+            if lo + FAR_SCAN <= b and M[lo + FAR_SCAN - 1] <= s:
+                lo = self._first_end_gt(lo + FAR_SCAN, b, s, True)
+            else:
+                while lo + FAN <= b and M[lo + FAN - 1] <= s:
+                    lo += FAN
+                if lo + FAN <= b:
+                    m = 0
+                    for t in range(FAN):
+                        m += M[lo + t] <= s
+                    lo += m
+                else:
+                    while lo < b and M[lo] <= s:
+                        lo += 1
+            # the hits: from lo while start < e, those with end > s
+            if _reserve(out, 5) < 0:
+                return -1
+            first = out.n
+            k = lo
+            if lo + 4 <= b:
+                m = out.n
+                for t in range(4):
+                    out.data[m] = <token_id_t>(lo + t) if ids == NULL else ids[lo + t]
+                    m += (S[lo + t] < e) & (E[lo + t] > s)
+                out.n = m
+                k = lo + 4 if S[lo + 3] < e else b
+            while k < b and S[k] < e:
+                if E[k] > s and _push(out, <token_id_t>k if ids == NULL else ids[k]) < 0:
+                    return -1
+                k += 1
+            if unk_per_region and out.n == first and _push(out, unk_id) < 0:
+                return -1
+        return 0
+
+    cdef Py_ssize_t _query_rows(self, const int32_t* chroms, const coord_t* starts,
+                                const coord_t* ends, Py_ssize_t n, const int64_t* rows,
+                                Py_ssize_t i0, Py_ssize_t i1, IdBuffer* out,
+                                Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursors,
+                                coord_t* cursor_qs, Py_ssize_t* hints, token_id_t unk_id,
+                                bint unk_per_region, int64_t* offsets) noexcept nogil:
+        """Append the ids of queries i0..i1 - 1 (query i is row ``rows[i]``, or row i when
+        ``rows`` is NULL), each with :meth:`_query`, searched AHEAD queries ahead
+        (``cursors``, ``cursor_qs``, ``hints``: :meth:`_new_cursors`' arrays); when
+        ``offsets`` is not NULL, ``offsets[i + 1]`` is where query i's ids end. Return -1
+        when done, -2 when out of memory, or the first query whose row is outside 0..n - 1."""
+        cdef Py_ssize_t i, r, k, got, n_comps = self._chrom_comps[self.n_chroms]
+        for i in range(i0, min(i1, i0 + <Py_ssize_t>AHEAD)):
+            r = rows[i] if rows != NULL else i
+            if 0 <= r < n:
+                self._ahead(chroms[r], starts[r], cursors + n_comps, cursor_qs + n_comps,
+                            &hints[(i % AHEAD) * self.max_comps])
+        for i in range(i0, i1):
+            r = rows[i] if rows != NULL else i
+            if r < 0 or r >= n:
+                return i
+            k = (i % AHEAD) * self.max_comps
+            got = self._query(chroms[r], starts[r], ends[r], out, scratch, scratch_cap,
+                              cursors, cursor_qs, &hints[k])
+            if got < 0 or (got == 0 and unk_per_region and _push(out, unk_id) < 0):
+                return -2
+            if offsets != NULL:
+                offsets[i + 1] = out.n
+            if i + AHEAD < i1:
+                r = rows[i + AHEAD] if rows != NULL else i + AHEAD
+                if 0 <= r < n:
+                    self._ahead(chroms[r], starts[r], cursors + n_comps,
+                                cursor_qs + n_comps, &hints[k])
+        return -1
+
     def _new_cursors(self):
         # per component: the last lower bound found (from the component's first region)
         # and the query start it was found for (see _query); twice: the second half for
@@ -426,14 +501,19 @@ cdef class OverlapIndex:
         """Token ids of the query regions visited in ``order`` (an int64 array of row
         indices, or None for row order). Chromosome indices outside the index hit nothing.
         A query without a hit gives ``unk_id`` when ``unk_per_region``; otherwise a whole
-        result without any hit is ``[unk_id]``."""
-        cdef Py_ssize_t n = chroms.shape[0], m, i, r = 0, got, k
+        result without any hit is ``[unk_id]``.
+
+        In row order, each run of queries on one chromosome goes to :meth:`_query_run`
+        when :meth:`_scans` says so (sorted queries close together), else query by query
+        to :meth:`_query`, searched ahead."""
+        cdef Py_ssize_t n = chroms.shape[0], m, i = 0, j, bad = -1
         cdef const int64_t[::1] rows
         cdef const int64_t* rows_ptr = NULL
         cdef IdBuffer out
         cdef Hit* scratch = NULL
         cdef Py_ssize_t scratch_cap = 0
-        cdef bint failed = False
+        cdef int32_t c
+        cdef bint in_row_order = order is None
         cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
         cursor_arr, cursor_qs_arr, hints_arr = self._new_cursors()
         cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
@@ -453,36 +533,33 @@ cdef class OverlapIndex:
         out.n = 0
         out.cap = 0
         with nogil:
-            # query i is searched ahead (its hints in slot i % AHEAD) before query
-            # i - AHEAD is answered
-            for i in range(min(m, <Py_ssize_t>AHEAD)):
-                r = rows_ptr[i] if rows_ptr != NULL else i
-                if 0 <= r < n:
-                    self._ahead(chroms[r], starts[r], cursor_ptr + n_comps,
-                                cursor_qs_ptr + n_comps, &hints[i * self.max_comps])
-            for i in range(m):
-                r = rows_ptr[i] if rows_ptr != NULL else i
-                if r < 0 or r >= n:
-                    failed = True
-                    break
-                k = (i % AHEAD) * self.max_comps
-                got = self._query(chroms[r], starts[r], ends[r], &out, &scratch, &scratch_cap,
-                                  cursor_ptr, cursor_qs_ptr, &hints[k])
-                if got < 0 or (got == 0 and unk_per_region and _push(&out, unk_id) < 0):
-                    failed = True
-                    break
-                if i + AHEAD < m:
-                    r = rows_ptr[i + AHEAD] if rows_ptr != NULL else i + AHEAD
-                    if 0 <= r < n:
-                        self._ahead(chroms[r], starts[r], cursor_ptr + n_comps,
-                                    cursor_qs_ptr + n_comps, &hints[k])
-            if not failed and out.n == 0:
-                failed = _push(&out, unk_id) < 0
+            if not in_row_order:
+                bad = self._query_rows(&chroms[0] if n else NULL, &starts[0] if n else NULL,
+                                       &ends[0] if n else NULL, n, rows_ptr, 0, m, &out,
+                                       &scratch, &scratch_cap, cursor_ptr, cursor_qs_ptr,
+                                       &hints[0], unk_id, unk_per_region, NULL)
+            while in_row_order and i < n and bad == -1:
+                c = chroms[i]
+                j = i + 1
+                while j < n and chroms[j] == c:
+                    j += 1
+                if self._scans(c, j - i):
+                    if self._query_run(c, &starts[i], &ends[i], j - i, &out, unk_id,
+                                       unk_per_region) < 0:
+                        bad = -2
+                else:
+                    bad = self._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, i, j,
+                                           &out, &scratch, &scratch_cap, cursor_ptr,
+                                           cursor_qs_ptr, &hints[0], unk_id, unk_per_region,
+                                           NULL)
+                i = j
+            if bad == -1 and out.n == 0 and _push(&out, unk_id) < 0:
+                bad = -2
         free(scratch)
-        if failed:
+        if bad != -1:
             free(out.data)
-            if r < 0 or r >= n:
-                raise IndexError(f"order holds row {r}, outside 0..{n - 1}")
+            if bad >= 0:
+                raise IndexError(f"order holds row {rows[bad]}, outside 0..{n - 1}")
             raise MemoryError()
         return _take_ids(&out)
 
@@ -491,11 +568,10 @@ cdef class OverlapIndex:
         """Each query's hits separately: ``(ids, offsets)``, query i's hits being
         ``ids[offsets[i]:offsets[i + 1]]`` (int64 offsets, ``n + 1`` of them), in the same
         order :meth:`tokenize` gives them; a query without a hit has none (no ``<unk>``)."""
-        cdef Py_ssize_t n = chroms.shape[0], i, got, k
+        cdef Py_ssize_t n = chroms.shape[0], got = -1
         cdef IdBuffer out
         cdef Hit* scratch = NULL
         cdef Py_ssize_t scratch_cap = 0
-        cdef bint failed = False
         cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
         cursor_arr, cursor_qs_arr, hints_arr = self._new_cursors()
         cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
@@ -509,25 +585,13 @@ cdef class OverlapIndex:
         out.data = NULL
         out.n = 0
         out.cap = 0
-        with nogil:
-            for i in range(min(n, <Py_ssize_t>AHEAD)):   # (as in tokenize)
-                self._ahead(chroms[i], starts[i], cursor_ptr + n_comps,
-                            cursor_qs_ptr + n_comps, &hints[i * self.max_comps])
-            for i in range(n):
-                k = (i % AHEAD) * self.max_comps
-                got = self._query(chroms[i], starts[i], ends[i], &out, &scratch, &scratch_cap,
-                                  cursor_ptr, cursor_qs_ptr, &hints[k])
-                if got < 0:
-                    failed = True
-                    break
-                offsets[i + 1] = out.n
-                if i + AHEAD < n:
-                    self._ahead(chroms[i + AHEAD], starts[i + AHEAD], cursor_ptr + n_comps,
-                                cursor_qs_ptr + n_comps, &hints[k])
+        if n:
+            with nogil:
+                got = self._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, 0, n, &out,
+                                       &scratch, &scratch_cap, cursor_ptr, cursor_qs_ptr,
+                                       &hints[0], 0, False, &offsets[0])
         free(scratch)
-        if failed:
+        if got != -1:
             free(out.data)
             raise MemoryError()
         return _take_ids(&out), offsets_arr
-
-
