@@ -59,6 +59,7 @@ MODULES = [
     "gtok._lib._bedparse",
     "gtok._lib._radix",
     "gtok._lib._overlap",
+    "gtok._lib._runs",
     "gtok._lib._indexbuild",
     "gtok._lib._inorder",
     "gtok._lib._fragments",

@@ -19,6 +19,7 @@ import numpy as np
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._inorder import tokenize_docs
 from gtok._lib._radix import gtars_order
+from gtok._lib._runs import tokenize_rows
 from gtok.columns import as_columns, check_rows
 from gtok.io.bedtext import read_regions
 from gtok.io.pretrained import locate_pretrained, write_pretrained
@@ -554,7 +555,7 @@ class Tokenizer:
             _, chroms, starts, ends = gtars_order(
                 chroms, starts, ends, rank, False, _order_buffers(len(chroms))
             )
-        ids = u.index.tokenize(chroms, starts, ends, None, self.unk_token_id, per_region)
+        ids = tokenize_rows(u.index, chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
 

@@ -1,6 +1,8 @@
 """The in-memory column path as it was before issue 17 (np.unique over the names, checks
 one NumPy mask each, the search in row order): the reference the new path is tested
-against (tests/test_memory_columns.py). Copied verbatim but for the imports."""
+against (tests/test_memory_columns.py). Copied verbatim but for the imports and the
+search, query by query in row order (``OverlapIndex.tokenize`` before it moved to
+``gtok._lib._runs.tokenize_rows``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from gtok._lib._runs import tokenize_rows
 from gtok.errors import BedFormatError
 
 _MAX_COORD = 0xFFFFFFFF
@@ -20,8 +23,9 @@ def reference_tokenize(tok, chroms, starts, ends, *, unk="whole", skip_bad_lines
     """``(ids, n_skipped)`` as ``tok.tokenize((chroms, starts, ends))`` gave them."""
     u = tok.universe
     cols = validate_columns(chroms, starts, ends, u.chroms, skip_bad_lines)
-    ids = u.index.tokenize(
-        cols.chroms, cols.starts, cols.ends, None, tok.unk_token_id, unk == "per_region"
+    rows = np.arange(len(cols.chroms), dtype=np.int64)  # query by query, in row order
+    ids = tokenize_rows(
+        u.index, cols.chroms, cols.starts, cols.ends, rows, tok.unk_token_id, unk == "per_region"
     )
     return ids, cols.n_skipped
 

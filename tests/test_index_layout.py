@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
-from gtok._lib._overlap import RUN_GAP_REGIONS
+from gtok._lib._runs import RUN_GAP_REGIONS, tokenize_rows
 
 from _tok_helpers import oracle, queries, universes, write_bed
 
@@ -129,10 +129,10 @@ def test_searches_equal_brute_force(n, kind):
             assert got == want, (kind, skew, qkind)
             flat = [i for hits in want for i in hits]
             unk = np.uint32(len(us))
-            assert index.tokenize(*q, None, unk, False).tolist() == (flat or [unk])
+            assert tokenize_rows(index, *q, None, unk, False).tolist() == (flat or [unk])
             order = np.argsort(q[1], kind="stable")  # visiting order given by rows
             want_o = [i for r in order for i in want[r]]
-            assert index.tokenize(*q, order, unk, False).tolist() == (want_o or [unk])
+            assert tokenize_rows(index, *q, order, unk, False).tolist() == (want_o or [unk])
             # in memory: chunks sorted and searched ahead, put back in row order
             docs, doc_offsets = tokenize_docs(
                 index, *q, np.array([0, len(q[0]) // 3, len(q[0])]), unk, True
@@ -180,12 +180,12 @@ def test_runs_scanned_or_searched_query_by_query(kind):
     want = _brute_hits(u, q)
     unk = np.uint32(len(u[0]))
     flat = [i for hits in want for i in hits]
-    assert index.tokenize(*q, None, unk, False).tolist() == flat
+    assert tokenize_rows(index, *q, None, unk, False).tolist() == flat
     per_region = [i for hits in want for i in (hits or [int(unk)])]
-    assert index.tokenize(*q, None, unk, True).tolist() == per_region
+    assert tokenize_rows(index, *q, None, unk, True).tolist() == per_region
     # every query on its own (never scanned) gives the same
     rows = np.arange(len(q[0]), dtype=np.int64)
-    assert index.tokenize(*q, rows, unk, True).tolist() == per_region
+    assert tokenize_rows(index, *q, rows, unk, True).tolist() == per_region
 
 
 def test_in_memory_chunks_and_search_ahead_across_them():

@@ -45,7 +45,7 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
                   const uint32_t[::1] ends, const int64_t[::1] offsets, uint32_t unk_id,
                   bint unk_per_region):
     """Token ids of documents given as row ranges (``offsets``: ``n_docs + 1`` int64, from
-    0 to the number of rows, not decreasing), each as :meth:`OverlapIndex.tokenize` gives
+    0 to the number of rows, not decreasing), each as :func:`gtok._lib._runs.tokenize_rows` gives
     for its rows in row order.
 
     Returns ``(ids, id_offsets)``: document ``d``'s ids are
@@ -106,7 +106,7 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
                 failed = True
                 break
             # the search, in that order, into the chunk's buffer
-            # (each searched ahead, AHEAD rows before it: OverlapIndex.tokenize)
+            # (each searched ahead, AHEAD rows before it: OverlapIndex._query_rows)
             buf.n = 0
             for k in range(min(m, <Py_ssize_t>AHEAD)):
                 index._ahead(<int32_t>(ch.keys[k] >> 32), <uint32_t>ch.keys[k],

@@ -1,8 +1,38 @@
 # Searches of a sorted run of uint32 keys, inline and without the GIL, for the overlap
-# index (_overlap): a binary search, a gallop forward from a position, and a branch-free
-# halving over a line or two of keys.
+# index (_overlap): a binary search, a gallop forward from a position, a branch-free
+# halving over a line or two of keys, and the keys above a value among 16 (SSE2 where
+# the CPU has it: every x86-64 one).
 
 from libc.stdint cimport uint32_t
+
+cdef extern from *:
+    """
+    #if defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)
+    #include <emmintrin.h>
+    /* bit i set when k[i] > x, for the 16 keys from k (unsigned: both sides' top bits
+       flipped for the signed comparison) */
+    static inline unsigned gtok_above16(const uint32_t* k, uint32_t x) {
+        const __m128i flip = _mm_set1_epi32((int)0x80000000u);
+        const __m128i v = _mm_xor_si128(_mm_set1_epi32((int)x), flip);
+        unsigned m = 0;
+        int i;
+        for (i = 0; i < 4; i++) {
+            __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i*)(k + 4 * i)), flip);
+            m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(a, v))) << (4 * i);
+        }
+        return m;
+    }
+    #else
+    static inline unsigned gtok_above16(const uint32_t* k, uint32_t x) {
+        unsigned m = 0;
+        int i;
+        for (i = 0; i < 16; i++)
+            m |= (unsigned)(k[i] > x) << i;
+        return m;
+    }
+    #endif
+    """
+    unsigned int gtok_above16(const uint32_t* k, uint32_t x) noexcept nogil
 
 
 cdef inline Py_ssize_t _first_ge(const uint32_t* a, Py_ssize_t lo, Py_ssize_t hi,

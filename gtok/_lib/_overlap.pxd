@@ -42,6 +42,9 @@ cdef inline int _reserve(IdBuffer* buf, Py_ssize_t extra) noexcept nogil:
     return 0
 
 
+cdef object _take_ids(IdBuffer* buf)
+
+
 cdef struct Hit:
     coord_t start
     coord_t end
@@ -52,8 +55,6 @@ cdef enum:
     FAN = 16            # a skip level keeps every 16th key of the level below (64 bytes)
     N_LEVELS_MAX = 9    # the keys and up to 8 skip levels (16**8 = 2**32 regions)
     AHEAD = 16          # queries searched ahead (OverlapIndex._ahead) of the one answered
-    FAR_SCAN = 64       # OverlapIndex._query_run: a candidate further on is searched, not scanned
-    RUN_GAP = 128       # OverlapIndex._query_run takes runs of queries closer than this on average
 
 
 cdef class OverlapIndex:
@@ -82,10 +83,6 @@ cdef class OverlapIndex:
     cdef int _query(self, chrom_index_t c, coord_t qs, coord_t qe, IdBuffer* out,
                     Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
                     coord_t* cursor_qs, const Py_ssize_t* hint) noexcept nogil
-    cdef bint _scans(self, chrom_index_t c, Py_ssize_t n) noexcept nogil
-    cdef int _query_run(self, chrom_index_t c, const coord_t* qs, const coord_t* qe,
-                        Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
-                        bint unk_per_region) noexcept nogil
     cdef Py_ssize_t _query_rows(self, const int32_t* chroms, const coord_t* starts,
                                 const coord_t* ends, Py_ssize_t n, const int64_t* rows,
                                 Py_ssize_t i0, Py_ssize_t i1, IdBuffer* out,

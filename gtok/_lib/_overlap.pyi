@@ -1,8 +1,6 @@
 import numpy as np
 import numpy.typing as npt
 
-RUN_GAP_REGIONS: int
-
 class OverlapIndex:
     """The universe's overlap index: per chromosome, components of sorted regions."""
 
@@ -27,15 +25,6 @@ class OverlapIndex:
     ) -> None: ...
     @property
     def nbytes(self) -> int: ...
-    def tokenize(
-        self,
-        chroms: npt.NDArray[np.int32],
-        starts: npt.NDArray[np.uint32],
-        ends: npt.NDArray[np.uint32],
-        order: npt.NDArray[np.int64] | None,
-        unk_id: int,
-        unk_per_region: bool,
-    ) -> npt.NDArray[np.uint32]: ...
     def hits_per_query(
         self,
         chroms: npt.NDArray[np.int32],

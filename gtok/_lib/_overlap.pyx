@@ -1,4 +1,4 @@
-"""The chromosome-partitioned sorted-array overlap index, and the tokenize kernel.
+"""The chromosome-partitioned sorted-array overlap index, and its searches.
 
 Layout. The distinct universe regions are sorted by (chromosome, start, end). Each
 chromosome's run is split into a few *components* (the idea of an augmented interval list):
@@ -39,17 +39,9 @@ levels), so the scan visits only possible hits, plus the few regions nested insi
 Hits come out in (start, end) order; when two components of a chromosome both hit, the
 query's hits are sorted by (start, end) once.
 
-Runs. Queries in gtars' order come as runs, one per chromosome, sorted by start. A run on
-a chromosome of one component whose queries lie fewer than RUN_GAP regions apart on
-average (a peak file against a universe of a million regions: ~20) is answered by
-:meth:`OverlapIndex._query_run`, a scan forward from the last query's first candidate: a
-line of keys at a time, then the keys <= qs of one line counted without branches, and the
-first four candidates tested without branches. That is ~30 % faster there than the
-searches above (measured: 18 vs 26 ns a query), whose branches mispredict on every
-query; sparser runs (the 10 M-region universe) keep the searches ahead, which win once
-each query reads cold lines.
-
-The index is built by :func:`gtok._lib._indexbuild.build_index`.
+The index is built by :func:`gtok._lib._indexbuild.build_index`; queries in gtars' order
+are tokenized by :func:`gtok._lib._runs.tokenize_rows`, in-memory ones by
+:func:`gtok._lib._inorder.tokenize_docs`.
 """
 
 import numpy as np
@@ -62,9 +54,6 @@ from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
 
 cdef extern from *:
     void __builtin_prefetch(const void* addr) noexcept nogil
-
-# (for tests: the run size at which OverlapIndex.tokenize scans, see OverlapIndex._scans)
-RUN_GAP_REGIONS = RUN_GAP
 
 # IdBuffer and Hit, and OverlapIndex's fields, are declared in _overlap.pxd (so the
 # fragment tokenizer can call OverlapIndex._query without the GIL).
@@ -377,80 +366,6 @@ cdef class OverlapIndex:
                 out.data[first + h] = s[h].id
         return hits
 
-    cdef bint _scans(self, chrom_index_t c, Py_ssize_t n) noexcept nogil:
-        """Whether :meth:`_query_run` takes a run of n sorted queries on chromosome c: c has
-        one component, and the queries are closer than RUN_GAP regions on average (further
-        apart, each search reads cold lines: :meth:`_query` with its searches ahead wins)."""
-        cdef Py_ssize_t j
-        if c < 0 or c >= self.n_chroms:
-            return False
-        j = self._chrom_comps[c]
-        if self._chrom_comps[c + 1] != j + 1:
-            return False
-        return n * <Py_ssize_t>RUN_GAP >= self._comp_bounds[j + 1] - self._comp_bounds[j]
-
-    cdef int _query_run(self, chrom_index_t c, const coord_t* qs, const coord_t* qe,
-                        Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
-                        bint unk_per_region) noexcept nogil:
-        """Append the ids of the regions hit by n queries [qs[i], qe[i]) on chromosome c,
-        which has one component (:meth:`_scans`), query after query, as :meth:`_query`
-        would (and one ``unk_id`` for a query without a hit when ``unk_per_region``);
-        return 0, or -1 when out of memory.
-
-        The kernel for queries sorted by start and close together: the first candidate
-        is found scanning forward from the last query's, a line (FAN keys) at a time, then
-        counting the keys <= qs in the line without branches; one further than FAR_SCAN
-        regions on, through the skip levels. The first four candidates are tested without
-        branches. Any order is answered right: a query starting before the last one starts
-        again from the component's first region."""
-        cdef Py_ssize_t j = self._chrom_comps[c]
-        cdef Py_ssize_t a = self._comp_bounds[j], b = self._comp_bounds[j + 1]
-        cdef Py_ssize_t lo = a, i, k, t, m, first
-        cdef coord_t s, e, prev = 0
-        cdef const coord_t* S = self._starts
-        cdef const coord_t* E = self._ends
-        cdef const coord_t* M = self._maxend
-        cdef const token_id_t* ids = self._ids
-        for i in range(n):
-            s = qs[i]
-            e = qe[i]
-            if s < prev:
-                lo = a
-            prev = s
-            # lo: the first position in [a, b) with maxend > s (b if none)
-            if lo + FAR_SCAN <= b and M[lo + FAR_SCAN - 1] <= s:
-                lo = self._first_end_gt(lo + FAR_SCAN, b, s, True)
-            else:
-                while lo + FAN <= b and M[lo + FAN - 1] <= s:
-                    lo += FAN
-                if lo + FAN <= b:
-                    m = 0
-                    for t in range(FAN):
-                        m += M[lo + t] <= s
-                    lo += m
-                else:
-                    while lo < b and M[lo] <= s:
-                        lo += 1
-            # the hits: from lo while start < e, those with end > s
-            if _reserve(out, 5) < 0:
-                return -1
-            first = out.n
-            k = lo
-            if lo + 4 <= b:
-                m = out.n
-                for t in range(4):
-                    out.data[m] = <token_id_t>(lo + t) if ids == NULL else ids[lo + t]
-                    m += (S[lo + t] < e) & (E[lo + t] > s)
-                out.n = m
-                k = lo + 4 if S[lo + 3] < e else b
-            while k < b and S[k] < e:
-                if E[k] > s and _push(out, <token_id_t>k if ids == NULL else ids[k]) < 0:
-                    return -1
-                k += 1
-            if unk_per_region and out.n == first and _push(out, unk_id) < 0:
-                return -1
-        return 0
-
     cdef Py_ssize_t _query_rows(self, const int32_t* chroms, const coord_t* starts,
                                 const coord_t* ends, Py_ssize_t n, const int64_t* rows,
                                 Py_ssize_t i0, Py_ssize_t i1, IdBuffer* out,
@@ -496,78 +411,11 @@ cdef class OverlapIndex:
         return (np.concatenate((first, first)), np.zeros(2 * n_comps, dtype=np.uint32),
                 np.zeros(AHEAD * self.max_comps, dtype=np.intp))
 
-    def tokenize(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
-                 const uint32_t[::1] ends, order, uint32_t unk_id, bint unk_per_region):
-        """Token ids of the query regions visited in ``order`` (an int64 array of row
-        indices, or None for row order). Chromosome indices outside the index hit nothing.
-        A query without a hit gives ``unk_id`` when ``unk_per_region``; otherwise a whole
-        result without any hit is ``[unk_id]``.
-
-        In row order, each run of queries on one chromosome goes to :meth:`_query_run`
-        when :meth:`_scans` says so (sorted queries close together), else query by query
-        to :meth:`_query`, searched ahead."""
-        cdef Py_ssize_t n = chroms.shape[0], m, i = 0, j, bad = -1
-        cdef const int64_t[::1] rows
-        cdef const int64_t* rows_ptr = NULL
-        cdef IdBuffer out
-        cdef Hit* scratch = NULL
-        cdef Py_ssize_t scratch_cap = 0
-        cdef int32_t c
-        cdef bint in_row_order = order is None
-        cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
-        cursor_arr, cursor_qs_arr, hints_arr = self._new_cursors()
-        cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
-        cdef uint32_t[::1] cursor_qs = cursor_qs_arr
-        cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
-        cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
-        if starts.shape[0] != n or ends.shape[0] != n:
-            raise ValueError("query columns differ in length")
-        if order is None:
-            m = n
-        else:
-            rows = order
-            m = rows.shape[0]
-            if m:
-                rows_ptr = &rows[0]
-        out.data = NULL
-        out.n = 0
-        out.cap = 0
-        with nogil:
-            if not in_row_order:
-                bad = self._query_rows(&chroms[0] if n else NULL, &starts[0] if n else NULL,
-                                       &ends[0] if n else NULL, n, rows_ptr, 0, m, &out,
-                                       &scratch, &scratch_cap, cursor_ptr, cursor_qs_ptr,
-                                       &hints[0], unk_id, unk_per_region, NULL)
-            while in_row_order and i < n and bad == -1:
-                c = chroms[i]
-                j = i + 1
-                while j < n and chroms[j] == c:
-                    j += 1
-                if self._scans(c, j - i):
-                    if self._query_run(c, &starts[i], &ends[i], j - i, &out, unk_id,
-                                       unk_per_region) < 0:
-                        bad = -2
-                else:
-                    bad = self._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, i, j,
-                                           &out, &scratch, &scratch_cap, cursor_ptr,
-                                           cursor_qs_ptr, &hints[0], unk_id, unk_per_region,
-                                           NULL)
-                i = j
-            if bad == -1 and out.n == 0 and _push(&out, unk_id) < 0:
-                bad = -2
-        free(scratch)
-        if bad != -1:
-            free(out.data)
-            if bad >= 0:
-                raise IndexError(f"order holds row {rows[bad]}, outside 0..{n - 1}")
-            raise MemoryError()
-        return _take_ids(&out)
-
     def hits_per_query(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
                        const uint32_t[::1] ends):
         """Each query's hits separately: ``(ids, offsets)``, query i's hits being
         ``ids[offsets[i]:offsets[i + 1]]`` (int64 offsets, ``n + 1`` of them), in the same
-        order :meth:`tokenize` gives them; a query without a hit has none (no ``<unk>``)."""
+        order :func:`gtok._lib._runs.tokenize_rows` gives them; a query without a hit has none (no ``<unk>``)."""
         cdef Py_ssize_t n = chroms.shape[0], got = -1
         cdef IdBuffer out
         cdef Hit* scratch = NULL

@@ -1,0 +1,16 @@
+import numpy as np
+import numpy.typing as npt
+
+from gtok._lib._overlap import OverlapIndex
+
+RUN_GAP_REGIONS: int
+
+def tokenize_rows(
+    index: OverlapIndex,
+    chroms: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.uint32],
+    ends: npt.NDArray[np.uint32],
+    order: npt.NDArray[np.int64] | None,
+    unk_id: int,
+    unk_per_region: bool,
+) -> npt.NDArray[np.uint32]: ...
