@@ -18,7 +18,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from gtok._lib._overlap cimport AHEAD, Hit, IdBuffer, OverlapIndex, _push, _reserve
+from gtok._lib._overlap cimport AHEAD, Cursors, Hit, IdBuffer, OverlapIndex, _push, _reserve
 from gtok._lib._radix cimport argsort_u64
 
 cdef enum:
@@ -66,13 +66,13 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     d = 0
     id_offsets_arr = np.zeros(n_docs + 1, dtype=np.int64)
     cdef int64_t[::1] id_offsets = id_offsets_arr
-    cdef Py_ssize_t n_comps = index.comp_bounds.shape[0] - 1
-    cursor_arr, cursor_qs_arr, hints_arr = index._new_cursors()
-    cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
     cdef Py_ssize_t slot, n_slot = index.max_comps
-    cdef uint32_t[::1] cursor_qs = cursor_qs_arr
-    cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
-    cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
+    cdef Cursors cur
+    held = index._cursors(&cur)
+    cdef Py_ssize_t n_comps = cur.n_comps
+    cdef Py_ssize_t* cursor_ptr = cur.cursor
+    cdef uint32_t* cursor_qs_ptr = cur.cursor_qs
+    cdef Py_ssize_t* hints = cur.hints
     cdef IdBuffer out, buf
     cdef Hit* scratch = NULL
     cdef Py_ssize_t scratch_cap = 0

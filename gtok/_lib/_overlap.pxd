@@ -51,6 +51,15 @@ cdef struct Hit:
     token_id_t id
 
 
+cdef struct Cursors:
+    # the searches ahead's state (OverlapIndex._cursors): per component the last lower
+    # bound and its query start, twice (the second halves: _ahead's), then the hint slots
+    Py_ssize_t* cursor
+    coord_t* cursor_qs
+    Py_ssize_t* hints
+    Py_ssize_t n_comps
+
+
 cdef enum:
     FAN = 16            # a skip level keeps every 16th key of the level below (64 bytes)
     N_LEVELS_MAX = 9    # the keys and up to 8 skip levels (16**8 = 2**32 regions)
@@ -83,9 +92,10 @@ cdef class OverlapIndex:
     cdef int _query(self, chrom_index_t c, coord_t qs, coord_t qe, IdBuffer* out,
                     Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursor,
                     coord_t* cursor_qs, const Py_ssize_t* hint) noexcept nogil
+    cdef object _cursors(self, Cursors* cur)
     cdef Py_ssize_t _query_rows(self, const int32_t* chroms, const coord_t* starts,
                                 const coord_t* ends, Py_ssize_t n, const int64_t* rows,
                                 Py_ssize_t i0, Py_ssize_t i1, IdBuffer* out,
-                                Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursors,
-                                coord_t* cursor_qs, Py_ssize_t* hints, token_id_t unk_id,
-                                bint unk_per_region, int64_t* offsets) noexcept nogil
+                                Hit** scratch, Py_ssize_t* scratch_cap, Cursors* cur,
+                                token_id_t unk_id, bint unk_per_region,
+                                int64_t* offsets) noexcept nogil

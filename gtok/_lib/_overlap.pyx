@@ -369,15 +369,18 @@ cdef class OverlapIndex:
     cdef Py_ssize_t _query_rows(self, const int32_t* chroms, const coord_t* starts,
                                 const coord_t* ends, Py_ssize_t n, const int64_t* rows,
                                 Py_ssize_t i0, Py_ssize_t i1, IdBuffer* out,
-                                Hit** scratch, Py_ssize_t* scratch_cap, Py_ssize_t* cursors,
-                                coord_t* cursor_qs, Py_ssize_t* hints, token_id_t unk_id,
-                                bint unk_per_region, int64_t* offsets) noexcept nogil:
+                                Hit** scratch, Py_ssize_t* scratch_cap, Cursors* cur,
+                                token_id_t unk_id, bint unk_per_region,
+                                int64_t* offsets) noexcept nogil:
         """Append the ids of queries i0..i1 - 1 (query i is row ``rows[i]``, or row i when
         ``rows`` is NULL), each with :meth:`_query`, searched AHEAD queries ahead
-        (``cursors``, ``cursor_qs``, ``hints``: :meth:`_new_cursors`' arrays); when
+        (``cur``: :meth:`_cursors`); when
         ``offsets`` is not NULL, ``offsets[i + 1]`` is where query i's ids end. Return -1
         when done, -2 when out of memory, or the first query whose row is outside 0..n - 1."""
-        cdef Py_ssize_t i, r, k, got, n_comps = self._chrom_comps[self.n_chroms]
+        cdef Py_ssize_t i, r, k, got, n_comps = cur.n_comps
+        cdef Py_ssize_t* cursors = cur.cursor
+        cdef coord_t* cursor_qs = cur.cursor_qs
+        cdef Py_ssize_t* hints = cur.hints
         for i in range(i0, min(i1, i0 + <Py_ssize_t>AHEAD)):
             r = rows[i] if rows != NULL else i
             if 0 <= r < n:
@@ -401,6 +404,18 @@ cdef class OverlapIndex:
                                 cursor_qs + n_comps, &hints[k])
         return -1
 
+    cdef object _cursors(self, Cursors* cur):
+        # :meth:`_new_cursors`' arrays, their data in ``cur``: the caller keeps the tuple
+        # returned while it uses ``cur``
+        arrays = self._new_cursors()
+        cdef Py_ssize_t[::1] cursor = arrays[0], hints = arrays[2]
+        cdef coord_t[::1] cursor_qs = arrays[1]
+        cur.n_comps = cursor.shape[0] // 2
+        cur.cursor = &cursor[0] if cur.n_comps else NULL
+        cur.cursor_qs = &cursor_qs[0] if cur.n_comps else NULL
+        cur.hints = &hints[0]
+        return arrays
+
     def _new_cursors(self):
         # per component: the last lower bound found (from the component's first region)
         # and the query start it was found for (see _query); twice: the second half for
@@ -414,18 +429,15 @@ cdef class OverlapIndex:
     def hits_per_query(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
                        const uint32_t[::1] ends):
         """Each query's hits separately: ``(ids, offsets)``, query i's hits being
-        ``ids[offsets[i]:offsets[i + 1]]`` (int64 offsets, ``n + 1`` of them), in the same
-        order :func:`gtok._lib._runs.tokenize_rows` gives them; a query without a hit has none (no ``<unk>``)."""
+        ``ids[offsets[i]:offsets[i + 1]]`` (int64 offsets, ``n + 1`` of them), in the
+        order :func:`gtok._lib._runs.tokenize_rows` gives them; a query without a hit has
+        none (no ``<unk>``)."""
         cdef Py_ssize_t n = chroms.shape[0], got = -1
         cdef IdBuffer out
         cdef Hit* scratch = NULL
         cdef Py_ssize_t scratch_cap = 0
-        cdef Py_ssize_t n_comps = self.comp_bounds.shape[0] - 1
-        cursor_arr, cursor_qs_arr, hints_arr = self._new_cursors()
-        cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
-        cdef uint32_t[::1] cursor_qs = cursor_qs_arr
-        cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
-        cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
+        cdef Cursors cur
+        held = self._cursors(&cur)
         if starts.shape[0] != n or ends.shape[0] != n:
             raise ValueError("query columns differ in length")
         offsets_arr = np.zeros(n + 1, dtype=np.int64)
@@ -436,8 +448,7 @@ cdef class OverlapIndex:
         if n:
             with nogil:
                 got = self._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, 0, n, &out,
-                                       &scratch, &scratch_cap, cursor_ptr, cursor_qs_ptr,
-                                       &hints[0], 0, False, &offsets[0])
+                                       &scratch, &scratch_cap, &cur, 0, False, &offsets[0])
         free(scratch)
         if got != -1:
             free(out.data)

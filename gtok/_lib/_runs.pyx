@@ -21,7 +21,8 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 from gtok._lib._keysearch cimport gtok_above16
-from gtok._lib._overlap cimport Hit, IdBuffer, OverlapIndex, _push, _reserve, _take_ids
+from gtok._lib._overlap cimport (Cursors, Hit, IdBuffer, OverlapIndex, _push, _reserve,
+                                 _take_ids)
 from gtok._lib._swar cimport gtok_ctz64
 from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
 
@@ -189,12 +190,8 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     cdef Py_ssize_t* lows = NULL     # _query_run's room
     cdef Py_ssize_t lows_cap = 0
     cdef bint in_row_order = order is None
-    cdef Py_ssize_t n_comps = index.comp_bounds.shape[0] - 1
-    cursor_arr, cursor_qs_arr, hints_arr = index._new_cursors()
-    cdef Py_ssize_t[::1] cursor = cursor_arr, hints = hints_arr
-    cdef uint32_t[::1] cursor_qs = cursor_qs_arr
-    cdef Py_ssize_t* cursor_ptr = &cursor[0] if n_comps else NULL
-    cdef uint32_t* cursor_qs_ptr = &cursor_qs[0] if n_comps else NULL
+    cdef Cursors cur
+    held = index._cursors(&cur)
     if starts.shape[0] != n or ends.shape[0] != n:
         raise ValueError("query columns differ in length")
     if order is None:
@@ -211,8 +208,8 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
         if not in_row_order:
             bad = index._query_rows(&chroms[0] if n else NULL, &starts[0] if n else NULL,
                                     &ends[0] if n else NULL, n, rows_ptr, 0, m, &out,
-                                    &scratch, &scratch_cap, cursor_ptr, cursor_qs_ptr,
-                                    &hints[0], unk_id, unk_per_region, NULL)
+                                    &scratch, &scratch_cap, &cur, unk_id, unk_per_region,
+                                    NULL)
         while in_row_order and i < n and bad == -1:
             c = chroms[i]
             j = i + 1
@@ -224,13 +221,12 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
                     lows_cap = j - i
                     lows = <Py_ssize_t*>malloc(lows_cap * sizeof(Py_ssize_t))
                 if (lows == NULL or _query_run(index, c, &starts[i], &ends[i], j - i, &out,
-                                       unk_id, unk_per_region, lows) < 0):
+                                               unk_id, unk_per_region, lows) < 0):
                     bad = -2
             else:
                 bad = index._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, i, j,
-                                        &out, &scratch, &scratch_cap, cursor_ptr,
-                                        cursor_qs_ptr, &hints[0], unk_id, unk_per_region,
-                                        NULL)
+                                        &out, &scratch, &scratch_cap, &cur, unk_id,
+                                        unk_per_region, NULL)
             i = j
         if bad == -1 and out.n == 0 and _push(&out, unk_id) < 0:
             bad = -2
