@@ -45,8 +45,8 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
                   const uint32_t[::1] ends, const int64_t[::1] offsets, uint32_t unk_id,
                   bint unk_per_region):
     """Token ids of documents given as row ranges (``offsets``: ``n_docs + 1`` int64, from
-    0 to the number of rows, not decreasing), each as :func:`gtok._lib._runs.tokenize_rows` gives
-    for its rows in row order.
+    0 to the number of rows, not decreasing), each as
+    :func:`gtok._lib._runs.tokenize_rows` gives for its rows in row order.
 
     Returns ``(ids, id_offsets)``: document ``d``'s ids are
     ``ids[id_offsets[d]:id_offsets[d + 1]]`` (uint32 ids, int64 offsets).

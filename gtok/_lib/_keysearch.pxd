@@ -18,7 +18,8 @@ cdef extern from *:
         int i;
         for (i = 0; i < 4; i++) {
             __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i*)(k + 4 * i)), flip);
-            m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(a, v))) << (4 * i);
+            __m128i above = _mm_cmpgt_epi32(a, v);
+            m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(above)) << (4 * i);
         }
         return m;
     }

@@ -376,7 +376,8 @@ cdef class OverlapIndex:
         ``rows`` is NULL), each with :meth:`_query`, searched AHEAD queries ahead
         (``cur``: :meth:`_cursors`); when
         ``offsets`` is not NULL, ``offsets[i + 1]`` is where query i's ids end. Return -1
-        when done, -2 when out of memory, or the first query whose row is outside 0..n - 1."""
+        when done, -2 when out of memory, or the first query whose row is outside
+        0..n - 1."""
         cdef Py_ssize_t i, r, k, got, n_comps = cur.n_comps
         cdef Py_ssize_t* cursors = cur.cursor
         cdef coord_t* cursor_qs = cur.cursor_qs

@@ -113,9 +113,10 @@ cdef int _query_run(OverlapIndex index, chrom_index_t c, const coord_t* qs,
                     const coord_t* qe, Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
                     bint unk_per_region, Py_ssize_t* lows) noexcept nogil:
     """Append the ids of the regions hit by n queries [qs[i], qe[i]) on chromosome c,
-    which has one component (:func:`_scans`), query after query, as :meth:`OverlapIndex._query`
-    would (and one ``unk_id`` for a query without a hit when ``unk_per_region``);
-    return 0, or -1 when out of memory. ``lows``: room for n positions.
+    which has one component (:func:`_scans`), query after query, as
+    :meth:`OverlapIndex._query` would (and one ``unk_id`` for a query without a hit when
+    ``unk_per_region``); return 0, or -1 when out of memory. ``lows``: room for n
+    positions.
 
     The kernel for queries sorted by start and close together: each query's first
     candidate comes from :func:`_run_bounds`, then the first FIRST_TESTED candidates
