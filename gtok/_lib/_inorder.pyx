@@ -68,7 +68,7 @@ def tokenize_docs(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     cdef int64_t[::1] id_offsets = id_offsets_arr
     cdef Py_ssize_t slot, n_slot = index.max_comps
     cdef Cursors cur
-    held = index._cursors(&cur)
+    held = index._cursors(&cur)  # (holds the arrays cur points into)
     cdef Py_ssize_t n_comps = cur.n_comps
     cdef Py_ssize_t* cursor_ptr = cur.cursor
     cdef uint32_t* cursor_qs_ptr = cur.cursor_qs

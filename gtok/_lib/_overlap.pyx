@@ -438,7 +438,7 @@ cdef class OverlapIndex:
         cdef Hit* scratch = NULL
         cdef Py_ssize_t scratch_cap = 0
         cdef Cursors cur
-        held = self._cursors(&cur)
+        held = self._cursors(&cur)  # (holds the arrays cur points into)
         if starts.shape[0] != n or ends.shape[0] != n:
             raise ValueError("query columns differ in length")
         offsets_arr = np.zeros(n + 1, dtype=np.int64)

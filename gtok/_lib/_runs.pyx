@@ -192,7 +192,7 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     cdef Py_ssize_t lows_cap = 0
     cdef bint in_row_order = order is None
     cdef Cursors cur
-    held = index._cursors(&cur)
+    held = index._cursors(&cur)  # (holds the arrays cur points into)
     if starts.shape[0] != n or ends.shape[0] != n:
         raise ValueError("query columns differ in length")
     if order is None:
