@@ -281,10 +281,10 @@ cdef class OverlapIndex:
                      coord_t* cursor_qs, Py_ssize_t* hint) noexcept nogil:
         """Search ahead for a later query starting at qs on chromosome c: per component
         of c, a position at most FAN before the query's first candidate into ``hint``
-        (one slot of :meth:`_new_cursors`' hints), its lines fetched but not waited for.
+        (one slot of :meth:`_cursors`' hints), its lines fetched but not waited for.
         Called AHEAD queries before the query's :meth:`_query` (given the same slot), so
         the misses of several queries overlap, and :meth:`_query` then reads a line in
-        cache. With its own cursors (:meth:`_new_cursors`' second halves)."""
+        cache. With its own cursors (:meth:`_cursors`' second halves)."""
         cdef Py_ssize_t j, a, lo
         if c < 0 or c >= self.n_chroms:
             return
@@ -406,26 +406,23 @@ cdef class OverlapIndex:
         return -1
 
     cdef object _cursors(self, Cursors* cur):
-        # :meth:`_new_cursors`' arrays, their data in ``cur``: the caller keeps the tuple
-        # returned while it uses ``cur``
-        arrays = self._new_cursors()
-        cdef Py_ssize_t[::1] cursor = arrays[0], hints = arrays[2]
-        cdef coord_t[::1] cursor_qs = arrays[1]
-        cur.n_comps = cursor.shape[0] // 2
-        cur.cursor = &cursor[0] if cur.n_comps else NULL
-        cur.cursor_qs = &cursor_qs[0] if cur.n_comps else NULL
-        cur.hints = &hints[0]
-        return arrays
-
-    def _new_cursors(self):
-        # per component: the last lower bound found (from the component's first region)
-        # and the query start it was found for (see _query); twice: the second half for
-        # the searches ahead (_ahead). Then AHEAD slots of max_comps hints (_ahead): the
-        # hints of query i are at (i % AHEAD) * max_comps.
+        # The searches ahead's arrays, their data in ``cur``; the caller keeps the tuple
+        # returned while it uses ``cur``. Per component: the last lower bound found (from
+        # the component's first region) and the query start it was found for (see
+        # _query); twice: the second half for the searches ahead (_ahead). Then AHEAD
+        # slots of max_comps hints (_ahead): the hints of query i are at
+        # (i % AHEAD) * max_comps.
         n_comps = self.comp_bounds.shape[0] - 1
         first = np.asarray(self.comp_bounds[:n_comps], dtype=np.intp)
-        return (np.concatenate((first, first)), np.zeros(2 * n_comps, dtype=np.uint32),
-                np.zeros(AHEAD * self.max_comps, dtype=np.intp))
+        arrays = (np.concatenate((first, first)), np.zeros(2 * n_comps, dtype=np.uint32),
+                  np.zeros(AHEAD * self.max_comps, dtype=np.intp))
+        cdef Py_ssize_t[::1] cursor = arrays[0], hints = arrays[2]
+        cdef coord_t[::1] cursor_qs = arrays[1]
+        cur.n_comps = n_comps
+        cur.cursor = &cursor[0] if n_comps else NULL
+        cur.cursor_qs = &cursor_qs[0] if n_comps else NULL
+        cur.hints = &hints[0]
+        return arrays
 
     def hits_per_query(self, const int32_t[::1] chroms, const uint32_t[::1] starts,
                        const uint32_t[::1] ends):
