@@ -156,6 +156,9 @@ class Universe:
             index.comp_bounds,
             index.chrom_comps,
             index.skips,
+            index.buckets,
+            index.bucket_bounds,
+            index.bucket_shifts,
         ):
             if a is not None:
                 held[id(a if a.base is None else a.base)] = a.nbytes

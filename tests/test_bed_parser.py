@@ -127,6 +127,36 @@ def test_names_missing_from_the_table_are_cached_as_missing_or_as_extra():
         assert names[k] == (known[c] if c < 150 else extra.names()[c - 150])
 
 
+def test_a_gzip_file_parses_into_the_scratch_columns_then_pieces_of_its_own(tmp_path):
+    """Streamed input with ``scratch``: a small gzip file's columns are views of the
+    thread's scratch columns (no fresh pieces per file); one with more rows than they
+    hold is joined into columns of its own, the scratch piece's rows first."""
+    import gzip
+
+    from gtok.io.bedtext import read_regions
+    from gtok.io.source import TEXT_SIZE
+    from gtok.scratch import SCRATCH_ROWS
+
+    table = ChromTable(["c", "d"])
+    small = tmp_path / "small.bed.gz"
+    small.write_bytes(gzip.compress(b"c\t1\t2\nd\t3\t4\n", mtime=0))
+    got = read_regions(small, table, scratch=True)
+    assert got.chroms.tolist() == [0, 1] and got.starts.tolist() == [1, 3]
+    plain = parse_regions(b"d\t9\t10\n", "p.bed", table, scratch=True)
+    assert np.shares_memory(got.starts, plain.starts) and plain.starts.tolist() == [9]
+    assert not np.shares_memory(read_regions(small, table).starts, plain.starts)
+    pairs = (SCRATCH_ROWS + TEXT_SIZE // 12) // 2  # more rows than the scratch columns
+    large = tmp_path / "large.bed.gz"
+    large.write_bytes(gzip.compress(b"c\t1\t2\nd\t3\t4\n" * pairs, mtime=0))
+    got = read_regions(large, table, scratch=True)
+    again = read_regions(small, table, scratch=True)  # (overwrites the scratch columns)
+    assert not np.shares_memory(got.starts, again.starts)
+    assert len(got) == 2 * pairs
+    assert np.array_equal(got.chroms, np.tile(np.array([0, 1], np.int32), pairs))
+    assert np.array_equal(got.starts, np.tile(np.array([1, 3], np.uint32), pairs))
+    assert np.array_equal(got.ends, np.tile(np.array([2, 4], np.uint32), pairs))
+
+
 def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
     import threading
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
-from gtok._lib._runs import RUN_GAP_REGIONS, tokenize_rows
+from gtok._lib._runs import first_candidates, tokenize_rows
 
 from _tok_helpers import oracle, queries, universes, write_bed
 
@@ -152,40 +152,117 @@ def _picked(u, c, picks):
     return np.full(len(pos), c, np.int32), s.astype(np.uint32), e.astype(np.uint32)
 
 
-@pytest.mark.parametrize("kind", ["sorted", "overlapping", "shuffled"])
-def test_runs_scanned_or_searched_query_by_query(kind):
-    """In row order, a run of queries on a chromosome of one component is scanned
-    (``_query_run``) when its queries lie fewer than RUN_GAP_REGIONS regions apart on
-    average, else searched one by one with searches ahead: both give brute force's ids,
-    for runs sorted, with long jumps (further than a scan goes), unsorted inside, and
-    at the chromosome's first and last regions; with and without a <unk> per region."""
-    rng = np.random.default_rng(len(kind))
-    u = _universe(rng, 30_000, kind)
-    index, _ = build_index(*u, 4)
-    n0, n1, n2 = (int(np.count_nonzero(u[0] == c)) for c in range(3))
-    dense = np.sort(rng.integers(0, n0, n0 // 8))  # scanned
-    assert len(dense) * RUN_GAP_REGIONS >= n0
-    sparse = np.sort(rng.integers(0, n1, max(2, n1 // (4 * RUN_GAP_REGIONS))))  # searched
-    assert len(sparse) * RUN_GAP_REGIONS < n1
-    jumps = np.concatenate(  # scanned, but clusters far apart
-        (np.arange(0, 300), np.arange(n2 // 2, n2 // 2 + 300), np.arange(n2 - 300, n2))
-    )
-    unsorted = rng.permutation(np.arange(0, n2, 3))  # scanned, starting again and again
-    ends = np.array([0, 0, 1, n0 - 2, n0 - 1, n0 - 1])  # a chromosome's first and last
-    runs = [_picked(u, 0, dense), _picked(u, 1, sparse), _picked(u, 2, jumps)]
-    runs += [_picked(u, 2, unsorted), _picked(u, 0, ends), _picked(u, 1, [3] * 40)]
-    beyond = (np.array([0, 3], np.int32), np.array([2**32 - 10, 5], np.uint32))
-    runs.append(beyond + (np.array([2**32 - 1, 6], np.uint32),))
-    q = tuple(np.concatenate(x) for x in zip(*runs))
+def _check_runs(u, q, index):
+    """tokenize_rows in row order (runs), per region and whole, and each query on its
+    own (given rows: never a run), against brute force; each query's first candidate
+    from the buckets: the first position with maxend > start, exactly."""
+    got = first_candidates(index, q[0], q[1])
+    for i, (c, s) in enumerate(zip(*q[:2])):
+        if not 0 <= c < index.n_chroms or index.chrom_comps[c + 1] != index.chrom_comps[c] + 1:
+            assert got[i] == -1
+            continue
+        a, b = index.comp_bounds[index.chrom_comps[c] : index.chrom_comps[c] + 2]
+        assert got[i] == a + _first_above(index.maxend[a:b], s), (i, c, s)
     want = _brute_hits(u, q)
     unk = np.uint32(len(u[0]))
     flat = [i for hits in want for i in hits]
-    assert tokenize_rows(index, *q, None, unk, False).tolist() == flat
+    assert tokenize_rows(index, *q, None, unk, False).tolist() == (flat or [int(unk)])
     per_region = [i for hits in want for i in (hits or [int(unk)])]
     assert tokenize_rows(index, *q, None, unk, True).tolist() == per_region
-    # every query on its own (never scanned) gives the same
     rows = np.arange(len(q[0]), dtype=np.int64)
     assert tokenize_rows(index, *q, rows, unk, True).tolist() == per_region
+
+
+@pytest.mark.parametrize("kind", ["sorted", "overlapping", "shuffled", "nested"])
+def test_runs_from_buckets_or_searched_query_by_query(kind):
+    """In row order, a run of queries on a chromosome of one component is answered from
+    its position buckets (``_query_run``), other runs query by query with searches
+    ahead: both give brute force's ids, for runs dense, sparse, with long jumps, unsorted
+    inside, repeated, at the chromosome's first and last regions and past them; with and
+    without a <unk> per region."""
+    rng = np.random.default_rng(len(kind))
+    u = _universe(rng, 30_000, kind)
+    index, _ = build_index(*u, 4)
+    chrom_rows = [np.flatnonzero(u[0] == c) for c in range(3)]
+    n0, n1, n2 = (len(r) for r in chrom_rows)
+    has_buckets = np.diff(index.bucket_bounds) > 0
+    one_component = np.diff(index.chrom_comps) == 1
+    assert has_buckets.tolist() == one_component.tolist()
+    assert has_buckets[:3].all() if kind != "nested" else not has_buckets.any()
+    dense = np.sort(rng.integers(0, n0, n0 // 8))
+    sparse = np.sort(rng.integers(0, n1, max(2, n1 // 500)))
+    jumps = np.concatenate(  # clusters far apart
+        (np.arange(0, 300), np.arange(n2 // 2, n2 // 2 + 300), np.arange(n2 - 300, n2))
+    )
+    unsorted = rng.permutation(np.arange(0, n2, 3))
+    ends = np.array([0, 0, 1, n0 - 2, n0 - 1, n0 - 1])  # a chromosome's first and last
+    runs = [_picked(u, 0, dense), _picked(u, 1, sparse), _picked(u, 2, jumps)]
+    runs += [_picked(u, 2, unsorted), _picked(u, 0, ends), _picked(u, 1, [3] * 40)]
+    beyond = (np.array([0, 3, 2], np.int32), np.array([2**32 - 10, 5, 0], np.uint32))
+    runs.append(beyond + (np.array([2**32 - 1, 6, 0], np.uint32),))
+    _check_runs(u, tuple(np.concatenate(x) for x in zip(*runs)), index)
+
+
+def _first_above(maxend, x):
+    return int(np.searchsorted(maxend, x, side="right"))
+
+
+def test_buckets_hold_the_first_position_above_their_edge():
+    """Bucket k of a chromosome: the first position of its component whose maxend is
+    > k << shift, the shift the smallest that gives at most 8 regions a bucket on
+    average, the last bucket past the largest end; about half a byte a region."""
+    rng = np.random.default_rng(11)
+    u = _universe(rng, 20_000, "overlapping")
+    index, _ = build_index(*u, 4)
+    maxend = index.maxend
+    total = 0
+    for c in range(3):
+        a, b = index.comp_bounds[index.chrom_comps[c] : index.chrom_comps[c] + 2]
+        lo, hi = index.bucket_bounds[c : c + 2]
+        shift = int(index.bucket_shifts[c])
+        m = maxend[a:b]
+        assert hi - lo == (int(m[-1]) >> shift) + 2
+        assert ((int(m[-1]) >> shift) + 1) * 8 <= b - a
+        assert shift == 0 or ((int(m[-1]) >> (shift - 1)) + 1) * 8 > b - a
+        edges = np.arange(hi - lo, dtype=np.int64) << shift
+        want = [a + _first_above(m, x) for x in edges]
+        assert index.buckets[lo:hi].tolist() == want
+        assert index.buckets[hi - 1] == b
+        total += hi - lo
+    assert total * 4 <= 0.5 * len(u[0]) + 16 * 3
+
+
+def test_crowded_buckets_and_tiny_chromosomes():
+    """Regions crowded into a few buckets (the first candidate more than 16 keys, or more
+    than two lines, past the bucket's first position), chromosomes of 1 to 7 regions
+    (buckets 2**32 wide) followed by others' smaller keys, queries past a chromosome's
+    last region and at the index's end (fewer than 16 keys left): every path of the
+    bucket search against brute force."""
+    rng = np.random.default_rng(12)
+    cols = []
+    for c, k in ((0, 1), (1, 7), (2, 3)):
+        s = np.sort(rng.choice(10**9, k, replace=False)).astype(np.int64)
+        cols.append((np.full(k, c), s, s + 500))
+    spread = np.sort(rng.choice(10**8, 4000, replace=False)).astype(np.int64)
+    crowd = 5_000_000 + np.arange(2000) * 3  # 2,000 regions in 6 kb
+    small = 20_000_000 + np.arange(24) * 100  # 24 regions in a bucket of ~200 kb
+    s3 = np.unique(np.concatenate((spread, crowd, small)))
+    cols.append((np.full(len(s3), 3), s3, s3 + rng.integers(1, 3, s3.shape[0])))
+    c, s, e = (np.concatenate(x) for x in zip(*cols))
+    u = (c.astype(np.int32), s.astype(np.uint32), e.astype(np.uint32))
+    index, _ = build_index(*u, 5)
+    assert index.bucket_shifts[:3].tolist() == [32, 32, 32]
+    picks = np.concatenate((np.arange(0, len(s3), 7), np.arange(1990, 2100), [len(s3) - 1]))
+    q3 = _picked(u, 3, np.sort(picks))
+    on_crowd = (np.full(200, 3, np.int32), np.sort(rng.integers(5_000_000, 5_006_000, 200)))
+    on_crowd += (on_crowd[1] + rng.integers(0, 10, 200),)
+    tiny = [_picked(u, k, np.arange(n)) for k, n in ((0, 1), (1, 7), (2, 3))]
+    past = (np.arange(4, dtype=np.int32), np.full(4, 2**32 - 10), np.full(4, 2**32 - 1))
+    q = tuple(
+        np.concatenate(x).astype(t)
+        for x, t in zip(zip(*tiny, past, q3, on_crowd), (np.int32, np.uint32, np.uint32))
+    )
+    _check_runs(u, q, index)
 
 
 def test_in_memory_chunks_and_search_ahead_across_them():
@@ -212,7 +289,7 @@ def test_pickled_index_is_its_arrays_and_shares_them():
     n = u.n_regions
     assert u.index.ids is None and u.index.maxend is u.index.ends
     assert u.region_starts is u.index.starts and u.region_ends is u.index.ends
-    assert u.nbytes <= 8.5 * n
+    assert u.nbytes <= 9 * n  # (+ the skip levels and the buckets, made again)
     data = pickle.dumps(tok, protocol=5)
     assert len(data) < 8.5 * n
     back = pickle.loads(data)
@@ -238,8 +315,9 @@ def test_universe_columns_and_chromosomes(tmp_path, layout):
     ids = rng.integers(0, len(rows), 500)
     assert u.chroms_of(ids).tolist() == u.region_chroms[ids].tolist()
     assert tok.decode(ids) == [f"{rows[i][0]}:{rows[i][1]}-{rows[i][2]}" for i in ids]
-    # sorted: starts and ends; shuffled: also ids and each id's position; nested: and maxend
-    held = {"sorted": 8.5, "shuffled": 16.5, "nested": 20.5}[layout]
+    # sorted: starts and ends; shuffled: also ids and each id's position; nested: and
+    # maxend; each with the skip levels (~0.27 B) and the buckets (at most 0.5 B)
+    held = {"sorted": 9.0, "shuffled": 17.0, "nested": 21.0}[layout]
     assert u.nbytes <= held * len(rows) + 1024
     data = pickle.dumps(tok, protocol=5)  # without the positions (made again)
     assert len(data) <= (held - 4 * (layout != "sorted")) * len(rows) + 4096

@@ -1,4 +1,4 @@
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport realloc
 
 from gtok._lib._types cimport chrom_index_t, coord_t, token_id_t
@@ -64,10 +64,12 @@ cdef enum:
     FAN = 16            # a skip level keeps every 16th key of the level below (64 bytes)
     N_LEVELS_MAX = 9    # the keys and up to 8 skip levels (16**8 = 2**32 regions)
     AHEAD = 16          # queries searched ahead (OverlapIndex._ahead) of the one answered
+    BUCKET_REGIONS = 8  # regions a position bucket holds on average, at most
 
 
 cdef class OverlapIndex:
     cdef readonly object starts, ends, maxend, ids, comp_bounds, chrom_comps, skips
+    cdef readonly object buckets, bucket_bounds, bucket_shifts
     cdef const coord_t* _starts
     cdef const coord_t* _ends
     cdef const coord_t* _maxend
@@ -79,12 +81,18 @@ cdef class OverlapIndex:
     cdef const coord_t* _level[N_LEVELS_MAX]
     cdef int _n_levels
     cdef Py_ssize_t _skew                 # maxend[k] is at line position k + _skew
+    # the position buckets: chromosome c's are _buckets[_bucket_bounds[c]:_bucket_bounds[c
+    # + 1]] (none: c has several components), bucket k holding [k, k + 1) << shift
+    cdef const uint32_t* _buckets           # positions
+    cdef const int64_t* _bucket_bounds
+    cdef const uint8_t* _bucket_shifts
     cdef readonly Py_ssize_t n_chroms
     cdef readonly Py_ssize_t n_regions
     cdef readonly Py_ssize_t max_comps      # the most components a chromosome has (>= 1)
 
     cdef const void* _ptr(self, arr)
     cdef int _make_levels(self) except -1
+    cdef int _make_buckets(self) except -1
     cdef Py_ssize_t _first_end_gt(self, Py_ssize_t lo, Py_ssize_t hi, coord_t x,
                                   bint exact) noexcept nogil
     cdef void _ahead(self, chrom_index_t c, coord_t qs, Py_ssize_t* cursor,

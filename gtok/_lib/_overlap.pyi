@@ -11,6 +11,9 @@ class OverlapIndex:
     comp_bounds: npt.NDArray[np.int64]
     chrom_comps: npt.NDArray[np.int64]
     skips: npt.NDArray[np.uint32]
+    buckets: npt.NDArray[np.uint32]  # positions: per one-component chromosome, its buckets
+    bucket_bounds: npt.NDArray[np.int64]  # chromosome c's buckets: bucket_bounds[c:c + 2]
+    bucket_shifts: npt.NDArray[np.uint8]  # bucket width: 2 ** shift
     n_chroms: int
     n_regions: int
     max_comps: int

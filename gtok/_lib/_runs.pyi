@@ -3,8 +3,6 @@ import numpy.typing as npt
 
 from gtok._lib._overlap import OverlapIndex
 
-RUN_GAP_REGIONS: int
-
 def tokenize_rows(
     index: OverlapIndex,
     chroms: npt.NDArray[np.int32],
@@ -14,3 +12,6 @@ def tokenize_rows(
     unk_id: int,
     unk_per_region: bool,
 ) -> npt.NDArray[np.uint32]: ...
+def first_candidates(
+    index: OverlapIndex, chroms: npt.NDArray[np.int32], starts: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.int64]: ...

@@ -29,7 +29,7 @@ from gtok.errors import BedFormatError
 from gtok.io import source
 from gtok.io.gunzip import is_gzip
 from gtok.io.source import check_input, is_stream, text_blocks
-from gtok.scratch import scratch_array
+from gtok.scratch import SCRATCH_ROWS, scratch_array
 
 __all__ = [
     "RegionColumns",
@@ -164,8 +164,8 @@ def read_regions(
     scratch: bool = False,
 ) -> RegionColumns:
     """Parse the BED file at ``path`` (plain or gzip, a file or a pipe), as
-    :func:`parse_regions` parses text (``scratch`` applies to a plain file only: streamed
-    input is parsed into columns of its own).
+    :func:`parse_regions` parses text (with ``scratch``, streamed input longer than the
+    scratch columns gets columns of its own).
 
     Raises ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` naming the path,
     ``OSError`` for a named FIFO or socket (never opened), :class:`~gtok.errors.BedFormatError`
@@ -183,7 +183,7 @@ def read_regions(
                     )  # fmt: skip
         finally:
             mapping.close()
-    return _parse_stream(path, table, add_chroms, extra, skip_bad_lines)
+    return _parse_stream(path, table, add_chroms, extra, skip_bad_lines, scratch and not trim)
 
 
 def chromosomes_lacking(path: str | os.PathLike, table: ChromTable) -> list[str]:
@@ -202,33 +202,49 @@ class _ColumnPieces:
     pages: those never written cost nothing, and a freed piece goes back to the system at
     once), trimmed in place when full, and the pieces are freed one by one as they are
     copied into the joined columns. (Growing one array instead would copy it, and the
-    copy doubles the peak.)
+    copy doubles the peak.) With ``scratch`` the first piece is the calling thread's
+    scratch columns (:data:`~gtok.scratch.SCRATCH_ROWS` rows): a small input's columns
+    are then views of them, as :func:`parse_regions` gives with ``scratch`` (a fresh
+    piece costs the kernel's zeroing of its first huge page per column, ~10 ms per file
+    on a VM).
     """
 
     PIECE_ROWS = 8 << 20
 
-    def __init__(self) -> None:
+    def __init__(self, scratch: bool = False) -> None:
         self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.n = 0
         self.chroms = self.starts = self.ends = np.empty(0, dtype=np.uint32)
+        # the first piece: this thread's scratch columns (see _columns_for)
+        self.scratch_first = scratch
+        self.in_scratch = False
 
     def room(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Views of the next ``rows`` free rows (of a new piece, if this one lacks them)."""
         if self.n + rows > self.chroms.shape[0]:
             self._seal()
-            size = max(rows, self.PIECE_ROWS)
-            self.chroms = np.empty(size, dtype=np.int32)
-            self.starts = np.empty(size, dtype=np.uint32)
-            self.ends = np.empty(size, dtype=np.uint32)
+            self.in_scratch = self.scratch_first and rows <= SCRATCH_ROWS
+            self.scratch_first = False
+            if self.in_scratch:
+                self.chroms, self.starts, self.ends = _columns_for(SCRATCH_ROWS, True)
+            else:
+                self.chroms, self.starts, self.ends = _columns_for(
+                    max(rows, self.PIECE_ROWS), False
+                )
             self.n = 0
         at = self.n
         return self.chroms[at:], self.starts[at:], self.ends[at:]
 
     def _seal(self) -> None:
         if self.n:
-            for column in (self.chroms, self.starts, self.ends):
-                column.resize(self.n, refcheck=False)  # (realloc shrinks in place)
-            self.pieces.append((self.chroms, self.starts, self.ends))
+            n = self.n
+            if self.in_scratch:
+                # (views: a later piece's join copies them before the thread parses again)
+                self.pieces.append((self.chroms[:n], self.starts[:n], self.ends[:n]))
+            else:
+                for column in (self.chroms, self.starts, self.ends):
+                    column.resize(n, refcheck=False)  # (realloc shrinks in place)
+                self.pieces.append((self.chroms, self.starts, self.ends))
             self.n = 0
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -253,10 +269,16 @@ class _ColumnPieces:
 
 
 def _parse_stream(
-    path: str, table: ChromTable, add_chroms: bool, extra: ChromTable | None, skip_bad: bool
+    path: str,
+    table: ChromTable,
+    add_chroms: bool,
+    extra: ChromTable | None,
+    skip_bad: bool,
+    scratch: bool,
 ) -> RegionColumns:
-    """Parse a gzip file or a pipe a block of whole lines at a time."""
-    cols = _ColumnPieces()
+    """Parse a gzip file or a pipe a block of whole lines at a time (into the thread's
+    scratch columns first, with ``scratch``)."""
+    cols = _ColumnPieces(scratch)
     n_lines = n_bad = 0
     first_bad: BedFormatError | None = None
     header_allowed = True

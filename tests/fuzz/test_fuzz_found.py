@@ -18,6 +18,7 @@ from gtok import errors as gtok_errors
 from gtok.errors import (
     CorruptGzipError,
     FingerprintMismatchError,
+    FragmentFormatError,
     GtokError,
     GtokFormatError,
     ParquetFormatError,
@@ -88,6 +89,25 @@ def test_a_gzip_member_with_a_reserved_flag_bit_is_corrupt(tmp_path, bit, member
     path.write_bytes(b"".join(members))
     with pytest.raises(CorruptGzipError, match="universe.bed.gz"):
         Tokenizer(path)
+
+
+def test_text_starting_with_gzip_magic_is_gzip_plain_and_text_once_inflated(tmp_path):
+    """Found fuzzing fragment files (the fuzz test's oracle assumed a text and its gzip
+    read the same): a plain file whose bytes start with gzip's magic is gzip, and a
+    truncated one (CorruptGzipError); a gzip file is inflated once and its text read as
+    text, even when that text starts with the magic (a bad first line, not gzip again)."""
+    universe = tmp_path / "u.bed"
+    universe.write_bytes(b"chr1\t0\t100\n")
+    tok = Tokenizer(universe)
+    plain = tmp_path / "frags.tsv"
+    plain.write_bytes(b"\x1f\x8b")
+    with pytest.raises(CorruptGzipError, match="frags.tsv"):
+        tokenize_fragments(tok, plain, None, as_lists=True)
+    twice = tmp_path / "twice.tsv.gz"
+    twice.write_bytes(gzip.compress(b"\x1f\x8b", mtime=0))
+    with pytest.raises(FragmentFormatError, match="line 1") as info:
+        tokenize_fragments(tok, twice, None, as_lists=True)
+    assert info.value.line_number == 1
 
 
 # --------------------------------------------------------------- packs read as version 1

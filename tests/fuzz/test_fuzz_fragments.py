@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gtok import Tokenizer, open_gtok, tokenize_fragments
@@ -102,6 +102,9 @@ def test_a_damaged_fragment_file_gives_its_texts_outcome_in_every_container(
 ):
     text = data.draw(mutated(text))
     text = text.data
+    # a plain file starting with gzip's magic is read as gzip, its gzip inflated once and
+    # read as text: the containers differ by design (test_fuzz_found pins both down)
+    assume(not text.startswith(b"\x1f\x8b"))
     with scratch() as folder, watchdog():
         upath = write(
             os.path.join(folder, "universe.bed"),
