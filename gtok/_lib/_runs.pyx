@@ -7,11 +7,13 @@ one component (:mod:`gtok._lib._overlap`) goes to :func:`_query_run`: each query
 candidate is found from the chromosome's position buckets (one table read, then 16 keys of
 ``maxend`` compared at once with SSE2), with nothing carried from one query to the next,
 so the CPU overlaps consecutive queries; the lines of the query AHEAD on are fetched in
-advance (its bucket's two before). Then the first FIRST_TESTED candidates are tested
+advance (its bucket's 2 * AHEAD on), those at its bucket's first position and 15 keys
+on (where the first candidate often is). Then the first FIRST_TESTED candidates are tested
 without branches (87 % of peaks hit one region, 4 % two). Measured on the 200 benchmark
-peak files (in-process, the search alone): 10 ns a query against the 1 M universe, 37
-against the 10 M one, 15 against a 1 kb tiling (the scan of the fifth session: 16, 54,
-31). Chromosomes of several components and queries in a given order are searched one by
+peak files (in-process, the search alone): 10 ns a query against the 1 M universe, 21
+against the 10 M one, 14 against a 1 kb tiling (the scan of the fifth session: 16, 54,
+31). (Its loop keeps the buckets in local variables: the same loop through helpers taking
+the struct took 50 ns a query at 10 M; fetching only the bucket's first line, 35.) Chromosomes of several components and queries in a given order are searched one by
 one, AHEAD queries ahead (:meth:`OverlapIndex._query_rows`).
 """
 
@@ -41,7 +43,7 @@ cdef struct Buckets:
     const uint32_t* first       # bucket k: the first position with maxend > k << shift
     Py_ssize_t n                # buckets (the last lies past the largest end)
     int shift
-    Py_ssize_t a, b             # the component
+    Py_ssize_t b                # the end of the component
 
 
 cdef inline bint _buckets_of(OverlapIndex index, chrom_index_t c, Buckets* bk) noexcept nogil:
@@ -56,47 +58,26 @@ cdef inline bint _buckets_of(OverlapIndex index, chrom_index_t c, Buckets* bk) n
     bk.first = index._buckets + index._bucket_bounds[c]
     bk.shift = index._bucket_shifts[c]
     j = index._chrom_comps[c]
-    bk.a = index._comp_bounds[j]
     bk.b = index._comp_bounds[j + 1]
     return True
 
 
-cdef inline Py_ssize_t _first_candidate(OverlapIndex index, const Buckets* bk,
+cdef inline Py_ssize_t _first_candidate(OverlapIndex index, const uint32_t* first,
+                                        Py_ssize_t n_buckets, int shift, Py_ssize_t b,
                                         coord_t s) noexcept nogil:
-    # the first position of the component with maxend > s (its end if none): between
-    # the first positions of s's bucket and of the next one
-    cdef uint64_t k = <uint64_t>s >> bk.shift
-    cdef Py_ssize_t lo, hi
-    if k + 1 >= <uint64_t>bk.n:
-        return bk.b     # past the largest end
-    lo = bk.first[k]
-    hi = bk.first[k + 1]
+    # the first position of the component (ending at b) with maxend > s (b if none):
+    # between the first positions of s's bucket and of the next one
+    cdef Py_ssize_t k = <Py_ssize_t>(<uint64_t>s >> shift), lo, hi   # (shift may be 32)
+    if k >= n_buckets - 1:
+        return b        # past the largest end
+    lo = first[k]
+    hi = first[k + 1]
     if hi - lo < WINDOW and lo + WINDOW <= index.n_regions:
         # maxend[hi] > s, so the bit of hi (or an earlier one) is set
         return lo + gtok_ctz64(gtok_above16(index._maxend + lo, s) | (1u << (hi - lo)))
     if hi - lo <= 2 * FAN:
         return _line_gt(index._maxend, lo, hi, s)
     return index._first_end_gt(lo, hi, s, True)
-
-
-cdef inline void _fetch(OverlapIndex index, const Buckets* bk, coord_t s,
-                        bint read_bucket) noexcept nogil:
-    # ask for a later query's lines now: its bucket (not read_bucket), or the lines of
-    # its bucket's first position (read_bucket: the bucket fetched earlier)
-    cdef uint64_t k = <uint64_t>s >> bk.shift
-    cdef Py_ssize_t lo
-    if k + 1 >= <uint64_t>bk.n:
-        return
-    if not read_bucket:
-        __builtin_prefetch(bk.first + k)
-        return
-    lo = bk.first[k]
-    __builtin_prefetch(index._maxend + lo)
-    __builtin_prefetch(index._starts + lo)
-    if index._maxend != index._ends:
-        __builtin_prefetch(index._ends + lo)
-    if index._ids != NULL:
-        __builtin_prefetch(index._ids + lo)
 
 
 cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
@@ -106,27 +87,43 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
     ``bk`` (one component), query after query, as :meth:`OverlapIndex._query` would
     (and one ``unk_id`` for a query without a hit when ``unk_per_region``); return 0, or
     -1 when out of memory. Any order is answered right; sorted, the lines read are near
-    one another."""
-    cdef Py_ssize_t b = bk.b
-    cdef Py_ssize_t lo, i, k, t, m, first
+    one another. The bucket of the query 2 * AHEAD on is fetched, and the lines of the
+    query AHEAD on (its bucket read): from its bucket's first position and 15 keys on."""
+    # (the buckets in locals: the compiler keeps them in registers)
+    cdef const uint32_t* first = bk.first
+    cdef Py_ssize_t n_buckets = bk.n, b = bk.b
+    cdef int shift = bk.shift
+    cdef Py_ssize_t lo, i, k, t, m, at
     cdef coord_t s, e
     cdef const coord_t* S = index._starts
     cdef const coord_t* E = index._ends
+    cdef const coord_t* M = index._maxend
     cdef const token_id_t* ids = index._ids
-    for i in range(min(n, 2 * <Py_ssize_t>AHEAD)):
-        _fetch(index, bk, qs[i], False)
     for i in range(n):
-        if i + 2 * <Py_ssize_t>AHEAD < n:
-            _fetch(index, bk, qs[i + 2 * AHEAD], False)
-        if i + <Py_ssize_t>AHEAD < n:
-            _fetch(index, bk, qs[i + AHEAD], True)
+        if i + 2 * AHEAD < n:
+            k = <Py_ssize_t>(<uint64_t>qs[i + 2 * AHEAD] >> shift)
+            if k < n_buckets:
+                __builtin_prefetch(first + k)
+        if i + AHEAD < n:
+            k = <Py_ssize_t>(<uint64_t>qs[i + AHEAD] >> shift)
+            if k < n_buckets - 1:
+                at = first[k]
+                # the first candidate is up to 15 keys on: often in the next line
+                __builtin_prefetch(M + at)
+                __builtin_prefetch(S + at)
+                __builtin_prefetch(E + at)
+                __builtin_prefetch(M + at + 15)
+                __builtin_prefetch(S + at + 15)
+                __builtin_prefetch(E + at + 15)
+                if ids != NULL:
+                    __builtin_prefetch(ids + at)
         s = qs[i]
         e = qe[i]
-        lo = _first_candidate(index, bk, s)
+        lo = _first_candidate(index, first, n_buckets, shift, b, s)
         # the hits: from lo while start < e, those with end > s
         if _reserve(out, FIRST_TESTED + 1) < 0:
             return -1
-        first = out.n
+        at = out.n
         k = lo
         if lo + FIRST_TESTED <= b:
             m = out.n
@@ -139,7 +136,7 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
             if E[k] > s and _push(out, <token_id_t>k if ids == NULL else ids[k]) < 0:
                 return -1
             k += 1
-        if unk_per_region and out.n == first and _push(out, unk_id) < 0:
+        if unk_per_region and out.n == at and _push(out, unk_id) < 0:
             return -1
     return 0
 
@@ -158,7 +155,7 @@ def first_candidates(OverlapIndex index, const int32_t[::1] chroms,
     with nogil:
         for i in range(n):
             if _buckets_of(index, chroms[i], &bk):
-                got[i] = _first_candidate(index, &bk, starts[i])
+                got[i] = _first_candidate(index, bk.first, bk.n, bk.shift, bk.b, starts[i])
     return out
 
 
