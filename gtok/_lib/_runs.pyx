@@ -13,8 +13,9 @@ without branches (87 % of peaks hit one region, 4 % two). Measured on the 200 be
 peak files (in-process, the search alone): 10 ns a query against the 1 M universe, 21
 against the 10 M one, 14 against a 1 kb tiling (the scan of the fifth session: 16, 54,
 31). (Its loop keeps the buckets in local variables: the same loop through helpers taking
-the struct took 50 ns a query at 10 M; fetching only the bucket's first line, 35.) Chromosomes of several components and queries in a given order are searched one by
-one, AHEAD queries ahead (:meth:`OverlapIndex._query_rows`).
+the struct took 50 ns a query at 10 M; fetching only the bucket's first line, 35.)
+Chromosomes of several components and queries in a given order are searched one by one,
+AHEAD queries ahead (:meth:`OverlapIndex._query_rows`).
 """
 
 import numpy as np
@@ -93,7 +94,7 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
     cdef const uint32_t* first = bk.first
     cdef Py_ssize_t n_buckets = bk.n, b = bk.b
     cdef int shift = bk.shift
-    cdef Py_ssize_t lo, i, k, t, m, at
+    cdef Py_ssize_t lo, i, k, t, m, at, before
     cdef coord_t s, e
     cdef const coord_t* S = index._starts
     cdef const coord_t* E = index._ends
@@ -117,13 +118,14 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
                 __builtin_prefetch(E + at + 15)
                 if ids != NULL:
                     __builtin_prefetch(ids + at)
+                    __builtin_prefetch(ids + at + 15)
         s = qs[i]
         e = qe[i]
         lo = _first_candidate(index, first, n_buckets, shift, b, s)
         # the hits: from lo while start < e, those with end > s
         if _reserve(out, FIRST_TESTED + 1) < 0:
             return -1
-        at = out.n
+        before = out.n
         k = lo
         if lo + FIRST_TESTED <= b:
             m = out.n
@@ -136,7 +138,7 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
             if E[k] > s and _push(out, <token_id_t>k if ids == NULL else ids[k]) < 0:
                 return -1
             k += 1
-        if unk_per_region and out.n == at and _push(out, unk_id) < 0:
+        if unk_per_region and out.n == before and _push(out, unk_id) < 0:
             return -1
     return 0
 
