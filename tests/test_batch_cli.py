@@ -478,22 +478,23 @@ def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     m = load_manifest(Path(summary.manifest))
     assert m["counts"] == {"ok": 0, "skipped": 0, "error": 1, "pending": 7}
     assert gtok_files(tmp_path / "o1") == {}
-    # in parallel at most a few inputs in flight finish; most stay pending
+    # in parallel only the inputs the other worker finishes before the failure arrives
+    # are done; most stay pending
     src = with_bad["src"]
-    for k in range(6, 30):
+    for k in range(6, 200):
         write_bed(src / f"good{k}.bed", 50, k)
     out = tmp_path / "o2"
     assert cli("tokenize", tok.universe.source, src, "-o", out, "-j", "2", "--fail-fast", "-q") == 1
     m = load_manifest(out / "gtok-manifest.json")
-    # (how many the other worker finishes before the failure arrives depends on the
-    # machine's load: 20 of 32 failed once on a busy 2-core machine)
-    assert m["counts"]["error"] >= 1 and m["counts"]["pending"] >= 10
+    # (how many that is depends on the machine's speed and load, not on the number of
+    # inputs: 20 of 32 once on a busy 2-core machine, 22 once on a quiet one)
+    assert m["counts"]["error"] >= 1 and m["counts"]["pending"] >= 100
     for e in m["files"]:
         assert (e["status"] == "ok") == output_of(out, e).exists()
     # without --fail-fast everything else is done
     assert cli("tokenize", tok.universe.source, src, "-o", tmp_path / "o3", "-j", "2", "-q") == 1
     assert load_manifest(tmp_path / "o3" / "gtok-manifest.json")["counts"] == {
-        "ok": 30,
+        "ok": 200,
         "skipped": 0,
         "error": 2,
         "pending": 0,
