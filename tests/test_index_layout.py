@@ -11,6 +11,8 @@ queries sorted (dense and sparse steps) and unsorted.
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
+from gtok._lib._overlap import OverlapIndex
 from gtok._lib._runs import first_candidates, tokenize_rows
 
 from _tok_helpers import oracle, queries, universes, write_bed
@@ -258,11 +261,77 @@ def test_crowded_buckets_and_tiny_chromosomes():
     on_crowd += (on_crowd[1] + rng.integers(0, 10, 200),)
     tiny = [_picked(u, k, np.arange(n)) for k, n in ((0, 1), (1, 7), (2, 3))]
     past = (np.arange(4, dtype=np.int32), np.full(4, 2**32 - 10), np.full(4, 2**32 - 1))
+    # starts in the last bucket (past the largest end), at its edge and a little further
+    for c in range(4):
+        a, b = index.comp_bounds[index.chrom_comps[c] : index.chrom_comps[c] + 2]
+        shift = int(index.bucket_shifts[c])
+        edge = ((int(index.maxend[b - 1]) >> shift) + 1) << shift
+        if edge < 2**32 - 2:
+            s_ = np.array([edge, edge + 1, min(edge + (1 << shift) - 1, 2**32 - 2)])
+            past = tuple(np.concatenate(x) for x in zip(past, (np.full(3, c), s_, s_ + 1)))
     q = tuple(
         np.concatenate(x).astype(t)
         for x, t in zip(zip(*tiny, past, q3, on_crowd), (np.int32, np.uint32, np.uint32))
     )
     _check_runs(u, q, index)
+
+
+_GUARDED_SCRIPT = """
+import ctypes, mmap, sys
+import numpy as np
+from gtok._lib._indexbuild import build_index
+from gtok._lib._overlap import OverlapIndex
+from gtok._lib._runs import tokenize_rows
+
+libc = ctypes.CDLL(None)
+PAGE = mmap.PAGESIZE
+held = []
+
+def guarded(arr):
+    # a copy of arr ending right before a page that may not be read
+    pages = (arr.nbytes + PAGE - 1) // PAGE
+    m = mmap.mmap(-1, (pages + 1) * PAGE)
+    buf = np.frombuffer(m, dtype=np.uint8)
+    assert libc.mprotect(ctypes.c_void_p(buf.ctypes.data + pages * PAGE), PAGE, 0) == 0
+    out = buf[pages * PAGE - arr.nbytes : pages * PAGE].view(arr.dtype)
+    out[:] = arr
+    held.append(m)
+    return out
+
+rng = np.random.default_rng(0)
+for n in (1, 5, 17, 40, 300):
+    s = np.sort(rng.choice(10**6, n, replace=False)).astype(np.uint32)
+    u = (np.zeros(n, np.int32), s, s + 5)
+    index0, _ = build_index(*u, 1)
+    ends = guarded(index0.ends)
+    index = OverlapIndex(guarded(index0.starts), ends, None, None, index0.comp_bounds,
+                         index0.chrom_comps)
+    q = (np.zeros(3 * n, np.int32), np.concatenate((s, s + 4, s + 6)),
+         np.concatenate((s + 1, s + 6, s + 7)))
+    for order in (None, np.arange(3 * n)):
+        assert tokenize_rows(index, *q, order, 9, True).tolist() == tokenize_rows(
+            index0, *q, order, 9, True).tolist()
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes")
+def test_searches_never_read_past_the_index_arrays():
+    """The index's columns ending right before a page that may not be read (a read past
+    them would crash): queries on the last regions (the 16-key window must not reach past
+    the end) give the same ids as on ordinary arrays. In a child process."""
+    r = subprocess.run([sys.executable, "-c", _GUARDED_SCRIPT], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-2000:])
+
+
+def test_an_empty_component_hits_nothing():
+    """A hand-made index whose chromosome has one empty component (build_index never
+    makes one): built without reading before its arrays, and it hits nothing."""
+    empty = np.empty(0, np.uint32)
+    index = OverlapIndex(empty, empty, None, None, np.array([0, 0]), np.array([0, 1]))
+    assert index.bucket_bounds.tolist() == [0, 0]
+    q = (np.zeros(2, np.int32), np.array([0, 5], np.uint32), np.array([10, 6], np.uint32))
+    assert tokenize_rows(index, *q, None, 7, True).tolist() == [7, 7]
 
 
 def test_in_memory_chunks_and_search_ahead_across_them():

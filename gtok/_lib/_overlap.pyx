@@ -220,6 +220,8 @@ cdef class OverlapIndex:
                     continue    # (several components: searched by _query)
                 a = self._comp_bounds[j]
                 b = self._comp_bounds[j + 1]
+                if b == a:
+                    continue    # (an empty component: a hand-made index; hits nothing)
                 span = M[b - 1]     # the largest end (maxend does not decrease)
                 shift = 0
                 while shift < 32 and ((span >> shift) + 1) * BUCKET_REGIONS > <uint64_t>(b - a):
