@@ -26,6 +26,7 @@ from gtok._lib._overlap import OverlapIndex
 from gtok._lib._runs import first_candidates, tokenize_rows
 
 from _tok_helpers import oracle, queries, universes, write_bed
+from batchdata import SUBPROCESS_CWD
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -320,7 +321,13 @@ def test_searches_never_read_past_the_index_arrays():
     """The index's columns ending right before a page that may not be read (a read past
     them would crash): queries on the last regions (the 16-key window must not reach past
     the end) give the same ids as on ordinary arrays. In a child process."""
-    r = subprocess.run([sys.executable, "-c", _GUARDED_SCRIPT], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", _GUARDED_SCRIPT],
+        cwd=SUBPROCESS_CWD,  # (the installed gtok, not the checkout's sources)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-2000:])
 
 
