@@ -5,7 +5,7 @@ order, the sort keys). Allocated afresh for every file, each costs page faults a
 kernel's zeroing of every page it touches (whole 2 MiB huge pages for NumPy's large
 arrays) -- about as much as the parse itself on small files; more in a Dask worker, whose
 nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` so that freed memory goes back to the kernel
-at once (page faults in ``gtars_order`` were 2.5 % of a Dask run's samples).
+at once (page faults in the query sort, ``gtars_keys``, were 2.5 % of a Dask run's samples).
 :func:`scratch_array` hands out views of buffers kept per thread and per name instead,
 for inputs of at most :data:`SCRATCH_ROWS` rows.
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from gtok._lib._chromtable import ChromTable
 from gtok._lib._inorder import tokenize_docs
-from gtok._lib._radix import gtars_order
-from gtok._lib._runs import tokenize_rows
+from gtok._lib._radix import gtars_keys
+from gtok._lib._runs import tokenize_keys, tokenize_rows
 from gtok.columns import as_columns, check_rows
 from gtok.io.bedtext import read_regions
 from gtok.io.pretrained import locate_pretrained, write_pretrained
@@ -546,16 +546,20 @@ class Tokenizer:
             path, u.chroms, extra=extra, skip_bad_lines=skip_bad_lines, scratch=True
         )
         chroms, starts, ends = cols.chroms, cols.starts, cols.ends
+        # in gtars' order: searched from the sort keys (start << 32 | end)
+        ordered = None
         if sort:
             rank = (
                 u.chrom_rank
                 if extra is None or len(extra) == 0
                 else _ranks_with(u.chrom_names, extra.names())
             )
-            _, chroms, starts, ends = gtars_order(
-                chroms, starts, ends, rank, False, _order_buffers(len(chroms))
-            )
-        ids = tokenize_rows(u.index, chroms, starts, ends, None, self.unk_token_id, per_region)
+            ordered = gtars_keys(chroms, starts, ends, rank, _key_buffers(len(chroms)))
+        if ordered is not None:
+            keys, bounds, slice_chroms = ordered
+            ids = tokenize_keys(u.index, keys, bounds, slice_chroms, self.unk_token_id, per_region)
+        else:  # (in file order, or already in gtars' order)
+            ids = tokenize_rows(u.index, chroms, starts, ends, None, self.unk_token_id, per_region)
         n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
         return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
 
@@ -653,18 +657,12 @@ def _tokenizer_from_universe(universe: Universe) -> Tokenizer:
     return tok
 
 
-def _order_buffers(n: int) -> tuple[np.ndarray, ...] | None:
-    """This thread's scratch buffers for ``gtars_order`` of ``n`` rows (the ordered columns
-    are searched at once and dropped), or None for a large input (fresh arrays then)."""
+def _key_buffers(n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """This thread's scratch buffers for ``gtars_keys`` of ``n`` rows (the keys are
+    searched at once and dropped), or None for a large input (fresh arrays then)."""
     if n > SCRATCH_ROWS:
         return None
-    return (
-        scratch_array("order.keys", np.uint64, n),
-        scratch_array("order.spare", np.uint64, n),
-        scratch_array("order.chroms", np.int32, n),
-        scratch_array("order.starts", np.uint32, n),
-        scratch_array("order.ends", np.uint32, n),
-    )
+    return (scratch_array("order.keys", np.uint64, n), scratch_array("order.spare", np.uint64, n))
 
 
 def _ranks_with(names: list[str], extra: list[str]) -> np.ndarray:

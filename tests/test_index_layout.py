@@ -23,7 +23,7 @@ from gtok import Tokenizer
 from gtok._lib._indexbuild import build_index
 from gtok._lib._inorder import tokenize_docs
 from gtok._lib._overlap import OverlapIndex
-from gtok._lib._runs import first_candidates, tokenize_rows
+from gtok._lib._runs import first_candidates, tokenize_keys, tokenize_rows
 
 from _tok_helpers import oracle, queries, universes, write_bed
 from batchdata import SUBPROCESS_CWD
@@ -137,12 +137,33 @@ def test_searches_equal_brute_force(n, kind):
             order = np.argsort(q[1], kind="stable")  # visiting order given by rows
             want_o = [i for r in order for i in want[r]]
             assert tokenize_rows(index, *q, order, unk, False).tolist() == (want_o or [unk])
+            _check_keys(index, q, unk)
             # in memory: chunks sorted and searched ahead, put back in row order
             docs, doc_offsets = tokenize_docs(
                 index, *q, np.array([0, len(q[0]) // 3, len(q[0])]), unk, True
             )
             per_row = [hits or [int(unk)] for hits in want]
             assert docs.tolist() == [i for hits in per_row for i in hits]
+
+
+def _as_keys(q):
+    """Queries ``q`` (in visiting order) as :func:`tokenize_keys` takes them: keys
+    ``start << 32 | end``, a slice per run of one chromosome (runs of a chromosome may
+    repeat)."""
+    c, s, e = q
+    n = len(c)
+    keys = (s.astype(np.uint64) << np.uint64(32)) | e.astype(np.uint64)
+    bounds = np.concatenate(([0], np.flatnonzero(c[1:] != c[:-1]) + 1, [n] if n else []))
+    bounds = bounds.astype(np.intp)
+    return keys, bounds, c[bounds[:-1]].astype(np.int32)
+
+
+def _check_keys(index, q, unk):
+    """tokenize_keys on ``q`` as keys gives tokenize_rows' ids for ``q`` in row order,
+    whole and per region."""
+    for per_region in (False, True):
+        want = tokenize_rows(index, *q, None, unk, per_region)
+        np.testing.assert_array_equal(tokenize_keys(index, *_as_keys(q), unk, per_region), want)
 
 
 def _picked(u, c, picks):
@@ -175,6 +196,7 @@ def _check_runs(u, q, index):
     assert tokenize_rows(index, *q, None, unk, True).tolist() == per_region
     rows = np.arange(len(q[0]), dtype=np.int64)
     assert tokenize_rows(index, *q, rows, unk, True).tolist() == per_region
+    _check_keys(index, q, unk)
 
 
 @pytest.mark.parametrize("kind", ["sorted", "overlapping", "shuffled", "nested"])
@@ -205,6 +227,23 @@ def test_runs_from_buckets_or_searched_query_by_query(kind):
     beyond = (np.array([0, 3, 2], np.int32), np.array([2**32 - 10, 5, 0], np.uint32))
     runs.append(beyond + (np.array([2**32 - 1, 6, 0], np.uint32),))
     _check_runs(u, tuple(np.concatenate(x) for x in zip(*runs)), index)
+
+
+def test_slices_are_checked_against_the_keys():
+    u = _universe(np.random.default_rng(1), 300, "sorted")
+    index, _ = build_index(*u, 4)
+    keys, bounds, slice_chroms = _as_keys(_picked(u, 0, [1, 5, 9]))
+    assert tokenize_keys(index, keys, bounds, slice_chroms, 7, False).shape[0] >= 1
+    for bad_bounds, bad_chroms in [
+        ([0, 4], [0]),  # past the keys
+        ([1, 3], [0]),  # not from 0
+        ([0, 3], [0, 0]),  # a chromosome too many
+    ]:
+        with pytest.raises(ValueError, match="do not fit"):
+            tokenize_keys(index, keys, np.array(bad_bounds, np.intp),
+                          np.array(bad_chroms, np.int32), 7, False)  # fmt: skip
+    with pytest.raises(ValueError, match="decrease"):
+        tokenize_keys(index, keys, np.array([0, 2, 1, 3], np.intp), np.zeros(3, np.int32), 7, False)
 
 
 def _first_above(maxend, x):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtok._lib._radix import gtars_order
+from gtok._lib._radix import gtars_keys
 
 
 def expected(chroms, starts, ends, rank):
@@ -23,20 +23,39 @@ def expected(chroms, starts, ends, rank):
 def work_buffers(n, extra=3):
     # longer than needed and full of garbage: the kernel must not read what it did not write
     rng = np.random.default_rng(n)
-    return tuple(
-        rng.integers(0, 2**31, n + extra).astype(dtype)
-        for dtype in (np.uint64, np.uint64, np.int32, np.uint32, np.uint32)
-    )
+    return tuple(rng.integers(0, 2**31, n + extra).astype(np.uint64) for _ in range(2))
+
+
+def ordered(chroms, starts, ends, rank, work=None):
+    """gtars_keys' order as (chroms, starts, ends), checking its slices: each rank's keys
+    on its chromosome; None when it finds the rows in order already."""
+    got = gtars_keys(chroms, starts, ends, rank, work)
+    if got is None:
+        return None
+    keys, bounds, slice_chroms = got
+    assert keys.dtype == np.uint64 and bounds.dtype == np.intp and slice_chroms.dtype == np.int32
+    assert len(bounds) == len(rank) + 1 and bounds[0] == 0 and bounds[-1] == len(keys)
+    assert np.all(np.diff(bounds) >= 0)
+    out_chroms = np.full(len(keys), -9, np.int32)
+    for r in range(len(rank)):
+        if bounds[r + 1] > bounds[r]:
+            assert rank[slice_chroms[r]] == r
+            out_chroms[bounds[r] : bounds[r + 1]] = slice_chroms[r]
+    return out_chroms, (keys >> 32).astype(np.uint32), (keys & 0xFFFFFFFF).astype(np.uint32)
 
 
 def check(chroms, starts, ends, rank):
-    want = expected(chroms, starts, ends, rank)
-    got = gtars_order(chroms, starts, ends, rank)
-    for g, w, dtype in zip(got, want, (np.int64, np.int32, np.uint32, np.uint32)):
-        assert g.dtype == dtype
+    # (the ends tell rows with the same chromosome and start apart: the order is stable)
+    order, *want = expected(chroms, starts, ends, rank)
+    got = ordered(chroms, starts, ends, rank)
+    if got is None:  # in order already, no row dropped
+        np.testing.assert_array_equal(order, np.arange(len(chroms)))
+        assert ordered(chroms, starts, ends, rank, work_buffers(len(chroms))) is None
+        return
+    for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
     # the same into reused buffers (a thread's scratch)
-    got = gtars_order(chroms, starts, ends, rank, True, work_buffers(len(chroms)))
+    got = ordered(chroms, starts, ends, rank, work_buffers(len(chroms)))
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
 
@@ -53,7 +72,7 @@ def columns(draw):
     starts = np.array(draw(st.lists(st.integers(0, top), min_size=n, max_size=n)), dtype=np.uint32)
     if draw(st.booleans()):
         starts.sort()
-    ends = (starts + 1).astype(np.uint32)
+    ends = np.array(draw(st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n)), np.uint32)
     rank = np.array(draw(st.permutations(range(n_chroms))), dtype=np.int32)
     drop = draw(st.lists(st.booleans(), min_size=n_chroms, max_size=n_chroms))
     rank[np.array(drop, dtype=bool)] = -1
@@ -84,28 +103,30 @@ def test_sizes_around_the_kernel_thresholds(n, layout):
     check(chroms, starts, ends, rank)
 
 
-def test_rejects_ranks_outside_the_table():
+def test_rejects_ranks_outside_the_table_or_given_twice():
     z = np.zeros(3, dtype=np.uint32)
     with pytest.raises(ValueError, match="rank"):
-        gtars_order(np.zeros(3, np.int32), z, z, np.array([5], np.int32))
+        gtars_keys(np.zeros(3, np.int32), z, z, np.array([5], np.int32))
     with pytest.raises(ValueError, match="differ in length"):
-        gtars_order(np.zeros(3, np.int32), z[:2], z, np.array([0], np.int32))
+        gtars_keys(np.zeros(3, np.int32), z[:2], z, np.array([0], np.int32))
+    # (gtok ranks distinct names: a rank twice would put two chromosomes in one slice)
+    with pytest.raises(ValueError, match="two chromosomes"):
+        gtars_keys(np.array([1, 0], np.int32), z[:2], z[:2], np.array([0, 0], np.int32))
 
 
-def test_work_buffers_hold_the_columns_returned():
+def test_work_buffers_hold_the_keys_returned():
     rng = np.random.default_rng(3)
     n = 1000
     chroms = rng.integers(0, 5, n).astype(np.int32)
     starts = rng.integers(0, 1 << 30, n).astype(np.uint32)
     rank = np.arange(5, dtype=np.int32)
     work = work_buffers(n)
-    _, c, s, e = gtars_order(chroms, starts, starts, rank, False, work)
-    for column, buffer in zip((c, s, e), work[2:]):
-        assert np.shares_memory(column, buffer)
+    keys, _, _ = gtars_keys(chroms, starts, starts, rank, work)
+    assert np.shares_memory(keys, work[0])
     with pytest.raises(ValueError, match="at least as long"):
-        gtars_order(chroms, starts, starts, rank, False, work_buffers(n - 4, 0))
-    with pytest.raises(ValueError, match="five arrays"):
-        gtars_order(chroms, starts, starts, rank, False, work[:4])
+        gtars_keys(chroms, starts, starts, rank, work_buffers(n - 4, 0))
+    with pytest.raises(ValueError, match="two uint64 arrays"):
+        gtars_keys(chroms, starts, starts, rank, work + work[:1])
 
 
 def _gtars_sorted(chroms, starts, rank):
@@ -123,10 +144,7 @@ def test_columns_already_in_order_come_back_as_they_are(n):
     chroms, starts = _gtars_sorted(chroms, starts, rank)
     ends = starts + 3
     check(chroms, starts, ends, rank)
-    rows, c, s, e = gtars_order(chroms, starts, ends, rank)
-    assert c is chroms and s is starts and e is ends
-    np.testing.assert_array_equal(rows, np.arange(n))
-    assert gtars_order(chroms, starts, ends, rank, False)[0] is None
+    assert gtars_keys(chroms, starts, ends, rank) is None
 
 
 @pytest.mark.parametrize("how", ["by_index", "by_start_only", "one_row_out", "dropped_chrom"])
@@ -152,19 +170,7 @@ def test_columns_in_another_order_are_sorted(how):
             rank[chroms[n // 2]] = -1
     ends = starts + 1
     check(chroms, starts, ends, rank)
-    rows, c, s, e = gtars_order(chroms, starts, ends, rank, False)
-    assert rows is None
-    assert c is not chroms
-
-
-def test_a_rank_shared_by_two_chromosomes_keeps_each_rows_chromosome():
-    # (not made by gtok, which ranks distinct names; the kernel still reports the rows)
-    chroms = np.array([1, 0, 1, 0], np.int32)
-    starts = np.array([4, 3, 2, 1], np.uint32)
-    rows, c, s, _ = gtars_order(chroms, starts, starts, np.array([0, 0], np.int32))
-    assert rows.tolist() == [3, 2, 1, 0]
-    assert c.tolist() == [0, 1, 0, 1]
-    assert s.tolist() == [1, 2, 3, 4]
+    assert gtars_keys(chroms, starts, ends, rank) is not None
 
 
 @pytest.mark.parametrize("top", [1 << 10, 1 << 20, 1 << 30, 2**32 - 1])

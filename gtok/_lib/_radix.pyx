@@ -4,18 +4,21 @@
   key ``chrom << 32 | start``). Digits are 11 bits wide (2,048 buckets, so the histograms
   stay in L1); digits that are the same for every key are skipped, and an input that is
   already sorted costs one check.
-- ``gtars_order``: a query file's rows in gtars' order (chromosome name as bytes, then
-  start, stably). A counting sort by chromosome first (one pass, a few dozen buckets), then
-  each chromosome's rows -- small enough to stay in cache -- sorted by start with LSD passes
-  over 8-byte keys ``start << 32 | row``; the row in the low bits keeps the sort stable and
-  says where the rest of the row is. A chromosome already in order costs one check; the
-  histograms of a chromosome's start digits are counted in one pass; a file already in
-  gtars' order (every row kept) is found so by the counting pass and returned as it is.
+- ``gtars_keys``: a query file's rows in gtars' order (chromosome name as bytes, then
+  start, stably), as 8-byte keys ``start << 32 | end``. A counting sort by chromosome
+  first (one pass, a few dozen buckets, in row order), then each chromosome's keys --
+  small enough to stay in cache -- sorted by start with LSD passes over the start's
+  digits, which are stable: ties keep the file's order. A chromosome already in order
+  costs one check; the histograms of a chromosome's start digits are counted in one pass;
+  a file already in gtars' order (every row kept) is found so by the counting pass. The
+  keys are what the search reads (``gtok._lib._runs.tokenize_keys``): no columns are
+  gathered in that order (the row in the keys and the columns gathered by it cost ~1 ns a
+  row more on the benchmark files).
 """
 
 import numpy as np
 
-from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -124,10 +127,11 @@ cdef enum:
 
 cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
                          Py_ssize_t* hist) noexcept nogil:
-    """Sort keys ``start << 32 | row`` (row order on entry) by start, stably, in place;
-    ``tmp`` holds n keys, ``hist`` MAX_START_DIGITS * START_BUCKETS counters. Already
-    sorted input costs one check; the histograms of all the digits that differ are
-    counted in one pass."""
+    """Sort keys ``start << 32 | end`` by start (their high half), stably, in place:
+    ties keep their order (LSD passes over the start's digits are stable, and the
+    insertion sort compares starts only). ``tmp`` holds n keys, ``hist``
+    MAX_START_DIGITS * START_BUCKETS counters. Already sorted input costs one check; the
+    histograms of all the digits that differ are counted in one pass."""
     cdef Py_ssize_t i, j, total, c
     cdef uint64_t k, spread = 0, lo_start
     cdef uint64_t* src = keys
@@ -138,7 +142,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     cdef unsigned int shifts[MAX_START_DIGITS]
     cdef int d, n_digits = 0
     for i in range(1, n):
-        if keys[i] < keys[i - 1]:
+        if (keys[i] >> 32) < (keys[i - 1] >> 32):
             break
     else:
         return
@@ -146,7 +150,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
         for i in range(1, n):
             k = keys[i]
             j = i
-            while j > 0 and keys[j - 1] > k:
+            while j > 0 and (keys[j - 1] >> 32) > (k >> 32):
                 keys[j] = keys[j - 1]
                 j -= 1
             keys[j] = k
@@ -192,36 +196,38 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
         memcpy(keys, src, n * sizeof(uint64_t))
 
 
-def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
-                bint with_rows=True, work=None):
-    """Rows in gtars' file order: by (chromosome name as bytes, start), stably.
+def gtars_keys(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank, work=None):
+    """A query file's rows in gtars' order -- by (chromosome name as bytes, start),
+    stably -- as sort keys, one slice per chromosome, for a search that reads each row
+    where it lies (:func:`gtok._lib._runs.tokenize_keys`: no columns gathered).
 
-    ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns.
-    ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes (0 to
-    ``len(chrom_rank) - 1``, each at most once), or -1 to drop its rows (a chromosome
-    absent from the universe contributes nothing).
+    ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns. ``chrom_rank[c]``
+    is chromosome c's position among the names sorted as bytes (0 to
+    ``len(chrom_rank) - 1``, no rank twice: ValueError), or -1 to drop its rows (a
+    chromosome absent from the universe contributes nothing).
 
-    Returns ``(rows, chroms, starts, ends)``: the int64 row numbers of the kept rows in
-    order (None unless ``with_rows``), and their columns gathered in that order
-    (contiguous, so the search that follows reads them sequentially). Columns already in
-    that order, with no row dropped, are returned as they are (``np.asarray`` of each),
-    after one pass that finds so.
+    Returns None when the rows are in that order already, with no row dropped (one pass
+    finds so: the columns can be searched as they are). Otherwise ``(keys, bounds,
+    slice_chroms)``: ``keys`` (uint64) holds ``start << 32 | end`` for each kept row, in
+    gtars' order; the rows of rank ``r`` are ``keys[bounds[r]:bounds[r + 1]]`` (``bounds``:
+    intp, ``len(chrom_rank) + 1``), on chromosome ``slice_chroms[r]`` (int32; -1 for a rank
+    no chromosome has).
 
-    ``work``: None, or arrays to use instead of allocating (a thread's scratch buffers):
-    two uint64 arrays (the sort keys and their second buffer), then the int32, uint32 and
-    uint32 output columns, each at least as long as the input. The columns returned are
-    then views of the last three.
+    ``work``: None, or two uint64 arrays at least as long as the input (the keys and
+    their second buffer, a thread's scratch); ``keys`` is then a view of the first.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from gtok._lib._radix import gtars_order
-    >>> rows, c, s, e = gtars_order(np.array([1, 0, 1, 2], np.int32),
-    ...                             np.array([5, 9, 2, 1], np.uint32),
-    ...                             np.array([6, 10, 3, 2], np.uint32),
-    ...                             np.array([1, 0, -1], np.int32))
-    >>> rows.tolist(), c.tolist(), s.tolist()
-    ([2, 0, 1], [1, 1, 0], [2, 5, 9])
+    >>> from gtok._lib._radix import gtars_keys
+    >>> keys, bounds, slice_chroms = gtars_keys(np.array([1, 0, 1, 2], np.int32),
+    ...                                         np.array([5, 9, 2, 1], np.uint32),
+    ...                                         np.array([6, 10, 3, 2], np.uint32),
+    ...                                         np.array([1, 0, -1], np.int32))
+    >>> (keys >> 32).tolist(), (keys & 0xFFFFFFFF).tolist(), bounds.tolist()
+    ([2, 5, 9], [3, 6, 10], [0, 2, 3, 3])
+    >>> slice_chroms.tolist()
+    [1, 0, -1]
     """
     cdef const int32_t[::1] chroms = chroms_in
     cdef const uint32_t[::1] starts = starts_in
@@ -230,13 +236,9 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
     cdef Py_ssize_t i, m = 0, b, pos, big = 0
     cdef int32_t c, rk, prev_rk = -1
     cdef uint32_t prev_start = 0
-    cdef uint64_t key
-    cdef int64_t row
-    cdef bint failed = False, in_order = True, unique_ranks = True
+    cdef bint failed = False, in_order = True
     if starts.shape[0] != n or ends.shape[0] != n:
         raise ValueError("query columns differ in length")
-    if <uint64_t>n > UINT32_MAX:
-        raise ValueError("more than 2**32 - 1 query regions in one set")
     inverse_arr = np.full(n_ranks + 1, -1, dtype=np.int32)
     cdef int32_t[::1] inverse = inverse_arr     # rank -> chromosome
     for i in range(n_ranks):
@@ -245,7 +247,7 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
             raise ValueError("chrom_rank holds a rank outside 0..len(chrom_rank) - 1")
         if rk >= 0:
             if inverse[rk] >= 0:
-                unique_ranks = False
+                raise ValueError("chrom_rank gives a rank to two chromosomes")
             inverse[rk] = <int32_t>i
     bounds_arr = np.zeros(n_ranks + 1, dtype=np.intp)
     cdef Py_ssize_t[::1] bounds = bounds_arr
@@ -265,20 +267,20 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
             else:
                 in_order = False
     if in_order:
-        return (np.arange(n, dtype=np.int64) if with_rows else None, np.asarray(chroms_in),
-                np.asarray(starts_in), np.asarray(ends_in))
+        return None
     cdef uint64_t[::1] keys
     cdef uint64_t[::1] spare
     cdef uint64_t* tmp = NULL
     cdef bint own_tmp = work is None
     if work is None:
-        keys = np.empty(n, dtype=np.uint64)
+        keys_arr = np.empty(n, dtype=np.uint64)
     else:
-        if len(work) != 5 or any(len(w) < n for w in work):
-            raise ValueError("work: five arrays, each at least as long as the input")
-        keys = work[0]
+        if len(work) != 2 or any(len(w) < n for w in work):
+            raise ValueError("work: two uint64 arrays, each at least as long as the input")
+        keys_arr = work[0]
         spare = work[1]
         tmp = &spare[0] if n else NULL
+    keys = keys_arr
     cdef Py_ssize_t* hist = NULL
     with nogil:
         for b in range(n_ranks):
@@ -291,7 +293,7 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
             c = chroms[i]
             rk = chrom_rank[c] if 0 <= c < n_ranks else -1
             if rk >= 0:
-                keys[bounds[rk]] = (<uint64_t>starts[i] << 32) | <uint64_t>i
+                keys[bounds[rk]] = (<uint64_t>starts[i] << 32) | <uint64_t>ends[i]
                 bounds[rk] += 1
         # bounds[rk] now holds the end of slice rk: the start of slice rk + 1
         if own_tmp:
@@ -305,39 +307,15 @@ def gtars_order(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank,
                 if bounds[b] > pos:
                     _sort_by_start(&keys[pos], tmp, bounds[b] - pos, hist)
                 pos = bounds[b]
+            # back to each slice's start: slice rk is bounds[rk]..bounds[rk + 1]
+            for b in range(n_ranks, 0, -1):
+                bounds[b] = bounds[b - 1]
+            bounds[0] = 0
         if own_tmp:
             free(tmp)
         free(hist)
     if failed:
         raise MemoryError()
-    rows_arr = np.empty(m if with_rows else 0, dtype=np.int64)
-    if work is None:
-        out_chroms = np.empty(m, dtype=np.int32)
-        out_starts = np.empty(m, dtype=np.uint32)
-        out_ends = np.empty(m, dtype=np.uint32)
-    else:
-        out_chroms, out_starts, out_ends = work[2][:m], work[3][:m], work[4][:m]
-    cdef int64_t[::1] o_rows = rows_arr
-    cdef int32_t[::1] o_chroms = out_chroms
-    cdef uint32_t[::1] o_starts = out_starts, o_ends = out_ends
-    with nogil:
-        if unique_ranks:
-            # each slice holds one chromosome's rows: its column is that chromosome
-            pos = 0
-            for b in range(n_ranks):
-                c = inverse[b]
-                for i in range(pos, bounds[b]):
-                    o_chroms[i] = c
-                pos = bounds[b]
-        else:
-            for i in range(m):
-                o_chroms[i] = chroms[<Py_ssize_t>(keys[i] & UINT32_MAX)]
-        for i in range(m):
-            key = keys[i]
-            row = <int64_t>(key & UINT32_MAX)
-            o_starts[i] = <uint32_t>(key >> 32)
-            o_ends[i] = ends[row]
-        if with_rows:
-            for i in range(m):
-                o_rows[i] = <int64_t>(keys[i] & UINT32_MAX)
-    return (rows_arr if with_rows else None), out_chroms, out_starts, out_ends
+    return keys_arr[:m], bounds_arr, inverse_arr[:n_ranks]
+
+

@@ -15,3 +15,11 @@ def tokenize_rows(
 def first_candidates(
     index: OverlapIndex, chroms: npt.NDArray[np.int32], starts: npt.NDArray[np.uint32]
 ) -> npt.NDArray[np.int64]: ...
+def tokenize_keys(
+    index: OverlapIndex,
+    keys: npt.NDArray[np.uint64],
+    bounds: npt.NDArray[np.intp],
+    slice_chroms: npt.NDArray[np.int32],
+    unk_id: int,
+    unk_per_region: bool,
+) -> npt.NDArray[np.uint32]: ...

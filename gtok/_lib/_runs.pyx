@@ -1,8 +1,10 @@
 """Tokenizing queries in the order given: runs on a chromosome of one component answered
 from its position buckets, the rest searched one by one.
 
-Queries in gtars' order (:func:`gtok._lib._radix.gtars_order`, what a BED file is
-tokenized in) come as runs, one per chromosome, sorted by start. A run on a chromosome of
+Queries in gtars' order (what a BED file is tokenized in) come as runs, one per
+chromosome, sorted by start: as columns (:func:`tokenize_rows`, in row order) or as the
+sort keys of :func:`gtok._lib._radix.gtars_keys` (:func:`tokenize_keys`, each query's
+start and end in one key: ``Queries`` is either). A run on a chromosome of
 one component (:mod:`gtok._lib._overlap`) goes to :func:`_query_run`: each query's first
 candidate is found from the chromosome's position buckets (one table read, then 16 keys of
 ``maxend`` compared at once with SSE2), with nothing carried from one query to the next,
@@ -21,7 +23,7 @@ AHEAD queries ahead (:meth:`OverlapIndex._query_rows`).
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free
+from libc.stdlib cimport free, malloc
 
 from gtok._lib._keysearch cimport _line_gt, gtok_above16
 from gtok._lib._overlap cimport (AHEAD, FAN, Cursors, Hit, IdBuffer, OverlapIndex, _push,
@@ -37,6 +39,37 @@ cdef extern from *:
 cdef enum:
     WINDOW = 16         # keys compared at once after the bucket read
     FIRST_TESTED = 3    # candidates tested without branches
+
+
+cdef struct RowQueries:
+    # queries as columns: query i is [starts[i], ends[i])
+    const coord_t* starts
+    const coord_t* ends
+
+
+cdef struct KeyQueries:
+    # queries as sort keys (gtok._lib._radix.gtars_keys): query i is
+    # [keys[i] >> 32, keys[i] & 0xFFFFFFFF)
+    const uint64_t* keys
+
+
+ctypedef fused Queries:
+    RowQueries
+    KeyQueries
+
+
+cdef inline coord_t _start_of(const Queries* q, Py_ssize_t i) noexcept nogil:
+    if Queries is RowQueries:
+        return q.starts[i]
+    else:
+        return <coord_t>(q.keys[i] >> 32)
+
+
+cdef inline coord_t _end_of(const Queries* q, Py_ssize_t i) noexcept nogil:
+    if Queries is RowQueries:
+        return q.ends[i]
+    else:
+        return <coord_t>(q.keys[i] & 0xFFFFFFFFU)
 
 
 cdef struct Buckets:
@@ -81,10 +114,10 @@ cdef inline Py_ssize_t _first_candidate(OverlapIndex index, const uint32_t* firs
     return index._first_end_gt(lo, hi, s, True)
 
 
-cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
-                    const coord_t* qe, Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
+cdef int _query_run(OverlapIndex index, const Buckets* bk, const Queries* q,
+                    Py_ssize_t n, IdBuffer* out, token_id_t unk_id,
                     bint unk_per_region) noexcept nogil:
-    """Append the ids of the regions hit by n queries [qs[i], qe[i]) on the chromosome of
+    """Append the ids of the regions hit by the n queries of ``q`` on the chromosome of
     ``bk`` (one component), query after query, as :meth:`OverlapIndex._query` would
     (and one ``unk_id`` for a query without a hit when ``unk_per_region``); return 0, or
     -1 when out of memory. Any order is answered right; sorted, the lines read are near
@@ -102,11 +135,11 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
     cdef const token_id_t* ids = index._ids
     for i in range(n):
         if i + 2 * AHEAD < n:
-            k = <Py_ssize_t>(<uint64_t>qs[i + 2 * AHEAD] >> shift)
+            k = <Py_ssize_t>(<uint64_t>_start_of(q, i + 2 * AHEAD) >> shift)
             if k < n_buckets:
                 __builtin_prefetch(first + k)
         if i + AHEAD < n:
-            k = <Py_ssize_t>(<uint64_t>qs[i + AHEAD] >> shift)
+            k = <Py_ssize_t>(<uint64_t>_start_of(q, i + AHEAD) >> shift)
             if k < n_buckets - 1:
                 at = first[k]
                 # the first candidate is up to 15 keys on: often in the next line
@@ -119,8 +152,8 @@ cdef int _query_run(OverlapIndex index, const Buckets* bk, const coord_t* qs,
                 if ids != NULL:
                     __builtin_prefetch(ids + at)
                     __builtin_prefetch(ids + at + 15)
-        s = qs[i]
-        e = qe[i]
+        s = _start_of(q, i)
+        e = _end_of(q, i)
         lo = _first_candidate(index, first, n_buckets, shift, b, s)
         # the hits: from lo while start < e, those with end > s
         if _reserve(out, FIRST_TESTED + 1) < 0:
@@ -195,6 +228,7 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
     cdef Py_ssize_t scratch_cap = 0
     cdef int32_t c
     cdef Buckets bk
+    cdef RowQueries rq
     cdef bint in_row_order = order is None
     cdef Cursors cur
     held = index._cursors(&cur)  # (holds the arrays cur points into)
@@ -222,8 +256,9 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
             while j < n and chroms[j] == c:
                 j += 1
             if _buckets_of(index, c, &bk):
-                if _query_run(index, &bk, &starts[i], &ends[i], j - i, &out, unk_id,
-                              unk_per_region) < 0:
+                rq.starts = &starts[i]
+                rq.ends = &ends[i]
+                if _query_run(index, &bk, &rq, j - i, &out, unk_id, unk_per_region) < 0:
                     bad = -2
             else:
                 bad = index._query_rows(&chroms[0], &starts[0], &ends[0], n, NULL, i, j,
@@ -237,5 +272,98 @@ def tokenize_rows(OverlapIndex index, const int32_t[::1] chroms, const uint32_t[
         free(out.data)
         if bad >= 0:
             raise IndexError(f"order holds row {rows[bad]}, outside 0..{n - 1}")
+        raise MemoryError()
+    return _take_ids(&out)
+
+
+cdef Py_ssize_t _query_slice(OverlapIndex index, const uint64_t* keys, Py_ssize_t n,
+                             int32_t c, IdBuffer* out, Hit** scratch,
+                             Py_ssize_t* scratch_cap, Cursors* cur, token_id_t unk_id,
+                             bint unk_per_region) noexcept nogil:
+    # n keys on chromosome c (one without buckets) searched one by one, on columns made
+    # for them; -1 when done, -2 when out of memory
+    cdef Py_ssize_t i, got
+    cdef int32_t* chroms = <int32_t*>malloc(n * sizeof(int32_t))
+    cdef coord_t* starts = <coord_t*>malloc(n * sizeof(coord_t))
+    cdef coord_t* ends = <coord_t*>malloc(n * sizeof(coord_t))
+    if chroms == NULL or starts == NULL or ends == NULL:
+        got = -2
+    else:
+        for i in range(n):
+            chroms[i] = c
+            starts[i] = <coord_t>(keys[i] >> 32)
+            ends[i] = <coord_t>(keys[i] & 0xFFFFFFFFU)
+        got = index._query_rows(chroms, starts, ends, n, NULL, 0, n, out, scratch,
+                                scratch_cap, cur, unk_id, unk_per_region, NULL)
+    free(chroms)
+    free(starts)
+    free(ends)
+    return got
+
+
+def tokenize_keys(OverlapIndex index, const uint64_t[::1] keys, const Py_ssize_t[::1] bounds,
+                  const int32_t[::1] slice_chroms, uint32_t unk_id, bint unk_per_region):
+    """Token ids of queries given as :func:`gtok._lib._radix.gtars_keys` gives a file's
+    rows in gtars' order: the keys ``start << 32 | end``, slice ``b`` of them
+    (``keys[bounds[b]:bounds[b + 1]]``) on chromosome ``slice_chroms[b]`` (slices may
+    share a chromosome). The ids :func:`tokenize_rows` gives for the same queries as
+    columns, without gathering them: a slice on a chromosome of one component goes to
+    :func:`_query_run`, the others are searched one by one
+    (:meth:`OverlapIndex._query_rows`, on columns made for the slice).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gtok._lib._indexbuild import build_index
+    >>> from gtok._lib._radix import gtars_keys
+    >>> from gtok._lib._runs import tokenize_keys
+    >>> index, _ = build_index(np.array([0, 0, 0], np.int32),
+    ...                        np.array([100, 200, 300], np.uint32),
+    ...                        np.array([150, 250, 350], np.uint32), 1)
+    >>> keys, bounds, slice_chroms = gtars_keys(np.array([0, 0], np.int32),
+    ...                                         np.array([240, 120], np.uint32),
+    ...                                         np.array([260, 210], np.uint32),
+    ...                                         np.array([0], np.int32))
+    >>> tokenize_keys(index, keys, bounds, slice_chroms, 9, False).tolist()
+    [0, 1, 1]
+    """
+    cdef Py_ssize_t n_slices = bounds.shape[0] - 1
+    cdef Py_ssize_t b, lo, hi, i, bad = -1
+    cdef IdBuffer out
+    cdef Hit* scratch = NULL
+    cdef Py_ssize_t scratch_cap = 0
+    cdef Buckets bk
+    cdef KeyQueries kq
+    cdef Cursors cur
+    held = index._cursors(&cur)  # (holds the arrays cur points into)
+    if n_slices < 0 or slice_chroms.shape[0] != n_slices or bounds[0] != 0 or (
+            bounds[n_slices] > keys.shape[0]):
+        raise ValueError("bounds and slice_chroms do not fit the keys")
+    for b in range(n_slices):
+        if bounds[b] > bounds[b + 1]:
+            raise ValueError("bounds must not decrease")
+    out.data = NULL
+    out.n = 0
+    out.cap = 0
+    with nogil:
+        for b in range(n_slices):
+            lo = bounds[b]
+            hi = bounds[b + 1]
+            if hi == lo:
+                continue
+            if _buckets_of(index, slice_chroms[b], &bk):
+                kq.keys = &keys[lo]
+                if _query_run(index, &bk, &kq, hi - lo, &out, unk_id, unk_per_region) < 0:
+                    bad = -2
+            else:
+                bad = _query_slice(index, &keys[lo], hi - lo, slice_chroms[b], &out,
+                                   &scratch, &scratch_cap, &cur, unk_id, unk_per_region)
+            if bad != -1:
+                break
+        if bad == -1 and out.n == 0 and _push(&out, unk_id) < 0:
+            bad = -2
+    free(scratch)
+    if bad != -1:
+        free(out.data)
         raise MemoryError()
     return _take_ids(&out)
