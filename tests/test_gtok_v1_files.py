@@ -6,7 +6,6 @@ The conformance files are vendored in ``tests/data/conformance``. The writer tes
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gtok.io.gtokfile
 from gtok import read_gtok, write_gtok
 
 from _tok_helpers import CONFORMANCE
@@ -73,6 +71,16 @@ def test_creates_missing_parent_folders(tmp_path):
     out = tmp_path / "a" / "b" / "c" / "x.gtok"
     write_gtok(out, [1, 2, 3])
     assert out.read_bytes() == b"GTOK\x01\x01\x00\x02\x00\x03\x00"
+
+
+def test_an_existing_folder_is_not_made_again(tmp_path, monkeypatch):
+    # (one syscall and one exception fewer a file in a batch run's output folder)
+    def refusing_makedirs(name, *a, **k):
+        raise AssertionError(f"makedirs({name!r})")
+
+    monkeypatch.setattr(os, "makedirs", refusing_makedirs)
+    write_gtok(tmp_path / "x.gtok", [7])
+    assert read_gtok(tmp_path / "x.gtok").tolist() == [7]
 
 
 def test_accepts_str_and_pathlike(tmp_path):
@@ -137,36 +145,17 @@ def test_written_file_mode_follows_umask(tmp_path):
 # ------------------------------------------------------------------------------- atomicity
 
 
-class _FailingFile:
-    """Wraps the writer's file: writes part of the data, then fails like a full disk."""
-
-    def __init__(self, f, exc):
-        self._f = f
-        self._exc = exc
-        self.calls = 0
-
-    def write(self, data):
-        self.calls += 1
-        if self.calls >= 2:  # the header went through; the ids fail half-way
-            view = memoryview(data).cast("B")
-            self._f.write(view[: len(view) // 2])
-            self._f.flush()
-            raise self._exc
-        return self._f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-
 def _patch_failing_write(monkeypatch, exc):
-    real = gtok.io.gtokfile.atomic_output
+    """The disk fills up half-way: the writer's ``writev`` writes half its bytes, then
+    fails with ``exc``."""
+    real = os.writev
 
-    @contextlib.contextmanager
-    def failing(path, **kwargs):
-        with real(path, **kwargs) as f:
-            yield _FailingFile(f, exc)
+    def failing(fd, buffers):
+        data = b"".join(memoryview(b).cast("B") for b in buffers)
+        real(fd, [data[: len(data) // 2]])
+        raise exc
 
-    monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", failing)
+    monkeypatch.setattr(os, "writev", failing)
 
 
 @pytest.mark.parametrize(
@@ -214,6 +203,7 @@ def test_errors_name_the_file_and_its_folder_not_the_temporary(tmp_path, monkeyp
     the target and its folder, and keeps its type and errno."""
     out = tmp_path / "tokens" / "sample.gtok"
     if where == "create":  # the folder refuses new files
+        out.parent.mkdir()
         real = os.open
 
         def refusing(path, flags, mode=0o777, **kwargs):
@@ -254,22 +244,42 @@ def test_errors_name_the_file_and_its_folder_not_the_temporary(tmp_path, monkeyp
 
 
 def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
-    # While the data is being written, the target name must not exist yet.
+    # While the data is being written, the target name must not exist yet; the temporary
+    # file holds every byte when it is renamed.
     seen = []
-    real = gtok.io.gtokfile.atomic_output
+    real = os.replace
 
-    @contextlib.contextmanager
-    def spy(path, **kwargs):
-        with real(path, **kwargs) as f:
-            yield f
-            seen.append((os.path.exists(path), sorted(os.listdir(tmp_path))))
+    def spy(src, dst, *a, **k):
+        seen.append((os.path.exists(dst), sorted(os.listdir(tmp_path)), Path(src).read_bytes()))
+        return real(src, dst, *a, **k)
 
-    monkeypatch.setattr(gtok.io.gtokfile, "atomic_output", spy)
+    monkeypatch.setattr(os, "replace", spy)
     write_gtok(tmp_path / "x.gtok", [1, 2, 3])
-    ((exists, names),) = seen
+    ((exists, names, data),) = seen
     assert not exists
     assert len(names) == 1 and names[0] != "x.gtok" and names[0].startswith(".")
+    assert data == (tmp_path / "x.gtok").read_bytes() == b"GTOK\x01\x01\x00\x02\x00\x03\x00"
     assert sorted(os.listdir(tmp_path)) == ["x.gtok"]
+
+
+def test_short_writes_are_resumed(tmp_path, monkeypatch):
+    # writev may write fewer bytes than asked (a signal, a huge write): the rest follows
+    real = os.writev
+    calls = []
+
+    def short(fd, buffers):
+        calls.append(len(buffers))
+        data = b"".join(memoryview(b).cast("B") for b in buffers)
+        return real(fd, [data[:7]])
+
+    ids = np.arange(70_000, 70_050, dtype=np.uint32)
+    write_gtok(tmp_path / "want.gtok", ids)
+    monkeypatch.setattr(os, "writev", short)
+    write_gtok(tmp_path / "short.gtok", ids)
+    monkeypatch.undo()
+    assert len(calls) == (5 + 4 * 50 + 6) // 7
+    assert (tmp_path / "short.gtok").read_bytes() == (tmp_path / "want.gtok").read_bytes()
+    assert read_gtok(tmp_path / "short.gtok").tolist() == ids.tolist()
 
 
 def test_fsync_option(tmp_path):

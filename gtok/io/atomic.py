@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 
 class AtomicFile:
@@ -25,25 +25,7 @@ class AtomicFile:
     def __init__(self, path: str | os.PathLike, *, fsync: bool = False) -> None:
         self.path = os.fsdecode(path)
         self.fsync = fsync
-        folder = os.path.dirname(self.path) or "."
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise write_error(exc, self.path, making=exc.filename or folder) from None
-        base = os.path.basename(self.path)
-        while True:
-            self.tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
-            try:
-                fd = os.open(
-                    self.tmp,
-                    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                    0o666,
-                )
-                break
-            except FileExistsError:  # pragma: no cover - 48 random bits collided
-                continue
-            except OSError as exc:
-                raise write_error(exc, self.path) from None
+        fd, self.tmp = _create_temporary(self.path)
         self.file: BinaryIO = os.fdopen(fd, "w+b")
 
     def commit(self) -> None:
@@ -67,6 +49,79 @@ class AtomicFile:
             self.file.close()
         with contextlib.suppress(OSError):
             os.unlink(self.tmp)
+
+
+def _create_temporary(path: str) -> tuple[int, str]:
+    """Create a new hidden file next to ``path`` (its missing folders made first): its
+    descriptor, open for reading and writing, and its name. Errors name ``path``."""
+    folder = os.path.dirname(path) or "."
+    base = os.path.basename(path)
+    made_folder = False
+    while True:
+        tmp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(
+                tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666
+            )
+            return fd, tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+        except FileNotFoundError as exc:
+            if made_folder:  # (removed again meanwhile)
+                raise write_error(exc, path) from None
+        except OSError as exc:
+            raise write_error(exc, path) from None
+        # the folder is missing (made on the first write there, not checked on every one)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, path, making=exc.filename or folder) from None
+        made_folder = True
+
+
+def write_atomically(path: str | os.PathLike, parts: Sequence[Any], *, fsync: bool = False) -> None:
+    """Write the buffers ``parts`` (bytes, contiguous arrays...) one after another to
+    ``path`` as :func:`atomic_output` would, for a writer that holds all its bytes at
+    once: one ``writev`` to the temporary file, no buffered file object (a few syscalls
+    and ~50 us fewer a file, for the many small files of a batch run).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "sub", "out.bin")
+    >>> write_atomically(path, [b"comp", memoryview(b"lete")])
+    >>> open(path, "rb").read()
+    b'complete'
+    """
+    path = os.fsdecode(path)
+    fd, tmp = _create_temporary(path)
+    try:
+        _write_all(fd, parts)
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise write_error(exc, path) from None
+        raise
+
+
+def _write_all(fd: int, parts: Sequence[Any]) -> None:
+    """Write every byte of ``parts`` to ``fd``, in order (partial writes resumed)."""
+    views = [v for v in (memoryview(p).cast("B") for p in parts) if len(v)]
+    writev = getattr(os, "writev", None)
+    while views:
+        n = writev(fd, views) if writev is not None else os.write(fd, views[0])
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            del views[0]
+        if n:
+            views[0] = views[0][n:]
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gtok._lib._mapping import MappedFile
-from gtok.io.atomic import atomic_output
+from gtok.io.atomic import write_atomically
 from gtok.io.container import (
     FLAG_U16,
     FLAG_U32,
@@ -98,10 +98,7 @@ def write_gtok(path: str | os.PathLike, ids: Iterable[int], *, fsync: bool = Fal
             )
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
     flag, arr = encode_ids(ids)  # validates everything before any file is touched
-    with atomic_output(path, fsync=fsync) as f:
-        f.write(MAGIC + bytes((flag,)))
-        if arr.size:
-            f.write(arr.data)
+    write_atomically(path, (MAGIC + bytes((flag,)), arr), fsync=fsync)
 
 
 # --------------------------------------------------------------------------------- reading
