@@ -1,9 +1,15 @@
-"""The BED text parser's word-at-a-time fast path (8 bytes per load) against a plain Python
-reading of the same rules, on lines built to sit at its edges: numbers of 1 to 11 digits,
-names of 1 to 12 bytes, lines shorter than a word, text ending mid-word, CRLF, extra
-fields, control and non-ASCII bytes in names."""
+"""The BED text parser's fast paths against a plain Python reading of the same rules, on
+lines built to sit at their edges. The word-at-a-time line (8 bytes per load): numbers of 1
+to 11 digits, names of 1 to 12 bytes, lines shorter than a word, text ending mid-word,
+CRLF, extra fields, control and non-ASCII bytes in names. The loop that finds each line's
+newline first (SSE2, while 144 bytes remain, lines up to 128 bytes): long texts mixing
+data lines with comment, track, browser and blank lines, names starting as those do, lines
+around 128 bytes, lone carriage returns."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +21,7 @@ from gtok.errors import BedFormatError
 from gtok.io.bedtext import parse_regions
 
 from _tok_helpers import read_bed_reference
+from batchdata import SUBPROCESS_CWD
 
 
 def reference(text: bytes, names: list[bytes]):
@@ -78,6 +85,125 @@ def test_fast_path_matches_the_plain_rules(text):
     cols = parse_regions(text, "x.bed", table)
     got = list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist()))
     assert got == want
+
+
+SCAN_NAMES = NAMES + [b"tig1", b"b2", b"track", b"browserX"]
+
+
+@st.composite
+def bed_texts(draw):
+    """Up to 60 lines: mostly data lines (some 120 to 136 bytes long), and lines the fast
+    loop must hand on (comments, track and browser lines, blank ones, names starting with
+    #, t or b, a lone carriage return, spaces), ending in LF or CRLF."""
+    lines = []
+    for _ in range(draw(st.integers(1, 60))):
+        kind = draw(st.sampled_from(["data"] * 10 + ["other"]))
+        if kind == "other":
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        [b"", b"#c\t1\t2", b"track name=x", b"browser position chr1:1-2",
+                         b"  ", b"chr1 5 9", b"chr1\t5\t9\rx", b"#chr1\t1\t2"]
+                    )
+                )
+            )  # fmt: skip
+            continue
+        name = draw(st.sampled_from(SCAN_NAMES + [b"tig2", b"b", b"chrZ", b"chrUnknown1"]))
+        s = draw(number)
+        e = draw(st.one_of(st.just(s), number, st.integers(s, s + 10**6)))
+        line = name + b"\t" + str(s).encode() + b"\t" + str(e).encode()
+        tail = draw(st.sampled_from([b"", b"\t", b"\t.", None]))
+        if tail is None:  # a long line: 120 to 136 bytes with its newline
+            tail = b"\t" + b"x" * max(0, draw(st.integers(120, 136)) - len(line) - 2)
+        lines.append(line + tail)
+    ends = [draw(st.sampled_from([b"\n", b"\n", b"\r\n"])) for _ in lines]
+    text = b"".join(line + end for line, end in zip(lines, ends))
+    return text if draw(st.booleans()) else text[: -len(ends[-1])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(bed_texts(), st.booleans())
+def test_lines_found_by_their_newline_first_match_the_plain_rules(text, skip):
+    table = ChromTable(SCAN_NAMES)
+    reading = read_bed_reference(text)
+    want = [(SCAN_NAMES.index(c) if c in SCAN_NAMES else -1, s, e) for c, s, e in reading.rows]
+    if reading.bad_lines and not skip:
+        with pytest.raises(BedFormatError) as err:
+            parse_regions(text, "x.bed", table)
+        assert err.value.line_number == reading.bad_lines[0]
+        return
+    cols = parse_regions(text, "x.bed", table, skip_bad_lines=skip)
+    got = list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist()))
+    assert got == want
+    assert cols.n_skipped == len(reading.bad_lines)
+
+
+@pytest.mark.parametrize("length", range(124, 134))
+@pytest.mark.parametrize("rows_after", [0, 1, 4, 8])
+def test_lines_around_the_longest_the_newline_loop_takes(length, rows_after):
+    # a line of `length` bytes (its newline included) among short ones, with the end of
+    # the text near (the loop stops 144 bytes before it) or far
+    short = [b"chr1\t%d\t%d\n" % (i, i + 7) for i in range(20)]
+    head = b"chr10\t123456789\t987654321\t"
+    long_line = head + b"y" * (length - len(head) - 1) + b"\n"
+    assert len(long_line) == length
+    text = b"".join(short) + long_line + b"".join(short[:rows_after])
+    cols = parse_regions(text, "x.bed", ChromTable(NAMES))
+    assert cols.starts.tolist()[20] == 123456789 and cols.ends.tolist()[20] == 987654321
+    want = [(NAMES.index(c), s, e) for c, s, e in read_bed_reference(text).rows]
+    assert list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist())) == want
+
+
+_GUARDED_SCRIPT = """
+import ctypes, mmap
+import numpy as np
+from gtok._lib._bedparse import capacity_for, parse_bed
+from gtok._lib._chromtable import ChromTable
+
+libc = ctypes.CDLL(None)
+PAGE = mmap.PAGESIZE
+held = []
+
+def guarded(text):
+    # text ending right before a page that may not be read
+    pages = (len(text) + PAGE - 1) // PAGE
+    m = mmap.mmap(-1, (pages + 1) * PAGE)
+    buf = np.frombuffer(m, dtype=np.uint8)
+    assert libc.mprotect(ctypes.c_void_p(buf.ctypes.data + pages * PAGE), PAGE, 0) == 0
+    out = buf[pages * PAGE - len(text) : pages * PAGE]
+    out[:] = np.frombuffer(text, dtype=np.uint8)
+    held.append(m)
+    return out
+
+def parsed(data):
+    cap = capacity_for(len(data))
+    cols = (np.empty(cap, np.int32), np.empty(cap, np.uint32), np.empty(cap, np.uint32))
+    got = parse_bed(data, ChromTable([b"chr1", b"chr10"]), ChromTable(), False, True, *cols)
+    return got, [c[: got[0]].tolist() for c in cols]
+
+head = b"chr10\\t123456789\\t987654321"
+for length in range(1, 200):
+    for end in (b"", b"\\n", b"\\r\\n", b"\\t", b"\\t1"):
+        tail = (head + b"\\t" + b"y" * length)[: max(length, 3)] + end
+        text = b"".join(b"chr1\\t%d\\t%d\\n" % (i, i + 7) for i in range(12)) + tail
+        assert parsed(guarded(text)) == parsed(text), (length, end)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes")
+def test_the_parser_never_reads_past_the_text():
+    """Texts ending right before a page that may not be read (a read past them would
+    crash), in every way a last line can: cut anywhere in a long line, after 1 to 200
+    bytes, with or without its newline. In a child process."""
+    r = subprocess.run(
+        [sys.executable, "-c", _GUARDED_SCRIPT],
+        cwd=SUBPROCESS_CWD,  # (the installed gtok, not the checkout's sources)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-2000:])
 
 
 @pytest.mark.parametrize("digits", range(1, 12))
