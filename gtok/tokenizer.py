@@ -534,10 +534,8 @@ class Tokenizer:
                 self.unk_token_id,
                 per_region,
             )
-            n_known = np.count_nonzero(cols.chroms >= 0)
-            return TokenizedRegionSet(
-                ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped
-            )
+            n_known = int(np.count_nonzero(cols.chroms >= 0))
+            return TokenizedRegionSet(ids, self, len(cols), len(cols) - n_known, cols.n_skipped)
         path = os.fsdecode(regions)
         sort = not keep_order
         extra = ChromTable() if (per_region and sort) else None
@@ -560,8 +558,12 @@ class Tokenizer:
             ids = tokenize_keys(u.index, keys, bounds, slice_chroms, self.unk_token_id, per_region)
         else:  # (in file order, or already in gtars' order)
             ids = tokenize_rows(u.index, chroms, starts, ends, None, self.unk_token_id, per_region)
-        n_known = np.count_nonzero((cols.chroms >= 0) & (cols.chroms < len(u.chroms)))
-        return TokenizedRegionSet(ids, self, len(cols), len(cols) - int(n_known), cols.n_skipped)
+        if sort and (extra is None or len(extra) == 0):
+            # the rows kept in gtars' order are those on the universe's chromosomes
+            n_known = len(cols) if ordered is None else ordered[0].shape[0]
+        else:
+            n_known = int(np.count_nonzero((chroms >= 0) & (chroms < len(u.chroms))))
+        return TokenizedRegionSet(ids, self, len(cols), len(cols) - n_known, cols.n_skipped)
 
     def tokenize_many(
         self,

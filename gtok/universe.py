@@ -8,7 +8,6 @@ returns shifted ids for the regions after it; gtok does not copy that bug.)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -23,6 +22,11 @@ from gtok.columns import IN_MEMORY, check_rows
 from gtok.errors import BedFormatError, ConfigError
 from gtok.io.bedtext import read_regions
 from gtok.io.source import check_input
+
+try:  # (hashlib would load OpenSSL first: ~3 ms of every command's start, for one hash)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter without CPython's module
+    from hashlib import blake2b
 
 __all__ = [
     "Universe",
@@ -268,7 +272,7 @@ def _digest(
     special_tokens: dict,
 ) -> str:
     """The fingerprint of regions given in id order (see :attr:`Universe.fingerprint`)."""
-    h = hashlib.blake2b(digest_size=16, person=b"gtok-universe1")
+    h = blake2b(digest_size=16, person=b"gtok-universe1")
     h.update(len(chrom_names).to_bytes(8, "little"))
     for name in chrom_names:
         raw = name_bytes(name)  # the bytes of the universe file, whatever they are

@@ -164,6 +164,24 @@ def test_tokenized_region_set(tok):
     assert again.ids.tolist() == res.ids.tolist() and again.n_unknown_chrom == 1
 
 
+@pytest.mark.parametrize("keep_order", [False, True])
+@pytest.mark.parametrize("unk", ["whole", "per_region"])
+@pytest.mark.parametrize("layout", ["shuffled", "in_gtars_order", "all_known"])
+def test_regions_on_unknown_chromosomes_are_counted_in_every_order(
+    tok, tmp_path, keep_order, unk, layout
+):
+    rows = [("chr2", 550, 551), ("chrZ", 1, 2), ("chr1", 120, 160), ("chrQ", 5, 6)]
+    rows += [("chr1", 0, 1), ("chrZ", 3, 4), ("chrX", 0, 15)]
+    if layout == "in_gtars_order":  # names as bytes, then starts
+        rows = sorted(rows, key=lambda r: (r[0].encode(), r[1]))
+    elif layout == "all_known":
+        rows = [r for r in rows if r[0] not in ("chrZ", "chrQ")]
+    res = tok.tokenize(write_bed(tmp_path / "q.bed", rows), keep_order=keep_order, unk=unk)
+    names = {c for c, _, _ in UNIVERSE}
+    assert res.n_regions == len(rows)
+    assert res.n_unknown_chrom == sum(c not in names for c, _, _ in rows)
+
+
 def test_call_form(tok, tmp_path):
     q = write_bed(tmp_path / "q.bed", [("chr2", 550, 551), ("chr1", 120, 160)])
     out = tok(q)
