@@ -334,8 +334,13 @@ def _line_blocks(
                 text, skipping = text[nl + 1 :], False
         cut = text.rfind(b"\n") + 1
         if cut:
-            yield b"".join(pending) + text[:cut] if pending else memoryview(text)[:cut], b""
-            pending, pending_len = [], 0
+            start = 0
+            if pending:  # the cut line, whole (the rest of the block is not copied)
+                start = nl + 1
+                yield b"".join(pending) + text[:start], b""
+                pending, pending_len = [], 0
+            if cut > start:
+                yield memoryview(text)[start:cut], b""
             text = text[cut:]
         if text:
             pending.append(text)
