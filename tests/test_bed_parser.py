@@ -8,9 +8,6 @@ around 128 bytes, lone carriage returns."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,8 +17,8 @@ from gtok._lib._chromtable import ChromTable
 from gtok.errors import BedFormatError
 from gtok.io.bedtext import parse_regions
 
+from _guarded import LINUX_ONLY, run_guarded
 from _tok_helpers import read_bed_reference
-from batchdata import SUBPROCESS_CWD
 
 
 def reference(text: bytes, names: list[bytes]):
@@ -154,26 +151,9 @@ def test_lines_around_the_longest_the_newline_loop_takes(length, rows_after):
     assert list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist())) == want
 
 
-_GUARDED_SCRIPT = """
-import ctypes, mmap
-import numpy as np
+_PARSE_PAST_THE_END = """
 from gtok._lib._bedparse import capacity_for, parse_bed
 from gtok._lib._chromtable import ChromTable
-
-libc = ctypes.CDLL(None)
-PAGE = mmap.PAGESIZE
-held = []
-
-def guarded(text):
-    # text ending right before a page that may not be read
-    pages = (len(text) + PAGE - 1) // PAGE
-    m = mmap.mmap(-1, (pages + 1) * PAGE)
-    buf = np.frombuffer(m, dtype=np.uint8)
-    assert libc.mprotect(ctypes.c_void_p(buf.ctypes.data + pages * PAGE), PAGE, 0) == 0
-    out = buf[pages * PAGE - len(text) : pages * PAGE]
-    out[:] = np.frombuffer(text, dtype=np.uint8)
-    held.append(m)
-    return out
 
 def parsed(data):
     cap = capacity_for(len(data))
@@ -186,24 +166,17 @@ for length in range(1, 200):
     for end in (b"", b"\\n", b"\\r\\n", b"\\t", b"\\t1"):
         tail = (head + b"\\t" + b"y" * length)[: max(length, 3)] + end
         text = b"".join(b"chr1\\t%d\\t%d\\n" % (i, i + 7) for i in range(12)) + tail
-        assert parsed(guarded(text)) == parsed(text), (length, end)
+        assert parsed(guarded(np.frombuffer(text, np.uint8))) == parsed(text), (length, end)
 print("ok")
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes")
+@LINUX_ONLY
 def test_the_parser_never_reads_past_the_text():
     """Texts ending right before a page that may not be read (a read past them would
     crash), in every way a last line can: cut anywhere in a long line, after 1 to 200
     bytes, with or without its newline. In a child process."""
-    r = subprocess.run(
-        [sys.executable, "-c", _GUARDED_SCRIPT],
-        cwd=SUBPROCESS_CWD,  # (the installed gtok, not the checkout's sources)
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-2000:])
+    run_guarded(_PARSE_PAST_THE_END)
 
 
 @pytest.mark.parametrize("digits", range(1, 12))

@@ -11,8 +11,6 @@ queries sorted (dense and sparse steps) and unsorted.
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -25,8 +23,8 @@ from gtok._lib._inorder import tokenize_docs
 from gtok._lib._overlap import OverlapIndex
 from gtok._lib._runs import first_candidates, tokenize_keys, tokenize_rows
 
+from _guarded import LINUX_ONLY, run_guarded
 from _tok_helpers import oracle, queries, universes, write_bed
-from batchdata import SUBPROCESS_CWD
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -316,27 +314,10 @@ def test_crowded_buckets_and_tiny_chromosomes():
     _check_runs(u, q, index)
 
 
-_GUARDED_SCRIPT = """
-import ctypes, mmap, sys
-import numpy as np
+_SEARCH_PAST_THE_END = """
 from gtok._lib._indexbuild import build_index
 from gtok._lib._overlap import OverlapIndex
 from gtok._lib._runs import tokenize_rows
-
-libc = ctypes.CDLL(None)
-PAGE = mmap.PAGESIZE
-held = []
-
-def guarded(arr):
-    # a copy of arr ending right before a page that may not be read
-    pages = (arr.nbytes + PAGE - 1) // PAGE
-    m = mmap.mmap(-1, (pages + 1) * PAGE)
-    buf = np.frombuffer(m, dtype=np.uint8)
-    assert libc.mprotect(ctypes.c_void_p(buf.ctypes.data + pages * PAGE), PAGE, 0) == 0
-    out = buf[pages * PAGE - arr.nbytes : pages * PAGE].view(arr.dtype)
-    out[:] = arr
-    held.append(m)
-    return out
 
 rng = np.random.default_rng(0)
 for n in (1, 5, 17, 40, 300):
@@ -355,19 +336,12 @@ print("ok")
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through ctypes")
+@LINUX_ONLY
 def test_searches_never_read_past_the_index_arrays():
     """The index's columns ending right before a page that may not be read (a read past
     them would crash): queries on the last regions (the 16-key window must not reach past
     the end) give the same ids as on ordinary arrays. In a child process."""
-    r = subprocess.run(
-        [sys.executable, "-c", _GUARDED_SCRIPT],
-        cwd=SUBPROCESS_CWD,  # (the installed gtok, not the checkout's sources)
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-2000:])
+    run_guarded(_SEARCH_PAST_THE_END)
 
 
 def test_an_empty_component_hits_nothing():
