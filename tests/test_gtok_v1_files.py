@@ -262,6 +262,35 @@ def test_write_goes_through_a_temporary_file(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["x.gtok"]
 
 
+def test_a_failed_close_is_not_closed_again(tmp_path, monkeypatch):
+    # close() frees the descriptor even when it reports an error (NFS's delayed write
+    # errors): closing the number again could close another thread's file
+    real_close = os.close
+    closed = []
+
+    def failing_close(fd):
+        closed.append(fd)
+        real_close(fd)
+        if len(closed) == 1:
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "close", failing_close)
+    with pytest.raises(OSError, match="cannot write .*x.gtok"):
+        write_gtok(tmp_path / "x.gtok", [1, 2, 3])
+    monkeypatch.undo()
+    assert len(closed) == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_many_parts_are_written_in_order(tmp_path):
+    # more buffers than one writev takes (IOV_MAX, 1024)
+    from gtok.io.atomic import write_atomically
+
+    parts = [bytes([i % 251]) * (i % 3) for i in range(3000)]
+    write_atomically(tmp_path / "many.bin", parts)
+    assert (tmp_path / "many.bin").read_bytes() == b"".join(parts)
+
+
 def test_short_writes_are_resumed(tmp_path, monkeypatch):
     # writev may write fewer bytes than asked (a signal, a huge write): the rest follows
     real = os.writev

@@ -97,8 +97,10 @@ def write_atomically(path: str | os.PathLike, parts: Sequence[Any], *, fsync: bo
         _write_all(fd, parts)
         if fsync:
             os.fsync(fd)
-        os.close(fd)
-        fd = -1
+        # (marked closed first: close() frees the number even when it fails, as NFS's
+        # delayed write errors do, and the number may be another thread's file by then)
+        fd, open_fd = -1, fd
+        os.close(open_fd)
         os.replace(tmp, path)
     except BaseException as exc:
         if fd >= 0:
@@ -116,7 +118,8 @@ def _write_all(fd: int, parts: Sequence[Any]) -> None:
     views = [v for v in (memoryview(p).cast("B") for p in parts) if len(v)]
     writev = getattr(os, "writev", None)
     while views:
-        n = writev(fd, views) if writev is not None else os.write(fd, views[0])
+        # (at most IOV_MAX = 1024 buffers a call)
+        n = writev(fd, views[:1024]) if writev is not None else os.write(fd, views[0])
         while views and n >= len(views[0]):
             n -= len(views[0])
             del views[0]
