@@ -201,8 +201,8 @@ def gtars_keys(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank, wor
     stably -- as sort keys, one slice per chromosome, for a search that reads each row
     where it lies (:func:`gtok._lib._runs.tokenize_keys`: no columns gathered).
 
-    ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns. ``chrom_rank[c]``
-    is chromosome c's position among the names sorted as bytes (0 to
+    ``chroms_in``, ``starts_in``, ``ends_in``: contiguous int32, uint32, uint32 columns.
+    ``chrom_rank[c]`` is chromosome c's position among the names sorted as bytes (0 to
     ``len(chrom_rank) - 1``, no rank twice: ValueError), or -1 to drop its rows (a
     chromosome absent from the universe contributes nothing).
 
