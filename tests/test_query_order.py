@@ -86,7 +86,9 @@ def test_matches_a_stable_lexsort(cols):
 
 
 @pytest.mark.parametrize("n", [0, 1, 47, 48, 49, 5000, 200_000])
-@pytest.mark.parametrize("layout", ["shuffled", "sorted", "reversed", "one_start"])
+@pytest.mark.parametrize(
+    "layout", ["shuffled", "sorted", "reversed", "one_start", "shared_cells", "clustered"]
+)
 def test_sizes_around_the_kernel_thresholds(n, layout):
     rng = np.random.default_rng(n)
     chroms = rng.integers(0, 25, n).astype(np.int32)
@@ -98,7 +100,17 @@ def test_sizes_around_the_kernel_thresholds(n, layout):
         starts = np.sort(starts)[::-1].copy()
     elif layout == "one_start":
         starts[:] = 7
-    ends = starts.copy()
+    elif layout == "shared_cells":
+        # spread over 2**26, every 4th start near the one before (same cell of the top 20
+        # bits, or equal): the two passes leave those out of order, the insertion orders
+        starts = rng.integers(0, 2**26, n).astype(np.uint32)
+        starts[1::4] = starts[:-1:4] + rng.integers(0, 64, len(starts[1::4])).astype(np.uint32)
+    elif layout == "clustered":
+        # nearly all in one cell of the top 20 bits: the insertion gives up, all the digits
+        # are sorted
+        starts = (2**30 + rng.integers(0, 2**11, n)).astype(np.uint32)
+        starts[: min(n, 2)] = 3
+    ends = np.arange(n, dtype=np.uint32)  # (tells equal starts apart: the order is stable)
     rank = rng.permutation(25).astype(np.int32)
     check(chroms, starts, ends, rank)
 

@@ -13,9 +13,13 @@ cdef extern from *:
     static inline int gtok_ctz64(unsigned long long x) {
         unsigned long i; _BitScanForward64(&i, x); return (int)i;
     }
+    static inline int gtok_clz64(unsigned long long x) {
+        unsigned long i; _BitScanReverse64(&i, x); return 63 - (int)i;
+    }
     #define GTOK_LITTLE_ENDIAN 1
     #else
     static inline int gtok_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    static inline int gtok_clz64(unsigned long long x) { return __builtin_clzll(x); }
     #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     #define GTOK_LITTLE_ENDIAN 1
     #else
@@ -24,6 +28,7 @@ cdef extern from *:
     #endif
     """
     int gtok_ctz64(unsigned long long x) noexcept nogil   # x != 0
+    int gtok_clz64(unsigned long long x) noexcept nogil   # x != 0
     const bint GTOK_LITTLE_ENDIAN
 
 
