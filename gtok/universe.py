@@ -94,6 +94,8 @@ class Universe:
         self.chrom_labels = [_label(name) for name in names]
         self.chrom_rank = chrom_ranks(names)
         self._fingerprint: str | None = None
+        # (a thread hashing the fingerprint and the dict it puts it in: see from_columns)
+        self._hashing: tuple[threading.Thread, dict[str, str]] | None = None
         index = self.index
         # where each chromosome's regions start in the index (its components are in blocks)
         self._chrom_bounds = np.asarray(index.comp_bounds[index.chrom_comps], dtype=np.int64)
@@ -179,6 +181,11 @@ class Universe:
 
         Two universes with the same fingerprint give the same ids for every input.
         """
+        hashing, self._hashing = self._hashing, None
+        if hashing is not None and self._fingerprint is None:
+            hasher, result = hashing
+            hasher.join()
+            self._fingerprint = result.get("fingerprint")  # (None if it failed)
         if self._fingerprint is None:
             self._fingerprint = _digest(
                 self.chrom_names,
@@ -218,18 +225,25 @@ class Universe:
             hasher.start()
         try:
             index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
-        finally:
+        except BaseException:
             if hasher is not None:
                 hasher.join()
-        if unique_rows is not None:  # duplicates: the fingerprint is of the distinct ones
-            early.clear()
+            raise
         universe = cls(chroms, index, specials, source, n_rows)
-        universe._fingerprint = early.get("fingerprint")
+        if hasher is not None:
+            if unique_rows is None:
+                # joined when the fingerprint is first asked for: a command's first work
+                # overlaps the rest of the hashing
+                universe._hashing = (hasher, early)
+            else:  # duplicates: the fingerprint is of the distinct rows
+                hasher.join()
         return universe
 
     def __getstate__(self) -> dict:
         # the index and the names: the rest is made again (__post_init__)
-        made = ("chrom_rank", "chrom_names", "chrom_labels", "_chrom_bounds", "_pos")
+        if self._hashing is not None:
+            self.fingerprint  # noqa: B018 (joins the thread hashing it)
+        made = ("chrom_rank", "chrom_names", "chrom_labels", "_chrom_bounds", "_pos", "_hashing")
         return {k: v for k, v in self.__dict__.items() if k not in made}
 
     def __setstate__(self, state: dict) -> None:

@@ -1,6 +1,7 @@
 """Scripts run in a child process with ``guarded(arr)``: a copy of a NumPy array ending
 right before a page that may not be read, so that a kernel reading past the end of its
-input crashes the child (a failed test), not the test run.
+input crashes the child (a failed test), not the test run; ``guarded_after(arr)``: one
+starting right after such a page (a read before its start crashes).
 
 Not a test module: ``test_bed_parser.py`` and ``test_index_layout.py`` import it. Linux
 only (``mprotect`` through ctypes): use :data:`LINUX_ONLY`.
@@ -37,12 +38,24 @@ def guarded(arr):
     out[:] = arr
     held.append(m)
     return out
+
+def guarded_after(arr):
+    # a copy of arr starting right after a page that may not be read
+    pages = (arr.nbytes + PAGE - 1) // PAGE
+    m = mmap.mmap(-1, (pages + 1) * PAGE)
+    buf = np.frombuffer(m, dtype=np.uint8)
+    assert libc.mprotect(ctypes.c_void_p(buf.ctypes.data), PAGE, 0) == 0
+    out = buf[PAGE : PAGE + arr.nbytes].view(arr.dtype)
+    out[:] = arr
+    held.append(m)
+    return out
 """
 
 
 def run_guarded(script: str) -> None:
-    """Run ``script`` (which may call ``guarded`` and must print ``ok`` at its end) in a
-    child process of the installed gtok; fail with its exit code and error output."""
+    """Run ``script`` (which may call ``guarded`` or ``guarded_after`` and must print ``ok``
+    at its end) in a child process of the installed gtok; fail with its exit code and error
+    output."""
     r = subprocess.run(
         [sys.executable, "-c", _PRELUDE + script],
         cwd=SUBPROCESS_CWD,  # (the installed gtok, not the checkout's sources)

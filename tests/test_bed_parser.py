@@ -179,6 +179,60 @@ def test_the_parser_never_reads_past_the_text():
     run_guarded(_PARSE_PAST_THE_END)
 
 
+_PARSE_BEFORE_THE_START = """
+from gtok._lib._bedparse import capacity_for, parse_bed
+from gtok._lib._chromtable import ChromTable
+
+def parsed(data):
+    cap = capacity_for(len(data))
+    cols = (np.empty(cap, np.int32), np.empty(cap, np.uint32), np.empty(cap, np.uint32))
+    got = parse_bed(data, ChromTable([b"chr1", b"c"]), ChromTable(), False, True, *cols)
+    return got, [c[: got[0]].tolist() for c in cols]
+
+rest = b"".join(b"chr1\\t%d\\t%d\\tpeak\\n" % (10**i, 10**i + 7) for i in range(9)) * 8
+for first in (b"c\\t1\\t2\\n", b"c\\t1\\t2\\tx\\n", b"\\n", b"#\\n", b"c\\t1\\t2\\r\\n"):
+    for repeat in range(1, 6):
+        text = first * repeat + rest
+        assert parsed(guarded_after(np.frombuffer(text, np.uint8))) == parsed(text), text[:40]
+print("ok")
+"""
+
+
+@LINUX_ONLY
+def test_the_parser_never_reads_before_the_text():
+    """The whole-line SSE2 path reads the 16 bytes before a line: never before the text
+    (first lines ending 1 to 40 bytes into a text that starts right after a page
+    that may not be read). In a child process."""
+    run_guarded(_PARSE_BEFORE_THE_START)
+
+
+def _digits_of(length):
+    return b"9" * length if length <= 9 else b"4294967296"[:length].ljust(length, b"0")
+
+
+@pytest.mark.parametrize("name_length", [1, 2, 7, 8, 9, 15, 16, 17, 24, 30, 31, 32, 33, 40])
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\rx\n", b"\t", b"\tx\ty", b" ", b"\x01"])
+def test_whole_line_path_takes_any_field_widths(name_length, end):
+    # names and numbers of every width around the whole-line path's 32-byte window and its
+    # 9-digit numbers, after enough lines that it is tried, and before enough that it runs
+    name = (b"chr" + b"x" * name_length)[:name_length]
+    lines = []
+    for a in range(1, 12):
+        for b in (1, 8, 9, 10, 11):
+            start, stop = _digits_of(a), _digits_of(b)
+            lines.append(name + b"\t" + start + b"\t" + stop + end + b"\n")
+    filler = b"chr1\t5\t9\n" * 4
+    for line in lines:
+        text = filler + line + filler * 40
+        reading = read_bed_reference(text)
+        table = ChromTable([b"chr1", name])
+        cols = parse_regions(text, "x.bed", table, skip_bad_lines=True)
+        want = [([b"chr1", name].index(c), s, e) for c, s, e in reading.rows]
+        got = list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist()))
+        assert got == want, line
+        assert cols.n_skipped == len(reading.bad_lines), line
+
+
 @pytest.mark.parametrize("digits", range(1, 12))
 @pytest.mark.parametrize("pad", range(0, 10))
 def test_every_number_length_at_every_distance_from_the_end(digits, pad):

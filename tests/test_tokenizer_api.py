@@ -390,8 +390,22 @@ def test_fingerprint_hashed_during_the_build_is_the_same(tmp_path, tok, monkeypa
     rows = UNIVERSE + ([UNIVERSE[1], UNIVERSE[0]] if dup else [])
     early = _fp(tmp_path, rows, "e.bed")
     later = Tokenizer(write_bed(tmp_path / "f.bed", rows))
+    assert (later.universe._hashing is not None) == (not dup)  # joined when first asked for
+    assert later.fingerprint == early
     later.universe._fingerprint = None  # computed again, from the stored regions
     assert early == later.fingerprint == tok.fingerprint
+
+
+def test_fingerprint_still_hashing_when_pickled(tmp_path, tok, monkeypatch):
+    """A tokenizer pickled (to a worker) while its fingerprint is hashed on a thread
+    carries the fingerprint, not the thread."""
+    import gtok.universe as universe_module
+
+    monkeypatch.setattr(universe_module, "_HASH_ON_THREAD_ABOVE", 0)
+    fresh = Tokenizer(write_bed(tmp_path / "p.bed", UNIVERSE))
+    assert fresh.universe._hashing is not None
+    clone = pickle.loads(pickle.dumps(fresh))
+    assert clone.universe._fingerprint == tok.fingerprint == fresh.fingerprint
 
 
 def test_universe_columns_hold_just_their_rows(tok):

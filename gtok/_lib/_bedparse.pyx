@@ -11,18 +11,22 @@ Rules (docs/semantics.md §4.8, §7), applied to every line:
 - coordinates are decimal integers in 0..2**32-1 with start <= end; anything else is a bad
   line: the parser stops there (or counts and skips it, when asked).
 
-Three paths, each handing what it does not take to the next: the common line found by its
-newline first (``_scan_line``: SSE2, while 144 bytes remain, lines up to 128 bytes), so
-that the next line's parse does not wait for this one's fields (the parse of one line is a
-chain of dependent loads; measured on the benchmark files: 16.1 -> 14.2 ns a line, narrowPeak
-19 -> 15.5); the common line parsed field by field, 8 bytes a load (``_fast_line``);
-then the general path on the whole line (``_parse_line``), which decides every rule.
+Four paths, each handing what it does not take to the next, the first two while 144 bytes
+remain, for lines up to 128 bytes: the common line whole from SSE2 byte masks, its fields'
+ends from one mask and both numbers converted at once (``gtok_simd_line`` in
+``_linescan.pxd``: 16.2 -> 12.2 ns a line on the benchmark's BED files, narrowPeak 18.1 ->
+14.4); the common line found by its newline first (``_scan_line``: SSE2), so that the next
+line's parse does not wait for this one's fields (the scalar parse of a line is a chain of
+dependent loads: 16.1 -> 14.2 ns a line, narrowPeak 19 -> 15.5); the common line parsed
+field by field, 8 bytes a load (``_fast_line``); then the general path on the whole line
+(``_parse_line``), which decides every rule.
 """
 
 from libc.stdint cimport UINT32_MAX, int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp
 
 from gtok._lib._chromtable cimport ChromTable
+from gtok._lib._linescan cimport GTOK_NEWLINE_SCAN, gtok_newlines32, gtok_simd_line
 from gtok._lib._swar cimport (GTOK_LITTLE_ENDIAN, _below_21, _digits, _eight_digits, _load8,
                                gtok_ctz64)
 from gtok._lib._textfields cimport (NUM_BAD, NUM_NEGATIVE, NUM_OK, NUM_TOO_LARGE, _is_blank,
@@ -35,29 +39,6 @@ from gtok._lib._lineproblem cimport (EMPTY_CHROM, END_NEGATIVE, END_NOT_INTEGER,
 cdef extern from *:
     # a hint, never a fault (an address past the buffer's end is fine)
     void __builtin_prefetch(const void* addr) noexcept nogil
-
-cdef extern from *:
-    """
-    #if defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)
-    #include <emmintrin.h>
-    #define GTOK_NEWLINE_SCAN 1
-    /* bit i set when s[i] is a newline, for the 32 bytes from s */
-    static inline unsigned gtok_newlines32(const unsigned char* s) {
-        const __m128i nl = _mm_set1_epi8('\\n');
-        unsigned lo = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)s), nl));
-        unsigned hi = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i*)(s + 16)), nl));
-        return lo | (hi << 16);
-    }
-    #else
-    /* other CPUs: no scan, every line takes _fast_line */
-    #define GTOK_NEWLINE_SCAN 0
-    static inline unsigned gtok_newlines32(const unsigned char* s) { (void)s; return 0; }
-    #endif
-    """
-    const bint GTOK_NEWLINE_SCAN
-    unsigned int gtok_newlines32(const unsigned char* s) noexcept nogil
 
 cdef enum:
     PREFETCH_AHEAD = 2048   # bytes of text fetched ahead of the line parsed
@@ -349,7 +330,7 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
     last.name = NULL
     last.length = 0
     last.index = -1
-    cdef Py_ssize_t advance, chrom_len, e
+    cdef Py_ssize_t advance, chrom_len, e, first_row
     cdef int32_t k
     cdef uint64_t word
     cdef unsigned int newlines, slot
@@ -363,30 +344,39 @@ cdef void _parse(const unsigned char* buf, Py_ssize_t n, ChromTable table, Chrom
         if GTOK_NEWLINE_SCAN:
             # the common lines, each found by its newline (SSE2) while its fields are
             # parsed; the line after the run takes the path below
+            first_row = n_rows
             while pos <= n - SCAN_TAIL and n_rows < capacity:
                 s = buf + pos
                 # the text a few thousand bytes on, asked for now: reads from memory (a
                 # file's pages, or bytes no cache holds) otherwise wait ~5 ns a line
                 __builtin_prefetch(s + PREFETCH_AHEAD)
-                e = 0
-                newlines = gtok_newlines32(s)
-                while newlines == 0 and e < SCAN_LINE - 32:
-                    e += 32
-                    newlines = gtok_newlines32(s + e)
-                if newlines == 0:
-                    break
-                e += gtok_ctz64(newlines)
-                if not _scan_line(s, e, starts + n_rows, ends + n_rows, &chrom_len, &word):
-                    break
+                __builtin_prefetch(s + PREFETCH_AHEAD + 64)
+                # the whole line from SSE2 masks (it reads the 16 bytes before the line:
+                # the first line's take the scalar path), else its newline first
+                e = gtok_simd_line(s, starts + n_rows, ends + n_rows, &chrom_len,
+                                   &word) if pos >= 16 else -1
+                if e < 0:
+                    e = 0
+                    newlines = gtok_newlines32(s)
+                    while newlines == 0 and e < SCAN_LINE - 32:
+                        e += 32
+                        newlines = gtok_newlines32(s + e)
+                    if newlines == 0:
+                        break
+                    e += gtok_ctz64(newlines)
+                    if not _scan_line(s, e, starts + n_rows, ends + n_rows, &chrom_len,
+                                      &word):
+                        break
                 k = _cached_index(s, chrom_len, word, cache_word, cache_index, table, extra,
                                   add_chroms, &last)
                 if k == NOT_FAST:
                     break
                 chroms[n_rows] = k
                 n_rows += 1
-                line_no += 1
-                header_allowed = False
                 pos += e + 1
+            if n_rows != first_row:  # (one line a row: counted once, out of the loop)
+                line_no += n_rows - first_row
+                header_allowed = False
             if pos >= n:
                 break
         line_no += 1

@@ -178,7 +178,7 @@ def _save_manifest(
 
 
 def _previous_entries(
-    out_dir: str, universe: tuple[str, str], settings: dict, overwrite: bool
+    out_dir: str, universe: tuple[str | None, str], settings: dict, overwrite: bool
 ) -> tuple[dict[str, dict], set[str]]:
     """Earlier runs with the same universe and settings: their done entries by absolute
     output path, and the absolute output paths of the inputs that failed there. An earlier
@@ -454,16 +454,25 @@ def pretokenize(
     os.makedirs(out_dir, exist_ok=True)
     remove_stale_temporaries(out for _, out in plan)
 
-    header = _manifest_header(tok, options, shard)
     mpath = manifest_path(out_dir, shard)
-    results, names, todo, retry = _results_to_do(
-        plan, out_dir, (header["universe"]["path"], tok.fingerprint), options, resume, overwrite
-    )
-    summary = BatchSummary(results, mpath, tok.fingerprint, left_out=left_out)
-    book = _Book(mpath, header, results, names, progress, len(results) - len(todo))
-    book.save()
+    results, names, todo, retry = _results_to_do(plan, out_dir, tok, options, resume, overwrite)
     local = engine is None or engine == "local"
     in_process = local and (jobs == 1 or len(todo) <= 1)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    book = _Book(
+        mpath,
+        lambda: _manifest_header(tok, options, shard, started),
+        results,
+        names,
+        progress,
+        len(results) - len(todo),
+    )
+    if not in_process:
+        # (the universe's fingerprint, which the header records, may still be hashed on a
+        # thread: in this process it is joined at the first input's record, the manifest's
+        # first save, so that the hashing overlaps work; before workers start, now)
+        book.save()
+    summary = BatchSummary(results, mpath, "", left_out=left_out)  # (fingerprint: at the end)
     stop = _StopRequest(raise_on_second=in_process)
     ran = None
     try:
@@ -487,6 +496,7 @@ def pretokenize(
         summary.interrupted = True
     finally:
         summary.seconds = time.perf_counter() - t0
+        summary.fingerprint = tok.fingerprint
         book.save()
         if ran is not None:
             ran.close()
@@ -497,7 +507,9 @@ def pretokenize(
     return summary
 
 
-def _manifest_header(tok: Tokenizer, options: dict, shard: tuple[int, int] | None) -> dict:
+def _manifest_header(
+    tok: Tokenizer, options: dict, shard: tuple[int, int] | None, started: str
+) -> dict:
     from gtok import __version__
 
     return {
@@ -511,14 +523,14 @@ def _manifest_header(tok: Tokenizer, options: dict, shard: tuple[int, int] | Non
         },
         "settings": dict(options),
         "shard": list(shard) if shard else None,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "started": started,
     }
 
 
 def _results_to_do(
     plan: Sequence[tuple[str, str]],
     out_dir: str,
-    universe: tuple[str, str],
+    tok: Tokenizer,
     options: dict,
     resume: bool,
     overwrite: bool,
@@ -527,9 +539,11 @@ def _results_to_do(
     names the manifest records, the inputs to do, and those of them that failed last time
     (to be tried after the others, so that inputs that kill their worker cannot hold up
     the rest run after run)."""
-    previous, failed_before = (
-        _previous_entries(out_dir, universe, options, overwrite) if resume else ({}, set())
-    )
+    previous: dict = {}
+    failed_before: set = set()
+    if resume:
+        universe = (_absolute_or_none(tok.universe.source), tok.fingerprint)
+        previous, failed_before = _previous_entries(out_dir, universe, options, overwrite)
     results: list[FileResult] = []
     names: list[tuple[str, str]] = []  # as the manifest records them
     todo: list[int] = []
@@ -557,18 +571,21 @@ def _results_to_do(
 
 class _Book:
     """The run's records: each outcome into its result, progress, and the manifest,
-    rewritten every few seconds (and at the end)."""
+    written at the first outcome (or at once, by the caller), then every few seconds and
+    at the end. Its header is made at the first save (it records the fingerprint)."""
 
     def __init__(
         self,
         path: str,
-        header: dict,
+        header: Callable[[], dict],
         results: list[FileResult],
         names: list[tuple[str, str]],
         progress: Callable[[FileResult, int, int], None] | None,
         done: int,
     ) -> None:
-        self.path, self.header, self.results, self.names = path, header, results, names
+        self.path, self.results, self.names = path, results, names
+        self.make_header = header
+        self.header: dict | None = None  # made at the first save
         self.progress, self.done = progress, done
         self.last_save = time.monotonic()
         self.save_every = _SAVE_EVERY
@@ -582,13 +599,15 @@ class _Book:
         if self.progress is not None:
             self.progress(r, self.done, len(self.results))
         now = time.monotonic()
-        if now - self.last_save > self.save_every:
+        if self.header is None or now - self.last_save > self.save_every:
             self.save()
             # huge batches: spend at most ~5 % of the parent's time on the manifest
             self.save_every = max(_SAVE_EVERY, 20 * (self.last_save - now))
         return r.status == "error"
 
     def save(self) -> None:
+        if self.header is None:
+            self.header = self.make_header()
         _save_manifest(self.path, self.header, self.results, self.names)
         self.last_save = time.monotonic()
 

@@ -19,10 +19,9 @@ import os
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from gtok._lib._docindex import DocumentIndex
 from gtok._lib._mapping import MappedFile
@@ -48,6 +47,9 @@ from gtok.io.container import (
     map_file,
     narrow_ids,
 )
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = ["GtokPack", "PackWriter", "write_pack", "open_pack", "PACK_FLAGS", "PACK_VERSION"]
 
