@@ -181,11 +181,13 @@ class Universe:
 
         Two universes with the same fingerprint give the same ids for every input.
         """
-        hashing, self._hashing = self._hashing, None
-        if hashing is not None and self._fingerprint is None:
+        hashing = self._hashing
+        if hashing is not None:  # (threads asking at once all wait for the one hash)
             hasher, result = hashing
             hasher.join()
-            self._fingerprint = result.get("fingerprint")  # (None if it failed)
+            if self._fingerprint is None:
+                self._fingerprint = result.get("fingerprint")  # (None if it failed)
+            self._hashing = None
         if self._fingerprint is None:
             self._fingerprint = _digest(
                 self.chrom_names,
@@ -216,13 +218,21 @@ class Universe:
         hasher = None
         if n_rows >= _HASH_ON_THREAD_ABOVE:
             names = chroms.names()
-            hasher = threading.Thread(
-                target=lambda: early.update(
-                    fingerprint=_digest(names, row_chroms, row_starts, row_ends, specials)
-                ),
-                name="gtok-fingerprint",
-            )
-            hasher.start()
+
+            def hash_rows() -> None:
+                try:
+                    fingerprint = _digest(names, row_chroms, row_starts, row_ends, specials)
+                    early["fingerprint"] = fingerprint
+                finally:
+                    _HASHERS.discard(threading.current_thread())
+
+            hasher = threading.Thread(target=hash_rows, name="gtok-fingerprint")
+            _HASHERS.add(hasher)
+            try:
+                hasher.start()
+            except RuntimeError:  # no thread to be had: hashed when first asked for
+                _HASHERS.discard(hasher)
+                hasher = None
         try:
             index, unique_rows = build_index(row_chroms, row_starts, row_ends, len(chroms))
         except BaseException:
@@ -259,6 +269,20 @@ class Universe:
 
 
 _HASH_ON_THREAD_ABOVE = 100_000  # rows: below, a thread costs more than it saves
+
+# Fingerprint threads still hashing (Universe.from_columns): joined before this process
+# forks (a fork while another thread runs is unsafe, and Python 3.12+ warns of it), so that
+# a fork right after a tokenizer is made (a DataLoader's workers, a pool) finds none.
+_HASHERS: set[threading.Thread] = set()
+
+
+def _join_hashers() -> None:
+    for hasher in list(_HASHERS):
+        hasher.join()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_join_hashers)
 
 
 def name_bytes(name: str) -> bytes:

@@ -961,3 +961,37 @@ def test_inputs_of_another_genome_are_pointed_out(tmp_path):
     fine.write_text("chr1\t10\t20\n")
     r = run_cli("tokenize", universe, fine, "-o", tmp_path / "out2")
     assert "warning" not in r.stderr
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_rerun_replaces_the_manifest_before_its_first_output(tmp_path, resume):
+    """A new in-process run writes its first manifest when its first input is done (the
+    universe's hashing overlaps that input); over an earlier run's manifest, at once: it
+    never records the other universe while an output of this run is in place."""
+    one = make_universe(tmp_path / "one.bed", seed=1)
+    two = make_universe(tmp_path / "two.bed", seed=2)
+    for name in "ab":
+        write_bed(tmp_path / "in" / f"{name}.bed", 20, 1)
+    out = tmp_path / "out"
+    assert pretokenize(str(one), [str(tmp_path / "in")], out, jobs=1).ok
+    seen = []
+
+    def progress(result, done, total):
+        m = json.loads((out / "gtok-manifest.json").read_text())
+        seen.append((m["universe"]["path"], [f["status"] for f in m["files"]]))
+
+    def rerun():
+        return pretokenize(
+            str(two), [str(tmp_path / "in")], out, jobs=1, resume=resume, overwrite=resume,
+            progress=progress,
+        )  # fmt: skip
+
+    if resume:
+        with pytest.warns(UnusableManifestWarning, match="used another universe"):
+            assert rerun().ok
+    else:
+        assert rerun().ok
+    assert seen[0] == (os.path.abspath(two), ["pending", "pending"])
+    assert json.loads((out / "gtok-manifest.json").read_text())["universe"]["path"] == (
+        os.path.abspath(two)
+    )

@@ -9,6 +9,8 @@ import os
 import pickle
 import random
 import threading
+import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -394,6 +396,58 @@ def test_fingerprint_hashed_during_the_build_is_the_same(tmp_path, tok, monkeypa
     assert later.fingerprint == early
     later.universe._fingerprint = None  # computed again, from the stored regions
     assert early == later.fingerprint == tok.fingerprint
+
+
+def _slow_digest(monkeypatch, calls):
+    """Make the fingerprint's hash take 0.3 s (and count its calls): long enough that a
+    tokenizer made with a thread hashing it is used while it still runs."""
+    import gtok.universe as universe_module
+
+    digest = universe_module._digest
+
+    def slow(*args):
+        calls.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return digest(*args)
+
+    monkeypatch.setattr(universe_module, "_digest", slow)
+    monkeypatch.setattr(universe_module, "_HASH_ON_THREAD_ABOVE", 0)
+
+
+def test_fingerprint_asked_by_threads_at_once_is_hashed_once(tmp_path, tok, monkeypatch):
+    want = tok.fingerprint
+    calls: list[str] = []
+    _slow_digest(monkeypatch, calls)
+    fresh = Tokenizer(write_bed(tmp_path / "t.bed", UNIVERSE))
+    got: list[str] = []
+    askers = [threading.Thread(target=lambda: got.append(fresh.fingerprint)) for _ in range(4)]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join()
+    assert got == [want] * 4
+    assert calls == ["gtok-fingerprint"]  # the thread's hash only, none again
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_no_hashing_thread_runs_when_the_process_forks(tmp_path, tok, monkeypatch):
+    """A fork right after a tokenizer is made (a DataLoader's workers, a pool) waits for
+    the thread hashing its fingerprint: no other thread runs at the fork (unsafe, and
+    Python 3.12+ warns of it)."""
+    want = tok.fingerprint
+    calls: list[str] = []
+    _slow_digest(monkeypatch, calls)
+    fresh = Tokenizer(write_bed(tmp_path / "f.bed", UNIVERSE))
+    hasher = fresh.universe._hashing[0]
+    assert hasher.is_alive()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # (3.12+: fork with threads)
+        pid = os.fork()
+        if pid == 0:  # the child: nothing else, at once
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert not hasher.is_alive()
+    assert fresh.fingerprint == want and calls == ["gtok-fingerprint"]
 
 
 def test_fingerprint_still_hashing_when_pickled(tmp_path, tok, monkeypatch):

@@ -186,12 +186,15 @@ cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
 
 
 cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
-                         Py_ssize_t* hist) noexcept nogil:
+                         Py_ssize_t* hist, bint* try_top) noexcept nogil:
     """Sort keys ``start << 32 | end`` by start (their high half), stably, in place:
     ties keep their order (LSD passes over the start's digits are stable, and the
     insertion sort compares starts only). ``tmp`` holds n keys, ``hist``
     MAX_START_DIGITS * START_BUCKETS counters. Already sorted input costs one check; the
-    histograms of all the digits that differ are counted in one pass."""
+    histograms of all the digits that differ are counted in one pass. ``_sort_top`` is
+    tried while ``try_top[0]``, which it clears when it gives up (a file's clustered
+    starts are likely so on every chromosome: its other chromosomes do not waste its two
+    passes)."""
     cdef Py_ssize_t i, j, total, c
     cdef uint64_t k, spread = 0, lo_start
     cdef uint64_t* src = keys
@@ -219,9 +222,10 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     for i in range(n):
         spread |= (keys[i] >> 32) ^ lo_start   # the bits in which some starts differ
     high = 64 - gtok_clz64(spread)          # (spread != 0: the keys are not in order)
-    if high > TOP_BITS and n <= TOP_MAX_ROWS and (
-            _sort_top(keys, tmp, n, high, hist)):
-        return
+    if high > TOP_BITS and n <= TOP_MAX_ROWS and try_top[0]:
+        if _sort_top(keys, tmp, n, high, hist):
+            return
+        try_top[0] = False
     # the digits (START_DIGIT_BITS wide, from bit 32 of the key) in which starts differ
     shift = 32
     while shift < 64 and (spread >> (shift - 32)) != 0:
@@ -300,7 +304,7 @@ def gtars_keys(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank, wor
     cdef Py_ssize_t i, m = 0, b, pos, big = 0
     cdef int32_t c, rk, prev_rk = -1
     cdef uint32_t prev_start = 0
-    cdef bint failed = False, in_order = True
+    cdef bint failed = False, in_order = True, try_top = True
     if starts.shape[0] != n or ends.shape[0] != n:
         raise ValueError("query columns differ in length")
     inverse_arr = np.full(n_ranks + 1, -1, dtype=np.int32)
@@ -369,7 +373,7 @@ def gtars_keys(chroms_in, starts_in, ends_in, const int32_t[::1] chrom_rank, wor
             pos = 0
             for b in range(n_ranks):
                 if bounds[b] > pos:
-                    _sort_by_start(&keys[pos], tmp, bounds[b] - pos, hist)
+                    _sort_by_start(&keys[pos], tmp, bounds[b] - pos, hist, &try_top)
                 pos = bounds[b]
             # back to each slice's start: slice rk is bounds[rk]..bounds[rk + 1]
             for b in range(n_ranks, 0, -1):

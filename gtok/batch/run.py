@@ -467,10 +467,11 @@ def pretokenize(
         progress,
         len(results) - len(todo),
     )
-    if not in_process:
+    if not in_process or resume or os.path.exists(mpath):
         # (the universe's fingerprint, which the header records, may still be hashed on a
-        # thread: in this process it is joined at the first input's record, the manifest's
-        # first save, so that the hashing overlaps work; before workers start, now)
+        # thread: a new run in this process joins it at the first input's record, the
+        # manifest's first save, so that the hashing overlaps work; before workers start,
+        # now, and at once when an earlier run's manifest is there, to replace it)
         book.save()
     summary = BatchSummary(results, mpath, "", left_out=left_out)  # (fingerprint: at the end)
     stop = _StopRequest(raise_on_second=in_process)
