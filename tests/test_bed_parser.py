@@ -151,16 +151,20 @@ def test_lines_around_the_longest_the_newline_loop_takes(length, rows_after):
     assert list(zip(cols.chroms.tolist(), cols.starts.tolist(), cols.ends.tolist())) == want
 
 
-_PARSE_PAST_THE_END = """
+# (the child scripts' parse: its whole result, the bad lines skipped)
+_PARSED = """
 from gtok._lib._bedparse import capacity_for, parse_bed
 from gtok._lib._chromtable import ChromTable
 
 def parsed(data):
     cap = capacity_for(len(data))
     cols = (np.empty(cap, np.int32), np.empty(cap, np.uint32), np.empty(cap, np.uint32))
-    got = parse_bed(data, ChromTable([b"chr1", b"chr10"]), ChromTable(), False, True, *cols)
+    got = parse_bed(data, ChromTable(NAMES), ChromTable(), False, True, *cols)
     return got, [c[: got[0]].tolist() for c in cols]
+"""
 
+_PARSE_PAST_THE_END = """
+NAMES = [b"chr1", b"chr10"]
 head = b"chr10\\t123456789\\t987654321"
 for length in range(1, 200):
     for end in (b"", b"\\n", b"\\r\\n", b"\\t", b"\\t1"):
@@ -176,19 +180,11 @@ def test_the_parser_never_reads_past_the_text():
     """Texts ending right before a page that may not be read (a read past them would
     crash), in every way a last line can: cut anywhere in a long line, after 1 to 200
     bytes, with or without its newline. In a child process."""
-    run_guarded(_PARSE_PAST_THE_END)
+    run_guarded(_PARSED + _PARSE_PAST_THE_END)
 
 
 _PARSE_BEFORE_THE_START = """
-from gtok._lib._bedparse import capacity_for, parse_bed
-from gtok._lib._chromtable import ChromTable
-
-def parsed(data):
-    cap = capacity_for(len(data))
-    cols = (np.empty(cap, np.int32), np.empty(cap, np.uint32), np.empty(cap, np.uint32))
-    got = parse_bed(data, ChromTable([b"chr1", b"c"]), ChromTable(), False, True, *cols)
-    return got, [c[: got[0]].tolist() for c in cols]
-
+NAMES = [b"chr1", b"c"]
 rest = b"".join(b"chr1\\t%d\\t%d\\tpeak\\n" % (10**i, 10**i + 7) for i in range(9)) * 8
 for first in (b"c\\t1\\t2\\n", b"c\\t1\\t2\\tx\\n", b"\\n", b"#\\n", b"c\\t1\\t2\\r\\n"):
     for repeat in range(1, 6):
@@ -203,7 +199,7 @@ def test_the_parser_never_reads_before_the_text():
     """The whole-line SSE2 path reads the 16 bytes before a line: never before the text
     (first lines ending 1 to 40 bytes into a text that starts right after a page
     that may not be read). In a child process."""
-    run_guarded(_PARSE_BEFORE_THE_START)
+    run_guarded(_PARSED + _PARSE_BEFORE_THE_START)
 
 
 def _digits_of(length):

@@ -133,6 +133,25 @@ cdef enum:
     TOP_MAX_ROWS = 1 << 18  # rows above which _sort_top is not tried (its cells fill up)
 
 
+cdef inline void _offsets(Py_ssize_t* h) noexcept nogil:
+    # a digit's counts -> the first position of each of its buckets
+    cdef Py_ssize_t c, j, total = 0
+    for c in range(START_BUCKETS):
+        j = h[c]
+        h[c] = total
+        total += j
+
+
+cdef inline void _scatter(const uint64_t* src, uint64_t* dst, Py_ssize_t n,
+                          unsigned int shift, Py_ssize_t* h) noexcept nogil:
+    # one stable LSD pass: src's keys into dst by their digit at ``shift`` (h: _offsets)
+    cdef Py_ssize_t i, c
+    for i in range(n):
+        c = (src[i] >> shift) & (START_BUCKETS - 1)
+        dst[h[c]] = src[i]
+        h[c] += 1
+
+
 cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
                     Py_ssize_t* hist) noexcept nogil:
     """Sort keys by start, stably, when most starts differ in their top bits: two LSD
@@ -142,7 +161,7 @@ cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
     Returns False when the insertion pass would move more than n keys (clustered
     starts): the keys are then a permutation in which equal starts still keep their
     order (both passes and the insertion are stable), for the caller to sort."""
-    cdef Py_ssize_t i, j, total, c, moves = 0
+    cdef Py_ssize_t i, j, moves = 0
     cdef uint64_t k
     cdef unsigned int sh0 = 32 + high - TOP_BITS, sh1 = 32 + high - START_DIGIT_BITS
     cdef Py_ssize_t* h0 = hist
@@ -152,24 +171,10 @@ cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
         k = keys[i]
         h0[(k >> sh0) & (START_BUCKETS - 1)] += 1
         h1[(k >> sh1) & (START_BUCKETS - 1)] += 1
-    total = 0
-    for c in range(START_BUCKETS):
-        j = h0[c]
-        h0[c] = total
-        total += j
-    total = 0
-    for c in range(START_BUCKETS):
-        j = h1[c]
-        h1[c] = total
-        total += j
-    for i in range(n):
-        c = (keys[i] >> sh0) & (START_BUCKETS - 1)
-        tmp[h0[c]] = keys[i]
-        h0[c] += 1
-    for i in range(n):
-        c = (tmp[i] >> sh1) & (START_BUCKETS - 1)
-        keys[h1[c]] = tmp[i]
-        h1[c] += 1
+    _offsets(h0)
+    _offsets(h1)
+    _scatter(keys, tmp, n, sh0, h0)
+    _scatter(tmp, keys, n, sh1, h1)
     for i in range(1, n):
         k = keys[i]
         if (keys[i - 1] >> 32) <= (k >> 32):
@@ -195,7 +200,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     tried while ``try_top[0]``, which it clears when it gives up (a file's clustered
     starts are likely so on every chromosome: its other chromosomes do not waste its two
     passes)."""
-    cdef Py_ssize_t i, j, total, c
+    cdef Py_ssize_t i, j
     cdef uint64_t k, spread = 0, lo_start
     cdef uint64_t* src = keys
     cdef uint64_t* dst = tmp
@@ -246,17 +251,9 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
             for d in range(n_digits):
                 hist[d * START_BUCKETS + ((k >> shifts[d]) & (START_BUCKETS - 1))] += 1
     for d in range(n_digits):
-        shift = shifts[d]
         h = hist + d * START_BUCKETS
-        total = 0
-        for c in range(START_BUCKETS):
-            j = h[c]
-            h[c] = total
-            total += j
-        for i in range(n):
-            c = (src[i] >> shift) & (START_BUCKETS - 1)
-            dst[h[c]] = src[i]
-            h[c] += 1
+        _offsets(h)
+        _scatter(src, dst, n, shifts[d], h)
         t = src
         src = dst
         dst = t
