@@ -152,6 +152,27 @@ cdef inline void _scatter(const uint64_t* src, uint64_t* dst, Py_ssize_t n,
         h[c] += 1
 
 
+cdef inline bint _insertion_sort(uint64_t* keys, Py_ssize_t n,
+                                 Py_ssize_t max_moves) noexcept nogil:
+    # keys in order of their start by insertion (stable: starts compared, ties never
+    # moved); False, keys partly sorted, once it has moved more than max_moves keys
+    cdef Py_ssize_t i, j, moves = 0
+    cdef uint64_t k
+    for i in range(1, n):
+        k = keys[i]
+        if (keys[i - 1] >> 32) <= (k >> 32):
+            continue
+        j = i
+        while j > 0 and (keys[j - 1] >> 32) > (k >> 32):
+            keys[j] = keys[j - 1]
+            j -= 1
+        keys[j] = k
+        moves += i - j
+        if moves > max_moves:
+            return False
+    return True
+
+
 cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
                     Py_ssize_t* hist) noexcept nogil:
     """Sort keys by start, stably, when most starts differ in their top bits: two LSD
@@ -161,7 +182,7 @@ cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
     Returns False when the insertion pass would move more than n keys (clustered
     starts): the keys are then a permutation in which equal starts still keep their
     order (both passes and the insertion are stable), for the caller to sort."""
-    cdef Py_ssize_t i, j, moves = 0
+    cdef Py_ssize_t i
     cdef uint64_t k
     cdef unsigned int sh0 = 32 + high - TOP_BITS, sh1 = 32 + high - START_DIGIT_BITS
     cdef Py_ssize_t* h0 = hist
@@ -175,19 +196,7 @@ cdef bint _sort_top(uint64_t* keys, uint64_t* tmp, Py_ssize_t n, int high,
     _offsets(h1)
     _scatter(keys, tmp, n, sh0, h0)
     _scatter(tmp, keys, n, sh1, h1)
-    for i in range(1, n):
-        k = keys[i]
-        if (keys[i - 1] >> 32) <= (k >> 32):
-            continue
-        j = i
-        while j > 0 and (keys[j - 1] >> 32) > (k >> 32):
-            keys[j] = keys[j - 1]
-            j -= 1
-        keys[j] = k
-        moves += i - j
-        if moves > n:
-            return False
-    return True
+    return _insertion_sort(keys, n, n)
 
 
 cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
@@ -200,7 +209,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     tried while ``try_top[0]``, which it clears when it gives up (a file's clustered
     starts are likely so on every chromosome: its other chromosomes do not waste its two
     passes)."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     cdef uint64_t k, spread = 0, lo_start
     cdef uint64_t* src = keys
     cdef uint64_t* dst = tmp
@@ -215,13 +224,7 @@ cdef void _sort_by_start(uint64_t* keys, uint64_t* tmp, Py_ssize_t n,
     else:
         return
     if n < SMALL_RUN:
-        for i in range(1, n):
-            k = keys[i]
-            j = i
-            while j > 0 and (keys[j - 1] >> 32) > (k >> 32):
-                keys[j] = keys[j - 1]
-                j -= 1
-            keys[j] = k
+        _insertion_sort(keys, n, n * n)
         return
     lo_start = keys[0] >> 32
     for i in range(n):
