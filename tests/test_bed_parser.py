@@ -8,6 +8,8 @@ around 128 bytes, lone carriage returns."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -338,3 +340,49 @@ def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
     t.join()
     assert not np.shares_memory(other["cols"].starts, second.starts)
     assert second.starts.tolist() == [7]
+
+
+def _vm_flags(array: np.ndarray) -> set[str]:
+    """The flags of the mapping holding ``array``'s first whole page (``/proc/self/smaps``)."""
+    page = 4096
+    address = (array.__array_interface__["data"][0] + page - 1) // page * page
+    flags = None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif head == "VmFlags:" and inside:
+                flags = set(line.split()[1:])
+    assert flags is not None
+    return flags
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("trim", [False, True])
+def test_fresh_columns_of_a_large_parse_are_not_huge_paged(trim):
+    """Columns of their own (a universe's, a large file's) are advised to base pages: NumPy
+    advises huge pages for them, whose first touch costs the zeroing of 2 MiB (and on a
+    VM whose host takes back free huge pages, 512 host faults); the scratch columns keep
+    NumPy's advice (made once, reused)."""
+    table = ChromTable(["c"])
+    text = b"c\t1\t2\n" * (1 << 20)  # columns of capacity_for(6 MiB) rows: 4 MiB each
+    cols = parse_regions(text, "big.bed", table, trim=trim)
+    assert len(cols) == 1 << 20 and cols.ends[-1] == 2
+    for column in (cols.chroms, cols.starts, cols.ends):
+        assert "nh" in _vm_flags(column)
+    small = parse_regions(b"c\t1\t2\n", "s.bed", table, scratch=True)
+    assert "nh" not in _vm_flags(np.empty(1 << 20, dtype=np.uint32))  # (NumPy's own)
+    assert small.starts.tolist() == [1]
+
+
+def test_base_page_advice_takes_contiguous_arrays_only():
+    from gtok._lib._mapping import advise_base_pages
+
+    array = np.zeros(1 << 21, dtype=np.uint32)
+    with pytest.raises(ValueError, match="contiguous"):
+        advise_base_pages(array[::2])
+    assert advise_base_pages(array) is (sys.platform.startswith("linux"))
+    assert advise_base_pages(np.zeros(10, dtype=np.uint8)) is False  # (no whole page)
+    assert not array.any()  # (advice only: the data is untouched)
