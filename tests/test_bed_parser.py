@@ -8,6 +8,7 @@ around 128 bytes, lone carriage returns."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 
@@ -345,7 +346,7 @@ def test_scratch_columns_serve_one_parse_at_a_time_per_thread():
 
 def _vm_flags(array: np.ndarray) -> set[str]:
     """The flags of the mapping holding ``array``'s first whole page (``/proc/self/smaps``)."""
-    page = 4096
+    page = mmap.PAGESIZE
     address = (array.__array_interface__["data"][0] + page - 1) // page * page
     flags = None
     with open("/proc/self/smaps") as f:
@@ -366,29 +367,71 @@ _HAS_THP = os.path.exists("/sys/kernel/mm/transparent_hugepage")
 
 @LINUX_ONLY
 @pytest.mark.skipif(not _HAS_THP, reason="a kernel without transparent huge pages")
-@pytest.mark.parametrize("trim", [False, True])
-def test_fresh_columns_of_a_large_parse_are_not_huge_paged(trim):
-    """Columns of their own (a universe's, a large file's) are advised to base pages: NumPy
-    advises huge pages for them, whose first touch costs the zeroing of 2 MiB (and on a
-    VM whose host takes back free huge pages, 512 host faults); the scratch columns keep
-    NumPy's advice (made once, reused)."""
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_columns_parsed_for_a_while_get_base_pages_kept_ones_numpys(tmp_path, gzipped):
+    """A large parse's columns of its own are advised to base pages (NumPy advises huge
+    pages for them, whose first touch costs the zeroing of 2 MiB, and on a VM whose host
+    takes back free huge pages 512 host faults), unless they are kept (``trim``, a
+    universe's: its index searches them, with fewer TLB misses on huge pages)."""
+    import gzip
+
+    from gtok.io.bedtext import read_regions
+
     table = ChromTable(["c"])
     text = b"c\t1\t2\n" * (1 << 20)  # columns of capacity_for(6 MiB) rows: 4 MiB each
-    cols = parse_regions(text, "big.bed", table, trim=trim)
-    assert len(cols) == 1 << 20 and cols.ends[-1] == 2
+    path = tmp_path / ("big.bed.gz" if gzipped else "big.bed")
+    path.write_bytes(gzip.compress(text, compresslevel=1, mtime=0) if gzipped else text)
+    for trim in (False, True):
+        cols = read_regions(path, table, trim=trim)
+        assert len(cols) == 1 << 20 and cols.ends[-1] == 2
+        for column in (cols.chroms, cols.starts, cols.ends):
+            assert ("nh" in _vm_flags(column)) is not trim
+    cols = parse_regions(text, "big.bed", table)
+    assert all("nh" in _vm_flags(column) for column in (cols.chroms, cols.starts, cols.ends))
+
+
+@LINUX_ONLY
+@pytest.mark.skipif(not _HAS_THP, reason="a kernel without transparent huge pages")
+def test_files_too_large_for_the_scratch_columns_get_base_pages(tmp_path):
+    """With ``scratch`` (as ``Tokenizer.tokenize`` reads): the scratch columns are left as
+    NumPy made them (made once, reused); a plain file too large for them, and the joined
+    columns of a gzip file too large for them, are advised to base pages."""
+    import gzip
+
+    from gtok.io.bedtext import read_regions
+    from gtok.io.source import TEXT_SIZE
+    from gtok.scratch import SCRATCH_ROWS
+
+    table = ChromTable(["c", "d"])
+    rows = SCRATCH_ROWS - 1  # the most the scratch columns take: capacity_for(6 * rows)
+    near = parse_regions(b"c\t1\t2\n" * rows, "near.bed", table, scratch=True)
+    assert len(near) == rows and "nh" not in _vm_flags(near.starts)
+    plain = tmp_path / "plain.bed"
+    plain.write_bytes(b"c\t1\t2\n" * (rows + 2))
+    cols = read_regions(plain, table, scratch=True)
+    assert len(cols) == rows + 2 and cols.starts[-1] == 1
+    assert not np.shares_memory(cols.starts, near.starts)
     for column in (cols.chroms, cols.starts, cols.ends):
         assert "nh" in _vm_flags(column)
-    small = parse_regions(b"c\t1\t2\n", "s.bed", table, scratch=True)
-    assert "nh" not in _vm_flags(np.empty(1 << 20, dtype=np.uint32))  # (NumPy's own)
-    assert small.starts.tolist() == [1]
+    pairs = (SCRATCH_ROWS + TEXT_SIZE // 12) // 2  # a scratch piece, then one of its own
+    packed = tmp_path / "packed.bed.gz"
+    packed.write_bytes(gzip.compress(b"c\t1\t2\nd\t3\t4\n" * pairs, mtime=0, compresslevel=1))
+    cols = read_regions(packed, table, scratch=True)
+    assert len(cols) == 2 * pairs and cols.chroms[-1] == 1
+    for column in (cols.chroms, cols.starts, cols.ends):
+        assert "nh" in _vm_flags(column)
 
 
-def test_base_page_advice_takes_contiguous_arrays_only():
+def test_base_page_advice_takes_c_contiguous_arrays_only():
     from gtok._lib._mapping import advise_base_pages
 
     array = np.zeros(1 << 21, dtype=np.uint32)
-    with pytest.raises(ValueError, match="contiguous"):
-        advise_base_pages(array[::2])
-    assert advise_base_pages(array) is (sys.platform.startswith("linux") and _HAS_THP)
+    for wrong in (array[::2], np.zeros((512, 1024), np.uint32, order="F")):
+        with pytest.raises(ValueError, match="C-contiguous"):
+            advise_base_pages(wrong)
+    with pytest.raises(TypeError):
+        advise_base_pages(None)
+    done = advise_base_pages(array)
+    assert isinstance(done, bool) and (done or not sys.platform.startswith("linux") or not _HAS_THP)
     assert advise_base_pages(np.zeros(10, dtype=np.uint8)) is False  # (no whole page)
     assert not array.any()  # (advice only: the data is untouched)

@@ -224,7 +224,7 @@ def map_path(path, Py_ssize_t populate_limit):
         c_close(fd)
 
 
-def advise_base_pages(cnp.ndarray array):
+def advise_base_pages(cnp.ndarray array not None):
     """Ask the kernel to back the whole pages of ``array``'s data with base pages, not
     transparent huge pages (``MADV_NOHUGEPAGE``; nothing where that does not exist); return
     whether it was done.
@@ -238,7 +238,7 @@ def advise_base_pages(cnp.ndarray array):
     cdef uintptr_t start = <uintptr_t>cnp.PyArray_DATA(array)
     cdef uintptr_t end = start + <uintptr_t>cnp.PyArray_NBYTES(array)
     if not cnp.PyArray_IS_C_CONTIGUOUS(array):
-        raise ValueError("advise_base_pages takes a contiguous array")
+        raise ValueError("advise_base_pages takes a C-contiguous array")
     if GTOK_MADV_NOHUGEPAGE < 0:
         return False
     start = (start + page - 1) & ~(page - 1)

@@ -82,15 +82,18 @@ class RegionColumns:
         return int(self.chroms.shape[0])
 
 
-def _columns_for(capacity: int, scratch: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Three empty columns of ``capacity`` rows: fresh, or (``scratch``, for parses of at
-    most :data:`gtok.scratch.SCRATCH_ROWS` rows' capacity: files up to ~6 MB) views of this
-    thread's scratch columns, valid until this thread's next parse with ``scratch``."""
-    if not scratch:
+def _columns_for(
+    capacity: int, scratch: bool, kept: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three empty columns of ``capacity`` rows: fresh (see :func:`_fresh_column` for
+    ``kept``), or (``scratch``, for parses of at most :data:`gtok.scratch.SCRATCH_ROWS`
+    rows' capacity: files up to ~6 MB) views of this thread's scratch columns, valid until
+    this thread's next parse with ``scratch``."""
+    if not scratch or capacity > SCRATCH_ROWS:
         return (
-            _fresh_column(capacity, np.int32),
-            _fresh_column(capacity, np.uint32),
-            _fresh_column(capacity, np.uint32),
+            _fresh_column(capacity, np.int32, kept),
+            _fresh_column(capacity, np.uint32, kept),
+            _fresh_column(capacity, np.uint32, kept),
         )
     return (
         scratch_array("parse.chroms", np.int32, capacity),
@@ -103,16 +106,17 @@ def _columns_for(capacity: int, scratch: bool) -> tuple[np.ndarray, np.ndarray, 
 _HUGE_PAGE = 2 << 20
 
 
-def _fresh_column(n: int, dtype: type) -> np.ndarray:
-    """A new uninitialised column of ``n`` items, backed by base pages (4 KiB), not huge
-    pages. NumPy advises huge pages for arrays of 4 MiB or more; a parse writes its
-    columns once, front to back (their capacity is an upper bound: the unused tail is never
-    touched), and a huge page's first touch costs the zeroing of all 2 MiB -- on a virtual
-    machine whose host takes back its guests' free huge pages, also a host fault per 4 KiB
-    (on this project's VMs the 1 M-region universe's parse took 15-104 ms from run to run
-    with huge pages, 15-18 ms without)."""
+def _fresh_column(n: int, dtype: type, kept: bool) -> np.ndarray:
+    """A new uninitialised column of ``n`` items: with ``kept`` (columns kept long, a
+    universe's, which its index searches) as NumPy makes it -- on huge pages for 4 MiB or
+    more, fewer TLB misses in the search (the 10 M-region universe's searches ~10 %
+    faster); otherwise (a query file's columns, sorted once and dropped) on base pages
+    (4 KiB): the parse writes them once, front to back (their capacity is an upper bound:
+    the tail is never touched), and a huge page's first touch costs the zeroing of all 2
+    MiB -- on a virtual machine whose host takes back its guests' free huge pages, also a
+    host fault per 4 KiB (on this project's VMs a huge page's first touch took 2-15 ms)."""
     column: np.ndarray = np.empty(n, dtype=dtype)
-    if column.nbytes >= _HUGE_PAGE:
+    if not kept and column.nbytes >= _HUGE_PAGE:
         advise_base_pages(column)
     return column
 
@@ -149,7 +153,7 @@ def parse_regions(
     dropped, as :meth:`Tokenizer.tokenize <gtok.Tokenizer.tokenize>` does).
     """
     capacity = capacity_for(len(data))
-    chroms, starts, ends = _columns_for(capacity, scratch and not trim)
+    chroms, starts, ends = _columns_for(capacity, scratch and not trim, kept=trim)
     n_rows, n_bad, _, bad_no, bad_begin, bad_end, code, _ = parse_bed(
         data, table, extra, add_chroms, skip_bad_lines, chroms, starts, ends
     )
@@ -163,7 +167,7 @@ def parse_regions(
     if n_rows < capacity:
         if trim:
             # give the unused tail back (realloc shrinks in place: no copy); a view of the
-            # prefix would keep the whole capacity, and its touched huge pages, alive
+            # prefix would keep the whole capacity alive
             for column in (chroms, starts, ends):
                 column.resize(n_rows, refcheck=False)
         else:
@@ -201,7 +205,9 @@ def read_regions(
                     )  # fmt: skip
         finally:
             mapping.close()
-    return _parse_stream(path, table, add_chroms, extra, skip_bad_lines, scratch and not trim)
+    return _parse_stream(
+        path, table, add_chroms, extra, skip_bad_lines, scratch and not trim, kept=trim
+    )
 
 
 def chromosomes_lacking(path: str | os.PathLike, table: ChromTable) -> list[str]:
@@ -223,18 +229,18 @@ class _ColumnPieces:
     copy doubles the peak.) With ``scratch`` the first piece is the calling thread's
     scratch columns (:data:`~gtok.scratch.SCRATCH_ROWS` rows): a small input's columns
     are then views of them, as :func:`parse_regions` gives with ``scratch`` (a fresh
-    piece costs the kernel's zeroing of its first huge page per column, ~10 ms per file
-    on a VM).
+    piece costs a page fault and the kernel's zeroing for every page it touches).
     """
 
     PIECE_ROWS = 8 << 20
 
-    def __init__(self, scratch: bool = False) -> None:
+    def __init__(self, scratch: bool = False, kept: bool = False) -> None:
         self.pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.n = 0
         self.chroms = self.starts = self.ends = np.empty(0, dtype=np.uint32)
         # the first piece: this thread's scratch columns (see _columns_for)
         self.scratch_first = scratch
+        self.kept = kept  # (see _fresh_column)
         self.in_scratch = False
 
     def room(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,7 +253,7 @@ class _ColumnPieces:
                 self.chroms, self.starts, self.ends = _columns_for(SCRATCH_ROWS, True)
             else:
                 self.chroms, self.starts, self.ends = _columns_for(
-                    max(rows, self.PIECE_ROWS), False
+                    max(rows, self.PIECE_ROWS), False, self.kept
                 )
             self.n = 0
         at = self.n
@@ -272,9 +278,9 @@ class _ColumnPieces:
             return pieces[0]
         total = sum(len(piece[0]) for piece in pieces)
         out = (
-            _fresh_column(total, np.int32),
-            _fresh_column(total, np.uint32),
-            _fresh_column(total, np.uint32),
+            _fresh_column(total, np.int32, self.kept),
+            _fresh_column(total, np.uint32, self.kept),
+            _fresh_column(total, np.uint32, self.kept),
         )
         at = 0
         while pieces:
@@ -293,10 +299,11 @@ def _parse_stream(
     extra: ChromTable | None,
     skip_bad: bool,
     scratch: bool,
+    kept: bool,
 ) -> RegionColumns:
     """Parse a gzip file or a pipe a block of whole lines at a time (into the thread's
-    scratch columns first, with ``scratch``)."""
-    cols = _ColumnPieces(scratch)
+    scratch columns first, with ``scratch``; ``kept``: see :func:`_fresh_column`)."""
+    cols = _ColumnPieces(scratch, kept)
     n_lines = n_bad = 0
     first_bad: BedFormatError | None = None
     header_allowed = True
