@@ -167,7 +167,7 @@ def parse_regions(
     if n_rows < capacity:
         if trim:
             # give the unused tail back (realloc shrinks in place: no copy); a view of the
-            # prefix would keep the whole capacity alive
+            # prefix would keep the whole capacity, and its touched huge pages, alive
             for column in (chroms, starts, ends):
                 column.resize(n_rows, refcheck=False)
         else:
