@@ -277,11 +277,7 @@ class _ColumnPieces:
         if len(pieces) == 1:
             return pieces[0]
         total = sum(len(piece[0]) for piece in pieces)
-        out = (
-            _fresh_column(total, np.int32, self.kept),
-            _fresh_column(total, np.uint32, self.kept),
-            _fresh_column(total, np.uint32, self.kept),
-        )
+        out = _columns_for(total, False, self.kept)
         at = 0
         while pieces:
             piece = pieces.pop(0)
