@@ -479,10 +479,14 @@ def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     assert m["counts"] == {"ok": 0, "skipped": 0, "error": 1, "pending": 7}
     assert gtok_files(tmp_path / "o1") == {}
     # in parallel only the inputs the other worker finishes before the failure arrives
-    # are done; most stay pending
+    # are done; most stay pending. The two largest inputs, handed out first (one to each
+    # worker), are bad: however late one worker starts, the other's first task fails
+    # (with one bad input first, a worker slow to start let the other finish 148 inputs)
     src = with_bad["src"]
     for k in range(6, 200):
         write_bed(src / f"good{k}.bed", 50, k)
+    second_cut = write_bed(src / "cut2.bed.gz", 2000, 98, gz=True)
+    second_cut.write_bytes(second_cut.read_bytes()[:-300])
     out = tmp_path / "o2"
     assert cli("tokenize", tok.universe.source, src, "-o", out, "-j", "2", "--fail-fast", "-q") == 1
     m = load_manifest(out / "gtok-manifest.json")
@@ -496,7 +500,7 @@ def test_fail_fast_stops_early(tok, with_bad, tmp_path):
     assert load_manifest(tmp_path / "o3" / "gtok-manifest.json")["counts"] == {
         "ok": 200,
         "skipped": 0,
-        "error": 2,
+        "error": 3,
         "pending": 0,
     }
 
